@@ -1,0 +1,52 @@
+# wvbatch: build, test, demo and benchmarks. Everything installs what it needs.
+GO          ?= go
+BIN         := $(CURDIR)/.bin
+STATICCHECK := $(BIN)/staticcheck
+STATICCHECK_VERSION := v0.8.2
+DEMO_STATE  := $(CURDIR)/.demo
+DEMO_NOW    := 2027-01-04T09:00:00Z
+
+.PHONY: all build test fmt-check vet staticcheck unit demo bench soak fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/wvbatch ./cmd/wvbatch
+
+## test: formatting, vet, staticcheck and the race-enabled test suite (what CI runs)
+test: fmt-check vet staticcheck unit
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+$(STATICCHECK):
+	GOBIN=$(BIN) GOFLAGS= $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+staticcheck: $(STATICCHECK)
+	$(STATICCHECK) ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+## demo: the main job against the built-in sandbox
+demo: build
+	@rm -rf $(DEMO_STATE)
+	$(BIN)/wvbatch validate samples/contractors.xlsx --now $(DEMO_NOW) --report-dir $(DEMO_STATE)/validate
+
+## bench: full-size roster benchmarks (slow; not part of CI)
+bench:
+	WVBATCH_BENCH_ROWS=$${WVBATCH_BENCH_ROWS:-1048575} $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./internal/importer/
+
+## fuzz: run each fuzz target for FUZZTIME (default 60s)
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseWall$$' -fuzztime $(FUZZTIME) ./internal/roster/
+	$(GO) test -run '^$$' -fuzz '^FuzzCSV$$' -fuzztime $(FUZZTIME) ./internal/roster/
+	$(GO) test -run '^$$' -fuzz '^FuzzXLSX$$' -fuzztime $(FUZZTIME) ./internal/roster/
+
+clean:
+	rm -rf $(BIN) $(DEMO_STATE)

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/report"
+)
+
+type validateOptions struct {
+	file      string
+	json      bool
+	reportDir string
+	roster    rosterFlags
+}
+
+func newValidateCmd(e *env) *cobra.Command {
+	var o validateOptions
+	cmd := &cobra.Command{
+		Use:   "validate FILE",
+		Short: "Check every row of a roster and show the orders it would place",
+		Long: `validate reads a roster (.xlsx or .csv), checks every row and prints the orders
+it would place, without contacting Equinix. The full list of problems goes to
+errors.csv and the summary to summary.json in the report folder.
+
+Exit status: 0 when every row is valid, 3 when some rows need fixing,
+2 when the file cannot be read.`,
+		Args: exactArgs(1, "name the roster file: wvbatch validate roster.xlsx"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.file = args[0]
+			return runValidate(cmd.Context(), o, e)
+		},
+	}
+	cmd.Flags().BoolVar(&o.json, "json", false, "print the summary as JSON")
+	cmd.Flags().StringVar(&o.reportDir, "report-dir", "", "folder for errors.csv and summary.json (default: under the state folder)")
+	o.roster.bind(cmd.Flags())
+	return cmd
+}
+
+func exactArgs(n int, hint string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErr(fmt.Errorf("want %d argument(s), got %d", n, len(args)), hint)
+		}
+		return nil
+	}
+}
+
+func runValidate(ctx context.Context, o validateOptions, e *env) error {
+	check, err := o.roster.checkConfig(e)
+	if err != nil {
+		return err
+	}
+	res, err := importer.Import(ctx, importer.Options{
+		Path:  o.file,
+		Read:  o.roster.readOptions(),
+		Check: check,
+		Order: o.roster.orderFields(),
+	})
+	if err != nil {
+		return err
+	}
+	sum := report.NewSummary(res)
+	dir := o.reportDir
+	if dir == "" {
+		dir = filepath.Join(stateDir(e.getenv), "reports", res.RunID)
+	}
+	if err := writeValidateReport(dir, res, sum); err != nil {
+		return err
+	}
+	if o.json {
+		if err := sum.WriteJSON(e.stdout); err != nil {
+			return err
+		}
+	} else {
+		printValidate(e.stdout, res, sum)
+		fmt.Fprintf(e.stdout, "\nreport: %s\n", dir)
+	}
+	if res.InvalidRows > 0 {
+		return errRowsFailed
+	}
+	return nil
+}
+
+func writeValidateReport(dir string, res *importer.Result, sum *report.Summary) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("report folder: %w", err)
+	}
+	f, err := os.Create(filepath.Join(dir, "errors.csv"))
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	ec, err := report.NewErrorsCSV(f)
+	if err == nil {
+		for _, re := range res.Errors {
+			if err = ec.Write(re); err != nil {
+				break
+			}
+		}
+	}
+	if err == nil {
+		err = ec.Close()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	f, err = os.Create(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	err = sum.WriteJSON(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// maxShown is how many row errors and orders the terminal summary lists.
+const maxShown = 10
+
+func printValidate(w io.Writer, res *importer.Result, sum *report.Summary) {
+	where := res.File
+	if res.Sheet != "" {
+		where += fmt.Sprintf(" (sheet %s)", res.Sheet)
+	}
+	fmt.Fprintf(w, "%s: %d rows, %d valid, %d invalid\n", where, res.Rows, res.ValidRows, res.InvalidRows)
+	for _, warn := range res.Warnings {
+		fmt.Fprintf(w, "note: %s\n", warn)
+	}
+	split := ""
+	if sum.SplitWindows > 0 {
+		split = fmt.Sprintf(", %d window(s) longer than 14 days split", sum.SplitWindows)
+	}
+	fmt.Fprintf(w, "plan: %d orders for %d visitors%s\n", sum.Orders, sum.Visitors, split)
+	for i, o := range sum.Plan {
+		if i == maxShown {
+			fmt.Fprintf(w, "  … and %d more orders (see summary.json)\n", len(sum.Plan)-maxShown)
+			break
+		}
+		place := strings.Join(o.Cages, ",")
+		if o.Cabinet != "" {
+			place = o.Cabinet
+		}
+		fmt.Fprintf(w, "  %-22s %-5s %-24s %s → %s  %2d visitors\n", o.CustomerReference, o.IBX, place, o.LocalStart, o.LocalEnd, o.Visitors)
+	}
+	if len(res.Errors) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nproblems (%d):\n", res.ErrorsTotal)
+	for i, re := range res.Errors {
+		if i == maxShown {
+			fmt.Fprintf(w, "  … and %d more (see errors.csv)\n", res.ErrorsTotal-maxShown)
+			break
+		}
+		fmt.Fprintf(w, "  %s\n    fix: %s\n", re.Error(), re.Hint)
+	}
+}
+

@@ -1,0 +1,203 @@
+// Package importer reads a roster file, checks every row and plans the work
+// visit orders it asks for: the whole offline half of a run.
+package importer
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/wvbatch/wvbatch/internal/plan"
+	"github.com/wvbatch/wvbatch/internal/roster"
+)
+
+// Options says what to import and how.
+type Options struct {
+	// Path is the roster file (.xlsx or .csv).
+	Path string
+	Read roster.ReadOptions
+	// Check configures the row checks (clock, date order, window).
+	Check roster.CheckConfig
+	// Order holds order-level fields given as flags; each non-empty field
+	// wins over the roster's Order sheet.
+	Order roster.OrderFields
+	// CountOnly keeps only visitor counts in the plan (see plan.Config).
+	CountOnly bool
+	// Salt is mixed into the run id, e.g. a scheduled job's name and time.
+	Salt string
+	// OnError, when set, receives every row error as it is found, in roster
+	// order; Result.Errors then keeps only the first KeepErrors.
+	OnError func(roster.RowError)
+	// KeepErrors bounds Result.Errors when OnError is set (0 = 100).
+	KeepErrors int
+}
+
+// Result is what an import found.
+type Result struct {
+	File   string
+	Sheet  string
+	Header *roster.Header
+	// Hash is the SHA-256 of the roster file's bytes.
+	Hash string
+	// RunID identifies a run of this roster with these settings.
+	RunID string
+	// Order is the order-level fields in effect.
+	Order roster.OrderFields
+	// Warnings are notes that do not stop anything (ignored columns).
+	Warnings []string
+
+	Rows, ValidRows, InvalidRows int
+	// Errors are the row errors (all of them unless Options.OnError is set).
+	Errors      []roster.RowError
+	ErrorsTotal int
+	// Orders is the plan.
+	Orders  []plan.Order
+	Summary plan.Summary
+}
+
+// Import reads, checks and plans a roster. A roster that cannot be read at
+// all returns a *roster.FileError; problems in rows are in Result.Errors.
+func Import(ctx context.Context, opt Options) (*Result, error) {
+	hash, err := hashFile(opt.Path)
+	if err != nil {
+		return nil, err
+	}
+	src, err := roster.Open(opt.Path, opt.Read)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	h := src.Header()
+
+	res := &Result{File: opt.Path, Sheet: h.Sheet, Header: h, Hash: hash}
+	for _, col := range h.Ignored {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("column %q is not a visitor column and is ignored", col))
+	}
+	res.Order, err = orderFields(opt)
+	if err != nil {
+		return nil, err
+	}
+	res.RunID = RunID(hash, res.Order, opt.Check.DateOrder, opt.Salt)
+
+	keep := cmp.Or(opt.KeepErrors, 100)
+	report := func(e roster.RowError) {
+		res.ErrorsTotal++
+		if opt.OnError != nil {
+			opt.OnError(e)
+			if len(res.Errors) >= keep {
+				return
+			}
+		}
+		res.Errors = append(res.Errors, e)
+	}
+	if missing := roster.MissingColumns(h, opt.Check); len(missing) > 0 {
+		msgs := make([]string, len(missing))
+		for i, e := range missing {
+			msgs[i] = e.Message
+		}
+		return nil, &roster.FileError{Path: opt.Path, Sheet: h.Sheet, Row: h.Row,
+			Msg: strings.Join(msgs, "; "), Hint: missing[0].Hint}
+	}
+
+	planner := plan.New(plan.Config{RunID: res.RunID, ReferencePrefix: res.Order.ReferencePrefix, CountOnly: opt.CountOnly})
+	checker := roster.NewChecker(h, opt.Check)
+	var (
+		rec  roster.Record
+		v    roster.Visitor
+		errs []roster.RowError
+	)
+	for {
+		if res.Rows&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		err := src.Next(&rec)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		res.Rows++
+		errs = checker.Check(&rec, &v, errs[:0])
+		if len(errs) > 0 {
+			res.InvalidRows++
+			for _, e := range errs {
+				report(e)
+			}
+			continue
+		}
+		res.ValidRows++
+		planner.Add(&v)
+	}
+	if res.Rows == 0 {
+		return nil, &roster.FileError{Path: opt.Path, Sheet: h.Sheet, Msg: "the roster has a header but no visitor rows",
+			Hint: "add one row per visitor below the header"}
+	}
+	res.Orders, res.Summary = planner.Orders()
+	return res, nil
+}
+
+// orderFields merges the roster's Order sheet with the flags.
+func orderFields(opt Options) (roster.OrderFields, error) {
+	of, _, err := roster.ReadOrderSheet(opt.Path, opt.Read)
+	if err != nil {
+		return of, err
+	}
+	f := opt.Order
+	if f.Description != "" {
+		of.Description = f.Description
+	}
+	if f.ReferencePrefix != "" {
+		of.ReferencePrefix = f.ReferencePrefix
+	}
+	if f.TechnicalContact != "" {
+		of.TechnicalContact = f.TechnicalContact
+	}
+	if len(f.NotificationContacts) > 0 {
+		of.NotificationContacts = f.NotificationContacts
+	}
+	if f.PurchaseOrder != "" {
+		of.PurchaseOrder = f.PurchaseOrder
+	}
+	if len(f.ReportEmails) > 0 {
+		of.ReportEmails = f.ReportEmails
+	}
+	return of, nil
+}
+
+// RunID derives a run's id from the roster's content hash and every setting
+// that changes what would be ordered.
+func RunID(hash string, of roster.OrderFields, order roster.DateOrder, salt string) string {
+	h := sha256.New()
+	for _, s := range []string{hash, of.Description, of.ReferencePrefix, of.TechnicalContact,
+		strings.Join(of.NotificationContacts, ","), of.PurchaseOrder, order.String(), salt} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return "r" + hex.EncodeToString(h.Sum(nil))[:15]
+}
+
+func hashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		// roster.Open gives the clear message for a missing file.
+		if _, oerr := roster.Open(path, roster.ReadOptions{}); oerr != nil {
+			return "", oerr
+		}
+		return "", &roster.FileError{Path: path, Msg: "cannot open the file", Hint: "check the path and that you may read it", Err: err}
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", &roster.FileError{Path: path, Msg: "cannot read the file: " + err.Error(), Hint: "check the path and that you may read it", Err: err}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

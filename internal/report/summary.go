@@ -1,0 +1,120 @@
+// Package report turns a run's outcome into files people read and fix: the
+// errors CSV, the JSON summary and the annotated workbook.
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/roster"
+)
+
+// Summary is the JSON document `--json` prints and summary.json holds.
+type Summary struct {
+	File         string            `json:"file"`
+	Sheet        string            `json:"sheet,omitempty"`
+	RunID        string            `json:"run_id"`
+	Rows         int               `json:"rows"`
+	ValidRows    int               `json:"valid_rows"`
+	InvalidRows  int               `json:"invalid_rows"`
+	Orders       int               `json:"orders"`
+	Visitors     int               `json:"visitors"`
+	SplitWindows int               `json:"split_windows"`
+	Warnings     []string          `json:"warnings"`
+	Errors       []roster.RowError `json:"errors"`
+	ErrorsTotal  int               `json:"errors_total"`
+	Plan         []PlannedOrder    `json:"plan"`
+}
+
+// PlannedOrder is one order of a plan.
+type PlannedOrder struct {
+	Key               string    `json:"key"`
+	CustomerReference string    `json:"customer_reference"`
+	IBX               string    `json:"ibx"`
+	Cages             []string  `json:"cages"`
+	Cabinet           string    `json:"cabinet,omitempty"`
+	Account           string    `json:"account,omitempty"`
+	Start             time.Time `json:"start"`
+	End               time.Time `json:"end"`
+	Zone              string    `json:"zone"`
+	LocalStart        string    `json:"local_start"`
+	LocalEnd          string    `json:"local_end"`
+	OpenCabinet       bool      `json:"open_cabinet"`
+	Visitors          int       `json:"visitors"`
+}
+
+// NewSummary builds the summary of an import.
+func NewSummary(r *importer.Result) *Summary {
+	s := &Summary{
+		File: r.File, Sheet: r.Sheet, RunID: r.RunID,
+		Rows: r.Rows, ValidRows: r.ValidRows, InvalidRows: r.InvalidRows,
+		Orders: r.Summary.Orders, Visitors: r.Summary.Visitors, SplitWindows: r.Summary.SplitWindows,
+		Warnings: append([]string{}, r.Warnings...), Errors: append([]roster.RowError{}, r.Errors...),
+		ErrorsTotal: r.ErrorsTotal, Plan: []PlannedOrder{},
+	}
+	for _, o := range r.Orders {
+		loc, err := time.LoadLocation(o.Zone)
+		if err != nil {
+			loc = time.UTC
+		}
+		s.Plan = append(s.Plan, PlannedOrder{
+			Key: o.Key, CustomerReference: o.Reference, IBX: o.IBX, Cages: []string{o.Cage},
+			Cabinet: o.Cabinet, Account: o.Account, Start: o.Start, End: o.End, Zone: o.Zone,
+			LocalStart:  o.Start.In(loc).Format("2006-01-02 15:04 MST"),
+			LocalEnd:    o.End.In(loc).Format("2006-01-02 15:04 MST"),
+			OpenCabinet: o.OpenCabinet, Visitors: o.Count,
+		})
+	}
+	return s
+}
+
+// WriteJSON writes the summary as indented JSON.
+func (s *Summary) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}
+
+// ErrorsCSV writes row errors as CSV: row, column, field, value, code,
+// message, hint.
+type ErrorsCSV struct {
+	w *csv.Writer
+}
+
+// NewErrorsCSV writes the header line and returns the writer.
+func NewErrorsCSV(w io.Writer) (*ErrorsCSV, error) {
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{"row", "column", "field", "value", "code", "message", "hint"}); err != nil {
+		return nil, err
+	}
+	return &ErrorsCSV{w: cw}, nil
+}
+
+// Write adds one row error.
+func (e *ErrorsCSV) Write(re roster.RowError) error {
+	return e.w.Write([]string{strconv.Itoa(re.Row), re.Column, re.Field, Inert(re.Value), re.Code, Inert(re.Message), Inert(re.Hint)})
+}
+
+// Close flushes the CSV.
+func (e *ErrorsCSV) Close() error {
+	e.w.Flush()
+	return e.w.Error()
+}
+
+// Inert returns s so that a spreadsheet opening it shows text and never
+// runs it as a formula: a value starting with = + - @ tab or CR gets a
+// leading apostrophe.
+func Inert(s string) string {
+	if s == "" {
+		return s
+	}
+	if strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

@@ -1,0 +1,665 @@
+package roster
+
+import (
+	"cmp"
+	"fmt"
+	"hash/maphash"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Row error codes. They are stable: reports and scripts may rely on them.
+const (
+	CodeRequired           = "required"
+	CodeNameOrUsername     = "name-or-username"
+	CodeNameInvalid        = "name-invalid"
+	CodeTooLong            = "too-long"
+	CodeUsernameInvalid    = "username-invalid"
+	CodeEmailInvalid       = "email-invalid"
+	CodePhoneInvalid       = "phone-invalid"
+	CodeCountryCodeInvalid = "country-code-invalid"
+	CodeCountryCodeMissing = "country-code-missing"
+	CodeIBXInvalid         = "ibx-invalid"
+	CodeCageInvalid        = "cage-invalid"
+	CodeCageNotInIBX       = "cage-not-in-ibx"
+	CodeCabinetInvalid     = "cabinet-invalid"
+	CodeCabinetNotInCage   = "cabinet-not-in-cage"
+	CodeAccountInvalid     = "account-invalid"
+	CodeZoneUnknown        = "zone-unknown"
+	CodeMetroUnknown       = "metro-unknown"
+	CodeDateInvalid        = "date-invalid"
+	CodeDateAmbiguous      = "date-ambiguous"
+	CodeTimeNonexistent    = "time-nonexistent"
+	CodeEndBeforeStart     = "end-before-start"
+	CodeStartInPast        = "start-in-past"
+	CodeOpenCabinetInvalid = "open-cabinet-invalid"
+	CodeDuplicateVisitor   = "duplicate-visitor"
+)
+
+// RowError is one problem with one roster row, in words a person can act on.
+type RowError struct {
+	Row     int    `json:"row"`    // as the spreadsheet shows it
+	Column  string `json:"column"` // column letters, "" when not about one column
+	Field   string `json:"field"`  // the visitor column's name
+	Value   string `json:"value"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Hint    string `json:"hint"`
+}
+
+// Error returns the problem as one line.
+func (e RowError) Error() string {
+	where := fmt.Sprintf("row %d", e.Row)
+	if e.Column != "" {
+		where += fmt.Sprintf(", column %s (%s)", e.Column, e.Field)
+	} else if e.Field != "" {
+		where += " (" + e.Field + ")"
+	}
+	return where + ": " + e.Message
+}
+
+// Window is a visit window for rows that carry no dates of their own (a
+// recurring job's roster). It is given the IBX's zone and returns UTC
+// instants.
+type Window func(loc *time.Location) (start, end time.Time, err error)
+
+// CheckConfig configures a Checker. The zero value checks against the
+// current time with unambiguous dates only.
+type CheckConfig struct {
+	// Now is the clock that decides whether a visit starts in the past.
+	Now func() time.Time
+	// DateOrder says how to read dates like 03/04/2027.
+	DateOrder DateOrder
+	// Window supplies the visit window of rows without dates.
+	Window Window
+}
+
+// Checker checks roster rows one at a time. It remembers the visitors it has
+// seen, to find the same visitor twice in one place and window. A Checker is
+// not safe for concurrent use.
+type Checker struct {
+	cfg    CheckConfig
+	header *Header
+	now    time.Time
+	zones  zoneCache
+	seed   maphash.Seed
+	seen   map[uint64]int32
+
+	// caches of the last value read per column: rosters repeat them.
+	dates [2]dateMemo
+	place placeMemo
+}
+
+type dateMemo struct {
+	cell Cell
+	loc  *time.Location
+	t    time.Time
+	prob *dateProblem
+}
+
+type placeMemo struct {
+	ibx, cage, cabinet, zone string
+	valid                    bool
+	out                      Visitor
+	errs                     []RowError
+}
+
+// NewChecker returns a Checker for rows read under header h.
+func NewChecker(h *Header, cfg CheckConfig) *Checker {
+	now := time.Now
+	if cfg.Now != nil {
+		now = cfg.Now
+	}
+	return &Checker{
+		cfg:    cfg,
+		header: h,
+		now:    now().UTC(),
+		seed:   maphash.MakeSeed(),
+		seen:   make(map[uint64]int32),
+	}
+}
+
+// MissingColumns returns what the roster lacks to be checked at all, as
+// row errors on the header row. Rows without dates are allowed only when the
+// configuration supplies a window.
+func MissingColumns(h *Header, cfg CheckConfig) []RowError {
+	var errs []RowError
+	missing := func(fields []Field, msg, hint string) {
+		errs = append(errs, RowError{Row: h.Row, Field: fields[0].String(), Code: CodeRequired, Message: msg, Hint: hint})
+	}
+	if !h.Has(FieldCage) {
+		missing([]Field{FieldCage}, "the roster has no Cage column",
+			`add a column "Cage" with the cage of each visit, e.g. AM1:01:000111`)
+	}
+	if cfg.Window == nil {
+		for _, f := range []Field{FieldStart, FieldEnd} {
+			if !h.Has(f) {
+				missing([]Field{f}, fmt.Sprintf("the roster has no %s column", f),
+					fmt.Sprintf("add a column %q with the IBX's local date and time, e.g. 2027-01-11 08:00", f.String()))
+			}
+		}
+	}
+	hasNames := h.Has(FieldFirstName) && h.Has(FieldLastName) && h.Has(FieldCompany)
+	if !hasNames && !h.Has(FieldUsername) {
+		var lack []string
+		for _, f := range []Field{FieldFirstName, FieldLastName, FieldCompany} {
+			if !h.Has(f) {
+				lack = append(lack, f.String())
+			}
+		}
+		missing([]Field{FieldFirstName}, fmt.Sprintf("the roster has no %s column", strings.Join(lack, ", ")),
+			`add columns "First Name", "Last Name" and "Company" (or "Username" for registered Equinix users)`)
+	}
+	return errs
+}
+
+// Check checks one record. It fills v with the visitor the row describes and
+// returns errs with the row's problems appended; the row is valid when none
+// were appended.
+func (c *Checker) Check(rec *Record, v *Visitor, errs []RowError) []RowError {
+	n := len(errs)
+	*v = Visitor{Row: rec.Row}
+	add := func(f Field, code, msg, hint string) {
+		errs = append(errs, RowError{
+			Row: rec.Row, Column: c.header.Column(f), Field: f.String(),
+			Value: rec.Cells[f].Text, Code: code, Message: msg, Hint: hint,
+		})
+	}
+
+	placeOK := c.checkPlace(rec, v, &errs)
+	c.checkVisitor(rec, v, add)
+
+	switch oc := strings.ToUpper(rec.Value(FieldOpenCabinet)); oc {
+	case "", "N", "NO", "FALSE", "0":
+	case "Y", "YES", "TRUE", "1":
+		v.OpenCabinet = true
+	default:
+		add(FieldOpenCabinet, CodeOpenCabinetInvalid,
+			fmt.Sprintf("Open Cabinet %q is not Y or N", rec.Value(FieldOpenCabinet)),
+			"write Y if Equinix should open the cabinet for the visitors, N (or leave it empty) if not")
+	}
+
+	if placeOK {
+		c.checkWindow(rec, v, add)
+	}
+
+	if len(errs) == n {
+		c.checkDuplicate(rec, v, add)
+	}
+	return errs
+}
+
+func (c *Checker) checkPlace(rec *Record, v *Visitor, errs *[]RowError) bool {
+	ibx, cage, cabinet, zone := rec.Value(FieldIBX), rec.Value(FieldCage), rec.Value(FieldCabinet), rec.Value(FieldTimeZone)
+	m := &c.place
+	if m.errs != nil || m.valid {
+		if m.ibx == ibx && m.cage == cage && m.cabinet == cabinet && m.zone == zone {
+			c.copyPlace(rec, v, errs)
+			return m.valid
+		}
+	}
+	m.ibx, m.cage, m.cabinet, m.zone = ibx, cage, cabinet, zone
+	m.out = Visitor{}
+	m.errs = m.errs[:0]
+	m.valid = c.place1(rec, &m.out, &m.errs)
+	if m.errs == nil {
+		m.errs = []RowError{}
+	}
+	c.copyPlace(rec, v, errs)
+	return m.valid
+}
+
+func (c *Checker) copyPlace(rec *Record, v *Visitor, errs *[]RowError) {
+	m := &c.place
+	v.IBX, v.Cage, v.Cabinet, v.Zone = m.out.IBX, m.out.Cage, m.out.Cabinet, m.out.Zone
+	for _, e := range m.errs {
+		e.Row = rec.Row
+		*errs = append(*errs, e)
+	}
+}
+
+// place1 checks IBX, cage, cabinet and time zone.
+func (c *Checker) place1(rec *Record, v *Visitor, errs *[]RowError) bool {
+	add := func(f Field, code, msg, hint string) {
+		*errs = append(*errs, RowError{
+			Row: rec.Row, Column: c.header.Column(f), Field: f.String(),
+			Value: rec.Cells[f].Text, Code: code, Message: msg, Hint: hint,
+		})
+	}
+	ok := true
+	ibx := strings.ToUpper(rec.Value(FieldIBX))
+	if ibx != "" && !validIBX(ibx) {
+		add(FieldIBX, CodeIBXInvalid, fmt.Sprintf("%q is not an IBX code", rec.Value(FieldIBX)),
+			"an IBX code is two letters and a number, e.g. AM1, DC2 or LD8")
+		ok = false
+	}
+	cage := strings.ToUpper(rec.Value(FieldCage))
+	cageIBX, cageOK := splitCage(cage)
+	switch {
+	case cage == "":
+		add(FieldCage, CodeRequired, "the cage is empty",
+			"write the cage the visitors go to, as IBX:floor:cage, e.g. AM1:01:000111")
+		ok = false
+	case !cageOK:
+		add(FieldCage, CodeCageInvalid, fmt.Sprintf("%q is not a cage id", rec.Value(FieldCage)),
+			"write the cage as IBX:floor:cage, e.g. AM1:01:000111 (the Equinix portal lists your cages)")
+		ok = false
+	case ibx != "" && validIBX(ibx) && cageIBX != ibx:
+		add(FieldCage, CodeCageNotInIBX, fmt.Sprintf("cage %s is not in IBX %s", cage, ibx),
+			fmt.Sprintf("the cage id starts with its IBX: either the IBX is %s, or the cage is wrong", cageIBX))
+		ok = false
+	}
+	if ibx == "" {
+		ibx = cageIBX
+	}
+	v.IBX, v.Cage = ibx, cage
+
+	if cab := strings.ToUpper(rec.Value(FieldCabinet)); cab != "" && cageOK {
+		switch {
+		case validCabinetNumber(cab):
+			v.Cabinet = cage + ":" + cab
+		case strings.HasPrefix(cab, cage+":") && validCabinetNumber(cab[len(cage)+1:]):
+			v.Cabinet = cab
+		case strings.Count(cab, ":") == 3:
+			add(FieldCabinet, CodeCabinetNotInCage, fmt.Sprintf("cabinet %s is not in cage %s", cab, cage),
+				fmt.Sprintf("a cabinet id is its cage id and a number, e.g. %s:0101; check the cage or the cabinet", cage))
+			ok = false
+		default:
+			add(FieldCabinet, CodeCabinetInvalid, fmt.Sprintf("%q is not a cabinet id", rec.Value(FieldCabinet)),
+				fmt.Sprintf("write the cabinet as %s:0101, or just its number 0101, or leave it empty for the whole cage", cage))
+			ok = false
+		}
+	}
+
+	zone := rec.Value(FieldTimeZone)
+	switch {
+	case zone != "":
+		if _, err := c.zones.load(zone); err != nil {
+			add(FieldTimeZone, CodeZoneUnknown, fmt.Sprintf("%q is not a time zone", zone),
+				"write an IANA time zone such as Europe/Amsterdam or America/New_York, or leave it empty to use the IBX's")
+			ok = false
+		}
+		v.Zone = zone
+	case ibx != "" && validIBX(ibx):
+		z, known := MetroZone(ibx)
+		if !known {
+			add(FieldIBX, CodeMetroUnknown, fmt.Sprintf("the time zone of IBX %s is not known", ibx),
+				`add a "Time Zone" column with the IBX's zone, e.g. Europe/Amsterdam`)
+			ok = false
+		}
+		v.Zone = z
+	}
+	return ok
+}
+
+func (c *Checker) checkWindow(rec *Record, v *Visitor, add func(Field, string, string, string)) {
+	loc, err := c.zones.load(v.Zone)
+	if err != nil {
+		return // reported with the place
+	}
+	if !c.header.Has(FieldStart) && !c.header.Has(FieldEnd) && c.cfg.Window != nil {
+		start, end, err := c.cfg.Window(loc)
+		if err != nil {
+			add(FieldStart, CodeDateInvalid, err.Error(), "check the job's visit window rule")
+			return
+		}
+		v.Start, v.End = start, end
+	} else {
+		var ok bool
+		if v.Start, ok = c.date(rec, FieldStart, 0, loc, false, add); !ok {
+			return
+		}
+		if v.End, ok = c.date(rec, FieldEnd, 1, loc, true, add); !ok {
+			return
+		}
+	}
+	if !v.End.After(v.Start) {
+		add(FieldEnd, CodeEndBeforeStart, fmt.Sprintf("the visit ends (%s) before it starts (%s)",
+			local(v.End, loc), local(v.Start, loc)),
+			"check both dates: the end must be later than the start")
+		return
+	}
+	if v.Start.Before(c.now) {
+		add(FieldStart, CodeStartInPast, fmt.Sprintf("the visit starts in the past (%s)", local(v.Start, loc)),
+			"move the visit to a future date; Equinix does not accept visits that have begun")
+	}
+}
+
+func local(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("2006-01-02 15:04 MST")
+}
+
+// date reads one date column; a date without a time means the start of the
+// day for a start and the end of the day (23:59) for an end.
+func (c *Checker) date(rec *Record, f Field, slot int, loc *time.Location, end bool, add func(Field, string, string, string)) (time.Time, bool) {
+	cell := rec.Cells[f]
+	m := &c.dates[slot]
+	if m.loc != loc || m.cell != cell {
+		m.cell, m.loc, m.prob = cell, loc, nil
+		w, p := parseWall(cell, c.cfg.DateOrder)
+		if p == nil {
+			if end && !w.HasTime {
+				w.Hour, w.Minute = 23, 59
+			}
+			t, err := w.In(loc)
+			if err != nil {
+				p = err.(*dateProblem)
+			}
+			m.t = t
+		}
+		m.prob = p
+	}
+	if m.prob != nil {
+		msg := m.prob.Msg
+		if m.prob.Code == CodeRequired {
+			msg = fmt.Sprintf("%s is empty", f)
+		}
+		add(f, m.prob.Code, msg, m.prob.Hint)
+		return time.Time{}, false
+	}
+	return m.t, true
+}
+
+func (c *Checker) checkVisitor(rec *Record, v *Visitor, add func(Field, string, string, string)) {
+	v.Account = rec.Value(FieldAccount)
+	if a := v.Account; a != "" && !validAccount(a) {
+		add(FieldAccount, CodeAccountInvalid, fmt.Sprintf("%q is not an account number", a),
+			"write the Equinix account number (digits only), or leave it empty to use the cage's account")
+	}
+	if u := rec.Value(FieldUsername); u != "" {
+		v.Username = u
+		if msg := usernameProblem(u); msg != "" {
+			add(FieldUsername, CodeUsernameInvalid, fmt.Sprintf("username %q %s", u, msg),
+				"write the visitor's Equinix portal username exactly as the portal shows it, or clear it and give First Name, Last Name and Company")
+		}
+	} else {
+		v.FirstName, v.LastName, v.Company = rec.Value(FieldFirstName), rec.Value(FieldLastName), rec.Value(FieldCompany)
+		if v.FirstName == "" && v.LastName == "" && v.Company == "" {
+			add(FieldFirstName, CodeNameOrUsername, "the visitor has no name and no username",
+				"give First Name, Last Name and Company as on the visitor's photo ID, or the Username of a registered Equinix user")
+		} else {
+			for _, f := range []Field{FieldFirstName, FieldLastName} {
+				checkName(rec, f, add)
+			}
+			switch co := v.Company; {
+			case co == "":
+				add(FieldCompany, CodeRequired, "the company is empty",
+					"write the company the visitor works for; Equinix requires it for visitors who are not registered users")
+			case utf8.RuneCountInString(co) > 100:
+				add(FieldCompany, CodeTooLong, "the company name is longer than 100 characters", "shorten the company name")
+			case hasControl(co):
+				add(FieldCompany, CodeNameInvalid, "the company name contains a line break or control character",
+					"retype the company name on one line")
+			}
+		}
+	}
+	if e := rec.Value(FieldEmail); e != "" {
+		v.Email = e
+		switch {
+		case len(e) > 100:
+			add(FieldEmail, CodeEmailInvalid, "the email address is longer than 100 characters", "Equinix accepts at most 100 characters: use a shorter address")
+		case !validEmail(e):
+			add(FieldEmail, CodeEmailInvalid, fmt.Sprintf("%q is not an email address", e),
+				"write one address like name@company.com, without spaces, angle brackets or a second address")
+		}
+	}
+	cc, phone := rec.Value(FieldMobileCountryCode), rec.Value(FieldMobilePhone)
+	if cc != "" {
+		if cc[0] != '+' {
+			cc = "+" + cc // Excel drops the + of a code typed as a number
+		}
+		v.MobileCountryCode = cc
+		if !validCountryCode(cc) {
+			add(FieldMobileCountryCode, CodeCountryCodeInvalid, fmt.Sprintf("%q is not a country calling code", rec.Value(FieldMobileCountryCode)),
+				"write + and the country's calling code, e.g. +31 for the Netherlands or +1 for the US")
+		}
+	}
+	if phone != "" {
+		v.MobilePhone = phone
+		if !validPhone(phone) {
+			add(FieldMobilePhone, CodePhoneInvalid, fmt.Sprintf("%q is not a phone number Equinix accepts", phone),
+				"use only digits, spaces, dots, dashes and brackets (2 to 40), optionally x or ext and an extension; put the country code in its own column")
+		} else if cc == "" {
+			add(FieldMobileCountryCode, CodeCountryCodeMissing, "the mobile phone has no country code",
+				"write the country calling code of the phone, e.g. +31, in the Mobile Country Code column")
+		}
+	}
+}
+
+func checkName(rec *Record, f Field, add func(Field, string, string, string)) {
+	name := rec.Value(f)
+	switch {
+	case name == "":
+		add(f, CodeRequired, fmt.Sprintf("%s is empty", f),
+			fmt.Sprintf("write the visitor's %s exactly as on their photo ID", strings.ToLower(f.String())))
+	case utf8.RuneCountInString(name) > 100:
+		add(f, CodeTooLong, fmt.Sprintf("%s is longer than 100 characters", f), "shorten it to the name on the photo ID")
+	case !validName(name):
+		add(f, CodeNameInvalid, fmt.Sprintf("%s %q contains characters a name does not have", f, name),
+			"use letters, spaces, hyphens, apostrophes and dots only, exactly as on the photo ID (no digits, emails or notes)")
+	}
+}
+
+func (c *Checker) checkDuplicate(rec *Record, v *Visitor, add func(Field, string, string, string)) {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	if v.Username != "" {
+		h.WriteString("u\x00")
+		h.WriteString(strings.ToLower(v.Username))
+	} else {
+		h.WriteString("n\x00")
+		h.WriteString(strings.ToLower(v.FirstName))
+		h.WriteByte(0)
+		h.WriteString(strings.ToLower(v.LastName))
+		h.WriteByte(0)
+		h.WriteString(strings.ToLower(v.Company))
+	}
+	h.WriteByte(0)
+	h.WriteString(v.Cage)
+	h.WriteByte(0)
+	h.WriteString(v.Cabinet)
+	var b [16]byte
+	s, e := v.Start.Unix(), v.End.Unix()
+	for i := range 8 {
+		b[i], b[8+i] = byte(s>>(8*i)), byte(e>>(8*i))
+	}
+	h.Write(b[:])
+	key := h.Sum64()
+	if first, dup := c.seen[key]; dup {
+		who := cmp.Or(v.Username, v.FirstName+" "+v.LastName)
+		f := FieldFirstName
+		if v.Username != "" {
+			f = FieldUsername
+		}
+		add(f, CodeDuplicateVisitor, fmt.Sprintf("%s is already on row %d for the same cage and window", who, first),
+			"delete this row, or change its dates if it is a second visit")
+		return
+	}
+	c.seen[key] = int32(rec.Row)
+}
+
+func validIBX(s string) bool {
+	if len(s) < 3 || len(s) > 5 || !isUpper(s[0]) || !isUpper(s[1]) {
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// splitCage checks a cage id IBX:FLOOR:CAGE and returns its IBX.
+func splitCage(s string) (string, bool) {
+	ibx, rest, ok := strings.Cut(s, ":")
+	if !ok || !validIBX(ibx) {
+		return ibx, false
+	}
+	floor, cage, ok := strings.Cut(rest, ":")
+	if !ok || !alnum(floor, 1, 4) || !alnum(cage, 1, 12) {
+		return ibx, false
+	}
+	return ibx, true
+}
+
+func validCabinetNumber(s string) bool { return alnum(s, 1, 12) }
+
+func validAccount(s string) bool {
+	if len(s) > 20 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func alnum(s string, lo, hi int) bool {
+	if len(s) < lo || len(s) > hi {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) && !isUpper(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+func isUpper(b byte) bool { return b >= 'A' && b <= 'Z' }
+
+// usernameProblem returns what is wrong with an Equinix username, or "".
+func usernameProblem(u string) string {
+	switch n := utf8.RuneCountInString(u); {
+	case n < 8:
+		return "is shorter than 8 characters"
+	case n > 100:
+		return "is longer than 100 characters"
+	}
+	if i := strings.IndexAny(u, "#?!$^*;<>[]{}%'\" \t"); i >= 0 {
+		if u[i] == ' ' || u[i] == '\t' {
+			return "contains a space"
+		}
+		return fmt.Sprintf("contains %q, which usernames cannot have", u[i])
+	}
+	if hasControl(u) {
+		return "contains a control character"
+	}
+	return ""
+}
+
+func validName(s string) bool {
+	letter := false
+	for _, r := range s {
+		switch {
+		case unicode.IsLetter(r):
+			letter = true
+		case unicode.Is(unicode.Mn, r), r == ' ', r == '-', r == '\'', r == '’', r == '.', r == '\u00a0':
+		default:
+			return false
+		}
+	}
+	return letter
+}
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// validEmail follows the address rule of Equinix's schemas: a local part
+// without spaces or <>()[],;:"@, and a domain of dotted labels ending in a
+// top-level name of letters.
+func validEmail(s string) bool {
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 {
+		return false
+	}
+	local, domain := s[:at], s[at+1:]
+	if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
+		return false
+	}
+	for i := 0; i < len(local); i++ {
+		if b := local[i]; b <= ' ' || strings.IndexByte(`<>()[]\,;:"@`, b) >= 0 || b >= 0x7f {
+			return false
+		}
+	}
+	labels := strings.Split(domain, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for i, l := range labels {
+		if l == "" {
+			return false
+		}
+		for j := 0; j < len(l); j++ {
+			b := l[j]
+			if !(isDigit(b) || b >= 'a' && b <= 'z' || isUpper(b) || b == '-') {
+				return false
+			}
+			if i == len(labels)-1 && !(b >= 'a' && b <= 'z' || isUpper(b)) {
+				return false
+			}
+		}
+		if i == len(labels)-1 && len(l) < 2 {
+			return false
+		}
+	}
+	return true
+}
+
+// validCountryCode is ^\+[0-9]{1,6}$.
+func validCountryCode(s string) bool {
+	if len(s) < 2 || len(s) > 7 || s[0] != '+' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// validPhone is ^[0-9\.\-() ]{2,40}(?:(x|ext)[0-9\.\-() ]{1,10})?$.
+func validPhone(s string) bool {
+	isPhone := func(b byte) bool { return isDigit(b) || b == '.' || b == '-' || b == '(' || b == ')' || b == ' ' }
+	i := 0
+	for i < len(s) && isPhone(s[i]) {
+		i++
+	}
+	if i < 2 || i > 40 {
+		return false
+	}
+	if i == len(s) {
+		return true
+	}
+	rest := s[i:]
+	switch {
+	case strings.HasPrefix(rest, "ext"):
+		rest = rest[3:]
+	case rest[0] == 'x':
+		rest = rest[1:]
+	default:
+		return false
+	}
+	if len(rest) < 1 || len(rest) > 10 {
+		return false
+	}
+	for j := 0; j < len(rest); j++ {
+		if !isPhone(rest[j]) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,116 @@
+package roster
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Source yields a roster's data rows one at a time, streaming.
+type Source interface {
+	// Header describes the header row and where each visitor column is.
+	Header() *Header
+	// Next fills rec with the next non-blank data row. It returns io.EOF
+	// after the last row, or a *FileError.
+	Next(rec *Record) error
+	// Close releases the file and any temporary files.
+	Close() error
+}
+
+// Header is a roster's header row, mapped to visitor columns.
+type Header struct {
+	// Path is the roster file, Sheet its sheet name ("" for CSV).
+	Path, Sheet string
+	// Row is the header's row number as the spreadsheet shows it.
+	Row int
+	// Index holds each field's 0-based column index, or -1 when the roster
+	// has no such column.
+	Index [NumFields]int
+	// Columns are the header cells as written, in file order.
+	Columns []string
+	// Ignored lists header cells that name no visitor column, in file order.
+	Ignored []string
+}
+
+// Has reports whether the roster has a column for f.
+func (h *Header) Has(f Field) bool { return h.Index[f] >= 0 }
+
+// Column returns the letters of f's column ("C"), or "" when absent.
+func (h *Header) Column(f Field) string {
+	if !h.Has(f) {
+		return ""
+	}
+	return ColumnName(h.Index[f])
+}
+
+// FileError is a problem with a roster file as a whole, or with one place in
+// it, that stops it from being read.
+type FileError struct {
+	Path   string
+	Sheet  string // "" when not about one sheet
+	Row    int    // 0 when not about one row
+	Column string // column letters, "" when not about one column
+	Msg    string
+	Hint   string
+	Err    error // the underlying error, if any
+}
+
+// Error returns one line naming the file, and the sheet, row and column where
+// they apply.
+func (e *FileError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Path)
+	if e.Sheet != "" {
+		fmt.Fprintf(&b, ": sheet %q", e.Sheet)
+	}
+	if e.Row > 0 {
+		fmt.Fprintf(&b, ": row %d", e.Row)
+	}
+	if e.Column != "" {
+		fmt.Fprintf(&b, ": column %s", e.Column)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Unwrap returns the underlying error.
+func (e *FileError) Unwrap() error { return e.Err }
+
+// ReadOptions tunes how a roster is read. The zero value reads the default
+// sheet with default limits.
+type ReadOptions struct {
+	// Sheet names the worksheet to read; "" means "Visitors" when the
+	// workbook has it, else the first sheet.
+	Sheet string
+	// TmpDir is where excelize may spill large worksheets ("" = os.TempDir()).
+	TmpDir string
+	// MaxUnzipSize bounds the total uncompressed size of an .xlsx
+	// (0 = DefaultMaxUnzipSize).
+	MaxUnzipSize int64
+}
+
+// DefaultMaxUnzipSize bounds an .xlsx's uncompressed size: a full-size sheet
+// (1,048,575 rows of 15 columns) is about 1 GB inflated.
+const DefaultMaxUnzipSize = 4 << 30
+
+// OrderFields are the order-level settings of a roster: the Order sheet of a
+// workbook, or flags for a CSV.
+type OrderFields struct {
+	Description          string
+	ReferencePrefix      string
+	TechnicalContact     string   // a registered username
+	NotificationContacts []string // registered usernames
+	PurchaseOrder        string   // a purchase order number; "" = exempted
+	ReportEmails         []string // who gets the report
+}
+
+// OrderSheetLabels are the labels in column A of the Order sheet, in order;
+// each value is in column B of the same row.
+var OrderSheetLabels = []string{
+	"Description",
+	"Customer Reference Prefix",
+	"Technical Contact",
+	"Notification Contacts",
+	"Purchase Order",
+	"Report Email",
+}
