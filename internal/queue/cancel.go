@@ -1,0 +1,213 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+)
+
+// Canceller cancels placed orders.
+type Canceller interface {
+	Cancel(ctx context.Context, orderID, reason string) error
+}
+
+// Finder finds an order by its customerReferenceId. A Canceller that is
+// also a Finder lets Cancel settle orders left sending.
+type Finder interface {
+	FindByReference(ctx context.Context, reference string) (orderID string, found bool, err error)
+}
+
+// localLimit bounds the store-only changes Cancel makes at once; they are
+// group-committed, so many at once cost few fsyncs.
+const localLimit = 256
+
+// Cancel cancels a run: every submitted order (and every one left
+// cancelling) is cancelled at Equinix, at most cfg.Concurrency at once; an
+// answer classified Done (already cancelled) counts as cancelled. Planned
+// orders are marked cancelled without a request. Orders left sending are
+// searched for first when c is also a Finder, and otherwise left as they
+// are. Each outcome is recorded; cancelling again picks up what is left.
+func Cancel(ctx context.Context, s *Store, runID string, c Canceller, reason string, cfg RunConfig) (Tally, error) {
+	if err := cfg.validate(); err != nil {
+		return Tally{}, fmt.Errorf("cancel run %s: %w", runID, err)
+	}
+	cfg = cfg.withDefaults()
+	orders, err := s.Orders(runID)
+	if err != nil {
+		return Tally{}, err
+	}
+	k := &canceller{s: s, runID: runID, c: c, reason: reason, cfg: cfg,
+		log: cfg.Logger.With().Str("run", runID).Logger()}
+	k.tally.Orders = len(orders)
+	for _, o := range orders {
+		k.tally.add(o.State, 1)
+	}
+
+	reqCtx, cancelReq := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelReq()
+	stopDrain := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(cfg.DrainTimeout, cancelReq)
+		context.AfterFunc(reqCtx, func() { t.Stop() })
+	})
+	defer stopDrain()
+
+	var local, remote errgroup.Group
+	local.SetLimit(localLimit)
+	remote.SetLimit(cfg.Concurrency)
+	for _, o := range orders {
+		if k.stopped(ctx) {
+			break
+		}
+		switch o.State {
+		case Planned:
+			local.Go(func() error {
+				return k.record(k.s.MarkCancelled(runID, o.Key), Planned, Cancelled)
+			})
+		case Sending:
+			remote.Go(func() error { return k.settle(reqCtx, o) })
+		case Submitted, Cancelling:
+			remote.Go(func() error { return k.cancel(reqCtx, o) })
+		}
+	}
+	errLocal, errRemote := local.Wait(), remote.Wait()
+	if err := errors.Join(errLocal, errRemote, k.stop); err != nil {
+		return k.tally, err
+	}
+	if err := ctx.Err(); err != nil {
+		return k.tally, err
+	}
+	t := k.tally
+	if left := t.Planned + t.Sending + t.Submitted + t.Cancelling; left > 0 {
+		return t, fmt.Errorf("cancel run %s: %d of %d orders are not cancelled", runID, left, t.Orders)
+	}
+	return t, s.SetRunState(runID, RunCancelled)
+}
+
+type canceller struct {
+	s      *Store
+	runID  string
+	c      Canceller
+	reason string
+	cfg    RunConfig
+	log    zerolog.Logger
+
+	mu    sync.Mutex
+	tally Tally
+	stop  error // the first fatal answer
+}
+
+func (k *canceller) stopped(ctx context.Context) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.stop != nil || ctx.Err() != nil
+}
+
+// record counts a change once the store holds it.
+func (k *canceller) record(err error, from, to OrderState) error {
+	if err != nil {
+		return err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.tally.move(from, to)
+	if k.cfg.Progress != nil {
+		k.cfg.Progress(k.tally)
+	}
+	return nil
+}
+
+func (k *canceller) fatal(err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stop == nil {
+		k.stop = err
+	}
+}
+
+// settle searches for an order left sending: found, it is cancelled; not
+// found, it will never be sent.
+func (k *canceller) settle(ctx context.Context, o Order) error {
+	f, ok := k.c.(Finder)
+	if !ok {
+		k.log.Warn().Str("order", o.Key).Msg("order may have been placed; not cancelled")
+		return nil
+	}
+	for attempt := 1; ; attempt++ {
+		k.mu.Lock()
+		k.tally.Lookups++
+		k.mu.Unlock()
+		orderID, found, err := f.FindByReference(ctx, o.Reference)
+		if err == nil && found {
+			if err := k.record(k.s.MarkSubmitted(k.runID, o.Key, orderID), Sending, Submitted); err != nil {
+				return err
+			}
+			o.State, o.OrderID = Submitted, orderID
+			return k.cancel(ctx, o)
+		}
+		if err == nil {
+			if err := k.record(errOnly(k.s.MarkNotFound(k.runID, o.Key)), Sending, Planned); err != nil {
+				return err
+			}
+			return k.record(k.s.MarkCancelled(k.runID, o.Key), Planned, Cancelled)
+		}
+		class := k.cfg.Classify(err)
+		if class == Fatal {
+			k.fatal(err)
+			return nil
+		}
+		if class == Final || attempt >= k.cfg.MaxAttempts {
+			k.log.Warn().Err(err).Str("order", o.Key).Msg("could not find out whether the order was placed")
+			return nil
+		}
+		if err := k.cfg.Sleep(ctx, k.cfg.backoff(attempt, err)); err != nil {
+			return nil
+		}
+	}
+}
+
+func errOnly(_ Order, err error) error { return err }
+
+// cancel asks Equinix to cancel one placed order, retrying what may be
+// retried; asking again is harmless.
+func (k *canceller) cancel(ctx context.Context, o Order) error {
+	from := o.State
+	if from == Submitted {
+		if err := k.record(k.s.MarkCancelling(k.runID, o.Key), Submitted, Cancelling); err != nil {
+			return err
+		}
+	}
+	log := k.log.With().Str("order", o.Key).Str("orderId", o.OrderID).Logger()
+	for attempt := 1; ; attempt++ {
+		k.mu.Lock()
+		k.tally.Sent++
+		k.mu.Unlock()
+		err := k.c.Cancel(ctx, o.OrderID, k.reason)
+		class := Done
+		if err != nil {
+			class = k.cfg.Classify(err)
+		}
+		switch {
+		case class == Done:
+			log.Debug().Err(err).Msg("order cancelled")
+			return k.record(k.s.MarkCancelled(k.runID, o.Key), Cancelling, Cancelled)
+		case class == Fatal:
+			// Stays cancelling: the next Cancel asks again.
+			k.fatal(err)
+			return nil
+		case class == Final || attempt >= k.cfg.MaxAttempts || ctx.Err() != nil:
+			log.Info().Err(err).Msg("order not cancelled")
+			return k.record(k.s.MarkCancelFailed(k.runID, o.Key, k.cfg.ToStored(err)), Cancelling, Submitted)
+		}
+		k.mu.Lock()
+		k.tally.Retries++
+		k.mu.Unlock()
+		if err := k.cfg.Sleep(ctx, k.cfg.backoff(attempt, err)); err != nil {
+			return k.record(k.s.MarkCancelFailed(k.runID, o.Key, k.cfg.ToStored(err)), Cancelling, Submitted)
+		}
+	}
+}

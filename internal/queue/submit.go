@@ -1,0 +1,590 @@
+package queue
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// ErrorClass says what a failed request means for the order.
+type ErrorClass int
+
+// Error classes. The zero value is Uncertain, the safe assumption.
+const (
+	// Uncertain: the request may have reached Equinix. The order is searched
+	// for by its reference before it is ever sent again.
+	Uncertain ErrorClass = iota
+	// Retryable: the request was refused or never left (429, 5xx,
+	// connection refused); it is safe to send again after a backoff.
+	Retryable
+	// Final: Equinix refused the request for good (4xx validation or
+	// permission); the order is rejected.
+	Final
+	// Fatal: nothing more will work (refused credentials…); the run stops.
+	Fatal
+	// Done: the request's effect already holds (e.g. cancelling an order
+	// that is already cancelled).
+	Done
+)
+
+func (c ErrorClass) String() string {
+	switch c {
+	case Uncertain:
+		return "uncertain"
+	case Retryable:
+		return "retryable"
+	case Final:
+		return "final"
+	case Fatal:
+		return "fatal"
+	case Done:
+		return "done"
+	}
+	return fmt.Sprintf("ErrorClass(%d)", int(c))
+}
+
+// Classifier tells what class an error from a Submitter or Canceller is.
+type Classifier func(error) ErrorClass
+
+// Submitter places orders and finds them again.
+type Submitter interface {
+	// Create sends the order's request and returns Equinix's order id.
+	Create(ctx context.Context, o *Order) (orderID string, err error)
+	// FindByReference looks for an order by its customerReferenceId.
+	FindByReference(ctx context.Context, reference string) (orderID string, found bool, err error)
+}
+
+// ErrUnresolved is matched by the error Submit returns when some orders may
+// or may not have been placed and the search for them kept failing; they
+// are left sending and resolved by the next Submit of the run.
+var ErrUnresolved = errors.New("orders whose fate is unknown")
+
+// Defaults for RunConfig.
+const (
+	ConcurrencyDefault  = 8
+	MaxAttemptsDefault  = 8
+	BackoffBaseDefault  = time.Second
+	BackoffMaxDefault   = time.Minute
+	SettleDelayDefault  = 5 * time.Second
+	DrainTimeoutDefault = 30 * time.Second
+)
+
+// RunConfig configures Submit and Cancel; the zero value means defaults.
+type RunConfig struct {
+	// Concurrency bounds the requests in flight.
+	Concurrency int
+	// MaxAttempts bounds the requests sent for one order (and the searches
+	// for one uncertain order) before it is given up.
+	MaxAttempts int
+	// BackoffBase is the wait after the first retryable failure; it doubles
+	// with each attempt up to BackoffMax, with jitter.
+	BackoffBase, BackoffMax time.Duration
+	// SettleDelay is how long to wait after an uncertain answer before
+	// searching for the order, so that Equinix has finished placing it.
+	SettleDelay time.Duration
+	// DrainTimeout is how long requests in flight may go on once ctx is
+	// cancelled.
+	DrainTimeout time.Duration
+
+	// Now and Sleep are the clock.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+
+	// Classify tells what an error means; nil treats every error as
+	// Uncertain.
+	Classify Classifier
+	// RetryAfter, if set, returns how long the server asked to wait
+	// (Retry-After); a longer wait than the backoff wins.
+	RetryAfter func(error) time.Duration
+	// ToStored turns an error into what the store keeps; nil keeps the
+	// message only.
+	ToStored func(error) StoredError
+	// Progress, if set, is called after each order changes state, from
+	// one goroutine.
+	Progress func(Tally)
+	Logger   zerolog.Logger
+}
+
+func (c RunConfig) withDefaults() RunConfig {
+	c.Concurrency = cmp.Or(c.Concurrency, ConcurrencyDefault)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, MaxAttemptsDefault)
+	c.BackoffBase = cmp.Or(c.BackoffBase, BackoffBaseDefault)
+	c.BackoffMax = cmp.Or(c.BackoffMax, BackoffMaxDefault)
+	c.SettleDelay = cmp.Or(c.SettleDelay, SettleDelayDefault)
+	c.DrainTimeout = cmp.Or(c.DrainTimeout, DrainTimeoutDefault)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Sleep == nil {
+		c.Sleep = sleep
+	}
+	if c.Classify == nil {
+		c.Classify = func(error) ErrorClass { return Uncertain }
+	}
+	if c.ToStored == nil {
+		c.ToStored = func(err error) StoredError { return StoredError{Message: err.Error()} }
+	}
+	return c
+}
+
+func (c RunConfig) validate() error {
+	switch {
+	case c.Concurrency < 0:
+		return fmt.Errorf("concurrency %d: must be positive", c.Concurrency)
+	case c.MaxAttempts < 0:
+		return fmt.Errorf("max attempts %d: must be positive", c.MaxAttempts)
+	case c.BackoffBase < 0 || c.BackoffMax < c.BackoffBase && c.BackoffMax != 0:
+		return fmt.Errorf("backoff %s..%s: must be positive and increasing", c.BackoffBase, c.BackoffMax)
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// backoff returns the wait before attempt+1, with equal jitter.
+func (c *RunConfig) backoff(attempt int, err error) time.Duration {
+	d := c.BackoffMax
+	if attempt < 1 {
+		attempt = 1
+	}
+	if attempt <= 30 {
+		d = min(c.BackoffBase<<(attempt-1), c.BackoffMax)
+	}
+	d = d/2 + rand.N(d/2+1)
+	if c.RetryAfter != nil && err != nil {
+		d = max(d, c.RetryAfter(err))
+	}
+	return d
+}
+
+// Tally counts a run's orders by state, and what one Submit or Cancel did.
+type Tally struct {
+	Orders     int
+	Planned    int
+	Sending    int
+	Submitted  int
+	Rejected   int
+	Cancelling int
+	Cancelled  int
+
+	// Sent counts the requests sent by this call, Retries the retryable
+	// failures among them, Lookups the searches by reference, and Found
+	// the orders those searches found placed.
+	Sent    int
+	Retries int
+	Lookups int
+	Found   int
+}
+
+func (t *Tally) add(s OrderState, n int) {
+	switch s {
+	case Planned:
+		t.Planned += n
+	case Sending:
+		t.Sending += n
+	case Submitted:
+		t.Submitted += n
+	case Rejected:
+		t.Rejected += n
+	case Cancelling:
+		t.Cancelling += n
+	case Cancelled:
+		t.Cancelled += n
+	}
+}
+
+func (t *Tally) move(from, to OrderState) {
+	t.add(from, -1)
+	t.add(to, 1)
+}
+
+// task is an order the runner still has to deal with.
+type task struct {
+	key, ref  string
+	seq       int
+	state     OrderState // Planned: send it; Sending: search for it
+	due       time.Time
+	lookups   int
+	uncertain bool // sending because of an uncertain answer in this run
+	index     int
+}
+
+// result is what a worker did with a task.
+type result struct {
+	t       *task
+	moves   [][2]OrderState
+	requeue bool
+	stop    error // a fatal answer or a store failure
+	sent    int
+	retried bool
+	lookup  bool
+	found   bool
+}
+
+// Submit sends a run's orders. It first searches for every order left
+// sending by an earlier Submit (a crash or a lost answer): found, it is
+// submitted; not found, it is sent again; if the search fails, it is not
+// sent. Then it sends the planned orders whose time has come, at most
+// cfg.Concurrency at once, retrying what may be retried.
+//
+// When ctx is cancelled or an answer is Fatal, Submit sends nothing more,
+// waits for the requests in flight, records them and returns ctx.Err() or
+// the fatal error; submitting the run again resumes it. A run with nothing
+// left to do makes no requests.
+func Submit(ctx context.Context, s *Store, runID string, sub Submitter, cfg RunConfig) (Tally, error) {
+	if err := cfg.validate(); err != nil {
+		return Tally{}, fmt.Errorf("submit run %s: %w", runID, err)
+	}
+	cfg = cfg.withDefaults()
+	run, err := s.Run(runID)
+	if err != nil {
+		return Tally{}, err
+	}
+	orders, err := s.Orders(runID)
+	if err != nil {
+		return Tally{}, err
+	}
+	r := newRunner(s, runID, sub, cfg)
+	r.tally.Orders = len(orders)
+	for i := range orders {
+		o := &orders[i]
+		r.tally.add(o.State, 1)
+		switch o.State {
+		case Planned:
+			r.push(&task{key: o.Key, ref: o.Reference, seq: o.Seq, state: Planned, due: o.NextAttemptAt})
+		case Sending:
+			r.push(&task{key: o.Key, ref: o.Reference, seq: o.Seq, state: Sending})
+		}
+	}
+	if len(r.ready.tasks) == 0 && len(r.delayed.tasks) == 0 {
+		if run.State != RunDone && r.tally.Sending == 0 {
+			err = s.SetRunState(runID, RunDone)
+		}
+		return r.tally, err
+	}
+	stopErr := r.loop(ctx)
+
+	state := RunDone
+	switch {
+	case stopErr != nil:
+		state = RunInterrupted
+	case ctx.Err() != nil:
+		state, stopErr = RunInterrupted, ctx.Err()
+	case r.tally.Sending > 0:
+		state = RunInterrupted
+		stopErr = fmt.Errorf("run %s: %d %w; submit the run again to resolve them",
+			runID, r.tally.Sending, ErrUnresolved)
+	case r.tally.Planned > 0:
+		state = RunOpen
+	}
+	if err := s.SetRunState(runID, state); err != nil && stopErr == nil {
+		stopErr = err
+	}
+	return r.tally, stopErr
+}
+
+type runner struct {
+	s     *Store
+	runID string
+	sub   Submitter
+	cfg   RunConfig
+	log   zerolog.Logger
+	tally Tally
+
+	ready   taskHeap // due: sending orders first, then plan order
+	delayed taskHeap // not yet due: by due time
+}
+
+func newRunner(s *Store, runID string, sub Submitter, cfg RunConfig) *runner {
+	r := &runner{s: s, runID: runID, sub: sub, cfg: cfg, log: cfg.Logger.With().Str("run", runID).Logger()}
+	r.ready.less = func(a, b *task) bool {
+		if (a.state == Sending) != (b.state == Sending) {
+			return a.state == Sending
+		}
+		return a.seq < b.seq
+	}
+	r.delayed.less = func(a, b *task) bool {
+		if c := a.due.Compare(b.due); c != 0 {
+			return c < 0
+		}
+		return a.seq < b.seq
+	}
+	return r
+}
+
+func (r *runner) push(t *task) {
+	if !t.due.IsZero() && t.due.After(r.cfg.Now()) {
+		heap.Push(&r.delayed, t)
+		return
+	}
+	heap.Push(&r.ready, t)
+}
+
+// loop hands tasks to workers until there are none left or it must stop.
+func (r *runner) loop(ctx context.Context) error {
+
+	// Requests in flight outlive ctx by up to DrainTimeout, so that their
+	// answers are recorded.
+	reqCtx, cancelReq := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelReq()
+	stopDrain := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(r.cfg.DrainTimeout, cancelReq)
+		context.AfterFunc(reqCtx, func() { t.Stop() })
+	})
+	defer stopDrain()
+
+	results := make(chan result, r.cfg.Concurrency)
+	var (
+		inflight int
+		stopErr  error
+		stopping bool
+		ctxDone  = ctx.Done()
+	)
+	for {
+		now := r.cfg.Now()
+		for len(r.delayed.tasks) > 0 && !r.delayed.tasks[0].due.After(now) {
+			heap.Push(&r.ready, heap.Pop(&r.delayed))
+		}
+		for !stopping && inflight < r.cfg.Concurrency && len(r.ready.tasks) > 0 {
+			t := heap.Pop(&r.ready).(*task)
+			inflight++
+			go func() { results <- r.work(reqCtx, t) }()
+		}
+		if inflight == 0 && (stopping || len(r.ready.tasks) == 0 && len(r.delayed.tasks) == 0) {
+			return stopErr
+		}
+
+		var wake chan struct{}
+		cancelWake := func() {}
+		if !stopping && inflight < r.cfg.Concurrency && len(r.ready.tasks) == 0 && len(r.delayed.tasks) > 0 {
+			var wctx context.Context
+			wctx, cancelWake = context.WithCancel(ctx)
+			wake = make(chan struct{})
+			d := r.delayed.tasks[0].due.Sub(now)
+			go func() {
+				_ = r.cfg.Sleep(wctx, d)
+				close(wake)
+			}()
+		}
+		select {
+		case res := <-results:
+			inflight--
+			r.apply(res)
+			if res.stop != nil && stopErr == nil {
+				stopErr, stopping = res.stop, true
+			}
+		case <-wake:
+		case <-ctxDone:
+			ctxDone, stopping = nil, true
+		}
+		cancelWake()
+	}
+}
+
+func (r *runner) apply(res result) {
+	for _, m := range res.moves {
+		r.tally.move(m[0], m[1])
+	}
+	r.tally.Sent += res.sent
+	if res.retried {
+		r.tally.Retries++
+	}
+	if res.lookup {
+		r.tally.Lookups++
+	}
+	if res.found {
+		r.tally.Found++
+	}
+	if res.requeue {
+		r.push(res.t)
+	}
+	if r.cfg.Progress != nil {
+		r.cfg.Progress(r.tally)
+	}
+}
+
+func (r *runner) work(ctx context.Context, t *task) result {
+	if t.state == Sending {
+		return r.resolve(ctx, t)
+	}
+	return r.send(ctx, t)
+}
+
+// classify is cfg.Classify, except that a request cut short by a
+// cancelled or expired context may have reached the server.
+func (r *runner) classify(err error) ErrorClass {
+	c := r.cfg.Classify(err)
+	if c == Retryable && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return Uncertain
+	}
+	if c == Done {
+		return Uncertain
+	}
+	return c
+}
+
+// send sends a planned order once.
+func (r *runner) send(ctx context.Context, t *task) result {
+	res := result{t: t}
+	o, err := r.s.MarkSending(r.runID, t.key)
+	if err != nil {
+		res.stop = err
+		return res
+	}
+	res.moves = append(res.moves, [2]OrderState{Planned, Sending})
+	log := r.log.With().Str("order", t.key).Str("reference", t.ref).Int("attempt", o.Attempts).Logger()
+
+	orderID, err := r.sub.Create(ctx, &o)
+	res.sent = 1
+	if err == nil {
+		if err := r.s.MarkSubmitted(r.runID, t.key, orderID); err != nil {
+			res.stop = err
+			return res
+		}
+		res.moves = append(res.moves, [2]OrderState{Sending, Submitted})
+		log.Debug().Str("orderId", orderID).Msg("order submitted")
+		return res
+	}
+
+	class := r.classify(err)
+	stored := r.cfg.ToStored(err)
+	switch class {
+	case Retryable:
+		if o.Attempts >= r.cfg.MaxAttempts {
+			return r.reject(res, t, stored, log, err)
+		}
+		next := r.cfg.Now().Add(r.cfg.backoff(o.Attempts, err))
+		if err := r.s.MarkRetry(r.runID, t.key, stored, next); err != nil {
+			res.stop = err
+			return res
+		}
+		res.moves = append(res.moves, [2]OrderState{Sending, Planned})
+		res.retried, res.requeue, t.due = true, true, next
+		log.Info().Err(err).Time("next", next).Msg("order will be retried")
+	case Final:
+		return r.reject(res, t, stored, log, err)
+	case Fatal:
+		// The request was refused before anything was done: safe to send
+		// again in a later run.
+		if err := r.s.MarkRetry(r.runID, t.key, stored, time.Time{}); err != nil {
+			res.stop = err
+			return res
+		}
+		res.moves = append(res.moves, [2]OrderState{Sending, Planned})
+		res.stop = err
+	default:
+		if err := r.s.MarkUncertain(r.runID, t.key, stored); err != nil {
+			res.stop = err
+			return res
+		}
+		t.state, t.uncertain, t.lookups = Sending, true, 0
+		t.due = r.cfg.Now().Add(r.cfg.SettleDelay)
+		res.requeue = true
+		log.Info().Err(err).Msg("order may have been placed; searching for it before sending again")
+	}
+	return res
+}
+
+func (r *runner) reject(res result, t *task, stored StoredError, log zerolog.Logger, err error) result {
+	if err := r.s.MarkRejected(r.runID, t.key, stored); err != nil {
+		res.stop = err
+		return res
+	}
+	res.moves = append(res.moves, [2]OrderState{Sending, Rejected})
+	log.Info().Err(err).Msg("order rejected")
+	return res
+}
+
+// resolve searches for a sending order by its reference.
+func (r *runner) resolve(ctx context.Context, t *task) result {
+	res := result{t: t, lookup: true}
+	log := r.log.With().Str("order", t.key).Str("reference", t.ref).Logger()
+	t.lookups++
+	orderID, found, err := r.sub.FindByReference(ctx, t.ref)
+	if err != nil {
+		switch class := r.cfg.Classify(err); {
+		case class == Fatal:
+			res.stop = err
+		case class == Final || t.lookups >= r.cfg.MaxAttempts:
+			log.Warn().Err(err).Msg("could not find out whether the order was placed; it will not be sent")
+		default:
+			t.due = r.cfg.Now().Add(r.cfg.backoff(t.lookups, err))
+			res.requeue = true
+			log.Info().Err(err).Time("next", t.due).Msg("search for order failed; will search again")
+		}
+		return res
+	}
+	if found {
+		if err := r.s.MarkSubmitted(r.runID, t.key, orderID); err != nil {
+			res.stop = err
+			return res
+		}
+		res.moves = append(res.moves, [2]OrderState{Sending, Submitted})
+		res.found = true
+		log.Info().Str("orderId", orderID).Msg("order found placed")
+		return res
+	}
+	o, err := r.s.MarkNotFound(r.runID, t.key)
+	if err != nil {
+		res.stop = err
+		return res
+	}
+	res.moves = append(res.moves, [2]OrderState{Sending, Planned})
+	if o.Attempts >= r.cfg.MaxAttempts {
+		stored := StoredError{Message: "not placed after the last attempt"}
+		if o.LastError != nil {
+			stored = *o.LastError
+		}
+		if err := r.s.MarkRejected(r.runID, t.key, stored); err != nil {
+			res.stop = err
+			return res
+		}
+		res.moves = append(res.moves, [2]OrderState{Planned, Rejected})
+		log.Info().Msg("order not placed and out of attempts; rejected")
+		return res
+	}
+	t.state, t.due, t.lookups, t.uncertain = Planned, time.Time{}, 0, false
+	res.requeue = true
+	log.Debug().Msg("order not placed; it will be sent")
+	return res
+}
+
+// taskHeap is a heap of tasks ordered by less.
+type taskHeap struct {
+	tasks []*task
+	less  func(a, b *task) bool
+}
+
+func (h *taskHeap) Len() int           { return len(h.tasks) }
+func (h *taskHeap) Less(i, j int) bool { return h.less(h.tasks[i], h.tasks[j]) }
+func (h *taskHeap) Swap(i, j int) {
+	h.tasks[i], h.tasks[j] = h.tasks[j], h.tasks[i]
+	h.tasks[i].index, h.tasks[j].index = i, j
+}
+func (h *taskHeap) Push(x any) {
+	t := x.(*task)
+	t.index = len(h.tasks)
+	h.tasks = append(h.tasks, t)
+}
+func (h *taskHeap) Pop() any {
+	n := len(h.tasks) - 1
+	t := h.tasks[n]
+	h.tasks[n] = nil
+	h.tasks = h.tasks[:n]
+	return t
+}
