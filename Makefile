@@ -38,8 +38,9 @@ demo: build
 	$(BIN)/wvbatch validate samples/contractors.xlsx --now $(DEMO_NOW) --report-dir $(DEMO_STATE)/validate
 
 ## bench: full-size roster benchmarks (slow; not part of CI)
+BENCH_ROWS ?= 1048575
 bench:
-	WVBATCH_BENCH_ROWS=$${WVBATCH_BENCH_ROWS:-1048575} $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./internal/importer/
+	WVBATCH_BENCH_ROWS=$(BENCH_ROWS) $(GO) test -run '^$$' -bench Roster -benchtime 1x -timeout 60m -v ./internal/importer/ | tee bench-roster.txt
 
 ## fuzz: run each fuzz target for FUZZTIME (default 60s)
 FUZZTIME ?= 60s

@@ -77,6 +77,7 @@ and places them, tracking every order so that nothing is ever ordered twice.`,
 	root.AddCommand(
 		newTemplateCmd(e),
 		newValidateCmd(e),
+		newGenerateCmd(e),
 	)
 	return root
 }

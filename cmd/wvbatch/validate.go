@@ -165,4 +165,3 @@ func printValidate(w io.Writer, res *importer.Result, sum *report.Summary) {
 		fmt.Fprintf(w, "  %s\n    fix: %s\n", re.Error(), re.Hint)
 	}
 }
-

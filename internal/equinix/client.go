@@ -179,7 +179,7 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 				return nil, &UncertainError{Op: r.op, Err: a.apiErr}
 			}
 			if retries >= c.cfg.MaxRetries {
-				return nil, a.apiErr
+				return nil, c.final(r, a.apiErr)
 			}
 			wait = a.apiErr.RetryAfter
 			if wait == 0 || wait > c.cfg.RetryMaxWait {
@@ -196,7 +196,9 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 	}
 }
 
-// final turns a non-retried error answer into the error do returns.
+// final turns an error answer that is not repeated into the error do
+// returns: a refusal of the credentials, or the *APIError wrapped with what
+// the call was doing.
 func (c *Client) final(r *request, e *APIError) error {
 	if r.token {
 		switch e.Status {
@@ -204,7 +206,7 @@ func (c *Client) final(r *request, e *APIError) error {
 			return &AuthError{Status: e.Status, Code: e.Code, Message: e.Message}
 		}
 	}
-	return e
+	return fmt.Errorf("%s: %w", r.op, e)
 }
 
 // giveUp wraps the caller's cancellation; a create that may have been sent
@@ -277,8 +279,8 @@ func (c *Client) send(ctx context.Context, r *request, payload []byte, token str
 		e.RetryAfter = d
 	}
 	if res.StatusCode >= 300 && res.StatusCode < 400 {
-		e.Message = cmpOr(e.Message, "Equinix answered with a redirect to "+strconv.Quote(res.Header.Get("Location"))+
-			"; check "+EnvEndpoint)
+		e.Message = "Equinix answered with a redirect to " + strconv.Quote(res.Header.Get("Location")) +
+			"; check " + EnvEndpoint
 	}
 	e.redact(c.secrets(token)...)
 	ev.Str("code", e.Code).Str("correlation_id", e.CorrelationID).Msg("equinix request")

@@ -115,9 +115,7 @@ const usersMaxPages = 200
 
 type usersAnswer struct {
 	Pagination struct {
-		Offset int `json:"offset"`
-		Limit  int `json:"limit"`
-		Total  int `json:"total"`
+		Total flexInt `json:"total"`
 	} `json:"pagination"`
 	Data    []User `json:"data"`
 	Content []User `json:"content"`
@@ -157,7 +155,7 @@ func (c *Client) Users(ctx context.Context, keyword string) ([]User, error) {
 		got := append(a.Data, a.Content...)
 		all = append(all, got...)
 		offset += len(got)
-		if len(got) == 0 || a.Pagination.Total > 0 && offset >= a.Pagination.Total ||
+		if len(got) == 0 || a.Pagination.Total > 0 && offset >= int(a.Pagination.Total) ||
 			a.Pagination.Total == 0 && len(got) < usersPageSize {
 			return all, nil
 		}

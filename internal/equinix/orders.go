@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -159,11 +160,23 @@ type searchRequest struct {
 type searchAnswer struct {
 	Content []OrderSummary `json:"content"`
 	Page    struct {
-		Size          int     `json:"size"`
-		TotalElements float64 `json:"totalElements"`
-		TotalPages    int     `json:"totalPages"`
-		Number        int     `json:"number"`
+		TotalPages flexInt `json:"totalPages"`
 	} `json:"page"`
+}
+
+// flexInt reads a count written as a number or, as some of Equinix's
+// published examples do, as a string; anything else reads as 0 (unknown).
+type flexInt int
+
+func (n *flexInt) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(bytes.TrimSpace(b)), `"`)
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 || v > 1<<31 {
+		*n = 0
+		return nil
+	}
+	*n = flexInt(v)
+	return nil
 }
 
 // SearchOrdersByReference returns the work visit orders of the last 12 months
@@ -204,7 +217,7 @@ func (c *Client) SearchOrdersByReference(ctx context.Context, ref string) ([]Ord
 				found = append(found, o)
 			}
 		}
-		if len(a.Content) == 0 || a.Page.TotalPages > 0 && page+1 >= a.Page.TotalPages ||
+		if len(a.Content) == 0 || a.Page.TotalPages > 0 && page+1 >= int(a.Page.TotalPages) ||
 			a.Page.TotalPages == 0 && len(a.Content) < searchPageSize {
 			return found, nil
 		}

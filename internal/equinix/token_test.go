@@ -254,3 +254,30 @@ func TestTokenWaitHonoursContext(t *testing.T) {
 		t.Errorf("returned after %v, want soon after the deadline", d)
 	}
 }
+
+func TestParseTokenTimeout(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		raw    string
+		want   time.Duration
+		wantOK bool
+	}{
+		{`"3599"`, 3599 * time.Second, true},
+		{`3599`, 3599 * time.Second, true},
+		{`" 60 "`, time.Minute, true},
+		{`"0"`, 0, false},
+		{`"-5"`, 0, false},
+		{`"an hour"`, 0, false},
+		{``, 0, false},
+		{`null`, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			t.Parallel()
+			got, ok := parseTokenTimeout([]byte(tt.raw))
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("parseTokenTimeout(%s) = %v, %v; want %v, %v", tt.raw, got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}

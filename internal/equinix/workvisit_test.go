@@ -399,3 +399,35 @@ func TestSearchStopsOnShortPage(t *testing.T) {
 		t.Fatalf("got %v, %v after %d requests", got, err, f.count("POST /v1/retrieve-orders"))
 	}
 }
+
+func TestSearchReadsStringCounts(t *testing.T) {
+	t.Parallel()
+	f := newFakeAPI(t)
+	f.handle("POST /v1/retrieve-orders", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(offSpec, "totalPages as a string, as the published example writes it")
+		writeJSON(w, 200, `{"content":[{"orderNumber":"1-1","customerReferenceNumbers":["R-1"]}],"page":{"totalPages":"2","size":"200"}}`)
+	})
+	cfg, _, _ := testConfig(f)
+	c := newTestClient(t, cfg)
+	got, err := c.SearchOrdersByReference(t.Context(), "R-1")
+	if err != nil || len(got) != 2 || f.count("POST /v1/retrieve-orders") != 2 {
+		t.Fatalf("got %d orders, %v after %d requests; want 2 pages read", len(got), err, f.count("POST /v1/retrieve-orders"))
+	}
+}
+
+func TestRedirectIsReported(t *testing.T) {
+	t.Parallel()
+	f := newFakeAPI(t)
+	f.handle("POST /colocations/v2/orders/workVisits", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://elsewhere.test/orders", http.StatusMovedPermanently)
+	})
+	cfg, _, _ := testConfig(f)
+	c := newTestClient(t, cfg)
+	_, err := c.CreateWorkVisit(t.Context(), sampleRequest())
+	if err == nil || !strings.Contains(err.Error(), "redirect") || !strings.Contains(err.Error(), EnvEndpoint) || IsUncertain(err) {
+		t.Fatalf("err = %v, want a certain error about the redirect and %s", err, EnvEndpoint)
+	}
+	if n := f.count("POST /colocations/v2/orders/workVisits"); n != 1 {
+		t.Errorf("create requests = %d, want 1", n)
+	}
+}

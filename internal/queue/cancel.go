@@ -69,9 +69,19 @@ func Cancel(ctx context.Context, s *Store, runID string, c Canceller, reason str
 				return k.record(k.s.MarkCancelled(runID, o.Key), Planned, Cancelled)
 			})
 		case Sending:
-			remote.Go(func() error { return k.settle(reqCtx, o) })
+			remote.Go(func() error {
+				if k.stopped(ctx) {
+					return nil
+				}
+				return k.settle(reqCtx, o)
+			})
 		case Submitted, Cancelling:
-			remote.Go(func() error { return k.cancel(reqCtx, o) })
+			remote.Go(func() error {
+				if k.stopped(ctx) {
+					return nil
+				}
+				return k.cancel(reqCtx, o)
+			})
 		}
 	}
 	errLocal, errRemote := local.Wait(), remote.Wait()

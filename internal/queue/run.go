@@ -322,6 +322,37 @@ func (s *Store) Orders(runID string) ([]Order, error) {
 	return out, err
 }
 
+// unfinished returns a task for every order of a run that is planned or
+// sending, reading only what the runner needs.
+func (s *Store) unfinished(runID string) ([]*task, error) {
+	var out []*task
+	err := s.db.View(func(tx *bolt.Tx) error {
+		rb, err := runBucket(tx, runID)
+		if err != nil {
+			return err
+		}
+		return rb.Bucket(bucketOrders).ForEach(func(k, v []byte) error {
+			var o struct {
+				Key           string     `json:"key"`
+				Reference     string     `json:"reference"`
+				State         OrderState `json:"state"`
+				NextAttemptAt time.Time  `json:"nextAttemptAt"`
+			}
+			if err := json.Unmarshal(v, &o); err != nil {
+				return fmt.Errorf("order %d of run %s: %w", fromU64(k), runID, err)
+			}
+			switch o.State {
+			case Planned:
+				out = append(out, &task{key: o.Key, ref: o.Reference, seq: fromU64(k), state: Planned, due: o.NextAttemptAt})
+			case Sending:
+				out = append(out, &task{key: o.Key, ref: o.Reference, seq: fromU64(k), state: Sending})
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
 // Order returns one order with its body.
 func (s *Store) Order(runID, key string) (Order, error) {
 	var o Order

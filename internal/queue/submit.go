@@ -191,6 +191,15 @@ type Tally struct {
 	Found   int
 }
 
+func tallyOf(run Run) Tally {
+	var t Tally
+	for s, n := range run.Orders {
+		t.Orders += n
+		t.add(s, n)
+	}
+	return t
+}
+
 func (t *Tally) add(s OrderState, n int) {
 	switch s {
 	case Planned:
@@ -255,27 +264,22 @@ func Submit(ctx context.Context, s *Store, runID string, sub Submitter, cfg RunC
 	if err != nil {
 		return Tally{}, err
 	}
-	orders, err := s.Orders(runID)
-	if err != nil {
-		return Tally{}, err
-	}
 	r := newRunner(s, runID, sub, cfg)
-	r.tally.Orders = len(orders)
-	for i := range orders {
-		o := &orders[i]
-		r.tally.add(o.State, 1)
-		switch o.State {
-		case Planned:
-			r.push(&task{key: o.Key, ref: o.Reference, seq: o.Seq, state: Planned, due: o.NextAttemptAt})
-		case Sending:
-			r.push(&task{key: o.Key, ref: o.Reference, seq: o.Seq, state: Sending})
-		}
-	}
-	if len(r.ready.tasks) == 0 && len(r.delayed.tasks) == 0 {
-		if run.State != RunDone && r.tally.Sending == 0 {
+	r.tally = tallyOf(run)
+	if run.Orders[Planned] == 0 && run.Orders[Sending] == 0 {
+		// Nothing to do: the counts are kept with the orders, in the same
+		// transactions, so the orders need not be read.
+		if run.State != RunDone && run.State != RunCancelled {
 			err = s.SetRunState(runID, RunDone)
 		}
 		return r.tally, err
+	}
+	todo, err := s.unfinished(runID)
+	if err != nil {
+		return r.tally, err
+	}
+	for _, t := range todo {
+		r.push(t)
 	}
 	stopErr := r.loop(ctx)
 
@@ -348,30 +352,37 @@ func (r *runner) loop(ctx context.Context) error {
 	})
 	defer stopDrain()
 
-	results := make(chan result, r.cfg.Concurrency)
+	// A worker gives its slot back as soon as its request is answered
+	// well, and records the answer while the next request goes out, so
+	// that one commit carries the outcome of one order and the intent of
+	// another. Goroutines still recording are bounded too.
+	events := make(chan event, 2*r.cfg.Concurrency)
 	var (
-		inflight int
+		inflight int // requests holding a slot
+		alive    int // workers not yet done
 		stopErr  error
 		stopping bool
 		ctxDone  = ctx.Done()
 	)
+	canStart := func() bool { return !stopping && inflight < r.cfg.Concurrency && alive < 2*r.cfg.Concurrency }
 	for {
 		now := r.cfg.Now()
 		for len(r.delayed.tasks) > 0 && !r.delayed.tasks[0].due.After(now) {
 			heap.Push(&r.ready, heap.Pop(&r.delayed))
 		}
-		for !stopping && inflight < r.cfg.Concurrency && len(r.ready.tasks) > 0 {
+		for canStart() && len(r.ready.tasks) > 0 {
 			t := heap.Pop(&r.ready).(*task)
 			inflight++
-			go func() { results <- r.work(reqCtx, t) }()
+			alive++
+			go r.work(reqCtx, t, events)
 		}
-		if inflight == 0 && (stopping || len(r.ready.tasks) == 0 && len(r.delayed.tasks) == 0) {
+		if alive == 0 && (stopping || len(r.ready.tasks) == 0 && len(r.delayed.tasks) == 0) {
 			return stopErr
 		}
 
 		var wake chan struct{}
 		cancelWake := func() {}
-		if !stopping && inflight < r.cfg.Concurrency && len(r.ready.tasks) == 0 && len(r.delayed.tasks) > 0 {
+		if canStart() && len(r.ready.tasks) == 0 && len(r.delayed.tasks) > 0 {
 			var wctx context.Context
 			wctx, cancelWake = context.WithCancel(ctx)
 			wake = make(chan struct{})
@@ -382,11 +393,15 @@ func (r *runner) loop(ctx context.Context) error {
 			}()
 		}
 		select {
-		case res := <-results:
-			inflight--
-			r.apply(res)
-			if res.stop != nil && stopErr == nil {
-				stopErr, stopping = res.stop, true
+		case ev := <-events:
+			if ev.release {
+				inflight--
+				break
+			}
+			alive--
+			r.apply(ev.res)
+			if ev.res.stop != nil && stopErr == nil {
+				stopErr, stopping = ev.res.stop, true
 			}
 		case <-wake:
 		case <-ctxDone:
@@ -394,6 +409,12 @@ func (r *runner) loop(ctx context.Context) error {
 		}
 		cancelWake()
 	}
+}
+
+// event is a worker giving back its slot, or its result.
+type event struct {
+	release bool
+	res     result
 }
 
 func (r *runner) apply(res result) {
@@ -418,11 +439,22 @@ func (r *runner) apply(res result) {
 	}
 }
 
-func (r *runner) work(ctx context.Context, t *task) result {
-	if t.state == Sending {
-		return r.resolve(ctx, t)
+func (r *runner) work(ctx context.Context, t *task, events chan<- event) {
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			events <- event{release: true}
+		}
 	}
-	return r.send(ctx, t)
+	var res result
+	if t.state == Sending {
+		res = r.resolve(ctx, t, release)
+	} else {
+		res = r.send(ctx, t, release)
+	}
+	release()
+	events <- event{res: res}
 }
 
 // classify is cfg.Classify, except that a request cut short by a
@@ -439,7 +471,7 @@ func (r *runner) classify(err error) ErrorClass {
 }
 
 // send sends a planned order once.
-func (r *runner) send(ctx context.Context, t *task) result {
+func (r *runner) send(ctx context.Context, t *task, release func()) result {
 	res := result{t: t}
 	o, err := r.s.MarkSending(r.runID, t.key)
 	if err != nil {
@@ -452,6 +484,7 @@ func (r *runner) send(ctx context.Context, t *task) result {
 	orderID, err := r.sub.Create(ctx, &o)
 	res.sent = 1
 	if err == nil {
+		release()
 		if err := r.s.MarkSubmitted(r.runID, t.key, orderID); err != nil {
 			res.stop = err
 			return res
@@ -511,11 +544,14 @@ func (r *runner) reject(res result, t *task, stored StoredError, log zerolog.Log
 }
 
 // resolve searches for a sending order by its reference.
-func (r *runner) resolve(ctx context.Context, t *task) result {
+func (r *runner) resolve(ctx context.Context, t *task, release func()) result {
 	res := result{t: t, lookup: true}
 	log := r.log.With().Str("order", t.key).Str("reference", t.ref).Logger()
 	t.lookups++
 	orderID, found, err := r.sub.FindByReference(ctx, t.ref)
+	if err == nil {
+		release()
+	}
 	if err != nil {
 		switch class := r.cfg.Classify(err); {
 		case class == Fatal:

@@ -1,0 +1,195 @@
+package importer
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/rostergen"
+)
+
+// The roster benchmarks compare a full import (read, check every row, plan)
+// with a bare read loop over the same file, measured in the same run, each
+// in a child process so that its peak RSS is its own:
+//
+//	WVBATCH_BENCH_ROWS=1048575 go test -run '^$' -bench Roster -benchtime 1x ./internal/importer/
+//
+// Rosters are generated once into WVBATCH_BENCH_DIR (default: a folder in
+// the temp dir) and reused.
+
+const childEnv = "WVBATCH_BENCH_CHILD"
+
+func TestMain(m *testing.M) {
+	if job := os.Getenv(childEnv); job != "" {
+		if err := benchChild(job, os.Getenv("WVBATCH_BENCH_FILE")); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// benchChild runs one measured job and prints the rows it saw.
+func benchChild(job, path string) error {
+	var rows int
+	var err error
+	switch job {
+	case "bare-xlsx":
+		rows, err = bareXLSX(path)
+	case "bare-csv":
+		rows, err = bareCSV(path)
+	case "import":
+		var res *Result
+		res, err = Import(context.Background(), Options{
+			Path: path, CountOnly: true, OnError: func(roster.RowError) {},
+			Check: roster.CheckConfig{Now: func() time.Time { return time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC) }},
+		})
+		if err == nil {
+			rows = res.Rows
+			fmt.Printf("valid=%d orders=%d\n", res.ValidRows, res.Summary.Orders)
+		}
+	default:
+		err = fmt.Errorf("unknown job %q", job)
+	}
+	fmt.Printf("rows=%d\n", rows)
+	return err
+}
+
+// bareXLSX is excelize's raw-value row loop with no work per row: the
+// baseline of PERFORMANCE.md.
+func bareXLSX(path string) (int, error) {
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	rows, err := f.Rows("Visitors")
+	if err != nil {
+		return 0, err
+	}
+	n, cells := 0, 0
+	for rows.Next() {
+		cols, err := rows.Columns(excelize.Options{RawCellValue: true})
+		if err != nil {
+			return 0, err
+		}
+		cells += len(cols)
+		n++
+	}
+	return n - 1, rows.Close()
+}
+
+// bareCSV is encoding/csv with ReuseRecord and no work per row.
+func bareCSV(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.ReuseRecord = true
+	r.FieldsPerRecord = -1
+	n, cells := 0, 0
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return n - 1, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		cells += len(rec)
+		n++
+	}
+}
+
+func benchRoster(b *testing.B, format string) {
+	rows := 20000
+	if s := os.Getenv("WVBATCH_BENCH_ROWS"); s != "" {
+		var err error
+		if rows, err = strconv.Atoi(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if format == "csv" && rows == rostergen.MaxXLSXRows {
+		rows = 1000000
+	}
+	dir := os.Getenv("WVBATCH_BENCH_DIR")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "wvbatch-bench")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(dir, fmt.Sprintf("roster-%d.%s", rows, format))
+	if _, err := os.Stat(path); err != nil {
+		start := time.Now()
+		f, err := os.Create(path + ".tmp")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := rostergen.Write(f, rostergen.Options{Rows: rows, Seed: 1, Format: format}); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Rename(path+".tmp", path); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("generated %s in %s", path, time.Since(start).Round(time.Millisecond))
+	}
+	bare := "bare-" + format
+	for b.Loop() {
+		tBare, rssBare := runChild(b, bare, path)
+		tImp, rssImp := runChild(b, "import", path)
+		b.ReportMetric(tBare.Seconds(), "bare-s")
+		b.ReportMetric(tImp.Seconds(), "validate-s")
+		b.ReportMetric(tImp.Seconds()/tBare.Seconds(), "ratio")
+		b.ReportMetric(float64(rows)/tImp.Seconds(), "rows/s")
+		b.ReportMetric(rssBare/1e6, "bare-peakRSS-MB")
+		b.ReportMetric(rssImp/1e6, "validate-peakRSS-MB")
+	}
+}
+
+// runChild runs job in a fresh process and returns its wall time and peak RSS.
+func runChild(b *testing.B, job, path string) (time.Duration, float64) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+job, "WVBATCH_BENCH_FILE="+path)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	d := time.Since(start)
+	if err != nil {
+		b.Fatalf("%s: %v\n%s", job, err, out)
+	}
+	b.Logf("%s: %s in %s", job, bytesTrim(out), d.Round(time.Millisecond))
+	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	var rss float64
+	if ru != nil {
+		rss = float64(ru.Maxrss) * 1024
+	}
+	return d, rss
+}
+
+func bytesTrim(b []byte) string {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return string(b)
+}
+
+func BenchmarkRosterXLSX(b *testing.B) { benchRoster(b, "xlsx") }
+func BenchmarkRosterCSV(b *testing.B)  { benchRoster(b, "csv") }

@@ -1,0 +1,224 @@
+package sandbox
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestFaultKinds(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		fault       Fault
+		wantStatus  int    // 0: the connection is reset
+		retryAfter  string // expected Retry-After
+		wantStored  int    // orders stored after one create
+		wantCreated bool   // the create answered 201 (slow)
+	}{
+		{Fault429, 429, "1", 0, false},
+		{Fault500, 500, "", 0, false},
+		{Fault502, 502, "", 0, false},
+		{Fault503, 503, "1", 0, false},
+		{FaultSlow, 201, "", 1, true},
+		{FaultReset, 0, "", 0, false},
+		{FaultDropCreated, 0, "", 1, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.fault.String(), func(t *testing.T) {
+			t.Parallel()
+			e2 := newEnv(t, Config{FaultRate: 1, FaultKinds: []Fault{tc.fault}, SlowDelay: 300 * time.Millisecond})
+			e2.token = issueToken(t, e2)
+
+			start := time.Now()
+			a, err := e2.try("POST", "/colocations/v2/orders/workVisits", visitBody(), e2.token)
+			took := time.Since(start)
+			switch {
+			case tc.wantStatus == 0:
+				if err == nil {
+					t.Fatalf("got an answer %d %s, want a reset connection", a.status, a)
+				}
+			case err != nil:
+				t.Fatalf("transport error %v", err)
+			case a.status != tc.wantStatus:
+				t.Fatalf("status %d, want %d: %s", a.status, tc.wantStatus, a)
+			case a.header.Get("Retry-After") != tc.retryAfter:
+				t.Fatalf("Retry-After %q, want %q", a.header.Get("Retry-After"), tc.retryAfter)
+			}
+			if tc.wantStatus >= 400 {
+				wantError(t, a, tc.wantStatus, fmt.Sprint(tc.wantStatus))
+			}
+			if tc.fault == FaultSlow && took < 300*time.Millisecond {
+				t.Fatalf("slow answer took %s", took)
+			}
+			if n := len(e2.srv.Orders()); n != tc.wantStored {
+				t.Fatalf("%d orders stored, want %d", n, tc.wantStored)
+			}
+			// The sandbox's own path is never faulted.
+			if a := e2.do("GET", "/sandbox/orders", nil, ""); a.status != 200 {
+				t.Fatalf("/sandbox/orders: %d", a.status)
+			}
+		})
+	}
+}
+
+// issueToken adds a token to e's server directly, for servers whose faults
+// would hit the token request itself (it is an Equinix path too).
+func issueToken(t *testing.T, e *env) string {
+	t.Helper()
+	tok := "test-token-" + t.Name()
+	e.srv.authMu.Lock()
+	e.srv.tokens[tok] = tokenInfo{clientID: DefaultClientID, user: DefaultOrderingUser, expires: e.srv.now().Add(time.Hour)}
+	e.srv.authMu.Unlock()
+	return tok
+}
+
+func TestDropCreatedOnlyOnCreate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{FaultRate: 1, FaultKinds: []Fault{FaultDropCreated}})
+	// The token request and lookups are not creates: they are not faulted.
+	tok := e.login()
+	if a := e.do("GET", "/colocations/v2/locations?permissionCode=WORK_VISIT", nil, tok); a.status != 200 {
+		t.Fatalf("locations: %d", a.status)
+	}
+	if _, err := e.try("POST", "/colocations/v2/orders/workVisits", withRef("DROPPED-1"), tok); err == nil {
+		t.Fatal("create answered")
+	}
+	// The order exists and can be found by its reference.
+	_, h := e.search(byReference("DROPPED-1", 0, 10))
+	if len(h.Content) != 1 || h.Content[0].OrderNumber != e.srv.Orders()[0].ID {
+		t.Fatalf("search after a dropped create: %+v", h)
+	}
+}
+
+// outcomes sends n creates one after another and describes what each got.
+func outcomes(t *testing.T, seed int64, n int) []string {
+	e := newEnv(t, Config{FaultRate: 0.5, Seed: seed, SlowDelay: time.Millisecond})
+	tok := issueToken(t, e)
+	var out []string
+	for i := range n {
+		a, err := e.try("POST", "/colocations/v2/orders/workVisits", withRef(fmt.Sprint("R-", i)), tok)
+		switch {
+		case err != nil:
+			out = append(out, "reset")
+		default:
+			out = append(out, fmt.Sprint(a.status))
+		}
+	}
+	out = append(out, fmt.Sprint("stored:", len(e.srv.Orders())))
+	return out
+}
+
+func TestFaultsReproducible(t *testing.T) {
+	t.Parallel()
+	a := outcomes(t, 42, 40)
+	b := outcomes(t, 42, 40)
+	c := outcomes(t, 43, 40)
+	if strings.Join(a, " ") != strings.Join(b, " ") {
+		t.Fatalf("same seed, different faults:\n%v\n%v", a, b)
+	}
+	if strings.Join(a, " ") == strings.Join(c, " ") {
+		t.Fatalf("seeds 42 and 43 gave the same 40 outcomes: %v", a)
+	}
+	kinds := map[string]bool{}
+	for _, o := range a {
+		kinds[o] = true
+	}
+	if !kinds["201"] || !kinds["reset"] || len(kinds) < 4 {
+		t.Fatalf("FaultRate 0.5 over 40 requests gave only %v", a)
+	}
+}
+
+func TestLatency(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{Latency: 150 * time.Millisecond, LatencyJitter: 50 * time.Millisecond})
+	start := time.Now()
+	e.login()
+	if took := time.Since(start); took < 150*time.Millisecond || took > 5*time.Second {
+		t.Fatalf("token with 150ms latency took %s", took)
+	}
+	start = time.Now()
+	e.do("GET", "/sandbox/orders", nil, "")
+	if took := time.Since(start); took >= 150*time.Millisecond {
+		t.Fatalf("/sandbox/orders was delayed %s", took)
+	}
+}
+
+func TestParseFault(t *testing.T) {
+	t.Parallel()
+	for _, f := range allFaults {
+		t.Run(f.String(), func(t *testing.T) {
+			t.Parallel()
+			got, err := ParseFault(f.String())
+			if err != nil || got != f {
+				t.Fatalf("ParseFault(%q) = %v, %v", f.String(), got, err)
+			}
+		})
+	}
+	if _, err := ParseFault("teapot"); err == nil {
+		t.Fatal("ParseFault(teapot) succeeded")
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{"fault rate above 1", Config{FaultRate: 1.5}},
+		{"negative fault rate", Config{FaultRate: -0.1}},
+		{"unknown fault kind", Config{FaultKinds: []Fault{99}}},
+		{"negative latency", Config{Latency: -time.Second}},
+		{"tiny TTL", Config{TokenTTL: time.Second}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if _, err := New(tc.cfg); err == nil {
+				t.Fatal("New accepted it")
+			}
+		})
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{FaultRate: 0.2, FaultKinds: []Fault{Fault429, Fault500, FaultDropCreated}, Seed: 7})
+	tok := issueToken(t, e)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created := 0
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 25 {
+				ref := fmt.Sprintf("C-%d-%d", w, i)
+				a, err := e.try("POST", "/colocations/v2/orders/workVisits", withRef(ref), tok)
+				if err == nil && a.status == http.StatusCreated {
+					mu.Lock()
+					created++
+					mu.Unlock()
+					id := strings.TrimPrefix(a.header.Get("Location"), "/orders/")
+					_, _ = e.try("GET", "/colocations/v2/orders/"+id, nil, tok)
+					_, _ = e.try("POST", "/colocations/v2/orders/"+id+"/cancel", map[string]string{"reason": "load test"}, tok)
+				}
+				_, _ = e.try("POST", "/v1/retrieve-orders", byReference(ref, 0, 10), tok)
+				_ = e.srv.Orders()
+			}
+		})
+	}
+	wg.Wait()
+	orders := e.srv.Orders()
+	ids := map[string]bool{}
+	for _, o := range orders {
+		if ids[o.ID] {
+			t.Fatalf("order id %s given twice", o.ID)
+		}
+		ids[o.ID] = true
+	}
+	if len(orders) < created {
+		t.Fatalf("%d orders stored, %d creates answered 201", len(orders), created)
+	}
+}
