@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/roster"
 )
 
@@ -78,6 +79,7 @@ and places them, tracking every order so that nothing is ever ordered twice.`,
 		newTemplateCmd(e),
 		newValidateCmd(e),
 		newGenerateCmd(e),
+		newSandboxCmd(e),
 	)
 	return root
 }
@@ -191,4 +193,18 @@ func parseNow(s string, real func() time.Time) (func() time.Time, error) {
 		return nil, usageErr(fmt.Errorf("--now %q is not an RFC 3339 time", s), "write it like 2027-01-01T09:00:00Z")
 	}
 	return func() time.Time { return t }, nil
+}
+
+// apiErr turns errors from Equinix that a person must act on into one line
+// and a hint.
+func apiErr(err error) error {
+	var ae *equinix.AuthError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ae):
+		return &cliError{code: exitFailure, err: err,
+			hint: "check EQUINIX_API_CLIENTID and EQUINIX_API_CLIENTSECRET; no further attempt was made, as Equinix locks the account after 5 refused attempts"}
+	}
+	return err
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -61,4 +62,16 @@ func (f *rosterFlags) orderFields() roster.OrderFields {
 		PurchaseOrder:        strings.TrimSpace(f.purchaseOrder),
 		ReportEmails:         f.notify,
 	}
+}
+
+// nowPtr returns the --now instant, or nil when the real clock runs.
+func (f *rosterFlags) nowPtr() *time.Time {
+	if f.now == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, f.now)
+	if err != nil {
+		return nil
+	}
+	return &t
 }

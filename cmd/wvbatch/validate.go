@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/preflight"
 	"github.com/wvbatch/wvbatch/internal/report"
 )
 
@@ -18,7 +19,9 @@ type validateOptions struct {
 	file      string
 	json      bool
 	reportDir string
+	online    bool
 	roster    rosterFlags
+	api       apiFlags
 }
 
 func newValidateCmd(e *env) *cobra.Command {
@@ -40,7 +43,9 @@ Exit status: 0 when every row is valid, 3 when some rows need fixing,
 	}
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the summary as JSON")
 	cmd.Flags().StringVar(&o.reportDir, "report-dir", "", "folder for errors.csv and summary.json (default: under the state folder)")
+	cmd.Flags().BoolVar(&o.online, "online", false, "also check cages, cabinets, accounts and users against the Equinix account (or --sandbox)")
 	o.roster.bind(cmd.Flags())
+	o.api.bind(cmd.Flags())
 	return cmd
 }
 
@@ -58,14 +63,23 @@ func runValidate(ctx context.Context, o validateOptions, e *env) error {
 	if err != nil {
 		return err
 	}
-	res, err := importer.Import(ctx, importer.Options{
+	opt := importer.Options{
 		Path:  o.file,
 		Read:  o.roster.readOptions(),
 		Check: check,
 		Order: o.roster.orderFields(),
-	})
+	}
+	if o.online || o.api.sandbox {
+		conn, err := o.api.connect(e, o.roster.nowPtr())
+		if err != nil {
+			return err
+		}
+		defer conn.close()
+		opt.Preflight = preflight.New(conn.client)
+	}
+	res, err := importer.Import(ctx, opt)
 	if err != nil {
-		return err
+		return apiErr(err)
 	}
 	sum := report.NewSummary(res)
 	dir := o.reportDir
@@ -83,7 +97,7 @@ func runValidate(ctx context.Context, o validateOptions, e *env) error {
 		printValidate(e.stdout, res, sum)
 		fmt.Fprintf(e.stdout, "\nreport: %s\n", dir)
 	}
-	if res.InvalidRows > 0 {
+	if res.InvalidRows > 0 || len(res.OrderErrors) > 0 {
 		return errRowsFailed
 	}
 	return nil
@@ -152,6 +166,9 @@ func printValidate(w io.Writer, res *importer.Result, sum *report.Summary) {
 			place = o.Cabinet
 		}
 		fmt.Fprintf(w, "  %-22s %-5s %-24s %s → %s  %2d visitors\n", o.CustomerReference, o.IBX, place, o.LocalStart, o.LocalEnd, o.Visitors)
+	}
+	for _, oe := range res.OrderErrors {
+		fmt.Fprintf(w, "order: %s\n  fix: %s\n", oe.Message, oe.Hint)
 	}
 	if len(res.Errors) == 0 {
 		return

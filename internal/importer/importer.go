@@ -36,6 +36,16 @@ type Options struct {
 	OnError func(roster.RowError)
 	// KeepErrors bounds Result.Errors when OnError is set (0 = 100).
 	KeepErrors int
+	// Preflight, when set, checks valid rows and the order's contacts
+	// against the Equinix account.
+	Preflight Preflight
+}
+
+// Preflight checks rows and contacts against the account; see package
+// preflight.
+type Preflight interface {
+	Visitor(ctx context.Context, h *roster.Header, v *roster.Visitor, errs []roster.RowError) ([]roster.RowError, error)
+	Contacts(ctx context.Context, of roster.OrderFields) ([]roster.RowError, error)
 }
 
 // Result is what an import found.
@@ -53,6 +63,8 @@ type Result struct {
 	Warnings []string
 
 	Rows, ValidRows, InvalidRows int
+	// OrderErrors are problems with the order-level fields (contacts).
+	OrderErrors []roster.RowError
 	// Errors are the row errors (all of them unless Options.OnError is set).
 	Errors      []roster.RowError
 	ErrorsTotal int
@@ -82,6 +94,11 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 	res.Order, err = orderFields(opt)
 	if err != nil {
 		return nil, err
+	}
+	if opt.Preflight != nil {
+		if res.OrderErrors, err = opt.Preflight.Contacts(ctx, res.Order); err != nil {
+			return nil, err
+		}
 	}
 	res.RunID = RunID(hash, res.Order, opt.Check.DateOrder, opt.Salt)
 
@@ -127,6 +144,11 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 		}
 		res.Rows++
 		errs = checker.Check(&rec, &v, errs[:0])
+		if len(errs) == 0 && opt.Preflight != nil {
+			if errs, err = opt.Preflight.Visitor(ctx, h, &v, errs); err != nil {
+				return nil, err
+			}
+		}
 		if len(errs) > 0 {
 			res.InvalidRows++
 			for _, e := range errs {

@@ -37,6 +37,11 @@ func Cancel(ctx context.Context, s *Store, runID string, c Canceller, reason str
 		return Tally{}, fmt.Errorf("cancel run %s: %w", runID, err)
 	}
 	cfg = cfg.withDefaults()
+	release, err := s.claimRun(runID)
+	if err != nil {
+		return Tally{}, err
+	}
+	defer release()
 	orders, err := s.Orders(runID)
 	if err != nil {
 		return Tally{}, err

@@ -94,8 +94,12 @@ func validateRun(run *Run, orders []OrderSpec) error {
 // allRows returns rows plus a pending outcome for every order row rows
 // leaves out, sorted by row.
 func allRows(orders []OrderSpec, rows []RowOutcome) ([]RowOutcome, error) {
-	seen := make(map[int]struct{}, len(rows))
-	out := make([]RowOutcome, 0, len(rows))
+	n := len(rows)
+	for _, o := range orders {
+		n += len(o.Rows)
+	}
+	seen := make(map[int]struct{}, n)
+	out := make([]RowOutcome, 0, n)
 	for _, r := range rows {
 		if r.Row <= 0 {
 			return nil, fmt.Errorf("row outcome for row %d", r.Row)

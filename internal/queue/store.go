@@ -57,6 +57,10 @@ var ErrNewerSchema = errors.New("store was written by a newer wvbatch")
 // not hold.
 var ErrNotFound = errors.New("not found")
 
+// ErrRunActive is matched by the error Submit and Cancel return when the run
+// is already being submitted or cancelled through the same Store.
+var ErrRunActive = errors.New("run is already being worked on")
+
 // ErrClosed is returned by calls on a closed Store.
 var ErrClosed = errors.New("store is closed")
 
@@ -104,6 +108,9 @@ type Store struct {
 	done   chan struct{}
 
 	createMu sync.Mutex // one CreateRun at a time
+
+	activeMu sync.Mutex
+	active   map[string]bool // runs being submitted or cancelled
 
 	commits atomic.Int64 // group commits made, for tests
 }
@@ -211,6 +218,25 @@ func migrate(tx *bolt.Tx, migs []migration) error {
 		}
 	}
 	return meta.Put(keySchema, []byte(strconv.Itoa(version)))
+}
+
+// claimRun marks a run as being worked on until the returned func is
+// called.
+func (s *Store) claimRun(runID string) (release func(), err error) {
+	s.activeMu.Lock()
+	defer s.activeMu.Unlock()
+	if s.active[runID] {
+		return nil, fmt.Errorf("run %s: %w", runID, ErrRunActive)
+	}
+	if s.active == nil {
+		s.active = map[string]bool{}
+	}
+	s.active[runID] = true
+	return func() {
+		s.activeMu.Lock()
+		defer s.activeMu.Unlock()
+		delete(s.active, runID)
+	}, nil
 }
 
 // Path returns the store's file name.

@@ -260,6 +260,11 @@ func Submit(ctx context.Context, s *Store, runID string, sub Submitter, cfg RunC
 		return Tally{}, fmt.Errorf("submit run %s: %w", runID, err)
 	}
 	cfg = cfg.withDefaults()
+	release, err := s.claimRun(runID)
+	if err != nil {
+		return Tally{}, err
+	}
+	defer release()
 	run, err := s.Run(runID)
 	if err != nil {
 		return Tally{}, err
@@ -318,7 +323,7 @@ func newRunner(s *Store, runID string, sub Submitter, cfg RunConfig) *runner {
 	r := &runner{s: s, runID: runID, sub: sub, cfg: cfg, log: cfg.Logger.With().Str("run", runID).Logger()}
 	r.ready.less = func(a, b *task) bool {
 		if (a.state == Sending) != (b.state == Sending) {
-			return a.state == Sending
+			return a.seq < b.seq
 		}
 		return a.seq < b.seq
 	}
@@ -366,6 +371,9 @@ func (r *runner) loop(ctx context.Context) error {
 	)
 	canStart := func() bool { return !stopping && inflight < r.cfg.Concurrency && alive < 2*r.cfg.Concurrency }
 	for {
+		if ctxDone != nil && ctx.Err() != nil {
+			ctxDone, stopping = nil, true
+		}
 		now := r.cfg.Now()
 		for len(r.delayed.tasks) > 0 && !r.delayed.tasks[0].due.After(now) {
 			heap.Push(&r.ready, heap.Pop(&r.delayed))
@@ -399,6 +407,9 @@ func (r *runner) loop(ctx context.Context) error {
 				break
 			}
 			alive--
+			if !ev.released {
+				inflight--
+			}
 			r.apply(ev.res)
 			if ev.res.stop != nil && stopErr == nil {
 				stopErr, stopping = ev.res.stop, true
@@ -411,10 +422,12 @@ func (r *runner) loop(ctx context.Context) error {
 	}
 }
 
-// event is a worker giving back its slot, or its result.
+// event is a worker giving back its slot, or its result (released says
+// whether the slot was given back already).
 type event struct {
-	release bool
-	res     result
+	release  bool
+	res      result
+	released bool
 }
 
 func (r *runner) apply(res result) {
@@ -453,8 +466,9 @@ func (r *runner) work(ctx context.Context, t *task, events chan<- event) {
 	} else {
 		res = r.send(ctx, t, release)
 	}
-	release()
-	events <- event{res: res}
+	// A slot not given back early is given back with the result, so that
+	// nothing starts before a failure is known.
+	events <- event{res: res, released: released}
 }
 
 // classify is cfg.Classify, except that a request cut short by a

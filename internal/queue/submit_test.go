@@ -287,16 +287,16 @@ func TestSubmitResolvesSendingOrdersFirst(t *testing.T) {
 	s := openStore(t)
 	orders := specs(4, 1)
 	createRun(t, s, "r", orders, nil)
-	// A crash left orders 0, 1 and 2 sending; only order 0 reached Equinix.
-	for _, o := range orders[:3] {
+	// A crash left orders 1, 2 and 3 sending; only order 1 reached Equinix.
+	for _, o := range orders[1:] {
 		if _, err := s.MarkSending("r", o.Key); err != nil {
 			t.Fatal(err)
 		}
 	}
 	api := newFakeAPI()
-	api.placed[orders[0].Reference] = "1-900"
+	api.placed[orders[1].Reference] = "1-900"
 	api.find = func(ref string, n int) error {
-		if ref == orders[2].Reference && n <= 2 {
+		if ref == orders[3].Reference && n <= 2 {
 			return errBusy
 		}
 		return nil
@@ -309,24 +309,24 @@ func TestSubmitResolvesSendingOrdersFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := api.callLog()
-	want3 := []string{"find " + orders[0].Reference, "find " + orders[1].Reference, "find " + orders[2].Reference}
+	want3 := []string{"find " + orders[1].Reference, "find " + orders[2].Reference, "find " + orders[3].Reference}
 	if !slices.Equal(calls[:3], want3) {
 		t.Errorf("first calls = %v; want the searches %v", calls[:3], want3)
 	}
 	noResend(t, calls)
-	if api.creates[orders[0].Reference] != 0 {
+	if api.creates[orders[1].Reference] != 0 {
 		t.Errorf("order found placed was sent again")
 	}
-	for _, o := range orders[1:] {
-		if api.creates[o.Reference] != 1 {
-			t.Errorf("%s created %d times; want 1", o.Reference, api.creates[o.Reference])
+	for _, i := range []int{0, 2, 3} {
+		if n := api.creates[orders[i].Reference]; n != 1 {
+			t.Errorf("order %d created %d times; want 1", i, n)
 		}
 	}
-	if o := orderOf(t, s, "r", orders[0].Key); o.State != Submitted || o.OrderID != "1-900" {
-		t.Errorf("order 0 = %s %s; want submitted as 1-900", o.State, o.OrderID)
+	if o := orderOf(t, s, "r", orders[1].Key); o.State != Submitted || o.OrderID != "1-900" {
+		t.Errorf("order 1 = %s %s; want submitted as 1-900", o.State, o.OrderID)
 	}
-	if o := orderOf(t, s, "r", orders[1].Key); o.Attempts != 2 {
-		t.Errorf("order 1 attempts = %d; want 2 (the lost one and the resend)", o.Attempts)
+	if o := orderOf(t, s, "r", orders[2].Key); o.Attempts != 2 {
+		t.Errorf("order 2 attempts = %d; want 2 (the lost one and the resend)", o.Attempts)
 	}
 	if tally.Submitted != 4 || tally.Found != 1 || tally.Lookups != 5 || tally.Sent != 3 {
 		t.Errorf("tally = %+v", tally)
@@ -556,7 +556,7 @@ func TestSubmitFatalErrorStopsTheRun(t *testing.T) {
 		t.Fatalf("Submit = %v; want the fatal error", err)
 	}
 	if n := api.count(api.creates); n != 4 {
-		t.Errorf("%d orders sent; want 4 (none after the fatal answer)", n)
+		t.Errorf("%d orders sent; want 4 (none after the fatal answer): %v", n, api.callLog())
 	}
 	if tally.Submitted != 3 || tally.Planned != 7 {
 		t.Errorf("tally = %+v", tally)
@@ -607,7 +607,7 @@ func TestSubmitInterruptedRunResumes(t *testing.T) {
 		t.Fatalf("Submit = %v; want context.Canceled", err)
 	}
 	sent := api.count(api.creates)
-	if sent >= 30 || sent < 9 {
+	if sent > 8+cfg.Concurrency || sent < 9 {
 		t.Errorf("%d orders sent before stopping; want 9..%d", sent, 8+cfg.Concurrency)
 	}
 	run := checkCounts(t, s, "r")
@@ -902,5 +902,50 @@ func TestCancelStopsOnFatal(t *testing.T) {
 	run := checkCounts(t, s, "r")
 	if run.Orders[Cancelling] != 1 || run.Orders[Submitted] != 4 {
 		t.Errorf("orders = %v; want one left cancelling, four submitted", run.Orders)
+	}
+}
+
+// blockingAPI holds every Create until unblock is closed.
+type blockingAPI struct {
+	*fakeAPI
+	started chan struct{}
+	unblock chan struct{}
+}
+
+func (b blockingAPI) Create(ctx context.Context, o *Order) (string, error) {
+	b.started <- struct{}{}
+	<-b.unblock
+	return b.fakeAPI.Create(ctx, o)
+}
+
+func TestSubmitOneRunAtATime(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	orders := specs(1, 1)
+	createRun(t, s, "r", orders, nil)
+	api := blockingAPI{newFakeAPI(), make(chan struct{}, 1), make(chan struct{})}
+	cfg := testConfig(newClock())
+	done := make(chan error)
+	go func() {
+		_, err := Submit(context.Background(), s, "r", api, cfg)
+		done <- err
+	}()
+	<-api.started
+	if _, err := Submit(context.Background(), s, "r", api, cfg); !errors.Is(err, ErrRunActive) {
+		t.Errorf("second Submit of a run in progress = %v; want ErrRunActive", err)
+	}
+	if _, err := Cancel(context.Background(), s, "r", api, "reason", cfg); !errors.Is(err, ErrRunActive) {
+		t.Errorf("Cancel of a run in progress = %v; want ErrRunActive", err)
+	}
+	close(api.unblock)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if api.creates[orders[0].Reference] != 1 {
+		t.Errorf("order created %d times; want 1", api.creates[orders[0].Reference])
+	}
+	// Done: the run can be submitted again (and has nothing to send).
+	if tally, err := Submit(context.Background(), s, "r", api, cfg); err != nil || tally.Sent != 0 {
+		t.Errorf("Submit after the first one ended = %+v, %v", tally, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -54,6 +55,28 @@ func ParseFault(s string) (Fault, error) {
 		}
 	}
 	return 0, errors.New("unknown sandbox fault " + `"` + s + `"` + " (want 429, 500, 502, 503, slow, reset or drop-created)")
+}
+
+// ParseFaults reads a comma-separated list of fault names, such as
+// "429,reset,drop-created"; "all" names every kind.
+func ParseFaults(list string) ([]Fault, error) {
+	var out []Fault
+	for name := range strings.SplitSeq(list, ",") {
+		name = strings.TrimSpace(name)
+		switch name {
+		case "":
+			continue
+		case "all":
+			out = append(out, allFaults...)
+			continue
+		}
+		f, err := ParseFault(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 func isCreate(r *http.Request) bool {

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -160,6 +161,15 @@ func TestParseFault(t *testing.T) {
 	if _, err := ParseFault("teapot"); err == nil {
 		t.Fatal("ParseFault(teapot) succeeded")
 	}
+	if fs, err := ParseFaults(" 429, reset ,drop-created"); err != nil || fmt.Sprint(fs) != "[429 reset drop-created]" {
+		t.Fatalf("ParseFaults = %v, %v", fs, err)
+	}
+	if fs, err := ParseFaults("all"); err != nil || len(fs) != len(allFaults) {
+		t.Fatalf("ParseFaults(all) = %v, %v", fs, err)
+	}
+	if _, err := ParseFaults("429,teapot"); err == nil {
+		t.Fatal("ParseFaults(429,teapot) succeeded")
+	}
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -220,5 +230,34 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	if len(orders) < created {
 		t.Fatalf("%d orders stored, %d creates answered 201", len(orders), created)
+	}
+}
+
+func TestStart(t *testing.T) {
+	t.Parallel()
+	srv, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, stop, err := srv.Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("url %s", url)
+	}
+	resp, err := http.Get(url + "/sandbox/orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if err := stop(context.Background()); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if _, err := http.Get(url + "/sandbox/orders"); err == nil {
+		t.Fatal("still serving after stop")
 	}
 }

@@ -65,10 +65,12 @@ type Config struct {
 	Latency       time.Duration
 	LatencyJitter time.Duration
 
-	// FaultRate is the chance (0..1) that a request on an Equinix path meets
-	// a fault, of a kind drawn from FaultKinds (nil: all kinds). Draws come
-	// from a random source seeded with Seed, so a given seed and sequence of
-	// requests gives the same faults.
+	// FaultRate is the chance (0..1) that a request on an Equinix path (the
+	// token endpoint included) meets a fault, of a kind drawn from
+	// FaultKinds (nil: all kinds). Draws come from a random source seeded
+	// with Seed, so a given seed and sequence of requests gives the same
+	// faults. A faulted request is not performed, except by FaultSlow and
+	// FaultDropCreated.
 	FaultRate  float64
 	FaultKinds []Fault
 	Seed       int64

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+
+	"github.com/wvbatch/wvbatch/internal/equinix"
+	"github.com/wvbatch/wvbatch/internal/sandbox"
+)
+
+// apiFlags choose and configure the Equinix API, or the sandbox.
+type apiFlags struct {
+	sandbox        bool
+	sandboxAccount string
+	sandboxFaults  float64
+	sandboxLatency time.Duration
+	endpoint       string
+	clientID       string
+	configFile     string
+	rate           float64
+	timeout        time.Duration
+}
+
+func (f *apiFlags) bind(fs *pflag.FlagSet) {
+	fs.BoolVar(&f.sandbox, "sandbox", false, "use the built-in sandbox instead of Equinix (nothing is really ordered)")
+	fs.StringVar(&f.sandboxAccount, "sandbox-account", "", "with --sandbox: the account file the sandbox holds (see 'wvbatch sandbox --help')")
+	fs.Float64Var(&f.sandboxFaults, "sandbox-fault-rate", 0, "with --sandbox: share of requests that meet a fault (0 to 1)")
+	fs.DurationVar(&f.sandboxLatency, "sandbox-latency", 0, "with --sandbox: delay of every answer")
+	fs.StringVar(&f.endpoint, "endpoint", "", "Equinix API base URL (default $EQUINIX_API_ENDPOINT, else https://api.equinix.com)")
+	fs.StringVar(&f.clientID, "client-id", "", "Equinix client id (default $EQUINIX_API_CLIENTID); the secret comes only from $EQUINIX_API_CLIENTSECRET or the config file")
+	fs.StringVar(&f.configFile, "config", "", "config file (default $XDG_CONFIG_HOME/wvbatch/config.yaml when it exists)")
+	fs.Float64Var(&f.rate, "rate", 0, "at most this many API requests per second (default 10)")
+	fs.DurationVar(&f.timeout, "timeout", 0, "timeout of one API request (default $EQUINIX_API_TIMEOUT, else 30s)")
+}
+
+// fileConfig is the config file's shape.
+type fileConfig struct {
+	Endpoint     string  `yaml:"endpoint"`
+	ClientID     string  `yaml:"client_id"`
+	ClientSecret string  `yaml:"client_secret"`
+	Timeout      string  `yaml:"timeout"`
+	Rate         float64 `yaml:"rate"`
+	SMTPURL      string  `yaml:"smtp_url"`
+	SMTPFrom     string  `yaml:"smtp_from"`
+}
+
+func loadFileConfig(path string, explicit bool) (fileConfig, error) {
+	var fc fileConfig
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && !explicit {
+		return fc, nil
+	}
+	if err != nil {
+		return fc, usageErr(fmt.Errorf("config file: %w", err), "check the --config path")
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return fc, nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&fc); err != nil {
+		return fc, usageErr(fmt.Errorf("config file %s: %v", path, err), "keys: endpoint, client_id, client_secret, timeout, rate, smtp_url, smtp_from")
+	}
+	return fc, nil
+}
+
+func (f *apiFlags) configPath(e *env) (string, bool) {
+	if f.configFile != "" {
+		return f.configFile, true
+	}
+	dir := e.getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		home := e.getenv("HOME")
+		if home == "" {
+			return "", false
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "wvbatch", "config.yaml"), false
+}
+
+// apiConn is a connected client and what to close afterwards.
+type apiConn struct {
+	client  *equinix.Client
+	sandbox *sandbox.Server
+	url     string
+	close   func()
+}
+
+// connect builds the API client: to the in-process sandbox with --sandbox,
+// else to Equinix with credentials from flags, the config file or the
+// environment. now is the sandbox's starting clock when --now was given.
+func (f *apiFlags) connect(e *env, now *time.Time) (*apiConn, error) {
+	cfg, err := equinix.ConfigFromEnv(e.getenv)
+	if err != nil {
+		return nil, usageErr(err, "fix the EQUINIX_API_* environment variables")
+	}
+	cfg.Logger = e.log
+	if f.rate > 0 {
+		cfg.RateLimit = f.rate
+	}
+	if f.timeout > 0 {
+		cfg.Timeout = f.timeout
+	}
+	conn := &apiConn{close: func() {}}
+	if f.sandbox {
+		scfg := sandbox.Config{Logger: e.log, FaultRate: f.sandboxFaults, Latency: f.sandboxLatency, Seed: 1}
+		if now != nil {
+			scfg.StartAt = *now
+		}
+		if f.sandboxAccount != "" {
+			if scfg.Account, err = sandbox.LoadAccount(f.sandboxAccount); err != nil {
+				return nil, usageErr(err, "see 'wvbatch sandbox --help' for the account file's format")
+			}
+		}
+		srv, err := sandbox.New(scfg)
+		if err != nil {
+			return nil, usageErr(err, "")
+		}
+		url, stop, err := srv.Start("127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		conn.sandbox, conn.url = srv, url
+		conn.close = func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = stop(sctx)
+		}
+		cfg.Endpoint, cfg.ClientID, cfg.ClientSecret, cfg.Token = url, sandbox.DefaultClientID, sandbox.DefaultClientSecret, ""
+	} else {
+		path, explicit := f.configPath(e)
+		if path != "" {
+			fc, err := loadFileConfig(path, explicit)
+			if err != nil {
+				return nil, err
+			}
+			if cfg.Endpoint == "" || cfg.Endpoint == equinix.EndpointDefault {
+				if fc.Endpoint != "" {
+					cfg.Endpoint = fc.Endpoint
+				}
+			}
+			if cfg.ClientID == "" {
+				cfg.ClientID = fc.ClientID
+			}
+			if cfg.ClientSecret == "" {
+				cfg.ClientSecret = fc.ClientSecret
+			}
+			if cfg.RateLimit == 0 && fc.Rate > 0 {
+				cfg.RateLimit = fc.Rate
+			}
+			if fc.Timeout != "" && f.timeout == 0 {
+				d, err := time.ParseDuration(fc.Timeout)
+				if err != nil {
+					return nil, usageErr(fmt.Errorf("config file %s: timeout %q: %v", path, fc.Timeout, err), "write it like 30s")
+				}
+				cfg.Timeout = d
+			}
+		}
+		if f.endpoint != "" {
+			cfg.Endpoint = f.endpoint
+		}
+		if f.clientID != "" {
+			cfg.ClientID = f.clientID
+		}
+	}
+	client, err := equinix.New(cfg)
+	if err != nil {
+		conn.close()
+		if errors.Is(err, equinix.ErrNoCredentials) {
+			return nil, usageErr(err, "set EQUINIX_API_CLIENTID and EQUINIX_API_CLIENTSECRET, or add --sandbox to try it out")
+		}
+		return nil, usageErr(err, "")
+	}
+	conn.client = client
+	return conn, nil
+}
