@@ -89,10 +89,11 @@ func (f *apiFlags) configPath(e *env) (string, bool) {
 
 // apiConn is a connected client and what to close afterwards.
 type apiConn struct {
-	client  *equinix.Client
-	sandbox *sandbox.Server
-	url     string
-	close   func()
+	client   *equinix.Client
+	sandbox  *sandbox.Server
+	url      string
+	endpoint string
+	close    func()
 }
 
 // connect builds the API client: to the in-process sandbox with --sandbox,
@@ -171,6 +172,10 @@ func (f *apiFlags) connect(e *env, now *time.Time) (*apiConn, error) {
 		if f.clientID != "" {
 			cfg.ClientID = f.clientID
 		}
+	}
+	conn.endpoint = cfg.Endpoint
+	if conn.endpoint == "" {
+		conn.endpoint = equinix.EndpointDefault
 	}
 	client, err := equinix.New(cfg)
 	if err != nil {

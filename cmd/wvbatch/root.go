@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
 	err := cmd.ExecuteContext(ctx)
-	return report(stderr, err)
+	return reportError(stderr, err)
 }
 
 func newRootCmd(e *env) *cobra.Command {
@@ -80,6 +80,11 @@ and places them, tracking every order so that nothing is ever ordered twice.`,
 		newValidateCmd(e),
 		newGenerateCmd(e),
 		newSandboxCmd(e),
+		newSubmitCmd(e),
+		newResumeCmd(e),
+		newRunsCmd(e),
+		newStatusCmd(e),
+		newCancelCmd(e),
 	)
 	return root
 }
@@ -126,8 +131,8 @@ func usageErr(err error, hint string) error { return &cliError{code: exitUsage, 
 // invalid or were not ordered; the command has already said which.
 var errRowsFailed = errors.New("some rows need fixing")
 
-// report prints err for a person and returns the exit code.
-func report(w io.Writer, err error) int {
+// reportError prints err for a person and returns the exit code.
+func reportError(w io.Writer, err error) int {
 	if err == nil {
 		return exitOK
 	}

@@ -323,7 +323,7 @@ func newRunner(s *Store, runID string, sub Submitter, cfg RunConfig) *runner {
 	r := &runner{s: s, runID: runID, sub: sub, cfg: cfg, log: cfg.Logger.With().Str("run", runID).Logger()}
 	r.ready.less = func(a, b *task) bool {
 		if (a.state == Sending) != (b.state == Sending) {
-			return a.seq < b.seq
+			return a.state == Sending
 		}
 		return a.seq < b.seq
 	}

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/submit"
+)
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// endpointName is what a run records of where it orders.
+func (c *apiConn) endpointName() string {
+	if c.sandbox != nil {
+		return "sandbox"
+	}
+	return c.endpoint
+}
+
+type resumeOptions struct {
+	runID string
+	run   runFlags
+	now   string
+}
+
+func newResumeCmd(e *env) *cobra.Command {
+	var o resumeOptions
+	cmd := &cobra.Command{
+		Use:   "resume RUN",
+		Short: "Carry on with a run that was interrupted",
+		Long: `resume finishes a recorded run: orders whose answer was lost are first looked up
+at Equinix by their reference, so nothing is ever ordered twice.`,
+		Args: exactArgs(1, "name the run: 'wvbatch runs' lists them"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.runID = args[0]
+			return runResume(cmd.Context(), o, e)
+		},
+	}
+	o.run.bind(cmd)
+	cmd.Flags().StringVar(&o.now, "now", "", "with --sandbox: start the sandbox clock at this RFC 3339 instant")
+	return cmd
+}
+
+func runResume(ctx context.Context, o resumeOptions, e *env) error {
+	st, err := o.run.store.open(e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	run, err := findRun(st, o.runID)
+	if err != nil {
+		return err
+	}
+	now, err := parseNowPtr(o.now)
+	if err != nil {
+		return err
+	}
+	return resumeRun(ctx, e, st, run, o.run, now, nil)
+}
+
+func parseNowPtr(s string) (*time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil, usageErr(fmt.Errorf("--now %q is not an RFC 3339 time", s), "write it like 2027-01-01T09:00:00Z")
+	}
+	return &t, nil
+}
+
+// resumeRun connects to where the run orders and submits what is left.
+func resumeRun(ctx context.Context, e *env, st *queue.Store, run queue.Run, f runFlags, now *time.Time, imp *importer.Result) error {
+	var set submit.Settings
+	_ = json.Unmarshal(run.Settings, &set)
+	if !f.api.sandbox && f.api.endpoint == "" {
+		if set.Endpoint == "sandbox" {
+			f.api.sandbox = true
+		} else if set.Endpoint != "" && e.getenv("EQUINIX_API_ENDPOINT") == "" {
+			f.api.endpoint = set.Endpoint
+		}
+	}
+	if now == nil && set.Now != "" {
+		now, _ = parseNowPtr(set.Now)
+	}
+	if run.State == queue.RunDone && run.Orders[queue.Planned]+run.Orders[queue.Sending] == 0 {
+		fmt.Fprintf(e.stdout, "run %s is finished: nothing to send\n", run.ID)
+		return finishRun(e, st, run.ID, f, imp)
+	}
+	conn, err := f.api.connect(e, now)
+	if err != nil {
+		return err
+	}
+	defer conn.close()
+	return executeRun(ctx, e, st, run, f, conn, imp)
+}
+
+type runsOptions struct {
+	store storeFlag
+	json  bool
+}
+
+func newRunsCmd(e *env) *cobra.Command {
+	var o runsOptions
+	cmd := &cobra.Command{
+		Use:   "runs",
+		Short: "List the recorded runs, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := o.store.open(e)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			runs, err := st.Runs()
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return writeJSON(e.stdout, runs)
+			}
+			if len(runs) == 0 {
+				fmt.Fprintf(e.stdout, "no runs in %s\n", st.Path())
+				return nil
+			}
+			fmt.Fprintf(e.stdout, "%-17s %-16s %-12s %-28s %s\n", "RUN", "CREATED", "STATE", "ORDERS", "ROSTER")
+			for _, r := range runs {
+				orders := make(map[string]int)
+				for k, v := range r.Orders {
+					orders[string(k)] = v
+				}
+				fmt.Fprintf(e.stdout, "%-17s %-16s %-12s %-28s %s\n", r.ID, r.CreatedAt.Local().Format("2006-01-02 15:04"),
+					r.State, counts(orders, "submitted", "rejected", "planned", "sending", "cancelled"), filepath.Base(r.File))
+			}
+			return nil
+		},
+	}
+	o.store.bind(cmd.Flags())
+	cmd.Flags().BoolVar(&o.json, "json", false, "print the runs as JSON")
+	return cmd
+}
+
+type statusOptions struct {
+	store storeFlag
+	json  bool
+}
+
+func newStatusCmd(e *env) *cobra.Command {
+	var o statusOptions
+	cmd := &cobra.Command{
+		Use:   "status RUN",
+		Short: "Show a run's orders and rows",
+		Args:  exactArgs(1, "name the run: 'wvbatch runs' lists them"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := o.store.open(e)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			run, err := findRun(st, args[0])
+			if err != nil {
+				return err
+			}
+			sum, err := loadRunSummary(st, run.ID, nil)
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return writeJSON(e.stdout, sum)
+			}
+			printRunSummary(e.stdout, sum)
+			return nil
+		},
+	}
+	o.store.bind(cmd.Flags())
+	cmd.Flags().BoolVar(&o.json, "json", false, "print the run as JSON (every order and row problem)")
+	return cmd
+}
+
+type cancelOptions struct {
+	runID  string
+	reason string
+	run    runFlags
+}
+
+func newCancelCmd(e *env) *cobra.Command {
+	var o cancelOptions
+	cmd := &cobra.Command{
+		Use:   "cancel RUN --reason TEXT",
+		Short: "Cancel every order a run placed",
+		Long: `cancel cancels the run's orders at Equinix, recording each outcome. Running it
+again retries only what is not cancelled yet.`,
+		Args: exactArgs(1, "name the run: 'wvbatch runs' lists them"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.runID = args[0]
+			return runCancel(cmd.Context(), o, e)
+		},
+	}
+	cmd.Flags().StringVar(&o.reason, "reason", "", "why the visits are cancelled (5 to 4000 characters; Equinix records it)")
+	o.run.bind(cmd)
+	return cmd
+}
+
+func runCancel(ctx context.Context, o cancelOptions, e *env) error {
+	reason := strings.TrimSpace(o.reason)
+	if n := len([]rune(reason)); n < 5 || n > 4000 {
+		return usageErr(errors.New("--reason must be 5 to 4000 characters"), `say why, e.g. --reason "maintenance postponed"`)
+	}
+	st, err := o.run.store.open(e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	run, err := findRun(st, o.runID)
+	if err != nil {
+		return err
+	}
+	var set submit.Settings
+	_ = json.Unmarshal(run.Settings, &set)
+	if !o.run.api.sandbox && o.run.api.endpoint == "" {
+		if set.Endpoint == "sandbox" {
+			o.run.api.sandbox = true
+		} else if set.Endpoint != "" && e.getenv("EQUINIX_API_ENDPOINT") == "" {
+			o.run.api.endpoint = set.Endpoint
+		}
+	}
+	now, _ := parseNowPtr(set.Now)
+	conn, err := o.run.api.connect(e, now)
+	if err != nil {
+		return err
+	}
+	defer conn.close()
+	tally, err := queue.Cancel(ctx, st, run.ID, submit.API{Client: conn.client}, reason, queue.RunConfig{
+		Concurrency: o.run.concurrency,
+		Classify:    submit.Classify,
+		RetryAfter:  submit.RetryAfter,
+		ToStored:    submit.ToStored,
+		Logger:      e.log.With().Str("run", run.ID).Logger(),
+	})
+	fmt.Fprintf(e.stdout, "cancelled %d orders of run %s\n", tally.Cancelled, run.ID)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "run it again to retry: wvbatch cancel %s --reason %q\n", run.ID, reason)
+		return apiErr(err)
+	}
+	if rerr := finishRun(e, st, run.ID, o.run, nil); rerr != nil && !errors.Is(rerr, errRowsFailed) {
+		return rerr
+	}
+	return nil
+}

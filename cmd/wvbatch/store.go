@@ -1,0 +1,70 @@
+package main
+
+import (
+	"errors"
+	"path/filepath"
+
+	"github.com/spf13/pflag"
+
+	"github.com/wvbatch/wvbatch/internal/queue"
+)
+
+// storeFlag is the --store flag of every command that reads or writes runs.
+type storeFlag struct{ path string }
+
+func (f *storeFlag) bind(fs *pflag.FlagSet) {
+	fs.StringVar(&f.path, "store", "", "the run store (default $WVBATCH_STORE, else $XDG_STATE_HOME/wvbatch/wvbatch.db)")
+}
+
+func (f *storeFlag) resolve(e *env) string {
+	if f.path != "" {
+		return f.path
+	}
+	if p := e.getenv("WVBATCH_STORE"); p != "" {
+		return p
+	}
+	return filepath.Join(stateDir(e.getenv), "wvbatch.db")
+}
+
+func (f *storeFlag) open(e *env) (*queue.Store, error) {
+	path := f.resolve(e)
+	s, err := queue.Open(path, queue.Options{Now: e.now})
+	switch {
+	case errors.Is(err, queue.ErrStoreBusy):
+		return nil, &cliError{code: exitStoreBusy, err: err,
+			hint: "another wvbatch (perhaps the scheduler) is using this store: wait for it to finish, or use another --store"}
+	case errors.Is(err, queue.ErrNewerSchema):
+		return nil, &cliError{code: exitFailure, err: err, hint: "upgrade wvbatch to open this store"}
+	case err != nil:
+		return nil, &cliError{code: exitFailure, err: err, hint: "check that the store's folder exists and that you may write there"}
+	}
+	return s, nil
+}
+
+// findRun returns the run whose id is id, or starts with it.
+func findRun(s *queue.Store, id string) (queue.Run, error) {
+	r, err := s.Run(id)
+	if err == nil {
+		return r, nil
+	}
+	if !errors.Is(err, queue.ErrNotFound) {
+		return r, err
+	}
+	runs, err := s.Runs()
+	if err != nil {
+		return r, err
+	}
+	var match []queue.Run
+	for _, r := range runs {
+		if len(id) >= 4 && len(r.ID) >= len(id) && r.ID[:len(id)] == id {
+			match = append(match, r)
+		}
+	}
+	switch len(match) {
+	case 1:
+		return match[0], nil
+	case 0:
+		return r, usageErr(errors.New("no run "+id+" in "+s.Path()), "'wvbatch runs' lists the runs")
+	}
+	return r, usageErr(errors.New("more than one run starts with "+id), "give more of the run id")
+}

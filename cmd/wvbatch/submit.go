@@ -1,0 +1,375 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/preflight"
+	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/report"
+	"github.com/wvbatch/wvbatch/internal/submit"
+)
+
+// runFlags are the flags of every command that sends orders.
+type runFlags struct {
+	api         apiFlags
+	store       storeFlag
+	concurrency int
+	json        bool
+	reportDir   string
+}
+
+func (f *runFlags) bind(cmd *cobra.Command) {
+	f.api.bind(cmd.Flags())
+	f.store.bind(cmd.Flags())
+	cmd.Flags().IntVar(&f.concurrency, "concurrency", queue.ConcurrencyDefault, "orders in flight at once")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print the run's summary as JSON")
+	cmd.Flags().StringVar(&f.reportDir, "report-dir", "", "folder for the run's report (default: beside the store)")
+}
+
+type submitOptions struct {
+	file        string
+	roster      rosterFlags
+	run         runFlags
+	dryRun      bool
+	yes         bool
+	noPreflight bool
+}
+
+func newSubmitCmd(e *env) *cobra.Command {
+	var o submitOptions
+	cmd := &cobra.Command{
+		Use:   "submit FILE",
+		Short: "Check a roster and place its work visit orders",
+		Long: `submit checks every row of a roster, checks cages, cabinets, accounts and users
+against the Equinix account, shows the orders it will place and places them,
+recording each in the store before it is sent. Submitting the same roster with
+the same settings again resumes that run; it never orders twice. A corrected
+roster orders only the visitors no earlier run ordered for the same place and
+window.
+
+Exit status: 0 when every row was ordered, 3 when some rows are invalid or were
+refused, 4 when the store is in use, 1 when the run stopped (resume it with
+'wvbatch resume RUN').`,
+		Args: exactArgs(1, "name the roster file: wvbatch submit roster.xlsx --sandbox"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.file = args[0]
+			return runSubmit(cmd.Context(), o, e)
+		},
+	}
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "plan and pre-flight, but send nothing and record nothing")
+	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&o.noPreflight, "no-preflight", false, "skip checking cages, cabinets, accounts and users before ordering")
+	o.roster.bind(cmd.Flags())
+	o.run.bind(cmd)
+	return cmd
+}
+
+func runSubmit(ctx context.Context, o submitOptions, e *env) error {
+	check, err := o.roster.checkConfig(e)
+	if err != nil {
+		return err
+	}
+	imp := importer.Options{Path: o.file, Read: o.roster.readOptions(), Check: check, Order: o.roster.orderFields()}
+	res, err := importer.Import(ctx, imp)
+	if err != nil {
+		return err
+	}
+	st, err := o.run.store.open(e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if run, err := st.Run(res.RunID); err == nil && !o.dryRun {
+		fmt.Fprintf(e.stdout, "%s: same roster and settings as run %s (%s): resuming it; nothing is ordered twice\n",
+			o.file, run.ID, run.CreatedAt.Local().Format("2006-01-02 15:04"))
+		return resumeRun(ctx, e, st, run, o.run, o.roster.nowPtr(), res)
+	} else if err != nil && !errors.Is(err, queue.ErrNotFound) {
+		return err
+	}
+
+	conn, err := o.run.api.connect(e, o.roster.nowPtr())
+	if err != nil {
+		return err
+	}
+	defer conn.close()
+	if !o.noPreflight {
+		imp.Preflight = preflight.New(conn.client)
+		if res, err = importer.Import(ctx, imp); err != nil {
+			return apiErr(err)
+		}
+	}
+	for _, oe := range res.OrderErrors {
+		return usageErr(fmt.Errorf("%s: %s", oe.Field, oe.Message), oe.Hint)
+	}
+	r, err := submit.NewRun(res, submit.Settings{
+		Roster: abs(o.file), Sheet: res.Sheet, Order: res.Order, Endpoint: conn.endpointName(),
+		DateOrder: check.DateOrder.String(), Now: o.roster.now,
+	}, st)
+	if err != nil {
+		return err
+	}
+	printPlan(e.stdout, res, r)
+	if o.dryRun {
+		fmt.Fprintln(e.stdout, "dry run: nothing was sent or recorded")
+		if res.InvalidRows > 0 {
+			return errRowsFailed
+		}
+		return nil
+	}
+	if len(r.Orders) > 0 && !o.yes && isTerminal(os.Stdin) && isTerminal(e.stdout) {
+		if !confirm(e, fmt.Sprintf("Place %d orders for %d visitors? [y/N] ", len(r.Orders), r.Visitors)) {
+			fmt.Fprintln(e.stdout, "nothing was sent")
+			return nil
+		}
+	}
+	if _, err := st.CreateRun(r.Run, r.Orders, r.Rows); err != nil {
+		return err
+	}
+	run, err := st.Run(r.Run.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "run %s recorded in %s\n", run.ID, st.Path())
+	return executeRun(ctx, e, st, run, o.run, conn, res)
+}
+
+func abs(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+func confirm(e *env, prompt string) bool {
+	fmt.Fprint(e.stdout, prompt)
+	line, _ := bufio.NewReader(e.stdin).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true
+	}
+	return false
+}
+
+func printPlan(w io.Writer, res *importer.Result, r *submit.Run) {
+	fmt.Fprintf(w, "%s: %d rows, %d valid, %d invalid\n", res.File, res.Rows, res.ValidRows, res.InvalidRows)
+	if r.AlreadyOrdered > 0 {
+		fmt.Fprintf(w, "%d visitors were already ordered by an earlier run and are left out\n", r.AlreadyOrdered)
+	}
+	fmt.Fprintf(w, "plan: %d orders for %d visitors\n", len(r.Orders), r.Visitors)
+	for i, e := range res.Errors {
+		if i == maxShown {
+			fmt.Fprintf(w, "  … and %d more problems\n", len(res.Errors)-maxShown)
+			break
+		}
+		fmt.Fprintf(w, "  %s\n    fix: %s\n", e.Error(), e.Hint)
+	}
+}
+
+// executeRun submits a recorded run and reports on it.
+func executeRun(ctx context.Context, e *env, st *queue.Store, run queue.Run, f runFlags, conn *apiConn, imp *importer.Result) error {
+	prog := newProgress(e, run)
+	tally, err := queue.Submit(ctx, st, run.ID, submit.API{Client: conn.client}, queue.RunConfig{
+		Concurrency: f.concurrency,
+		Classify:    submit.Classify,
+		RetryAfter:  submit.RetryAfter,
+		ToStored:    submit.ToStored,
+		Progress:    prog.update,
+		Logger:      e.log.With().Str("run", run.ID).Logger(),
+	})
+	prog.finish(tally)
+	stopped := err != nil
+	if stopped {
+		_ = st.SetRunState(run.ID, queue.RunInterrupted)
+	}
+	if rerr := finishRun(e, st, run.ID, f, imp); rerr != nil && err == nil {
+		err = rerr
+	}
+	if stopped {
+		fmt.Fprintf(e.stderr, "resume with: wvbatch resume %s\n", run.ID)
+		if ctx.Err() != nil {
+			return &cliError{code: exitFailure, err: errors.New("interrupted: orders in flight were recorded")}
+		}
+		return apiErr(err)
+	}
+	return err
+}
+
+// finishRun prints the run's outcome, writes its report and returns
+// errRowsFailed when some rows were not ordered.
+func finishRun(e *env, st *queue.Store, runID string, f runFlags, imp *importer.Result) error {
+	sum, err := loadRunSummary(st, runID, imp)
+	if err != nil {
+		return err
+	}
+	dir := f.reportDir
+	if dir == "" {
+		dir = filepath.Join(filepath.Dir(st.Path()), "reports", runID)
+	}
+	if err := writeRunReport(dir, sum); err != nil {
+		return err
+	}
+	if f.json {
+		if err := writeJSON(e.stdout, sum); err != nil {
+			return err
+		}
+	} else {
+		printRunSummary(e.stdout, sum)
+		fmt.Fprintf(e.stdout, "report: %s\n", dir)
+	}
+	if sum.RowsOK < sum.RowsTotal {
+		return errRowsFailed
+	}
+	return nil
+}
+
+func loadRunSummary(st *queue.Store, runID string, imp *importer.Result) (*report.RunSummary, error) {
+	run, err := st.Run(runID)
+	if err != nil {
+		return nil, err
+	}
+	orders, err := st.Orders(runID)
+	if err != nil {
+		return nil, err
+	}
+	var rows []queue.RowOutcome
+	if err := st.Rows(runID, func(r queue.RowOutcome) error { rows = append(rows, r); return nil }); err != nil {
+		return nil, err
+	}
+	return report.NewRunSummary(run, orders, rows, imp), nil
+}
+
+func printRunSummary(w io.Writer, s *report.RunSummary) {
+	fmt.Fprintf(w, "run %s (%s): %s\n", s.RunID, filepath.Base(s.File), s.State)
+	fmt.Fprintf(w, "orders: %s\n", counts(s.Orders, "submitted", "rejected", "planned", "sending", "cancelled", "cancelling"))
+	fmt.Fprintf(w, "rows:   %d of %d ordered; %s\n", s.RowsOK, s.RowsTotal,
+		counts(s.Rows, "ordered", "already-ordered", "invalid", "rejected", "pending", "cancelled"))
+	for i, o := range s.OrderList {
+		if i == maxShown {
+			fmt.Fprintf(w, "  … and %d more orders\n", len(s.OrderList)-maxShown)
+			break
+		}
+		id := o.OrderID
+		if id == "" {
+			id = "-"
+		}
+		place := o.Cages[0]
+		if o.Cabinet != "" {
+			place = o.Cabinet
+		}
+		fmt.Fprintf(w, "  %-16s %-10s %-22s %-24s %s → %s  %2d visitors\n", id, o.State, o.CustomerReference, place, o.LocalStart, o.LocalEnd, o.Visitors)
+		if o.Error != nil {
+			fmt.Fprintf(w, "      %s %s\n      fix: %s\n", o.Error.Code, o.Error.Message, o.Error.Hint)
+		}
+	}
+	for i, re := range s.Errors {
+		if i == maxShown {
+			fmt.Fprintf(w, "  … and %d more problems (see the report)\n", len(s.Errors)-maxShown)
+			break
+		}
+		fmt.Fprintf(w, "  %s\n    fix: %s\n", re.Error(), re.Hint)
+	}
+}
+
+func counts(m map[string]int, order ...string) string {
+	var parts []string
+	for _, k := range order {
+		if m[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", m[k], k))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func writeRunReport(dir string, sum *report.RunSummary) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("report folder: %w", err)
+	}
+	f, err := os.Create(filepath.Join(dir, "errors.csv"))
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	ec, err := report.NewErrorsCSV(f)
+	if err == nil {
+		for _, re := range sum.Errors {
+			if err = ec.Write(re); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = ec.Close()
+		}
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	f, err = os.Create(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	err = writeJSON(f, sum)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// progress shows a run's progress: a bar on a terminal, log lines otherwise.
+type progress struct {
+	e      *env
+	total  int
+	start  time.Time
+	last   time.Time
+	bar    *bar
+	logged int
+}
+
+func newProgress(e *env, run queue.Run) *progress {
+	total := 0
+	for _, n := range run.Orders {
+		total += n
+	}
+	p := &progress{e: e, total: total, start: time.Now()}
+	if isTerminal(e.stderr) {
+		p.bar = newBar(e.stderr, total)
+	}
+	return p
+}
+
+func (p *progress) update(t queue.Tally) {
+	done := t.Submitted + t.Rejected + t.Cancelled
+	if p.bar != nil {
+		p.bar.set(done, t.Rejected)
+		return
+	}
+	now := time.Now()
+	if now.Sub(p.last) < time.Second && done != p.total {
+		return
+	}
+	p.last = now
+	rate := float64(done-p.logged) / max(now.Sub(p.start).Seconds(), 1e-3)
+	p.e.log.Info().Int("orders_done", done).Int("orders_total", p.total).Int("rejected", t.Rejected).
+		Int("retries", t.Retries).Float64("orders_per_s", rate).Msg("progress")
+}
+
+func (p *progress) finish(t queue.Tally) {
+	if p.bar != nil {
+		p.bar.finish()
+	}
+}

@@ -1,0 +1,134 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/roster"
+)
+
+// RunSummary is the JSON document of a run: what `submit --json`,
+// `status --json` and summary.json hold.
+type RunSummary struct {
+	RunID     string         `json:"run_id"`
+	File      string         `json:"file"`
+	State     string         `json:"state"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
+	Orders    map[string]int `json:"orders"`
+	Rows      map[string]int `json:"rows"`
+	// RowsTotal and RowsOK count roster rows, and those ordered (now or by
+	// an earlier run).
+	RowsTotal int               `json:"rows_total"`
+	RowsOK    int               `json:"rows_ok"`
+	OrderList []RunOrder        `json:"order_list"`
+	Errors    []roster.RowError `json:"errors"`
+}
+
+// RunOrder is one order of a run.
+type RunOrder struct {
+	Key               string      `json:"key"`
+	CustomerReference string      `json:"customer_reference"`
+	OrderID           string      `json:"order_id,omitempty"`
+	State             string      `json:"state"`
+	IBX               string      `json:"ibx"`
+	Cages             []string    `json:"cages"`
+	Cabinet           string      `json:"cabinet,omitempty"`
+	Start             time.Time   `json:"start"`
+	End               time.Time   `json:"end"`
+	LocalStart        string      `json:"local_start"`
+	LocalEnd          string      `json:"local_end"`
+	Visitors          int         `json:"visitors"`
+	Rows              []int       `json:"rows"`
+	Attempts          int         `json:"attempts"`
+	Error             *APIProblem `json:"error,omitempty"`
+}
+
+// APIProblem is an error Equinix gave for an order, in plain words.
+type APIProblem struct {
+	Status        int    `json:"status,omitempty"`
+	Code          string `json:"code,omitempty"`
+	Message       string `json:"message"`
+	Hint          string `json:"hint,omitempty"`
+	CorrelationID string `json:"correlation_id,omitempty"`
+}
+
+// NewRunSummary builds a run's summary from the store. imp, when not nil,
+// is the run's roster as imported now, whose row errors carry the column and
+// value of each problem; without it the stored outcomes are used.
+func NewRunSummary(run queue.Run, orders []queue.Order, rows []queue.RowOutcome, imp *importer.Result) *RunSummary {
+	s := &RunSummary{
+		RunID: run.ID, File: run.File, State: string(run.State), CreatedAt: run.CreatedAt, UpdatedAt: run.UpdatedAt,
+		Orders: map[string]int{}, Rows: map[string]int{}, OrderList: []RunOrder{}, Errors: []roster.RowError{},
+	}
+	for k, v := range run.Orders {
+		if v > 0 {
+			s.Orders[string(k)] = v
+		}
+	}
+	for _, o := range orders {
+		zone, _ := roster.MetroZone(o.IBX)
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			loc = time.UTC
+		}
+		ro := RunOrder{
+			Key: o.Key, CustomerReference: o.Reference, OrderID: o.OrderID, State: string(o.State),
+			IBX: o.IBX, Cages: []string{o.Cage}, Cabinet: o.Cabinet, Start: o.Start, End: o.End,
+			LocalStart: o.Start.In(loc).Format("2006-01-02 15:04 MST"), LocalEnd: o.End.In(loc).Format("2006-01-02 15:04 MST"),
+			Visitors: o.Count, Rows: o.Rows, Attempts: o.Attempts,
+		}
+		if e := o.LastError; e != nil && o.State != queue.Submitted && o.State != queue.Cancelled {
+			ro.Error = &APIProblem{Status: e.Status, Code: e.Code, Message: e.Message, Hint: e.Hint, CorrelationID: e.CorrelationID}
+		}
+		s.OrderList = append(s.OrderList, ro)
+	}
+	invalid := map[int][]roster.RowError{}
+	if imp != nil {
+		for _, e := range imp.Errors {
+			invalid[e.Row] = append(invalid[e.Row], e)
+		}
+	}
+	for _, r := range rows {
+		s.RowsTotal++
+		s.Rows[string(r.Status)]++
+		switch r.Status {
+		case queue.RowOrdered, queue.RowAlreadyOrdered:
+			s.RowsOK++
+		case queue.RowInvalid:
+			if errs, ok := invalid[r.Row]; ok {
+				s.Errors = append(s.Errors, errs...)
+				continue
+			}
+			s.Errors = append(s.Errors, storedRowErrors(r)...)
+		case queue.RowRejected:
+			s.Errors = append(s.Errors, storedRowErrors(r)...)
+		}
+	}
+	sort.SliceStable(s.Errors, func(i, j int) bool { return s.Errors[i].Row < s.Errors[j].Row })
+	return s
+}
+
+// storedRowErrors turns a stored row outcome into row errors.
+func storedRowErrors(r queue.RowOutcome) []roster.RowError {
+	if len(r.Problems) == 0 {
+		return []roster.RowError{{Row: r.Row, Code: r.Code, Message: r.Message, Hint: r.Hint}}
+	}
+	var out []roster.RowError
+	for _, p := range r.Problems {
+		col, field := "", p.Property
+		if c, f, ok := strings.Cut(p.Property, " "); ok && r.Status == queue.RowInvalid {
+			col, field = c, f
+		}
+		msg := p.Reason
+		if r.Status == queue.RowRejected {
+			msg = fmt.Sprintf("Equinix refused the order (%s): %s", r.Code, p.Reason)
+		}
+		out = append(out, roster.RowError{Row: r.Row, Column: col, Field: field, Code: r.Code, Message: msg, Hint: r.Hint})
+	}
+	return out
+}

@@ -1,0 +1,243 @@
+package submit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/wvbatch/wvbatch/internal/equinix"
+	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/roster"
+)
+
+// Settings are what a run records of how it was asked for: never a secret.
+type Settings struct {
+	Roster    string             `json:"roster"`
+	Sheet     string             `json:"sheet,omitempty"`
+	Order     roster.OrderFields `json:"order"`
+	Endpoint  string             `json:"endpoint"` // "sandbox" or the API's base URL
+	DateOrder string             `json:"date_order,omitempty"`
+	Now       string             `json:"now,omitempty"`
+}
+
+// Run is a run ready to be recorded: its orders' requests and every row's
+// outcome so far.
+type Run struct {
+	Run    queue.Run
+	Orders []queue.OrderSpec
+	Rows   []queue.RowOutcome
+	// AlreadyOrdered counts visitors left out because an earlier run
+	// ordered them for the same place and window.
+	AlreadyOrdered int
+	Visitors       int
+}
+
+// Claims looks up visitors that earlier runs ordered.
+type Claims interface {
+	AlreadyOrdered(keys []string) (map[string]queue.Claim, error)
+}
+
+// NewRun turns an import into a run: invalid rows are recorded as invalid,
+// visitors that an earlier run already ordered for the same place and window
+// are left out (and recorded as already ordered), and every other visitor is
+// in an order whose request is built now.
+func NewRun(res *importer.Result, st Settings, claims Claims) (*Run, error) {
+	settings, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	r := &Run{Run: queue.Run{ID: res.RunID, File: res.File, Hash: res.Hash, Settings: settings}}
+
+	byRow := map[int][]roster.RowError{}
+	var invalidRows []int
+	for _, e := range res.Errors {
+		if _, ok := byRow[e.Row]; !ok {
+			invalidRows = append(invalidRows, e.Row)
+		}
+		byRow[e.Row] = append(byRow[e.Row], e)
+	}
+	for _, row := range invalidRows {
+		errs := byRow[row]
+		msgs, hints := make([]string, len(errs)), make([]string, len(errs))
+		var problems []queue.Problem
+		for i, e := range errs {
+			msgs[i], hints[i] = e.Message, e.Hint
+			problems = append(problems, queue.Problem{Property: e.Column + " " + e.Field, Reason: e.Message, Row: row})
+		}
+		r.Rows = append(r.Rows, queue.RowOutcome{Row: row, Status: queue.RowInvalid, Code: errs[0].Code,
+			Message: strings.Join(msgs, "; "), Hint: strings.Join(hints, "; "), Problems: problems})
+	}
+
+	var keys []string
+	for i := range res.Orders {
+		o := &res.Orders[i]
+		for j := range o.Visitors {
+			keys = append(keys, VisitorKey(o, &o.Visitors[j]))
+		}
+	}
+	claimed := map[string]queue.Claim{}
+	if claims != nil && len(keys) > 0 {
+		if claimed, err = claims.AlreadyOrdered(keys); err != nil {
+			return nil, err
+		}
+	}
+	done := map[int]bool{}
+	for i := range res.Orders {
+		o := res.Orders[i]
+		var kept []roster.Visitor
+		var rows []int
+		var vkeys []string
+		for _, v := range o.Visitors {
+			k := VisitorKey(&o, &v)
+			if c, ok := claimed[k]; ok {
+				r.AlreadyOrdered++
+				if !done[v.Row] {
+					done[v.Row] = true
+					r.Rows = append(r.Rows, queue.RowOutcome{Row: v.Row, Status: queue.RowAlreadyOrdered, OrderIDs: []string{c.OrderID},
+						Message: fmt.Sprintf("already ordered (%s) by run %s", c.OrderID, c.RunID)})
+				}
+				continue
+			}
+			kept = append(kept, v)
+			rows = append(rows, v.Row)
+			vkeys = append(vkeys, k)
+		}
+		if len(kept) == 0 {
+			continue
+		}
+		o.Visitors, o.Count = kept, len(kept)
+		body, err := json.Marshal(Request(&o, res.Order))
+		if err != nil {
+			return nil, err
+		}
+		r.Visitors += len(kept)
+		r.Orders = append(r.Orders, queue.OrderSpec{
+			Key: o.Key, Reference: o.Reference, IBX: o.IBX, Cage: o.Cage, Cabinet: o.Cabinet,
+			Start: o.Start, End: o.End, Count: o.Count, Body: body, Rows: rows, VisitorKeys: vkeys,
+		})
+	}
+	// A row split over two windows may be both claimed and kept: its kept
+	// order decides its outcome.
+	kept := map[int]bool{}
+	for _, o := range r.Orders {
+		for _, row := range o.Rows {
+			kept[row] = true
+		}
+	}
+	out := r.Rows[:0]
+	for _, ro := range r.Rows {
+		if ro.Status != queue.RowAlreadyOrdered || !kept[ro.Row] {
+			out = append(out, ro)
+		}
+	}
+	r.Rows = out
+	return r, nil
+}
+
+// API places and finds orders through the Equinix client; it is the queue's
+// Submitter and Canceller.
+type API struct {
+	Client *equinix.Client
+}
+
+// rowsError carries the roster rows of the order an API error is about, so
+// that the error's property paths can be traced to rows.
+type rowsError struct {
+	err  error
+	rows []int
+}
+
+func (e *rowsError) Error() string { return e.err.Error() }
+func (e *rowsError) Unwrap() error { return e.err }
+
+// Create sends the order's recorded request.
+func (a API) Create(ctx context.Context, o *queue.Order) (string, error) {
+	var req equinix.WorkVisitRequest
+	if err := json.Unmarshal(o.Body, &req); err != nil {
+		return "", fmt.Errorf("order %s: recorded request is unreadable: %w", o.Key, err)
+	}
+	id, err := a.Client.CreateWorkVisit(ctx, &req)
+	if err != nil {
+		return "", &rowsError{err: err, rows: o.Rows}
+	}
+	return id, nil
+}
+
+// FindByReference searches Equinix for the order with this reference.
+func (a API) FindByReference(ctx context.Context, reference string) (string, bool, error) {
+	found, err := a.Client.SearchOrdersByReference(ctx, reference)
+	if err != nil {
+		return "", false, err
+	}
+	for _, f := range found {
+		return f.OrderNumber, true, nil
+	}
+	return "", false, nil
+}
+
+// Cancel cancels one order.
+func (a API) Cancel(ctx context.Context, orderID, reason string) error {
+	return a.Client.CancelOrder(ctx, orderID, reason)
+}
+
+// Classify tells the queue what an error from the API means.
+func Classify(err error) queue.ErrorClass {
+	var ae *equinix.APIError
+	switch {
+	case equinix.IsAuth(err):
+		return queue.Fatal
+	case equinix.IsUncertain(err), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return queue.Uncertain
+	case equinix.IsRetryable(err):
+		return queue.Retryable
+	case errors.As(err, &ae):
+		switch {
+		case ae.Code == "EQ-2014007" || ae.Code == "EQ-2016007":
+			// cannot cancel or change: for a cancel, the order is closed or
+			// cancelled already
+			return queue.Final
+		case ae.Status == http.StatusUnauthorized:
+			return queue.Fatal
+		case ae.Status >= 400 && ae.Status < 500:
+			return queue.Final
+		}
+		return queue.Retryable
+	}
+	return queue.Uncertain
+}
+
+// RetryAfter returns how long Equinix asked to wait.
+func RetryAfter(err error) time.Duration {
+	var ae *equinix.APIError
+	if errors.As(err, &ae) {
+		return ae.RetryAfter
+	}
+	return 0
+}
+
+// ToStored turns an API error into what the store keeps, with the plain
+// words of the error catalogue and each problem traced to its roster row.
+func ToStored(err error) queue.StoredError {
+	var ae *equinix.APIError
+	if !errors.As(err, &ae) {
+		return queue.StoredError{Message: err.Error()}
+	}
+	s := queue.StoredError{Status: ae.Status, Code: ae.Code, Message: ae.Message, CorrelationID: ae.CorrelationID, Hint: ae.Hint()}
+	var rows []int
+	if re, ok := errors.AsType[*rowsError](err); ok {
+		rows = re.rows
+	}
+	for _, p := range ae.Problems {
+		sp := queue.Problem{Property: p.Property, Reason: p.Reason}
+		if i, ok := equinix.VisitorIndex(p.Property); ok && i < len(rows) {
+			sp.Row = rows[i]
+		}
+		s.Problems = append(s.Problems, sp)
+	}
+	return s
+}
