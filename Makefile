@@ -42,6 +42,10 @@ BENCH_ROWS ?= 1048575
 bench:
 	WVBATCH_BENCH_ROWS=$(BENCH_ROWS) $(GO) test -run '^$$' -bench Roster -benchtime 1x -timeout 60m -v ./internal/importer/ | tee bench-roster.txt
 
+## soak: the crash-safety harness with SOAK_KILLS kills (default 60); prints the tally
+soak:
+	WVBATCH_SOAK_KILLS=$${SOAK_KILLS:-60} $(GO) test -run '^TestCrashSafety$$' -count=1 -v -timeout 60m ./cmd/wvbatch/
+
 ## fuzz: run each fuzz target for FUZZTIME (default 60s)
 FUZZTIME ?= 60s
 fuzz:

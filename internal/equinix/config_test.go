@@ -114,9 +114,10 @@ func TestConfigHidesSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	outputs := map[string]string{
-		"%v":   fmt.Sprintf("%v", cfg),
-		"%+v":  fmt.Sprintf("%+v", cfg),
-		"%#v":  fmt.Sprintf("%#v", cfg),
+		"%v":  fmt.Sprintf("%v", cfg),
+		"%+v": fmt.Sprintf("%+v", cfg),
+		"%#v": fmt.Sprintf("%#v", cfg),
+		//lint:ignore S1025 the %s verb is what is under test
 		"%s &": fmt.Sprintf("%s", &cfg),
 		"json": string(js),
 		"log":  logged.String(),

@@ -165,7 +165,7 @@ func (c *Client) CreateWorkVisit(ctx context.Context, req *WorkVisitRequest) (st
 		return "", &UncertainError{
 			Op:                  op,
 			CustomerReferenceID: req.CustomerReferenceID,
-			Err:                 fmt.Errorf("Equinix answered HTTP %d without an order id in Location (%q)", resp.status, resp.header.Get("Location")),
+			Err:                 fmt.Errorf("the API answered HTTP %d without an order id in Location (%q)", resp.status, resp.header.Get("Location")),
 		}
 	}
 	return id, nil

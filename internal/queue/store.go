@@ -37,6 +37,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Defaults for Options.
@@ -164,7 +165,7 @@ func open(path string, opt Options, migs []migration) (*Store, error) {
 		Timeout:      opt.LockTimeout,
 		FreelistType: bolt.FreelistMapType,
 	})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, &busyError{path: path}
 	}
 	if err != nil {

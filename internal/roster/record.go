@@ -76,8 +76,9 @@ type Cell struct {
 // Cells of columns the roster does not have are empty.
 type Record struct {
 	// Row is the row number as the spreadsheet shows it (the header is row 1
-	// when it is the first row); for CSV, the line's record number counting the
-	// header as 1.
+	// when it is the first row); for CSV, the line on which the record starts,
+	// counting every line of the file: the row a spreadsheet app shows unless
+	// an earlier field holds a line break.
 	Row   int
 	Cells [NumFields]Cell
 }

@@ -82,7 +82,8 @@ type ReadOptions struct {
 	// Sheet names the worksheet to read; "" means "Visitors" when the
 	// workbook has it, else the first sheet.
 	Sheet string
-	// TmpDir is where excelize may spill large worksheets ("" = os.TempDir()).
+	// TmpDir is where temporary files may go ("" = os.TempDir()). Reading
+	// needs none: worksheets are streamed straight from the .xlsx.
 	TmpDir string
 	// MaxUnzipSize bounds the total uncompressed size of an .xlsx
 	// (0 = DefaultMaxUnzipSize).
