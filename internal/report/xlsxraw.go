@@ -216,9 +216,9 @@ func readSST(f *zip.File) ([]string, error) {
 	defer rc.Close()
 	dec := xml.NewDecoder(bufio.NewReader(rc))
 	var (
-		out         []string
-		b           strings.Builder
-		inT, inRPh  bool
+		out        []string
+		b          strings.Builder
+		inT, inRPh bool
 		inSI       bool
 	)
 	for {
@@ -436,11 +436,11 @@ func attrValue(attrs []byte, name string) string {
 	return ""
 }
 
-func (s *xlsxSource) sheetName() string                       { return s.name }
-func (s *xlsxSource) extent() (int, int)                      { return s.lastRow, s.lastCol }
-func (s *xlsxSource) widths() []colWidth                      { return s.cols }
-func (s *xlsxSource) style(id int) (*excelize.Style, error)   { return s.styles.GetStyle(id) }
-func (s *xlsxSource) date1904() bool                          { return s.is1904 }
+func (s *xlsxSource) sheetName() string                     { return s.name }
+func (s *xlsxSource) extent() (int, int)                    { return s.lastRow, s.lastCol }
+func (s *xlsxSource) widths() []colWidth                    { return s.cols }
+func (s *xlsxSource) style(id int) (*excelize.Style, error) { return s.styles.GetStyle(id) }
+func (s *xlsxSource) date1904() bool                        { return s.is1904 }
 
 func (s *xlsxSource) close() error {
 	var errs []error

@@ -1,0 +1,167 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+)
+
+// csvSheetName names the report's copy of a CSV roster: the sheet a roster
+// reader looks for first.
+const csvSheetName = "Visitors"
+
+// csvSource reads a CSV roster's cells as text, all columns, in the same
+// encodings the roster reader accepts: UTF-8 (with or without BOM), UTF-16
+// with a BOM, and Windows-1252 when the file is not valid UTF-8.
+type csvSource struct {
+	f       *os.File
+	r       *csv.Reader
+	row     int
+	lastRow int
+	lastCol int
+}
+
+// openCSV opens the CSV at p and counts its records and widest record.
+func openCSV(p string) (*csvSource, error) {
+	s := &csvSource{}
+	r, f, err := newCSVReader(p)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		s.lastRow++
+		s.lastCol = max(s.lastCol, len(rec))
+	}
+	f.Close()
+	if s.r, s.f, err = newCSVReader(p); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func newCSVReader(p string) (*csv.Reader, *os.File, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(decodeText(f), 64<<10)
+	head, err := br.Peek(16 << 10)
+	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+		f.Close()
+		return nil, nil, err
+	}
+	r := csv.NewReader(br)
+	r.Comma = sniffComma(head)
+	r.FieldsPerRecord = -1
+	r.LazyQuotes = true
+	r.ReuseRecord = true
+	return r, f, nil
+}
+
+// decodeText returns r's text as UTF-8: a UTF-8 BOM is dropped, UTF-16 is
+// recognised by its BOM, and text that is not valid UTF-8 is read as
+// Windows-1252 (what Excel writes as "CSV" on Western Windows).
+func decodeText(r io.Reader) io.Reader {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, _ := br.Peek(64 << 10)
+	switch {
+	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
+		_, _ = br.Discard(3)
+		return br
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}):
+		return transform.NewReader(br, unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder())
+	case bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
+		return transform.NewReader(br, unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder())
+	case !validUTF8Prefix(head):
+		return charmap.Windows1252.NewDecoder().Reader(br)
+	}
+	return br
+}
+
+// validUTF8Prefix reports whether b is valid UTF-8, allowing it to end in
+// the middle of a character (it is a prefix of the file).
+func validUTF8Prefix(b []byte) bool {
+	if utf8.Valid(b) {
+		return true
+	}
+	for i := 1; i < utf8.UTFMax && i <= len(b); i++ {
+		tail := b[len(b)-i:]
+		if utf8.RuneStart(tail[0]) && !utf8.FullRune(tail) {
+			return utf8.Valid(b[:len(b)-i])
+		}
+	}
+	return false
+}
+
+// sniffComma picks the separator of the first line: the one of , ; and tab
+// that occurs most outside quotes (Excel writes ; where , is the decimal
+// separator).
+func sniffComma(head []byte) rune {
+	counts := map[byte]int{}
+	quoted := false
+	for _, c := range head {
+		if c == '"' {
+			quoted = !quoted
+			continue
+		}
+		if quoted {
+			continue
+		}
+		if c == '\n' {
+			break
+		}
+		if c == ',' || c == ';' || c == '\t' {
+			counts[c]++
+		}
+	}
+	best := byte(',')
+	for _, c := range []byte{';', '\t'} {
+		if counts[c] > counts[best] {
+			best = c
+		}
+	}
+	return rune(best)
+}
+
+func (s *csvSource) sheetName() string                  { return csvSheetName }
+func (s *csvSource) extent() (int, int)                 { return s.lastRow, s.lastCol }
+func (s *csvSource) widths() []colWidth                 { return nil }
+func (s *csvSource) style(int) (*excelize.Style, error) { return &excelize.Style{}, nil }
+func (s *csvSource) date1904() bool                     { return false }
+func (s *csvSource) close() error                       { return s.f.Close() }
+
+// next returns the next record; its row is the record's number counting the
+// header as 1, as the roster reader numbers CSV rows.
+func (s *csvSource) next(r *rawRow) error {
+	rec, err := s.r.Read()
+	if err != nil {
+		return err
+	}
+	s.row++
+	*r = rawRow{row: s.row, cells: r.cells[:0]}
+	for i, v := range rec {
+		if v == "" {
+			continue
+		}
+		r.cells = append(r.cells, rawCell{col: i + 1, value: strings.ToValidUTF8(v, "\uFFFD")})
+	}
+	return nil
+}

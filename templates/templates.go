@@ -1,0 +1,16 @@
+// Package templates holds the email bodies and the roster workbook template,
+// embedded so the binary runs from any directory.
+package templates
+
+import "embed"
+
+// FS holds the email body templates: report.txt.tmpl (text/template) and
+// report.html.tmpl (html/template).
+//
+//go:embed *.tmpl
+var FS embed.FS
+
+// RosterXLSX is the empty roster workbook users fill in.
+//
+//go:embed roster.xlsx
+var RosterXLSX []byte
