@@ -15,6 +15,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv("WVBATCH_RUN_MAIN") == "1" {
+		// TestCrashSafety runs this binary as wvbatch, to kill it.
+		main()
+	}
 	testscript.Main(m, map[string]func(){
 		"wvbatch": func() {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
