@@ -1,0 +1,381 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+)
+
+// OrderNow is an order as Equinix holds it now, read back to find out
+// whether an update whose answer was lost was applied. Nil fields (and
+// NotifyKnown false) are what the read-back does not show.
+type OrderNow struct {
+	// Open is false once the order is closed or cancelled.
+	Open   bool
+	Status string
+
+	Start, End  *time.Time
+	OpenCabinet *bool
+	Notify      []string
+	NotifyKnown bool
+}
+
+// holds reports whether the order holds everything c changes, and whether
+// the read-back showed all of it.
+func (n OrderNow) holds(c Change) (held, known bool) {
+	held, known = true, true
+	check := func(shown, same bool) {
+		if !shown {
+			known = false
+			return
+		}
+		held = held && same
+	}
+	if c.Start != nil {
+		check(n.Start != nil, n.Start != nil && n.Start.Equal(*c.Start))
+	}
+	if c.End != nil {
+		check(n.End != nil, n.End != nil && n.End.Equal(*c.End))
+	}
+	if c.OpenCabinet != nil {
+		check(n.OpenCabinet != nil, n.OpenCabinet != nil && *n.OpenCabinet == *c.OpenCabinet)
+	}
+	if c.Notify != nil {
+		all := true
+		for _, u := range c.Notify {
+			all = all && slices.ContainsFunc(n.Notify, func(x string) bool { return strings.EqualFold(x, u) })
+		}
+		check(n.NotifyKnown, all)
+	}
+	return held && known, known
+}
+
+// Amender updates placed orders and reads them back.
+type Amender interface {
+	// Update sends one order's change.
+	Update(ctx context.Context, orderID string, c Change) error
+	// Current reads the order back.
+	Current(ctx context.Context, orderID string) (OrderNow, error)
+}
+
+// AmendConfig configures Amend: RunConfig's bounds, retries and clock, and
+// which errors mean the order can no longer be changed.
+type AmendConfig struct {
+	RunConfig
+	// Closed tells whether an error means the order is closed or cancelled
+	// and cannot be changed (Equinix's EQ-2016007): it is skipped.
+	Closed func(error) bool
+}
+
+// AmendTally counts an amendment's orders by state, and what one Amend did.
+type AmendTally struct {
+	Orders    int
+	Pending   int
+	Sending   int
+	Applied   int
+	Unchanged int
+	Skipped   int
+	Failed    int
+
+	// Sent counts the updates sent by this call, Retries the retryable
+	// failures among them, Checks the read-backs, and Found the updates
+	// that a read-back found applied (and that were not sent again).
+	Sent    int
+	Retries int
+	Checks  int
+	Found   int
+}
+
+func (t *AmendTally) add(s AmendOrderState, n int) {
+	switch s {
+	case AmendPending:
+		t.Pending += n
+	case AmendSending:
+		t.Sending += n
+	case AmendApplied:
+		t.Applied += n
+	case AmendUnchanged:
+		t.Unchanged += n
+	case AmendSkipped:
+		t.Skipped += n
+	case AmendFailed:
+		t.Failed += n
+	}
+}
+
+// Amend applies amendment n of a run: every pending order's change is
+// recorded as sending, then sent, at most cfg.Concurrency at once, retrying
+// what may be retried. An order left sending (by a crash, or an answer that
+// did not come) is read back first: if it holds the change, the change is
+// recorded as applied without being sent again; if it does not, it is sent;
+// if it is closed or cancelled, it is skipped. When ctx is cancelled or an
+// answer is Fatal, Amend sends nothing more, records the requests in flight
+// and returns; amending again resumes.
+func Amend(ctx context.Context, s *Store, runID string, n int, a Amender, cfg AmendConfig) (AmendTally, error) {
+	if err := cfg.validate(); err != nil {
+		return AmendTally{}, fmt.Errorf("amend run %s: %w", runID, err)
+	}
+	cfg.RunConfig = cfg.withDefaults()
+	if cfg.Closed == nil {
+		cfg.Closed = func(error) bool { return false }
+	}
+	release, err := s.claimRun(runID)
+	if err != nil {
+		return AmendTally{}, err
+	}
+	defer release()
+	orders, err := s.AmendOrders(runID, n)
+	if err != nil {
+		return AmendTally{}, err
+	}
+	m := &amender{s: s, runID: runID, n: n, a: a, cfg: cfg,
+		log: cfg.Logger.With().Str("run", runID).Int("amendment", n).Logger()}
+	m.tally.Orders = len(orders)
+	for _, ao := range orders {
+		m.tally.add(ao.State, 1)
+	}
+
+	reqCtx, cancelReq := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelReq()
+	stopDrain := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(cfg.DrainTimeout, cancelReq)
+		context.AfterFunc(reqCtx, func() { t.Stop() })
+	})
+	defer stopDrain()
+
+	var g errgroup.Group
+	g.SetLimit(cfg.Concurrency)
+	for _, ao := range orders {
+		if ao.State.final() {
+			continue
+		}
+		if m.stopped(ctx) {
+			break
+		}
+		g.Go(func() error { return m.work(ctx, reqCtx, ao) })
+	}
+	werr := g.Wait()
+
+	t := m.tally
+	state := AmendDone
+	var stopErr error
+	switch {
+	case werr != nil || m.stop != nil:
+		state, stopErr = AmendInterrupted, errors.Join(werr, m.stop)
+	case ctx.Err() != nil:
+		state, stopErr = AmendInterrupted, ctx.Err()
+	case t.Sending > 0:
+		state = AmendInterrupted
+		stopErr = fmt.Errorf("amend run %s: %d updates whose outcome is unknown (reading the orders back failed); amend again to resolve them", runID, t.Sending)
+	case t.Pending > 0:
+		state = AmendInterrupted
+		stopErr = fmt.Errorf("amend run %s: %d updates not sent yet; amend again to send them", runID, t.Pending)
+	}
+	if err := s.SetAmendmentState(runID, n, state); err != nil && stopErr == nil {
+		stopErr = err
+	}
+	return t, stopErr
+}
+
+type amender struct {
+	s     *Store
+	runID string
+	n     int
+	a     Amender
+	cfg   AmendConfig
+	log   zerolog.Logger
+
+	mu    sync.Mutex
+	tally AmendTally
+	stop  error // the first fatal answer
+}
+
+func (m *amender) stopped(ctx context.Context) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stop != nil || ctx.Err() != nil
+}
+
+func (m *amender) fatal(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stop == nil {
+		m.stop = err
+	}
+}
+
+// moved counts a change once the store holds it.
+func (m *amender) moved(from, to AmendOrderState, count func(t *AmendTally)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tally.add(from, -1)
+	m.tally.add(to, 1)
+	if count != nil {
+		count(&m.tally)
+	}
+}
+
+func (m *amender) count(fn func(t *AmendTally)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	fn(&m.tally)
+}
+
+// classify is cfg.Classify, except that an update cut short by a cancelled
+// or expired context may have reached Equinix.
+func (m *amender) classify(err error) ErrorClass {
+	c := m.cfg.Classify(err)
+	if c == Retryable && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return Uncertain
+	}
+	return c
+}
+
+// work takes one order's change to a final state, or leaves it pending or
+// sending when Amend must stop. It returns only store failures.
+func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
+	log := m.log.With().Str("order", ao.Key).Str("orderId", ao.OrderID).Logger()
+	checks := 0
+	for {
+		if ao.State == AmendSending {
+			// Read the order back before anything is sent again.
+			checks++
+			m.count(func(t *AmendTally) { t.Checks++ })
+			now, err := m.a.Current(reqCtx, ao.OrderID)
+			if err != nil {
+				class := m.cfg.Classify(err)
+				switch {
+				case m.cfg.Closed(err):
+					st := m.cfg.ToStored(err)
+					if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, AmendSkipped, &st, "the order is closed or cancelled"); err != nil {
+						return err
+					}
+					m.moved(AmendSending, AmendSkipped, nil)
+					return nil
+				case class == Fatal:
+					m.fatal(err)
+					return nil
+				case class == Final || checks >= m.cfg.MaxAttempts || ctx.Err() != nil:
+					log.Warn().Err(err).Msg("could not read the order back; its update is left to be checked by the next amend")
+					return nil
+				}
+				if m.cfg.Sleep(ctx, m.cfg.backoff(checks, err)) != nil {
+					return nil
+				}
+				continue
+			}
+			held, known := now.holds(ao.Change)
+			switch {
+			case held:
+				if err := m.s.MarkAmendApplied(m.runID, m.n, ao.Seq, "found applied when the order was read back"); err != nil {
+					return err
+				}
+				m.moved(AmendSending, AmendApplied, func(t *AmendTally) { t.Found++ })
+				log.Info().Msg("update found applied")
+				return nil
+			case !now.Open:
+				note := "the order is " + strings.ToLower(cmpOr(now.Status, "closed"))
+				if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, AmendSkipped, nil, note); err != nil {
+					return err
+				}
+				m.moved(AmendSending, AmendSkipped, nil)
+				return nil
+			}
+			// Not applied, or not shown: the update sets absolute values,
+			// so sending it again is safe.
+			if !known {
+				log.Info().Msg("the order's read-back does not show the update; sending it again")
+			}
+			if err := m.s.MarkAmendRetry(m.runID, m.n, ao.Seq, nil, time.Time{}); err != nil {
+				return err
+			}
+			m.moved(AmendSending, AmendPending, nil)
+			ao.State = AmendPending
+			if ao.Attempts >= m.cfg.MaxAttempts {
+				return m.fail(ao, ao.Error, "not applied after the last attempt")
+			}
+			continue
+		}
+
+		// Pending: wait for its time, record the intent, send.
+		if m.stopped(ctx) {
+			return nil
+		}
+		if d := ao.NextAttemptAt.Sub(m.cfg.Now()); d > 0 && m.cfg.Sleep(ctx, d) != nil {
+			return nil
+		}
+		sent, err := m.s.MarkAmendSending(m.runID, m.n, ao.Seq)
+		if err != nil {
+			return err
+		}
+		ao = sent
+		m.moved(AmendPending, AmendSending, func(t *AmendTally) { t.Sent++ })
+		err = m.a.Update(reqCtx, ao.OrderID, ao.Change)
+		if err == nil {
+			if err := m.s.MarkAmendApplied(m.runID, m.n, ao.Seq, ""); err != nil {
+				return err
+			}
+			m.moved(AmendSending, AmendApplied, nil)
+			log.Debug().Msg("update applied")
+			return nil
+		}
+		st := m.cfg.ToStored(err)
+		if m.cfg.Closed(err) {
+			if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, AmendSkipped, &st, "the order is closed or cancelled"); err != nil {
+				return err
+			}
+			m.moved(AmendSending, AmendSkipped, nil)
+			log.Info().Err(err).Msg("order closed or cancelled; skipped")
+			return nil
+		}
+		switch m.classify(err) {
+		case Retryable:
+			if ao.Attempts >= m.cfg.MaxAttempts {
+				return m.fail(ao, &st, "")
+			}
+			next := m.cfg.Now().Add(m.cfg.backoff(ao.Attempts, err))
+			if err := m.s.MarkAmendRetry(m.runID, m.n, ao.Seq, &st, next); err != nil {
+				return err
+			}
+			m.moved(AmendSending, AmendPending, func(t *AmendTally) { t.Retries++ })
+			ao.State, ao.NextAttemptAt = AmendPending, next
+			log.Info().Err(err).Time("next", next).Msg("update will be retried")
+		case Final, Done:
+			return m.fail(ao, &st, "")
+		case Fatal:
+			// Refused before anything was done: safe to send again later.
+			if err := m.s.MarkAmendRetry(m.runID, m.n, ao.Seq, &st, time.Time{}); err != nil {
+				return err
+			}
+			m.moved(AmendSending, AmendPending, nil)
+			m.fatal(err)
+			return nil
+		default:
+			if err := m.s.MarkAmendUncertain(m.runID, m.n, ao.Seq, st); err != nil {
+				return err
+			}
+			log.Info().Err(err).Msg("update may have been applied; reading the order back before sending it again")
+			if m.cfg.Sleep(ctx, m.cfg.SettleDelay) != nil {
+				return nil
+			}
+			checks = 0
+		}
+	}
+}
+
+func (m *amender) fail(ao AmendOrder, st *StoredError, note string) error {
+	from := ao.State
+	if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, AmendFailed, st, note); err != nil {
+		return err
+	}
+	m.moved(from, AmendFailed, nil)
+	m.log.Info().Str("order", ao.Key).Str("orderId", ao.OrderID).Msg("update refused")
+	return nil
+}
