@@ -116,7 +116,7 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, tokenInfo)) h
 		scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		tok = strings.TrimSpace(tok)
 		if !strings.EqualFold(scheme, "Bearer") || tok == "" {
-			s.writeStatusError(w, http.StatusUnauthorized, "Missing bearer token: send Authorization: Bearer <access_token>.")
+			s.writeStatusError(w, r, http.StatusUnauthorized, "Missing bearer token: send Authorization: Bearer <access_token>.")
 			return
 		}
 		s.authMu.Lock()
@@ -124,9 +124,9 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, tokenInfo)) h
 		s.authMu.Unlock()
 		switch {
 		case !ok:
-			s.writeStatusError(w, http.StatusUnauthorized, "Invalid access token.")
+			s.writeStatusError(w, r, http.StatusUnauthorized, "Invalid access token.")
 		case !s.now().Before(ti.expires):
-			s.writeStatusError(w, http.StatusUnauthorized, "Access token expired.")
+			s.writeStatusError(w, r, http.StatusUnauthorized, "Access token expired.")
 		default:
 			h(w, r, ti)
 		}

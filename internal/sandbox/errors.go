@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // The error codes the sandbox answers with (seed 001 and seed 003).
@@ -77,9 +78,21 @@ func (s *Server) writeError(w http.ResponseWriter, status int, code, details str
 }
 
 // writeStatusError answers with a generic error whose code is the HTTP
-// status, as Equinix's catalogue lists them ("401", "429", "500").
-func (s *Server) writeStatusError(w http.ResponseWriter, status int, details string) {
-	s.writeError(w, status, strconv.Itoa(status), details)
+// status, as Equinix's catalogue lists them ("401", "429", "500"), in the
+// error shape of the API r went to: the token endpoint's object under
+// /oauth2/, the order history API's {"errors":[…],"ticketId"} under /v1/,
+// else the v2 error array.
+func (s *Server) writeStatusError(w http.ResponseWriter, r *http.Request, status int, details string) {
+	code := strconv.Itoa(status)
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/oauth2/"):
+		writeJSON(w, status, tokenError{ErrorDomain: "apigateway", ErrorTitle: http.StatusText(status), ErrorCode: code,
+			DeveloperMessage: details, ErrorMessage: details})
+	case strings.HasPrefix(r.URL.Path, "/v1/"):
+		s.writeV1Error(w, status, code, details)
+	default:
+		s.writeError(w, status, code, details)
+	}
 }
 
 // writeV1Error answers in the older {"errors":[…],"ticketId"} shape that the

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -83,15 +84,41 @@ func isCreate(r *http.Request) bool {
 	return r.Method == http.MethodPost && r.URL.Path == "/colocations/v2/orders/workVisits"
 }
 
-// pickFault draws the fault for this request, or 0. One draw decides
-// whether, one more which kind, both from the seeded source under a lock.
-func (s *Server) pickFault(r *http.Request) Fault {
-	if s.cfg.FaultRate <= 0 {
-		return 0
+// FailNext queues faults for the next requests on Equinix paths (the token
+// path included), one per request in the order given, before any random
+// draw of Config.FaultRate. A queued FaultDropCreated that meets a request
+// other than a work visit create resets the connection instead. Tests and
+// demos use it to make one particular call fail.
+func (s *Server) FailNext(faults ...Fault) error {
+	for _, f := range faults {
+		if f < Fault429 || f > FaultDropCreated {
+			return fmt.Errorf("sandbox: unknown fault kind %d", int(f))
+		}
 	}
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	s.queued = append(s.queued, faults...)
+	return nil
+}
+
+// pickFault returns the fault for this request, or 0: a queued one (see
+// FailNext), else a draw. One draw decides whether, one more which kind,
+// both from the seeded source under a lock.
+func (s *Server) pickFault(r *http.Request) Fault {
 	create := isCreate(r)
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
+	if len(s.queued) > 0 {
+		f := s.queued[0]
+		s.queued = s.queued[1:]
+		if f == FaultDropCreated && !create {
+			f = FaultReset
+		}
+		return f
+	}
+	if s.cfg.FaultRate <= 0 {
+		return 0
+	}
 	if s.faultRNG.Float64() >= s.cfg.FaultRate {
 		return 0
 	}
@@ -118,14 +145,14 @@ func (s *Server) inject(w http.ResponseWriter, r *http.Request, f Fault) bool {
 		return false
 	case Fault429:
 		w.Header().Set("Retry-After", "1")
-		s.writeStatusError(w, http.StatusTooManyRequests, "Too many requests. Please retry after 1 second.")
+		s.writeStatusError(w, r, http.StatusTooManyRequests, "Too many requests. Please retry after 1 second.")
 	case Fault500:
-		s.writeStatusError(w, http.StatusInternalServerError, "The system had encountered an unexpected problem.")
+		s.writeStatusError(w, r, http.StatusInternalServerError, "The system had encountered an unexpected problem.")
 	case Fault502:
-		s.writeStatusError(w, http.StatusBadGateway, "Bad gateway.")
+		s.writeStatusError(w, r, http.StatusBadGateway, "Bad gateway.")
 	case Fault503:
 		w.Header().Set("Retry-After", "1")
-		s.writeStatusError(w, http.StatusServiceUnavailable, "The service is temporarily unavailable.")
+		s.writeStatusError(w, r, http.StatusServiceUnavailable, "The service is temporarily unavailable.")
 	case FaultSlow:
 		if !s.delay(r.Context(), s.cfg.SlowDelay) {
 			return true

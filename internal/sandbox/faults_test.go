@@ -261,3 +261,75 @@ func TestStart(t *testing.T) {
 		t.Fatal("still serving after stop")
 	}
 }
+
+func TestFailNext(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{})
+	tok := e.login()
+	if err := e.srv.FailNext(Fault503, FaultDropCreated, Fault429); err != nil {
+		t.Fatal(err)
+	}
+	const locations = "/colocations/v2/locations?permissionCode=WORK_VISIT"
+	if a := e.do("GET", locations, nil, tok); a.status != 503 || a.header.Get("Retry-After") != "1" {
+		t.Fatalf("first request after FailNext: %d %s", a.status, a)
+	}
+	// A queued drop-created on a request that is not a create resets it.
+	if a, err := e.try("GET", locations, nil, tok); err == nil {
+		t.Fatalf("second request answered %d, want a reset", a.status)
+	}
+	// The queue is consumed in order, by any Equinix path.
+	if a := e.do("POST", "/colocations/v2/orders/workVisits", withRef("QUEUED-1"), tok); a.status != 429 {
+		t.Fatalf("third request: %d %s", a.status, a)
+	}
+	if n := len(e.srv.Orders()); n != 0 {
+		t.Fatalf("%d orders after a 429", n)
+	}
+	if a := e.do("GET", locations, nil, tok); a.status != 200 {
+		t.Fatalf("after the queue: %d %s", a.status, a)
+	}
+	if err := e.srv.FailNext(Fault(99)); err == nil {
+		t.Fatal("FailNext accepted an unknown fault")
+	}
+}
+
+// TestFaultAnswerShapes checks generic errors come in the error shape of
+// the API they answer for.
+func TestFaultAnswerShapes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		path, body string
+		wantKey    string // a key of the body (of its first element for an array)
+		array      bool
+	}{
+		{"/oauth2/v1/token", `{}`, "error_code", false},
+		{"/v1/retrieve-orders", `{}`, "errors", false},
+		{"/colocations/v2/orders/workVisits", `{}`, "errorCode", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, Config{})
+			if err := e.srv.FailNext(Fault500); err != nil {
+				t.Fatal(err)
+			}
+			a := e.do("POST", tt.path, tt.body, "")
+			if a.status != 500 {
+				t.Fatalf("status %d: %s", a.status, a)
+			}
+			var obj map[string]any
+			if tt.array {
+				var arr []map[string]any
+				mustUnmarshal(t, a.body, &arr)
+				if len(arr) != 1 {
+					t.Fatalf("%s", a)
+				}
+				obj = arr[0]
+			} else {
+				mustUnmarshal(t, a.body, &obj)
+			}
+			if _, ok := obj[tt.wantKey]; !ok {
+				t.Fatalf("answer %s has no %q", a, tt.wantKey)
+			}
+		})
+	}
+}

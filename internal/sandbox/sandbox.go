@@ -128,6 +128,7 @@ type Server struct {
 
 	faultMu  sync.Mutex
 	faultRNG *rand.Rand
+	queued   []Fault // FailNext
 	jitter   *rand.Rand
 
 	corrSeq atomic.Uint64
@@ -185,7 +186,7 @@ func (s *Server) routes() {
 	m.Handle("GET /colocations/v2/locations", s.authed(s.handleLocations))
 	m.Handle("GET /access/v2/users", s.authed(s.handleUsers))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeStatusError(w, http.StatusNotFound, "no such resource: "+r.Method+" "+r.URL.Path)
+		s.writeStatusError(w, r, http.StatusNotFound, "no such resource: "+r.Method+" "+r.URL.Path)
 	})
 	s.mux = m
 }
