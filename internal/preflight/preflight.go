@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/roster"
 )
@@ -31,9 +33,12 @@ type Lookup interface {
 }
 
 // Checker checks rows against one account, caching every lookup for its
-// lifetime. It is safe for concurrent use.
+// lifetime: each IBX and each username is asked about once, however many
+// rows name it, also when rows are checked concurrently. It is safe for
+// concurrent use.
 type Checker struct {
-	api Lookup
+	api    Lookup
+	flight singleflight.Group
 
 	mu    sync.Mutex
 	ibxs  map[string]*site // nil entry: IBX not listed
@@ -42,7 +47,7 @@ type Checker struct {
 
 type site struct {
 	loc      equinix.Location
-	cages    map[string]bool
+	cages    map[string][]string // cage id → the accounts it is listed for
 	cabinets map[string]bool
 	accounts map[string]equinix.LocationAccount
 }
@@ -75,9 +80,17 @@ func (c *Checker) Prefetch(ctx context.Context, ibxs []string) error {
 		c.ibxs[ibx] = nil
 	}
 	for _, l := range locs {
-		s := &site{loc: l, cages: map[string]bool{}, cabinets: map[string]bool{}, accounts: map[string]equinix.LocationAccount{}}
+		s := &site{loc: l, cages: map[string][]string{}, cabinets: map[string]bool{}, accounts: map[string]equinix.LocationAccount{}}
 		for _, cg := range l.Cages {
-			s.cages[strings.ToUpper(cg.ID)] = true
+			id := strings.ToUpper(cg.ID)
+			accts := s.cages[id]
+			if accts == nil {
+				accts = []string{}
+			}
+			if cg.AccountNumber != "" && !contains(accts, cg.AccountNumber) {
+				accts = append(accts, cg.AccountNumber)
+			}
+			s.cages[id] = accts
 			if cg.CabinetID != "" {
 				s.cabinets[strings.ToUpper(cg.CabinetID)] = true
 			}
@@ -91,13 +104,15 @@ func (c *Checker) Prefetch(ctx context.Context, ibxs []string) error {
 }
 
 func (c *Checker) site(ctx context.Context, ibx string) (*site, error) {
+	ibx = strings.ToUpper(ibx)
 	c.mu.Lock()
 	s, ok := c.ibxs[ibx]
 	c.mu.Unlock()
 	if ok {
 		return s, nil
 	}
-	if err := c.Prefetch(ctx, []string{ibx}); err != nil {
+	_, err, _ := c.flight.Do("ibx:"+ibx, func() (any, error) { return nil, c.Prefetch(ctx, []string{ibx}) })
+	if err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -114,17 +129,23 @@ func (c *Checker) User(ctx context.Context, username string) (*equinix.User, err
 	if ok {
 		return u, nil
 	}
-	u, err := c.api.LookupUser(ctx, username)
-	if err != nil && !errors.Is(err, equinix.ErrNotFound) {
-		return nil, fmt.Errorf("pre-flight: %w", err)
-	}
+	v, err, _ := c.flight.Do("user:"+key, func() (any, error) {
+		u, err := c.api.LookupUser(ctx, username)
+		if err != nil && !errors.Is(err, equinix.ErrNotFound) {
+			return nil, fmt.Errorf("pre-flight: %w", err)
+		}
+		if err != nil {
+			u = nil
+		}
+		c.mu.Lock()
+		c.users[key] = u
+		c.mu.Unlock()
+		return u, nil
+	})
 	if err != nil {
-		u = nil
+		return nil, err
 	}
-	c.mu.Lock()
-	c.users[key] = u
-	c.mu.Unlock()
-	return u, nil
+	return v.(*equinix.User), nil
 }
 
 // Visitor appends the row's problems with the account to errs. An error
@@ -138,26 +159,27 @@ func (c *Checker) Visitor(ctx context.Context, h *roster.Header, v *roster.Visit
 	if err != nil {
 		return errs, err
 	}
+	cage, cabinet := strings.ToUpper(v.Cage), strings.ToUpper(v.Cabinet)
+	cageAccounts, cageListed := []string(nil), false
+	if s != nil {
+		cageAccounts, cageListed = s.cages[cage]
+	}
 	switch {
 	case s == nil:
 		add(roster.FieldIBX, v.IBX, CodeIBXNotPermitted,
-			fmt.Sprintf("these credentials may not order work visits at %s", v.IBX),
+			fmt.Sprintf("these credentials may not order work visits at %s (Equinix would refuse it: EQ-2016006)", v.IBX),
 			"check the IBX, or ask your master administrator for IBX Access Services ordering permission there")
-	case !s.cages[v.Cage]:
+	case !cageListed:
 		add(roster.FieldCage, v.Cage, CodeCageNotPermitted,
 			fmt.Sprintf("cage %s is not one you may order work visits for at %s (Equinix would refuse it: EQ-2016006)", v.Cage, v.IBX),
 			"check the cage id in the Equinix portal; your cages there are: "+c.cageList(s))
-	case v.Cabinet != "" && !s.cabinets[v.Cabinet]:
+	case cabinet != "" && !s.cabinets[cabinet]:
 		add(roster.FieldCabinet, v.Cabinet, CodeCabinetNotPermitted,
 			fmt.Sprintf("cabinet %s is not listed for cage %s (Equinix would refuse it: EQ-2016006)", v.Cabinet, v.Cage),
-			"check the cabinet number, or leave Cabinet empty to visit the whole cage")
+			"check the cabinet number, or leave Cabinet empty to visit the whole cage; its cabinets are: "+c.cabinetList(s, cage))
 	}
-	if s != nil && v.Account != "" {
-		if a, ok := s.accounts[v.Account]; !ok || !a.AllowOrder {
-			add(roster.FieldAccount, v.Account, CodeAccountNotPermitted,
-				fmt.Sprintf("account %s may not order work visits at %s (Equinix would refuse it: EQ-2016006)", v.Account, v.IBX),
-				"use the account the cage belongs to, or leave Account Number empty")
-		}
+	if s != nil {
+		c.checkAccount(s, v, cageListed, cageAccounts, add)
 	}
 	if v.Username != "" {
 		u, err := c.User(ctx, v.Username)
@@ -171,11 +193,73 @@ func (c *Checker) Visitor(ctx context.Context, h *roster.Header, v *roster.Visit
 				"check the spelling against the Equinix portal, or list the visitor by First Name, Last Name and Company")
 		case u.Status != equinix.UserActive:
 			add(roster.FieldUsername, v.Username, CodeUserNotActive,
-				fmt.Sprintf("user %s is %s (the order would fail with EQX-161-403)", v.Username, u.Status),
-				fmt.Sprintf("ask your master administrator to reactivate %s, or list the visitor by First Name, Last Name and Company", v.Username))
+				fmt.Sprintf("user %s is %s: registered visitors must be ACTIVE (the order would fail with EQX-161-403)", v.Username, u.Status),
+				userHint(u))
 		}
 	}
 	return errs, nil
+}
+
+// checkAccount adds a problem when the row's account (or, with none, the
+// cage's) may not order: not listed at the IBX, listed with allowOrder
+// false, or not the account the cage is listed for.
+func (c *Checker) checkAccount(s *site, v *roster.Visitor, cageListed bool, cageAccounts []string,
+	add func(f roster.Field, value, code, msg, hint string)) {
+	const refused = " (Equinix would refuse it: EQ-2016006)"
+	if v.Account == "" {
+		if !cageListed || len(cageAccounts) == 0 {
+			return
+		}
+		for _, n := range cageAccounts {
+			if a, ok := s.accounts[n]; !ok || a.AllowOrder {
+				return // one account of the cage may order
+			}
+		}
+		add(roster.FieldAccount, "", CodeAccountNotPermitted,
+			fmt.Sprintf("cage %s is billed to account %s, which may not order work visits%s", v.Cage, strings.Join(cageAccounts, ", "), refused),
+			"ask your master administrator which account may order visits to this cage, and write it in Account Number")
+		return
+	}
+	a, listed := s.accounts[v.Account]
+	switch {
+	case !listed || !a.AllowOrder:
+		add(roster.FieldAccount, v.Account, CodeAccountNotPermitted,
+			fmt.Sprintf("account %s may not order work visits at %s%s", v.Account, v.IBX, refused),
+			"use the account the cage belongs to, or leave Account Number empty")
+	case cageListed && len(cageAccounts) > 0 && !contains(cageAccounts, v.Account):
+		add(roster.FieldAccount, v.Account, CodeAccountNotPermitted,
+			fmt.Sprintf("cage %s is listed for account %s, not %s%s", v.Cage, strings.Join(cageAccounts, ", "), v.Account, refused),
+			"write the cage's account, or leave Account Number empty")
+	}
+}
+
+// userHint says how to fix a visitor whose user is not ACTIVE.
+func userHint(u *equinix.User) string {
+	switch u.Status {
+	case equinix.UserLocked:
+		return fmt.Sprintf("user %s is LOCKED: ask your master administrator to reactivate it, or list the visitor by First Name, Last Name and Company", u.Username)
+	case equinix.UserTerminated:
+		return fmt.Sprintf("user %s no longer exists for your account: list the visitor by First Name, Last Name and Company, or use their current username", u.Username)
+	case equinix.UserApproved:
+		return fmt.Sprintf("user %s is approved but not yet active: ask them to sign in to the Equinix Customer Portal once, or list the visitor by First Name, Last Name and Company", u.Username)
+	}
+	return fmt.Sprintf("ask your master administrator to make %s active, or list the visitor by First Name, Last Name and Company", u.Username)
+}
+
+func (c *Checker) cabinetList(s *site, cage string) string {
+	var ids []string
+	for _, cg := range s.loc.Cages {
+		if strings.EqualFold(cg.ID, cage) && cg.CabinetID != "" && !contains(ids, cg.CabinetID) {
+			ids = append(ids, cg.CabinetID)
+		}
+	}
+	if len(ids) == 0 {
+		return "none listed"
+	}
+	if len(ids) > 8 {
+		ids = append(ids[:8], "…")
+	}
+	return strings.Join(ids, ", ")
 }
 
 func (c *Checker) cageList(s *site) string {
@@ -210,9 +294,16 @@ func (c *Checker) Contacts(ctx context.Context, of roster.OrderFields) ([]roster
 				Message: fmt.Sprintf("%s %s is not an Equinix user (orders would fail with EQX-161-403)", field, username),
 				Hint:    "use the username exactly as the Equinix portal shows it; your master administrator can look it up"})
 		case u.Status != equinix.UserActive && u.Status != equinix.UserLocked:
+			hint := "choose an active user as contact, or ask your master administrator to reactivate this one"
+			switch u.Status {
+			case equinix.UserTerminated:
+				hint = "choose another contact: " + username + " no longer exists for your account"
+			case equinix.UserApproved:
+				hint = "ask " + username + " to sign in to the Equinix Customer Portal once, or choose an active user as contact"
+			}
 			errs = append(errs, roster.RowError{Field: field, Value: username, Code: CodeUserNotActive,
 				Message: fmt.Sprintf("%s %s is %s (orders would fail with EQX-161-403: contacts must be Active and Approved)", field, username, u.Status),
-				Hint:    "choose an active user as contact, or ask your master administrator to reactivate this one"})
+				Hint:    hint})
 		}
 		return nil
 	}
