@@ -51,6 +51,7 @@ at Equinix by their reference, so nothing is ever ordered twice.`,
 		},
 	}
 	o.run.bind(cmd)
+	o.run.mail.bindNotify(cmd.Flags())
 	cmd.Flags().StringVar(&o.now, "now", "", "with --sandbox: start the sandbox clock at this RFC 3339 instant")
 	return cmd
 }
@@ -212,6 +213,7 @@ again retries only what is not cancelled yet.`,
 	}
 	cmd.Flags().StringVar(&o.reason, "reason", "", "why the visits are cancelled (5 to 4000 characters; Equinix records it)")
 	o.run.bind(cmd)
+	o.run.mail.bindNotify(cmd.Flags())
 	return cmd
 }
 

@@ -27,6 +27,7 @@ type runFlags struct {
 	concurrency int
 	json        bool
 	reportDir   string
+	mail        mailFlags
 }
 
 func (f *runFlags) bind(cmd *cobra.Command) {
@@ -35,6 +36,7 @@ func (f *runFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.concurrency, "concurrency", queue.ConcurrencyDefault, "orders in flight at once")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the run's summary as JSON")
 	cmd.Flags().StringVar(&f.reportDir, "report-dir", "", "folder for the run's report (default: beside the store)")
+	f.mail.bind(cmd.Flags())
 }
 
 type submitOptions struct {
@@ -113,7 +115,7 @@ func runSubmit(ctx context.Context, o submitOptions, e *env) error {
 		return usageErr(fmt.Errorf("%s: %s", oe.Field, oe.Message), oe.Hint)
 	}
 	r, err := submit.NewRun(res, submit.Settings{
-		Roster: abs(o.file), Sheet: res.Sheet, Order: res.Order, Endpoint: conn.endpointName(),
+		Roster: abs(o.file), Sheet: res.Sheet, HeaderRow: headerRow(res), Order: res.Order, Endpoint: conn.endpointName(),
 		DateOrder: check.DateOrder.String(), Now: o.roster.now,
 	}, st)
 	if err != nil {
@@ -144,6 +146,13 @@ func runSubmit(ctx context.Context, o submitOptions, e *env) error {
 	return executeRun(ctx, e, st, run, o.run, conn, res)
 }
 
+func headerRow(res *importer.Result) int {
+	if res.Header == nil {
+		return 0
+	}
+	return res.Header.Row
+}
+
 func abs(p string) string {
 	if a, err := filepath.Abs(p); err == nil {
 		return a
@@ -163,10 +172,23 @@ func confirm(e *env, prompt string) bool {
 
 func printPlan(w io.Writer, res *importer.Result, r *submit.Run) {
 	fmt.Fprintf(w, "%s: %d rows, %d valid, %d invalid\n", res.File, res.Rows, res.ValidRows, res.InvalidRows)
+	for _, warn := range res.Warnings {
+		fmt.Fprintf(w, "note: %s\n", warn)
+	}
 	if r.AlreadyOrdered > 0 {
 		fmt.Fprintf(w, "%d visitors were already ordered by an earlier run and are left out\n", r.AlreadyOrdered)
 	}
-	fmt.Fprintf(w, "plan: %d orders for %d visitors\n", len(r.Orders), r.Visitors)
+	rows := map[int]bool{}
+	for _, o := range r.Orders {
+		for _, row := range o.Rows {
+			rows[row] = true
+		}
+	}
+	fmt.Fprintf(w, "plan: %d orders for %d visitors", len(r.Orders), len(rows))
+	if r.Visitors > len(rows) {
+		fmt.Fprintf(w, " (%d places in orders: a visitor whose window is split is in each of its orders)", r.Visitors)
+	}
+	fmt.Fprintln(w)
 	for i, e := range res.Errors {
 		if i == maxShown {
 			fmt.Fprintf(w, "  … and %d more problems\n", len(res.Errors)-maxShown)
@@ -205,18 +227,13 @@ func executeRun(ctx context.Context, e *env, st *queue.Store, run queue.Run, f r
 	return err
 }
 
-// finishRun prints the run's outcome, writes its report and returns
-// errRowsFailed when some rows were not ordered.
+// finishRun writes the run's report, prints its outcome, emails the report
+// to the run's recipients and returns errRowsFailed when some rows were not
+// ordered.
 func finishRun(e *env, st *queue.Store, runID string, f runFlags, imp *importer.Result) error {
-	sum, err := loadRunSummary(st, runID, imp)
+	dir := reportDir(f.reportDir, st, runID)
+	sum, files, err := runReportFiles(st, runID, dir, imp)
 	if err != nil {
-		return err
-	}
-	dir := f.reportDir
-	if dir == "" {
-		dir = filepath.Join(filepath.Dir(st.Path()), "reports", runID)
-	}
-	if err := writeRunReport(dir, sum); err != nil {
 		return err
 	}
 	if f.json {
@@ -225,8 +242,16 @@ func finishRun(e *env, st *queue.Store, runID string, f runFlags, imp *importer.
 		}
 	} else {
 		printRunSummary(e.stdout, sum)
-		fmt.Fprintf(e.stdout, "report: %s\n", dir)
+		printFiles(e.stdout, files)
 	}
+	var resumeHint string
+	if sum.Rows[string(queue.RowPending)] > 0 {
+		resumeHint = "Some visitors are not ordered yet: the run was interrupted. Finish it with: wvbatch resume " + runID
+	}
+	if f.mail.configPath == nil {
+		f.mail.configPath = configPathFunc(e, f.api.configFile)
+	}
+	deliver(e, st, f.mail, sum, files, resumeHint)
 	if sum.RowsOK < sum.RowsTotal {
 		return errRowsFailed
 	}
@@ -292,42 +317,6 @@ func counts(m map[string]int, order ...string) string {
 		return "none"
 	}
 	return strings.Join(parts, ", ")
-}
-
-func writeRunReport(dir string, sum *report.RunSummary) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("report folder: %w", err)
-	}
-	f, err := os.Create(filepath.Join(dir, "errors.csv"))
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	ec, err := report.NewErrorsCSV(f)
-	if err == nil {
-		for _, re := range sum.Errors {
-			if err = ec.Write(re); err != nil {
-				break
-			}
-		}
-		if err == nil {
-			err = ec.Close()
-		}
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	f, err = os.Create(filepath.Join(dir, "summary.json"))
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	err = writeJSON(f, sum)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // progress shows a run's progress: a bar on a terminal, log lines otherwise.

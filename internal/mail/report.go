@@ -31,6 +31,8 @@ type ReportData struct {
 	MoreProblems int
 	// ResumeHint tells how to go on, e.g. the command that resumes the run.
 	ResumeHint string
+	// Note is said last, e.g. that a file was too large to attach.
+	Note string
 }
 
 // MaxProblems is how many problems a report email lists; the attached

@@ -3,190 +3,24 @@ package mail
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
-	"math/big"
-	"mime"
-	"mime/multipart"
 	"net"
-	netmail "net/mail"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/wvbatch/wvbatch/internal/mail/mailtest"
 )
 
 const (
 	testUser     = "reports@example.com"
 	testPassword = "s3cr3t-P4ss!word"
 )
-
-// testCert returns a self-signed certificate for 127.0.0.1 and a pool that
-// trusts it.
-func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "wvbatch test SMTP"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:              []string{"localhost"},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}, pool
-}
-
-type serverOpts struct {
-	startTLS bool // offer STARTTLS
-	implicit bool // TLS from the first byte
-	auth     bool // require AUTH PLAIN
-}
-
-// received is one message the test server accepted.
-type received struct {
-	from, user string
-	to         []string
-	tls        bool
-	data       []byte
-}
-
-type testServer struct {
-	addr string
-	opts serverOpts
-	mu   sync.Mutex
-	msgs []received
-}
-
-func (s *testServer) messages() []received {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]received(nil), s.msgs...)
-}
-
-// startServer runs an SMTP server on 127.0.0.1 for the test's lifetime.
-func startServer(t *testing.T, cert tls.Certificate, opts serverOpts) *testServer {
-	t.Helper()
-	ts := &testServer{opts: opts}
-	srv := smtp.NewServer(ts)
-	srv.Domain = "localhost"
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	srv.ErrorLog = testLogger{t}
-	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	switch {
-	case opts.implicit:
-		l = tls.NewListener(l, tlsConf)
-	case opts.startTLS:
-		srv.TLSConfig = tlsConf
-	}
-	ts.addr = l.Addr().String()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(l)
-	}()
-	t.Cleanup(func() {
-		srv.Close()
-		<-done
-	})
-	return ts
-}
-
-type testLogger struct{ t *testing.T }
-
-func (l testLogger) Printf(format string, v ...any) { l.t.Logf(format, v...) }
-func (l testLogger) Println(v ...any)               { l.t.Log(v...) }
-
-// NewSession implements smtp.Backend.
-func (s *testServer) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	_, isTLS := c.TLSConnectionState()
-	return &session{srv: s, msg: received{tls: isTLS}, conn: c}, nil
-}
-
-type session struct {
-	srv  *testServer
-	conn *smtp.Conn
-	msg  received
-}
-
-func (s *session) AuthMechanisms() []string {
-	if !s.srv.opts.auth {
-		return nil
-	}
-	return []string{sasl.Plain}
-}
-
-func (s *session) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != testUser || pass != testPassword {
-			return errors.New("invalid credentials")
-		}
-		s.msg.user = user
-		return nil
-	}), nil
-}
-
-func (s *session) Mail(from string, _ *smtp.MailOptions) error {
-	if s.srv.opts.auth && s.msg.user == "" {
-		return smtp.ErrAuthRequired
-	}
-	s.msg.from = from
-	return nil
-}
-
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.msg.to = append(s.msg.to, to)
-	return nil
-}
-
-func (s *session) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.msg.data = b
-	_, s.msg.tls = s.conn.TLSConnectionState()
-	s.srv.mu.Lock()
-	s.srv.msgs = append(s.srv.msgs, s.msg)
-	s.srv.mu.Unlock()
-	return nil
-}
-
-func (s *session) Reset()        { s.msg = received{user: s.msg.user, tls: s.msg.tls} }
-func (s *session) Logout() error { return nil }
 
 // testWorkbook is a small .xlsx to attach.
 func testWorkbook(t *testing.T) []byte {
@@ -217,23 +51,24 @@ func configFor(t *testing.T, raw string, pool *x509.CertPool) Config {
 
 func TestSend(t *testing.T) {
 	t.Parallel()
-	cert, pool := testCert(t)
+	cert := mailtest.NewCert(t)
+	pool := cert.Pool
 	xlsx := testWorkbook(t)
 	for _, tc := range []struct {
 		name    string
-		opts    serverOpts
+		opts    mailtest.Options
 		scheme  string
 		creds   string
 		wantTLS bool
 	}{
-		{"starttls with auth", serverOpts{startTLS: true, auth: true}, "smtp", testUser + ":" + testPassword + "@", true},
-		{"implicit tls with auth", serverOpts{implicit: true, auth: true}, "smtps", testUser + ":" + testPassword + "@", true},
-		{"insecure relay", serverOpts{}, "smtp+insecure", "", false},
+		{"starttls with auth", mailtest.Options{StartTLS: true, User: testUser, Password: testPassword}, "smtp", testUser + ":" + testPassword + "@", true},
+		{"implicit tls with auth", mailtest.Options{Implicit: true, User: testUser, Password: testPassword}, "smtps", testUser + ":" + testPassword + "@", true},
+		{"insecure relay", mailtest.Options{}, "smtp+insecure", "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := startServer(t, cert, tc.opts)
-			raw := fmt.Sprintf("%s://%s%s", tc.scheme, strings.Replace(tc.creds, "@example.com", "%40example.com", 1), srv.addr)
+			srv := mailtest.Start(t, cert, tc.opts)
+			raw := fmt.Sprintf("%s://%s%s", tc.scheme, strings.Replace(tc.creds, "@example.com", "%40example.com", 1), srv.Addr)
 			cfg := configFor(t, raw, pool)
 			text, html, err := RenderBodies(sampleData())
 			if err != nil {
@@ -247,21 +82,21 @@ func TestSend(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Send: %v", err)
 			}
-			msgs := srv.messages()
+			msgs := srv.Messages()
 			if len(msgs) != 1 {
 				t.Fatalf("server got %d messages, want 1", len(msgs))
 			}
 			got := msgs[0]
-			if got.tls != tc.wantTLS {
-				t.Errorf("sent over TLS = %v, want %v", got.tls, tc.wantTLS)
+			if got.TLS != tc.wantTLS {
+				t.Errorf("sent over TLS = %v, want %v", got.TLS, tc.wantTLS)
 			}
-			if tc.opts.auth && got.user != testUser {
-				t.Errorf("authenticated as %q, want %q", got.user, testUser)
+			if tc.opts.User != "" && got.User != testUser {
+				t.Errorf("authenticated as %q, want %q", got.User, testUser)
 			}
-			if got.from != "visits@example.com" || strings.Join(got.to, ",") != "ann@example.com,ops@example.com" {
-				t.Errorf("envelope from %q to %q", got.from, got.to)
+			if got.From != "visits@example.com" || strings.Join(got.To, ",") != "ann@example.com,ops@example.com" {
+				t.Errorf("envelope from %q to %q", got.From, got.To)
 			}
-			checkMessage(t, got.data, subject, text, html)
+			checkMessage(t, got.Data, subject, text, html)
 		})
 	}
 }
@@ -270,31 +105,27 @@ func TestSend(t *testing.T) {
 // attached workbook.
 func checkMessage(t *testing.T, data []byte, subject, text, html string) {
 	t.Helper()
-	m, err := netmail.ReadMessage(bytes.NewReader(data))
+	m, err := mailtest.Parse(data)
 	if err != nil {
-		t.Fatalf("parse message: %v", err)
+		t.Fatal(err)
 	}
-	gotSubject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
-	if err != nil || gotSubject != subject {
-		t.Errorf("Subject = %q (%v), want %q", gotSubject, err, subject)
+	if m.Subject != subject {
+		t.Errorf("Subject = %q, want %q", m.Subject, subject)
 	}
-	parts := map[string][]byte{}
-	var attachments []attachmentPart
-	walkMIME(t, m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), "", m.Body, parts, &attachments)
-	if got := normalizeNewlines(string(parts["text/plain"])); got != text {
+	if got := m.Parts["text/plain"]; got != text {
 		t.Errorf("text part:\n%s\nwant\n%s", got, text)
 	}
-	if got := normalizeNewlines(string(parts["text/html"])); got != html {
+	if got := m.Parts["text/html"]; got != html {
 		t.Errorf("HTML part:\n%s\nwant\n%s", got, html)
 	}
-	if len(attachments) != 1 {
-		t.Fatalf("%d attachments, want 1", len(attachments))
+	if len(m.Attachments) != 1 {
+		t.Fatalf("%d attachments, want 1", len(m.Attachments))
 	}
-	a := attachments[0]
-	if a.name != "roster-report.xlsx" || a.contentType != ContentTypeXLSX {
-		t.Errorf("attachment %q of type %q", a.name, a.contentType)
+	a := m.Attachments[0]
+	if a.Name != "roster-report.xlsx" || a.ContentType != ContentTypeXLSX {
+		t.Errorf("attachment %q of type %q", a.Name, a.ContentType)
 	}
-	f, err := excelize.OpenReader(bytes.NewReader(a.data))
+	f, err := excelize.OpenReader(bytes.NewReader(a.Data))
 	if err != nil {
 		t.Fatalf("open attached workbook: %v", err)
 	}
@@ -304,50 +135,10 @@ func checkMessage(t *testing.T, data []byte, subject, text, html string) {
 	}
 }
 
-type attachmentPart struct {
-	name, contentType string
-	data              []byte
-}
-
-func walkMIME(t *testing.T, contentType, encoding, disposition string, body io.Reader, parts map[string][]byte, atts *[]attachmentPart) {
-	t.Helper()
-	mediaType, params, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		t.Fatalf("Content-Type %q: %v", contentType, err)
-	}
-	if strings.HasPrefix(mediaType, "multipart/") {
-		mr := multipart.NewReader(body, params["boundary"])
-		for {
-			p, err := mr.NextPart()
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			walkMIME(t, p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"),
-				p.Header.Get("Content-Disposition"), p, parts, atts)
-		}
-	}
-	if strings.EqualFold(encoding, "base64") {
-		body = base64.NewDecoder(base64.StdEncoding, body)
-	}
-	data, err := io.ReadAll(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if disp, dparams, err := mime.ParseMediaType(disposition); err == nil && disp == "attachment" {
-		*atts = append(*atts, attachmentPart{name: dparams["filename"], contentType: mediaType, data: data})
-		return
-	}
-	parts[mediaType] = data
-}
-
-func normalizeNewlines(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
-
 func TestSendFailures(t *testing.T) {
 	t.Parallel()
-	cert, pool := testCert(t)
+	cert := mailtest.NewCert(t)
+	pool := cert.Pool
 	closed := func() string {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -360,23 +151,23 @@ func TestSendFailures(t *testing.T) {
 	creds := "reports%40example.com:" + testPassword + "@"
 	for _, tc := range []struct {
 		name   string
-		opts   *serverOpts // nil: nothing listens
+		opts   *mailtest.Options // nil: nothing listens
 		url    func(addr string) string
 		want   string
 		target error
 	}{
-		{"no STARTTLS offered", &serverOpts{auth: true}, func(a string) string { return "smtp://" + creds + a }, "does not offer STARTTLS", ErrNoStartTLS},
-		{"wrong password", &serverOpts{startTLS: true, auth: true},
+		{"no STARTTLS offered", &mailtest.Options{User: testUser, Password: testPassword}, func(a string) string { return "smtp://" + creds + a }, "does not offer STARTTLS", ErrNoStartTLS},
+		{"wrong password", &mailtest.Options{StartTLS: true, User: testUser, Password: testPassword},
 			func(a string) string { return "smtp://reports%40example.com:" + testPassword + "x@" + a }, "send mail via smtp://reports%40example.com@", nil},
-		{"implicit TLS against plain server", &serverOpts{auth: true}, func(a string) string { return "smtps://" + creds + a }, "send mail via smtps://", nil},
+		{"implicit TLS against plain server", &mailtest.Options{User: testUser, Password: testPassword}, func(a string) string { return "smtps://" + creds + a }, "send mail via smtps://", nil},
 		{"nothing listening", nil, func(a string) string { return "smtps://" + creds + a }, "send mail via smtps://", nil},
-		{"untrusted certificate", &serverOpts{startTLS: true, auth: true}, func(a string) string { return "smtp://" + creds + a }, "certificate", nil},
+		{"untrusted certificate", &mailtest.Options{StartTLS: true, User: testUser, Password: testPassword}, func(a string) string { return "smtp://" + creds + a }, "certificate", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			addr := closed
 			if tc.opts != nil {
-				addr = startServer(t, cert, *tc.opts).addr
+				addr = mailtest.Start(t, cert, *tc.opts).Addr
 			}
 			cfg := configFor(t, tc.url(addr), pool)
 			if tc.name == "untrusted certificate" {

@@ -74,6 +74,20 @@ type Run struct {
 	// both are kept up to date with every transition.
 	Orders map[OrderState]int `json:"orders"`
 	Rows   map[RowStatus]int  `json:"rows"`
+
+	// Mail is the last attempt to email the run's report, if any.
+	Mail *MailRecord `json:"mail,omitempty"`
+}
+
+// MailRecord is what became of the latest attempt to email a run's report.
+// It holds addresses and the error's text, never a password.
+type MailRecord struct {
+	To       []string  `json:"to"`
+	Subject  string    `json:"subject,omitempty"`
+	At       time.Time `json:"at"`
+	Sent     bool      `json:"sent"`
+	Error    string    `json:"error,omitempty"`
+	Attempts int       `json:"attempts"`
 }
 
 // Problem is one thing the API said is wrong with a request.

@@ -118,3 +118,9 @@ func Inert(s string) string {
 	}
 	return s
 }
+
+func writeIndentedJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -24,6 +24,8 @@ const (
 	StatusAlreadyOrdered = "already ordered"
 	StatusCancelled      = "cancelled"
 	StatusPending        = "pending"
+	// StatusValid marks a row a validation found nothing wrong with.
+	StatusValid = "valid"
 )
 
 // The columns the report appends to the roster's sheet. A roster that
@@ -483,7 +485,7 @@ func (ww *workbookWriter) reportStyle(fill string, wrap bool) (int, error) {
 
 func statusFill(status string) string {
 	switch status {
-	case StatusOrdered, StatusAlreadyOrdered:
+	case StatusOrdered, StatusAlreadyOrdered, StatusValid:
 		return fillOK
 	case StatusRejected, StatusInvalid:
 		return fillProblem
@@ -505,7 +507,7 @@ func problemLine(p roster.RowError) string {
 }
 
 // statusOrder lists the statuses in the order the Summary sheet shows them.
-var statusOrder = []string{StatusOrdered, StatusAlreadyOrdered, StatusPending, StatusRejected, StatusInvalid, StatusCancelled}
+var statusOrder = []string{StatusValid, StatusOrdered, StatusAlreadyOrdered, StatusPending, StatusRejected, StatusInvalid, StatusCancelled}
 
 // writeSummary adds the Summary sheet: the title, counts, and one line per
 // order.

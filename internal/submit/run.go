@@ -19,6 +19,7 @@ import (
 type Settings struct {
 	Roster    string             `json:"roster"`
 	Sheet     string             `json:"sheet,omitempty"`
+	HeaderRow int                `json:"header_row,omitempty"`
 	Order     roster.OrderFields `json:"order"`
 	Endpoint  string             `json:"endpoint"` // "sandbox" or the API's base URL
 	DateOrder string             `json:"date_order,omitempty"`

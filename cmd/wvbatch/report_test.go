@@ -1,0 +1,366 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/wvbatch/wvbatch/internal/mail/mailtest"
+	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/report"
+)
+
+const (
+	smtpUser     = "reports@example.com"
+	smtpPassword = "Sm7p-p4ss/word%"
+	demoNow      = "2027-01-04T09:00:00Z"
+)
+
+// cli runs wvbatch in this process with the given environment.
+type cli struct {
+	t   *testing.T
+	env map[string]string
+}
+
+func newCLI(t *testing.T, env map[string]string) *cli {
+	t.Helper()
+	dir := t.TempDir()
+	base := map[string]string{"XDG_STATE_HOME": filepath.Join(dir, "state"), "HOME": dir}
+	for k, v := range env {
+		base[k] = v
+	}
+	return &cli{t: t, env: base}
+}
+
+func (c *cli) run(args ...string) (code int, stdout, stderr string) {
+	c.t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(""), &out, &errb, func(k string) string { return c.env[k] })
+	c.t.Logf("wvbatch %s → %d\n%s%s", strings.Join(args, " "), code, out.String(), errb.String())
+	return code, out.String(), errb.String()
+}
+
+func smtpURL(addr string) string {
+	return fmt.Sprintf("smtp://%s:%s@%s", strings.ReplaceAll(smtpUser, "@", "%40"), strings.NewReplacer("/", "%2F", "%", "%25").Replace(smtpPassword), addr)
+}
+
+var runIDRe = regexp.MustCompile(`run (r[0-9a-f]{15}) recorded`)
+
+// storedRows reads a run's row outcomes from a (closed) store file.
+func storedRows(t *testing.T, path, runID string) (queue.Run, []queue.RowOutcome) {
+	t.Helper()
+	st, err := queue.Open(path, queue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	run, err := st.Run(runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []queue.RowOutcome
+	if err := st.Rows(runID, func(r queue.RowOutcome) error { rows = append(rows, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return run, rows
+}
+
+// TestReportEmail submits a roster with errors to the sandbox and checks the
+// report email that reaches an SMTP server over STARTTLS with AUTH: its
+// subject, and the attached workbook row by row against the store.
+func TestReportEmail(t *testing.T) {
+	t.Parallel()
+	cert := mailtest.NewCert(t)
+	srv := mailtest.Start(t, cert, mailtest.Options{StartTLS: true, User: smtpUser, Password: smtpPassword})
+	c := newCLI(t, map[string]string{
+		"WVBATCH_SMTP_URL": smtpURL(srv.Addr), "WVBATCH_SMTP_FROM": "wvbatch <visits@example.com>",
+		"WVBATCH_SMTP_CA_FILE": cert.CAFile,
+	})
+	store := filepath.Join(t.TempDir(), "s.db")
+	code, out, errOut := c.run("submit", "../../samples/contractors-with-errors.csv", "--sandbox", "--now", demoNow,
+		"--store", store, "--yes", "--notify", "ann@example.com,ops@example.com")
+	if code != exitRows {
+		t.Fatalf("exit %d, want %d", code, exitRows)
+	}
+	m := runIDRe.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatal("no run id in the output")
+	}
+	runID := m[1]
+	for _, s := range []string{out, errOut} {
+		if strings.Contains(s, smtpPassword) || strings.Contains(s, "p4ss") {
+			t.Error("the output shows the SMTP password")
+		}
+	}
+
+	msgs := srv.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("the SMTP server got %d messages, want 1", len(msgs))
+	}
+	got := msgs[0]
+	if !got.TLS || got.User != smtpUser {
+		t.Errorf("mail sent with TLS=%v as %q, want STARTTLS as %s", got.TLS, got.User, smtpUser)
+	}
+	if strings.Join(got.To, ",") != "ann@example.com,ops@example.com" {
+		t.Errorf("mail to %v", got.To)
+	}
+	msg, err := mailtest.Parse(got.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, rows := storedRows(t, store, runID)
+	ordered := run.Rows[queue.RowOrdered]
+	wantSubject := fmt.Sprintf("AM1, DC2 work visits: %d of %d visitors ordered, %d rows need fixing", ordered, len(rows), run.Rows[queue.RowInvalid])
+	if msg.Subject != wantSubject {
+		t.Errorf("subject %q, want %q", msg.Subject, wantSubject)
+	}
+	if ordered != 3 || len(rows) != 27 {
+		t.Errorf("%d of %d rows ordered, want 3 of 27", ordered, len(rows))
+	}
+	if run.Mail == nil || !run.Mail.Sent || run.Mail.Subject != wantSubject {
+		t.Errorf("recorded mail %+v, want sent with the subject", run.Mail)
+	}
+	for _, part := range []string{"text/plain", "text/html"} {
+		if !strings.Contains(msg.Parts[part], "row 4, column B (Cage)") {
+			t.Errorf("%s body does not list the first problem:\n%s", part, msg.Parts[part])
+		}
+	}
+
+	atts := map[string][]byte{}
+	for _, a := range msg.Attachments {
+		atts[a.Name] = a.Data
+	}
+	csvData, ok := atts["contractors-with-errors-errors.csv"]
+	if !ok {
+		t.Fatalf("attachments %v: no errors CSV", keys(atts))
+	}
+	if !bytes.Contains(csvData, []byte("\n4,B,Cage,,required,")) {
+		t.Errorf("errors CSV lacks row 4's problem:\n%s", csvData)
+	}
+	xlsx, ok := atts["contractors-with-errors-report.xlsx"]
+	if !ok {
+		t.Fatalf("attachments %v: no report workbook", keys(atts))
+	}
+	onDisk, err := os.ReadFile(filepath.Join(filepath.Dir(store), "reports", runID, "contractors-with-errors-report.xlsx"))
+	if err != nil || !bytes.Equal(onDisk, xlsx) {
+		t.Errorf("the attached workbook is not the one in the report folder (%v)", err)
+	}
+	checkAnnotations(t, xlsx, rows)
+}
+
+// checkAnnotations checks a report workbook's Status, Order and Problems
+// columns, highlights and comments against the stored row outcomes.
+func checkAnnotations(t *testing.T, xlsx []byte, rows []queue.RowOutcome) {
+	t.Helper()
+	f, err := excelize.OpenReader(bytes.NewReader(xlsx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	header, err := f.GetRows("Visitors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range header[0] {
+		col[h] = i
+	}
+	for _, name := range []string{"Status", "Order", "Problems", "How to fix", "First Name", "Notes"} {
+		if _, ok := col[name]; !ok {
+			t.Fatalf("report sheet has no %q column: %v", name, header[0])
+		}
+	}
+	comments, err := f.GetComments("Visitors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	commented := map[string]string{}
+	for _, cm := range comments {
+		commented[cm.Cell] = cm.Text
+	}
+	for _, r := range rows {
+		line := header[r.Row-1]
+		cell := func(name string) string {
+			if i := col[name]; i < len(line) {
+				return line[i]
+			}
+			return ""
+		}
+		if got, want := cell("Status"), report.RowStatus(r.Status); got != want {
+			t.Errorf("row %d: Status %q, want %q", r.Row, got, want)
+		}
+		if got, want := cell("Order"), strings.Join(r.OrderIDs, "\n"); got != want {
+			t.Errorf("row %d: Order %q, want %q", r.Row, got, want)
+		}
+		if r.Status != queue.RowInvalid {
+			if cell("Problems") != "" {
+				t.Errorf("row %d (%s) has problems %q", r.Row, r.Status, cell("Problems"))
+			}
+			continue
+		}
+		if cell("Problems") == "" || cell("How to fix") == "" {
+			t.Errorf("row %d is invalid but says no problem or fix", r.Row)
+		}
+		for _, p := range r.Problems {
+			letters, _, _ := strings.Cut(p.Property, " ")
+			ref := letters + strconv.Itoa(r.Row)
+			if _, err := excelize.ColumnNameToNumber(letters); err != nil {
+				continue
+			}
+			if !strings.Contains(commented[ref], p.Reason) {
+				t.Errorf("row %d: cell %s's comment %q does not say %q", r.Row, ref, commented[ref], p.Reason)
+			}
+			sid, err := f.GetCellStyle("Visitors", ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := f.GetStyle(sid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(st.Fill.Color) == 0 {
+				t.Errorf("row %d: problem cell %s is not highlighted", r.Row, ref)
+			}
+		}
+	}
+}
+
+func keys(m map[string][]byte) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestReportEmailRetry: a mail server that is down does not fail the run;
+// the failure is recorded, and `wvbatch report RUN --send` sends it later.
+func TestReportEmailRetry(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := l.Addr().String()
+	l.Close()
+	cert := mailtest.NewCert(t)
+	c := newCLI(t, map[string]string{
+		"WVBATCH_SMTP_URL": smtpURL(down), "WVBATCH_SMTP_FROM": "visits@example.com", "WVBATCH_SMTP_CA_FILE": cert.CAFile,
+	})
+	store := filepath.Join(t.TempDir(), "s.db")
+	code, out, errOut := c.run("submit", "../../samples/contractors.csv", "--sandbox", "--now", demoNow,
+		"--store", store, "--yes", "--notify", "ann@example.com", "--reference-prefix", "UPS")
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0: a mail that cannot be sent must not fail the run", code)
+	}
+	if !strings.Contains(errOut, "the report was not emailed to ann@example.com") || !strings.Contains(errOut, "wvbatch report ") {
+		t.Errorf("stderr does not say the mail failed and how to retry:\n%s", errOut)
+	}
+	if strings.Contains(errOut, smtpPassword) {
+		t.Error("stderr shows the SMTP password")
+	}
+	runID := runIDRe.FindStringSubmatch(out)[1]
+	run, rows := storedRows(t, store, runID)
+	if run.Mail == nil || run.Mail.Sent || run.Mail.Error == "" || run.Mail.Attempts != 1 {
+		t.Fatalf("recorded mail %+v, want one failed attempt", run.Mail)
+	}
+	if run.Rows[queue.RowOrdered] != len(rows) {
+		t.Errorf("%d of %d rows ordered", run.Rows[queue.RowOrdered], len(rows))
+	}
+	raw, err := os.ReadFile(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(smtpPassword)) || bytes.Contains(raw, []byte("p4ss")) {
+		t.Error("the store holds the SMTP password")
+	}
+
+	srv := mailtest.Start(t, cert, mailtest.Options{StartTLS: true, User: smtpUser, Password: smtpPassword})
+	c.env["WVBATCH_SMTP_URL"] = smtpURL(srv.Addr)
+	dir := t.TempDir()
+	if code, _, _ := c.run("report", runID, "--store", store, "--send", "--report-dir", dir); code != exitOK {
+		t.Fatalf("report --send: exit %d", code)
+	}
+	if n := len(srv.Messages()); n != 1 {
+		t.Fatalf("the SMTP server got %d messages, want 1", n)
+	}
+	run, _ = storedRows(t, store, runID)
+	if run.Mail == nil || !run.Mail.Sent || run.Mail.Attempts != 2 {
+		t.Errorf("recorded mail %+v, want sent at the second attempt", run.Mail)
+	}
+	for _, name := range []string{"contractors-report.xlsx", "contractors-errors.csv", "summary.json"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("report --report-dir: %v", err)
+		}
+	}
+	var sum report.RunSummary
+	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &sum); err != nil || sum.RunID != runID || sum.RowsOK != len(rows) {
+		t.Errorf("summary.json: run %q, %d rows ok (%v)", sum.RunID, sum.RowsOK, err)
+	}
+}
+
+// TestReportReupload fixes two flagged cells of a report workbook and
+// submits the workbook as it is: only the fixed rows are ordered, the rows
+// ordered before are reported as already ordered, and the report's own
+// columns are ignored.
+func TestReportReupload(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, nil)
+	store := filepath.Join(t.TempDir(), "s.db")
+	code, out, _ := c.run("submit", "../../samples/contractors-with-errors.csv", "--sandbox", "--now", demoNow, "--store", store, "--yes")
+	if code != exitRows {
+		t.Fatalf("exit %d, want %d", code, exitRows)
+	}
+	first := runIDRe.FindStringSubmatch(out)[1]
+	f, err := excelize.OpenFile(filepath.Join(filepath.Dir(store), "reports", first, "contractors-with-errors-report.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Row 4 lacks its cage; row 6 has a digit in the first name.
+	if err := f.SetCellValue("Visitors", "B4", "AM1:01:000111"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SetCellValue("Visitors", "H6", "David"); err != nil {
+		t.Fatal(err)
+	}
+	fixed := filepath.Join(t.TempDir(), "contractors-fixed.xlsx")
+	if err := f.SaveAs(fixed); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	code, out, _ = c.run("submit", fixed, "--sandbox", "--now", demoNow, "--store", store, "--yes")
+	if code != exitRows {
+		t.Fatalf("exit %d, want %d (the other rows are still invalid)", code, exitRows)
+	}
+	for _, want := range []string{"3 visitors were already ordered by an earlier run", "plan: 1 orders for 2 visitors", `column "Status" is not a visitor column`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output does not say %q", want)
+		}
+	}
+	second := runIDRe.FindStringSubmatch(out)[1]
+	_, rows := storedRows(t, store, second)
+	status := map[int]queue.RowStatus{}
+	for _, r := range rows {
+		status[r.Row] = r.Status
+	}
+	for row, want := range map[int]queue.RowStatus{2: queue.RowAlreadyOrdered, 3: queue.RowAlreadyOrdered, 4: queue.RowOrdered, 6: queue.RowOrdered, 5: queue.RowInvalid} {
+		if status[row] != want {
+			t.Errorf("row %d: %s, want %s", row, status[row], want)
+		}
+	}
+}

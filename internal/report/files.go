@@ -1,0 +1,247 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/roster"
+)
+
+// Files are the report files of one run or validation, in one folder.
+type Files struct {
+	Dir string
+	// Workbook is the annotated copy of the roster; "" when it could not be
+	// made (WorkbookSkipped says why).
+	Workbook        string
+	WorkbookSkipped string
+	ErrorsCSV       string
+	Summary         string
+}
+
+// Paths lists the files that were written.
+func (f Files) Paths() []string {
+	var out []string
+	for _, p := range []string{f.Workbook, f.ErrorsCSV, f.Summary} {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// FilesInput is what WriteFiles writes.
+type FilesInput struct {
+	// Dir is the report folder; it is created when missing.
+	Dir string
+	// Name is the roster's path or name, which names the files (default
+	// Workbook.Source).
+	Name string
+	// Workbook is the annotated workbook's input; its Source names the
+	// roster. A Source of "" skips the workbook, and SkipReason says why.
+	Workbook   WorkbookInput
+	SkipReason string
+	// Errors are every row problem, for the errors CSV.
+	Errors []roster.RowError
+	// Summary is the JSON document of summary.json.
+	Summary any
+}
+
+// BaseName is the roster's file name without its extension: the stem of
+// the report files' names, e.g. "contractors" for contractors.xlsx.
+func BaseName(roster string) string {
+	b := filepath.Base(roster)
+	if b == "." || b == string(filepath.Separator) || b == "" {
+		return "roster"
+	}
+	return strings.TrimSuffix(b, filepath.Ext(b))
+}
+
+// WriteFiles writes a report folder: <roster>-report.xlsx (the annotated
+// roster), <roster>-errors.csv and summary.json. Each file is written to a
+// temporary name and renamed, so a reader never sees half a file. A roster
+// that cannot be copied (it moved, or changed since the run) skips the
+// workbook but not the other files.
+func WriteFiles(in FilesInput) (Files, error) {
+	out := Files{Dir: in.Dir}
+	if err := os.MkdirAll(in.Dir, 0o755); err != nil {
+		return out, fmt.Errorf("report folder: %w", err)
+	}
+	name := in.Name
+	if name == "" {
+		name = in.Workbook.Source
+	}
+	stem := BaseName(name)
+	var errs []error
+
+	if in.Workbook.Source == "" {
+		out.WorkbookSkipped = in.SkipReason
+	} else {
+		p := filepath.Join(in.Dir, stem+"-report.xlsx")
+		err := writeAtomic(p, func(w io.Writer) error { return WriteWorkbook(w, in.Workbook) })
+		switch {
+		case err == nil:
+			out.Workbook = p
+		case errors.Is(err, os.ErrNotExist):
+			out.WorkbookSkipped = fmt.Sprintf("the roster %s is no longer there", in.Workbook.Source)
+		default:
+			errs = append(errs, err)
+		}
+	}
+
+	p := filepath.Join(in.Dir, stem+"-errors.csv")
+	if err := writeAtomic(p, func(w io.Writer) error {
+		ec, err := NewErrorsCSV(w)
+		if err != nil {
+			return err
+		}
+		for _, re := range in.Errors {
+			if err := ec.Write(re); err != nil {
+				return err
+			}
+		}
+		return ec.Close()
+	}); err != nil {
+		errs = append(errs, err)
+	} else {
+		out.ErrorsCSV = p
+	}
+
+	p = filepath.Join(in.Dir, "summary.json")
+	if err := writeAtomic(p, func(w io.Writer) error { return writeIndentedJSON(w, in.Summary) }); err != nil {
+		errs = append(errs, err)
+	} else {
+		out.Summary = p
+	}
+	return out, errors.Join(errs...)
+}
+
+func writeAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	err = write(tmp)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("report %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+// RowStatus is the report's word for a stored row outcome.
+func RowStatus(s queue.RowStatus) string {
+	switch s {
+	case queue.RowOrdered:
+		return StatusOrdered
+	case queue.RowRejected:
+		return StatusRejected
+	case queue.RowInvalid:
+		return StatusInvalid
+	case queue.RowAlreadyOrdered:
+		return StatusAlreadyOrdered
+	case queue.RowCancelled:
+		return StatusCancelled
+	}
+	return StatusPending
+}
+
+// RunWorkbook is the annotated workbook's input for a run: every stored row
+// outcome with the problems the summary found for it.
+func RunWorkbook(s *RunSummary, rows []queue.RowOutcome, source, sheet string, headerRow int) WorkbookInput {
+	problems := map[int][]roster.RowError{}
+	for _, e := range s.Errors {
+		problems[e.Row] = append(problems[e.Row], e)
+	}
+	outcomes := make(map[int]RowOutcome, len(rows))
+	counts := map[string]int{}
+	for _, r := range rows {
+		st := RowStatus(r.Status)
+		counts[st]++
+		outcomes[r.Row] = RowOutcome{Row: r.Row, Status: st, OrderIDs: r.OrderIDs, Problems: problems[r.Row]}
+	}
+	in := WorkbookInput{
+		Source: source, Sheet: sheet, HeaderRow: headerRow, Counts: counts,
+		Title: fmt.Sprintf("Run %s: %d of %d rows ordered", s.RunID, s.RowsOK, s.RowsTotal),
+		Outcome: func(row int) (RowOutcome, bool) {
+			o, ok := outcomes[row]
+			return o, ok
+		},
+	}
+	for _, o := range s.OrderList {
+		zone, _ := roster.MetroZone(o.IBX)
+		in.Orders = append(in.Orders, OrderLine{
+			OrderID: o.OrderID, Reference: o.CustomerReference, IBX: o.IBX, Cages: orderPlace(o),
+			Start: o.Start, End: o.End, Zone: zone, Visitors: o.Visitors, Status: o.State,
+		})
+	}
+	return in
+}
+
+// orderPlace is the cages of an order, or its cabinet when it names one.
+func orderPlace(o RunOrder) []string {
+	if o.Cabinet != "" {
+		return []string{o.Cabinet}
+	}
+	return o.Cages
+}
+
+// ValidationWorkbook is the annotated workbook's input for a validation:
+// rows with problems are invalid, the others valid. It needs the import's
+// full list of row errors (importer.Options.OnError unset).
+func ValidationWorkbook(r *importer.Result) WorkbookInput {
+	problems := map[int][]roster.RowError{}
+	for _, e := range r.Errors {
+		problems[e.Row] = append(problems[e.Row], e)
+	}
+	valid := map[int]bool{}
+	for _, o := range r.Orders {
+		for _, v := range o.Visitors {
+			valid[v.Row] = true
+		}
+	}
+	in := WorkbookInput{
+		Source: r.File, Sheet: r.Sheet, Counts: map[string]int{StatusValid: r.ValidRows, StatusInvalid: r.InvalidRows},
+		Title: fmt.Sprintf("Check of %s: %d of %d rows valid", filepath.Base(r.File), r.ValidRows, r.Rows),
+		Outcome: func(row int) (RowOutcome, bool) {
+			if p, ok := problems[row]; ok {
+				return RowOutcome{Row: row, Status: StatusInvalid, Problems: p}, true
+			}
+			if valid[row] {
+				return RowOutcome{Row: row, Status: StatusValid}, true
+			}
+			return RowOutcome{}, false
+		},
+	}
+	if r.Header != nil {
+		in.HeaderRow = r.Header.Row
+	}
+	for _, o := range r.Orders {
+		in.Orders = append(in.Orders, OrderLine{
+			Reference: o.Reference, IBX: o.IBX, Cages: plannedPlace(o.Cage, o.Cabinet),
+			Start: o.Start, End: o.End, Zone: o.Zone, Visitors: o.Count, Status: "planned",
+		})
+	}
+	return in
+}
+
+func plannedPlace(cage, cabinet string) []string {
+	if cabinet != "" {
+		return []string{cabinet}
+	}
+	return []string{cage}
+}

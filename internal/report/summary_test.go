@@ -1,0 +1,52 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"strings"
+	"testing"
+
+	"github.com/wvbatch/wvbatch/internal/roster"
+)
+
+// FuzzErrorsCSVInert writes arbitrary text as a problem's value, message and
+// hint: read back as a spreadsheet reads the CSV, no field may start a
+// formula, and the text after the guard is the text written.
+func FuzzErrorsCSVInert(f *testing.F) {
+	for _, s := range []string{"=1+1", "+SUM(A1:A2)", "-2+3", "@A1", "\t=1+1", "\r=1+1", "=cmd|' /C calc'!A0", "a,b", "\"q\"", "line\nbreak", "Müller", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var buf bytes.Buffer
+		ec, err := NewErrorsCSV(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ec.Write(roster.RowError{Row: 2, Column: "A", Field: "Notes", Value: s, Code: "x", Message: s, Hint: s}); err != nil {
+			t.Fatal(err)
+		}
+		if err := ec.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r := csv.NewReader(&buf)
+		r.FieldsPerRecord = -1
+		recs, err := r.ReadAll()
+		if err != nil {
+			t.Fatalf("read back: %v", err)
+		}
+		if len(recs) != 2 {
+			t.Fatalf("%d records, want header and one row", len(recs))
+		}
+		for _, i := range []int{3, 5, 6} {
+			v := recs[1][i]
+			if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+				t.Errorf("field %d %q can run as a formula", i, v)
+			}
+			// encoding/csv reads \r\n inside quotes as \n.
+			want := strings.ReplaceAll(s, "\r\n", "\n")
+			if got := strings.TrimPrefix(v, "'"); got != want && "'"+got != want && strings.ReplaceAll(got, "\r", "") != strings.ReplaceAll(want, "\r", "") {
+				t.Errorf("field %d = %q, want %q behind the guard", i, v, s)
+			}
+		}
+	})
+}
