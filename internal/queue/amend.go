@@ -390,8 +390,9 @@ func (s *Store) CreateAmendment(runID string, req AmendRequest, now time.Time, a
 			return err
 		}
 		if !req.Start.IsZero() && len(windows) > 1 {
-			reasons = append(reasons, fmt.Sprintf("its placed orders have %d different windows (a long visit was cut into consecutive orders); "+
-				"giving them all one window would order the same visitors twice over: move them together with --shift", len(windows)))
+			reasons = append(reasons, fmt.Sprintf("its placed orders have %d different windows; one new window for all of them would merge visits "+
+				"that were planned apart (and put visitors of a long visit cut into consecutive orders on the same days twice): "+
+				"move them together with --shift", len(windows)))
 		}
 		if len(windows) == 0 {
 			reasons = append(reasons, "it has no placed orders to change")

@@ -109,15 +109,6 @@ func (f *fakeOrders) Current(ctx context.Context, orderID string) (OrderNow, err
 	return *h, nil
 }
 
-func (f *fakeOrders) total(m map[string]int) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for _, v := range m {
-		n += v
-	}
-	return n
-}
 
 func amendConfig(c *fakeClock) AmendConfig {
 	return AmendConfig{RunConfig: testConfig(c), Closed: func(err error) bool { return errors.Is(err, errClosed) }}

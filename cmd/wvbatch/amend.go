@@ -1,0 +1,443 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/submit"
+)
+
+// amendOptions are the flags of reschedule and amend.
+type amendOptions struct {
+	cmd         string // "reschedule" or "amend"
+	runID       string
+	shift       time.Duration
+	start, end  string
+	openCabinet string // "", or true or false
+	notify      []string
+	again       bool
+	now         string
+	settle      time.Duration
+	run         runFlags
+}
+
+func newRescheduleCmd(e *env) *cobra.Command {
+	o := amendOptions{cmd: "reschedule"}
+	cmd := &cobra.Command{
+		Use:   "reschedule RUN (--shift 24h | --start TIME --end TIME)",
+		Short: "Move the visit window of every order a run placed",
+		Long: `reschedule moves every open order of a run: by --shift (e.g. 24h, -2h30m), or to
+the window --start and --end (RFC 3339, or a local time of the orders' IBX such as
+"2027-01-12 08:00"). A window longer than 14 days or starting in the past is refused,
+with the reason, before anything is sent.
+
+Each order's change is recorded before its update is sent; an update whose answer
+was lost is checked by reading the order back before it is ever sent again, so no
+order is changed twice. Closed or cancelled orders are reported and skipped. If it
+stops, run the same command again to finish. A shift that was already applied is
+refused unless --again is given.
+
+Exit status: 0 when every open order was moved, 3 when some were skipped or
+refused, 2 when the change was refused before sending, 1 when it stopped.`,
+		Args: exactArgs(1, "name the run: 'wvbatch runs' lists them"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.runID = args[0]
+			return runAmend(cmd.Context(), o, e)
+		},
+	}
+	cmd.Flags().DurationVar(&o.shift, "shift", 0, "move every order's window by this much (e.g. 24h, -30m)")
+	cmd.Flags().StringVar(&o.start, "start", "", "new start of the window (with --end)")
+	cmd.Flags().StringVar(&o.end, "end", "", "new end of the window (with --start)")
+	cmd.Flags().BoolVar(&o.again, "again", false, "apply a shift that was already applied once more")
+	o.bindCommon(cmd)
+	return cmd
+}
+
+func newAmendCmd(e *env) *cobra.Command {
+	o := amendOptions{cmd: "amend"}
+	cmd := &cobra.Command{
+		Use:   "amend RUN [--open-cabinet true|false] [--notify-contact USERNAME...]",
+		Short: "Change the open-cabinet flag or add notification contacts to every order a run placed",
+		Long: `amend changes what Equinix allows to be changed on a placed work visit, for every
+open order of a run: whether Equinix staff open the cabinet (--open-cabinet), and
+the registered users Equinix notifies (--notify-contact, added to those the order
+has). Visitors cannot be changed on a placed order: submit the edited roster instead.
+
+Orders that already ask for the change are left alone; closed or cancelled orders
+are reported and skipped. 'wvbatch amend RUN' without flags finishes an amendment
+(or reschedule) that stopped.`,
+		Args: exactArgs(1, "name the run: 'wvbatch runs' lists them"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.runID = args[0]
+			return runAmend(cmd.Context(), o, e)
+		},
+	}
+	cmd.Flags().StringVar(&o.openCabinet, "open-cabinet", "", "whether Equinix staff open the cabinet for the visitors: true or false")
+	cmd.Flags().StringSliceVar(&o.notify, "notify-contact", nil, "registered username to notify about the orders (repeat, or separate with commas)")
+	o.bindCommon(cmd)
+	return cmd
+}
+
+func (o *amendOptions) bindCommon(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.now, "now", "", "the clock for the check that no window starts in the past (RFC 3339; default: the run's --now, else now)")
+	cmd.Flags().DurationVar(&o.settle, "settle-delay", queue.SettleDelayDefault, "wait after an unanswered update before reading the order back")
+	o.run.bind(cmd)
+}
+
+// amendReport is what reschedule and amend write to the report folder and
+// print with --json.
+type amendReport struct {
+	RunID     string             `json:"run_id"`
+	Amendment int                `json:"amendment"`
+	Change    string             `json:"change"`
+	State     string             `json:"state"`
+	Orders    map[string]int     `json:"orders"`
+	List      []amendReportOrder `json:"order_list"`
+}
+
+type amendReportOrder struct {
+	Key        string `json:"key"`
+	Reference  string `json:"customer_reference"`
+	OrderID    string `json:"order_id,omitempty"`
+	State      string `json:"state"`
+	Before     string `json:"before"`
+	After      string `json:"after"`
+	Attempts   int    `json:"attempts,omitempty"`
+	Note       string `json:"note,omitempty"`
+	ErrorCode  string `json:"error_code,omitempty"`
+	Error      string `json:"error,omitempty"`
+	ErrorHint  string `json:"error_hint,omitempty"`
+	OpenCab    bool   `json:"open_cabinet"`
+	NotifyList string `json:"notify,omitempty"`
+}
+
+func runAmend(ctx context.Context, o amendOptions, e *env) error {
+	st, err := o.run.store.open(e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	run, err := findRun(st, o.runID)
+	if err != nil {
+		return err
+	}
+	var set submit.Settings
+	_ = json.Unmarshal(run.Settings, &set)
+
+	req, err := o.request(st, run.ID)
+	if err != nil {
+		return err
+	}
+	nowText := o.now
+	if nowText == "" {
+		nowText = set.Now
+	}
+	now := e.now()
+	if nowText != "" {
+		t, err := parseNowPtr(nowText)
+		if err != nil {
+			return err
+		}
+		now = *t
+	}
+
+	// With --json, stdout carries the report alone.
+	say := e.stdout
+	if o.run.json {
+		say = e.stderr
+	}
+	var a queue.Amendment
+	if req == nil {
+		as, err := st.Amendments(run.ID)
+		if err != nil {
+			return err
+		}
+		if len(as) == 0 || as[len(as)-1].State == queue.AmendDone {
+			return usageErr(fmt.Errorf("run %s has no unfinished amendment, and no change was given", run.ID),
+				"say what to change: --open-cabinet true, --notify-contact USERNAME, or 'wvbatch reschedule RUN --shift 24h'")
+		}
+		a = as[len(as)-1]
+		fmt.Fprintf(say, "finishing amendment %d of run %s: %s\n", a.N, run.ID, a.Request)
+	} else {
+		var created bool
+		a, created, err = st.CreateAmendment(run.ID, *req, now, o.again)
+		var re *queue.RefusedError
+		switch {
+		case errors.As(err, &re):
+			return usageErr(err, "nothing was sent; change the request and run it again")
+		case errors.Is(err, queue.ErrAmendRepeated):
+			return usageErr(err, "nothing was sent; add --again to shift the orders once more")
+		case errors.Is(err, queue.ErrAmendUnfinished):
+			return usageErr(err, fmt.Sprintf("or finish it with 'wvbatch amend %s'", run.ID))
+		case err != nil:
+			return err
+		case created:
+			fmt.Fprintf(say, "amendment %d of run %s recorded: %s\n", a.N, run.ID, a.Request)
+		default:
+			fmt.Fprintf(say, "amendment %d of run %s (%s) was not finished: carrying on; no order is changed twice\n", a.N, run.ID, a.Request)
+		}
+	}
+
+	var amendErr error
+	if a.State != queue.AmendDone {
+		if !o.run.api.sandbox && o.run.api.endpoint == "" {
+			if set.Endpoint == "sandbox" {
+				o.run.api.sandbox = true
+			} else if set.Endpoint != "" && e.getenv("EQUINIX_API_ENDPOINT") == "" {
+				o.run.api.endpoint = set.Endpoint
+			}
+		}
+		var sbNow *time.Time
+		if set.Now != "" {
+			sbNow, _ = parseNowPtr(set.Now)
+		}
+		conn, err := o.run.api.connect(e, sbNow)
+		if err != nil {
+			return err
+		}
+		defer conn.close()
+		_, amendErr = queue.Amend(ctx, st, run.ID, a.N, submit.API{Client: conn.client}, queue.AmendConfig{
+			RunConfig: queue.RunConfig{
+				Concurrency: o.run.concurrency,
+				SettleDelay: o.settle,
+				Classify:    submit.Classify,
+				RetryAfter:  submit.RetryAfter,
+				ToStored:    submit.ToStored,
+				Logger:      e.log.With().Str("run", run.ID).Logger(),
+			},
+			Closed: submit.IsClosed,
+		})
+	}
+	rep, err := loadAmendReport(st, run.ID, a.N)
+	if err != nil {
+		return err
+	}
+	dir := o.run.reportDir
+	if dir == "" {
+		dir = filepath.Join(filepath.Dir(st.Path()), "reports", run.ID)
+	}
+	if err := writeAmendReport(dir, rep); err != nil {
+		return err
+	}
+	out, fin := e.stdout, o.run
+	if o.run.json {
+		if err := writeJSON(e.stdout, rep); err != nil {
+			return err
+		}
+		// The run's own summary goes to the report folder only.
+		quiet := *e
+		quiet.stdout = io.Discard
+		fin.json = false
+		e = &quiet
+	} else {
+		printAmendReport(out, rep)
+		fmt.Fprintf(out, "report: %s\n", filepath.Join(dir, amendReportName(a.N)))
+	}
+	if rerr := finishRun(e, st, run.ID, fin, nil); rerr != nil && !errors.Is(rerr, errRowsFailed) {
+		return rerr
+	}
+	if amendErr != nil {
+		fmt.Fprintf(e.stderr, "run it again to finish: wvbatch amend %s\n", run.ID)
+		if ctx.Err() != nil {
+			return &cliError{code: exitFailure, err: errors.New("interrupted: updates in flight were recorded")}
+		}
+		return apiErr(amendErr)
+	}
+	if rep.Orders[string(queue.AmendSkipped)]+rep.Orders[string(queue.AmendFailed)] > 0 {
+		return errRowsFailed
+	}
+	return nil
+}
+
+// request builds the change asked for, or nil when none was (amend RUN,
+// which finishes an unfinished amendment).
+func (o *amendOptions) request(st *queue.Store, runID string) (*queue.AmendRequest, error) {
+	var req queue.AmendRequest
+	switch {
+	case o.shift != 0 && (o.start != "" || o.end != ""):
+		return nil, usageErr(errors.New("give --shift or --start and --end, not both"), "e.g. --shift 24h, or --start '2027-01-12 08:00' --end '2027-01-12 18:00'")
+	case o.shift != 0:
+		req.Shift = o.shift
+	case o.start != "" || o.end != "":
+		if o.start == "" || o.end == "" {
+			return nil, usageErr(errors.New("--start and --end go together"), "give both, e.g. --start '2027-01-12 08:00' --end '2027-01-12 18:00'")
+		}
+		loc, err := runZone(st, runID)
+		if err != nil {
+			return nil, err
+		}
+		if req.Start, err = parseWindowTime("--start", o.start, loc); err != nil {
+			return nil, err
+		}
+		if req.End, err = parseWindowTime("--end", o.end, loc); err != nil {
+			return nil, err
+		}
+	case o.cmd == "reschedule":
+		return nil, usageErr(errors.New("say where to move the orders"), "--shift 24h, or --start TIME --end TIME")
+	}
+	if o.openCabinet != "" {
+		b, err := strconv.ParseBool(o.openCabinet)
+		if err != nil {
+			return nil, usageErr(fmt.Errorf("--open-cabinet %q: want true or false", o.openCabinet), "e.g. --open-cabinet true")
+		}
+		req.OpenCabinet = &b
+	}
+	for _, u := range o.notify {
+		u = strings.TrimSpace(u)
+		if err := checkUsername(u); err != nil {
+			return nil, usageErr(fmt.Errorf("--notify-contact %q: %v", u, err), "give a registered Equinix portal username, e.g. --notify-contact noc.amsterdam")
+		}
+		req.Notify = append(req.Notify, u)
+	}
+	if req.Shift == 0 && req.Start.IsZero() && req.OpenCabinet == nil && len(req.Notify) == 0 {
+		return nil, nil
+	}
+	return &req, nil
+}
+
+// checkUsername applies Equinix's username rules: 8 to 100 characters, no
+// spaces, none of # ? ! $ ^ * ; < > [ ] { } % ' ".
+func checkUsername(u string) error {
+	switch n := len([]rune(u)); {
+	case n < 8 || n > 100:
+		return fmt.Errorf("a username has 8 to 100 characters, not %d", n)
+	case strings.ContainsAny(u, " \t#?!$^*;<>[]{}%'\""):
+		return errors.New("a username has no spaces and none of # ? ! $ ^ * ; < > [ ] { } % ' \"")
+	}
+	return nil
+}
+
+// runZone is the time zone of the run's orders' IBX, for window times
+// given without an offset.
+func runZone(st *queue.Store, runID string) (*time.Location, error) {
+	orders, err := st.Orders(runID)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range orders {
+		if zone, ok := roster.MetroZone(o.IBX); ok {
+			if loc, err := time.LoadLocation(zone); err == nil {
+				return loc, nil
+			}
+		}
+	}
+	return time.UTC, nil
+}
+
+func parseWindowTime(flag, s string, loc *time.Location) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	w, err := roster.ParseWall(roster.Cell{Text: s}, roster.DateOrderAuto)
+	if err == nil && !w.HasTime {
+		err = errors.New("no time of day")
+	}
+	if err != nil {
+		return time.Time{}, usageErr(fmt.Errorf("%s %q: %v", flag, s, err),
+			"write it like 2027-01-12 08:00 (the IBX's local time) or 2027-01-12T07:00:00Z")
+	}
+	t, err := w.In(loc)
+	if err != nil {
+		return time.Time{}, usageErr(fmt.Errorf("%s %q: %v", flag, s, err), "choose a time outside the skipped hour")
+	}
+	return t, nil
+}
+
+func loadAmendReport(st *queue.Store, runID string, n int) (*amendReport, error) {
+	a, err := st.Amendment(runID, n)
+	if err != nil {
+		return nil, err
+	}
+	aos, err := st.AmendOrders(runID, n)
+	if err != nil {
+		return nil, err
+	}
+	orders, err := st.Orders(runID)
+	if err != nil {
+		return nil, err
+	}
+	ibx := map[string]string{}
+	for _, o := range orders {
+		ibx[o.Key] = o.IBX
+	}
+	rep := &amendReport{RunID: runID, Amendment: n, Change: a.Request.String(), State: string(a.State),
+		Orders: map[string]int{}, List: []amendReportOrder{}}
+	for k, v := range a.Orders {
+		if v > 0 {
+			rep.Orders[string(k)] = v
+		}
+	}
+	for _, ao := range aos {
+		loc := time.UTC
+		if zone, ok := roster.MetroZone(ibx[ao.Key]); ok {
+			if l, err := time.LoadLocation(zone); err == nil {
+				loc = l
+			}
+		}
+		window := func(v queue.Visit) string {
+			if v.Start.IsZero() {
+				return ""
+			}
+			return v.Start.In(loc).Format("2006-01-02 15:04 MST") + " → " + v.End.In(loc).Format("2006-01-02 15:04 MST")
+		}
+		ro := amendReportOrder{Key: ao.Key, Reference: ao.Reference, OrderID: ao.OrderID, State: string(ao.State),
+			Before: window(ao.Before), After: window(ao.After), Attempts: ao.Attempts, Note: ao.Note,
+			OpenCab: ao.After.OpenCabinet, NotifyList: strings.Join(ao.After.Notify, ", ")}
+		if ao.Error != nil && ao.State != queue.AmendApplied {
+			ro.ErrorCode, ro.Error, ro.ErrorHint = ao.Error.Code, ao.Error.Message, ao.Error.Hint
+		}
+		rep.List = append(rep.List, ro)
+	}
+	return rep, nil
+}
+
+func amendReportName(n int) string { return fmt.Sprintf("amendment-%d.json", n) }
+
+func writeAmendReport(dir string, rep *amendReport) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("report folder: %w", err)
+	}
+	f, err := os.Create(filepath.Join(dir, amendReportName(rep.Amendment)))
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	err = writeJSON(f, rep)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func printAmendReport(w io.Writer, rep *amendReport) {
+	fmt.Fprintf(w, "amendment %d of run %s (%s): %s\n", rep.Amendment, rep.RunID, rep.Change, rep.State)
+	fmt.Fprintf(w, "orders: %s\n", counts(rep.Orders, "applied", "unchanged", "skipped", "failed", "pending", "sending"))
+	for i, o := range rep.List {
+		if i == maxShown {
+			fmt.Fprintf(w, "  … and %d more orders\n", len(rep.List)-maxShown)
+			break
+		}
+		id := o.OrderID
+		if id == "" {
+			id = "-"
+		}
+		fmt.Fprintf(w, "  %-16s %-10s %s\n", id, o.State, o.After)
+		if o.Note != "" || o.Error != "" {
+			fmt.Fprintf(w, "      %s\n", strings.TrimSpace(o.Note+" "+strings.TrimSpace(o.ErrorCode+" "+o.Error)))
+		}
+		if o.ErrorHint != "" && o.State == string(queue.AmendFailed) {
+			fmt.Fprintf(w, "      fix: %s\n", o.ErrorHint)
+		}
+	}
+}
