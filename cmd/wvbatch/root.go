@@ -85,6 +85,7 @@ and places them, tracking every order so that nothing is ever ordered twice.`,
 		newRunsCmd(e),
 		newStatusCmd(e),
 		newCancelCmd(e),
+		newRescheduleCmd(e), newAmendCmd(e),
 		newReportCmd(e),
 	)
 	return root

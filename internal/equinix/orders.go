@@ -77,6 +77,15 @@ type OrderLine struct {
 	Cabinets    []string `json:"cabinets"`
 	Cancellable bool     `json:"cancellable"`
 	Modifiable  bool     `json:"modifiable"`
+	// AdditionalInfo holds what the line has no field for, such as
+	// VISIT_START_DATE_TIME, VISIT_END_DATE_TIME and OPEN_CABINET.
+	AdditionalInfo []KeyValue `json:"additionalInfo"`
+}
+
+// KeyValue is one entry of an order line's additionalInfo.
+type KeyValue struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
 }
 
 // GetOrder reads order orderID. An unknown order gives an error for which

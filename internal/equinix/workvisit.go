@@ -261,6 +261,30 @@ func (c *Client) UpdateWorkVisit(ctx context.Context, orderID string, u *WorkVis
 	return err
 }
 
+// UpdateWorkVisitOnce is UpdateWorkVisit for a caller that keeps its own
+// record of each update: it is repeated only when Equinix cannot have
+// received it (a 429, a 401, a connection that failed before anything was
+// written). When it may have been applied, the error is an *UncertainError
+// and the caller reads the order back (GetOrder) before sending it again.
+func (c *Client) UpdateWorkVisitOnce(ctx context.Context, orderID string, u *WorkVisitUpdate) error {
+	op := "update work visit " + orderID
+	if err := checkOrderID(orderID); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if err := u.check(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	_, err := c.do(ctx, &request{
+		op:     op,
+		method: http.MethodPatch,
+		path:   "/colocations/v2/orders/workVisits/" + url.PathEscape(orderID),
+		body:   u,
+		auth:   true,
+		replay: replayNever,
+	})
+	return err
+}
+
 // CancelOrder cancels order orderID, giving reason (5..4000 characters).
 // When an earlier attempt may have reached Equinix and a repeat is refused,
 // the order is read back: if it is CANCELLED, the cancel succeeded.

@@ -109,7 +109,6 @@ func (f *fakeOrders) Current(ctx context.Context, orderID string) (OrderNow, err
 	return *h, nil
 }
 
-
 func amendConfig(c *fakeClock) AmendConfig {
 	return AmendConfig{RunConfig: testConfig(c), Closed: func(err error) bool { return errors.Is(err, errClosed) }}
 }
