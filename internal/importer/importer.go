@@ -76,15 +76,17 @@ type Result struct {
 // Import reads, checks and plans a roster. A roster that cannot be read at
 // all returns a *roster.FileError; problems in rows are in Result.Errors.
 func Import(ctx context.Context, opt Options) (*Result, error) {
-	hash, err := hashFile(opt.Path)
-	if err != nil {
-		return nil, err
-	}
+	// Open first: it gives the clear message for a file that is missing,
+	// a folder or not a roster.
 	src, err := roster.Open(opt.Path, opt.Read)
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
+	hash, err := hashFile(opt.Path)
+	if err != nil {
+		return nil, err
+	}
 	h := src.Header()
 
 	res := &Result{File: opt.Path, Sheet: h.Sheet, Header: h, Hash: hash}
@@ -210,11 +212,7 @@ func RunID(hash string, of roster.OrderFields, order roster.DateOrder, salt stri
 func hashFile(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		// roster.Open gives the clear message for a missing file.
-		if _, oerr := roster.Open(path, roster.ReadOptions{}); oerr != nil {
-			return "", oerr
-		}
-		return "", &roster.FileError{Path: path, Msg: "cannot open the file", Hint: "check the path and that you may read it", Err: err}
+		return "", &roster.FileError{Path: path, Msg: "cannot open the file: " + err.Error(), Hint: "check the path and that you may read it", Err: err}
 	}
 	defer f.Close()
 	h := sha256.New()

@@ -103,6 +103,7 @@ func TestImportFileErrors(t *testing.T) {
 		{"missing file", filepath.Join(dir, "nope.csv"), "nope.csv"},
 		{"no cage column", write("nocage.csv", "First Name,Last Name,Company,Visit Start,Visit End\nA,B,C,2027-01-11,2027-01-12\n"), "no Cage column"},
 		{"header only", write("header.csv", "Cage,First Name,Last Name,Company,Visit Start,Visit End\n"), ""},
+		{"a folder", dir, "is a folder, not a roster file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

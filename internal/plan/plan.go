@@ -3,7 +3,7 @@ package plan
 import (
 	"crypto/sha256"
 	"encoding/base32"
-	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +44,7 @@ type Planner struct {
 	cfg    Config
 	groups map[groupKey]*group
 	order  []*group // first-seen order
+	last   *group   // the group of the last visitor added: rosters list groups together
 }
 
 // New returns an empty Planner.
@@ -58,12 +59,16 @@ func (p *Planner) Add(v *roster.Visitor) {
 		ibx: v.IBX, cage: v.Cage, cabinet: v.Cabinet, account: v.Account,
 		start: v.Start.Unix(), end: v.End.Unix(), openCabinet: v.OpenCabinet,
 	}
-	g := p.groups[k]
+	g := p.last
+	if g == nil || g.key != k {
+		g = p.groups[k]
+	}
 	if g == nil {
 		g = &group{key: k, zone: v.Zone}
 		p.groups[k] = g
 		p.order = append(p.order, g)
 	}
+	p.last = g
 	g.count++
 	if !p.cfg.CountOnly {
 		g.visitors = append(g.visitors, *v)
@@ -84,8 +89,14 @@ type Summary struct {
 // roster, each window cut into at most 14 days and each group into at most
 // 50 visitors.
 func (p *Planner) Orders() ([]Order, Summary) {
-	var out []Order
 	var sum Summary
+	refs := newReferencer(p.cfg.ReferencePrefix, p.cfg.RunID)
+	n := 0
+	for _, g := range p.order {
+		windows := int((g.key.end - g.key.start + int64(MaxWindow/time.Second) - 1) / int64(MaxWindow/time.Second))
+		n += max(windows, 1) * ((g.count + MaxVisitors - 1) / MaxVisitors)
+	}
+	out := make([]Order, 0, n)
 	for _, g := range p.order {
 		windows := Split(time.Unix(g.key.start, 0).UTC(), time.Unix(g.key.end, 0).UTC())
 		if len(windows) > 1 {
@@ -103,9 +114,8 @@ func (p *Planner) Orders() ([]Order, Summary) {
 				if !p.cfg.CountOnly {
 					o.Visitors = g.visitors[from:to]
 				}
-				o.Key = fmt.Sprintf("%s/%s/%s/%d-%d/%t/w%d/p%d", g.key.cage, g.key.cabinet, g.key.account,
-					g.key.start, g.key.end, g.key.openCabinet, wi, from/MaxVisitors)
-				o.Reference = Reference(p.cfg.ReferencePrefix, p.cfg.RunID, o.Key)
+				o.Key = orderKey(&g.key, wi, from/MaxVisitors)
+				o.Reference = refs.reference(o.Key)
 				out = append(out, o)
 			}
 		}
@@ -130,13 +140,53 @@ var refEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 // eight characters naming the run and eight naming the order within it, so
 // the same roster and settings give the same reference every time.
 func Reference(prefix, runID, key string) string {
-	sum := sha256.Sum256([]byte(runID + "\x00" + key))
+	return newReferencer(prefix, runID).reference(key)
+}
+
+// referencer makes the references of one run's orders.
+type referencer struct {
+	runID string
+	head  string // the prefix and the run's eight characters, then "-"
+	buf   []byte
+}
+
+func newReferencer(prefix, runID string) *referencer {
 	run := sha256.Sum256([]byte(runID))
-	ref := refEncoding.EncodeToString(run[:5]) + "-" + refEncoding.EncodeToString(sum[:5])
+	head := refEncoding.EncodeToString(run[:5]) + "-"
 	if prefix != "" {
-		ref = prefix + "-" + ref
+		head = prefix + "-" + head
 	}
-	return ref
+	return &referencer{runID: runID, head: head}
+}
+
+func (r *referencer) reference(key string) string {
+	r.buf = append(append(append(r.buf[:0], r.runID...), 0), key...)
+	sum := sha256.Sum256(r.buf)
+	var enc [8]byte
+	refEncoding.Encode(enc[:], sum[:5])
+	return r.head + string(enc[:])
+}
+
+// orderKey names an order within its run:
+// cage/cabinet/account/start-end/openCabinet/wWINDOW/pPART.
+func orderKey(k *groupKey, window, part int) string {
+	b := make([]byte, 0, len(k.cage)+len(k.cabinet)+len(k.account)+48)
+	b = append(b, k.cage...)
+	b = append(b, '/')
+	b = append(b, k.cabinet...)
+	b = append(b, '/')
+	b = append(b, k.account...)
+	b = append(b, '/')
+	b = strconv.AppendInt(b, k.start, 10)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, k.end, 10)
+	b = append(b, '/')
+	b = strconv.AppendBool(b, k.openCabinet)
+	b = append(b, "/w"...)
+	b = strconv.AppendInt(b, int64(window), 10)
+	b = append(b, "/p"...)
+	b = strconv.AppendInt(b, int64(part), 10)
+	return string(b)
 }
 
 func cleanPrefix(p string) string {

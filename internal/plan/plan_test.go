@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,5 +118,54 @@ func TestReference(t *testing.T) {
 	}
 	if Reference("", "rabc", "k") == Reference("", "rabc", "k2") {
 		t.Error("two keys share a reference")
+	}
+}
+
+// TestKeysAndReferencesAreStable pins keys and references: orders already
+// placed are found again by them, so they must not change between versions.
+func TestKeysAndReferencesAreStable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		key              groupKey
+		window, part     int
+		wantKey, wantRef string
+	}{
+		{groupKey{ibx: "AM1", cage: "AM1:01:000111", account: "100001", start: 1799650800, end: 1801242000}, 0, 0,
+			"AM1:01:000111//100001/1799650800-1801242000/false/w0/p0", "UPS-Q1-FXOPPRLS-XRVZBEYE"},
+		{groupKey{ibx: "DC2", cage: "DC2:01:123456", cabinet: "DC2:01:123456:0102", start: -5, end: 7, openCabinet: true}, 3, 12,
+			"DC2:01:123456/DC2:01:123456:0102//-5-7/true/w3/p12", ""},
+	}
+	for _, tt := range tests {
+		k := tt.key
+		got := orderKey(&k, tt.window, tt.part)
+		old := fmt.Sprintf("%s/%s/%s/%d-%d/%t/w%d/p%d", k.cage, k.cabinet, k.account, k.start, k.end, k.openCabinet, tt.window, tt.part)
+		if got != tt.wantKey || got != old {
+			t.Errorf("orderKey = %q, want %q", got, tt.wantKey)
+		}
+		if tt.wantRef != "" {
+			if ref := Reference("UPS-Q1", "rcd00040fc89ee45", got); ref != tt.wantRef {
+				t.Errorf("Reference = %q, want %q", ref, tt.wantRef)
+			}
+		}
+	}
+}
+
+func TestReferenceLength(t *testing.T) {
+	t.Parallel()
+	p := New(Config{RunID: "r" + strings.Repeat("f", 15), ReferencePrefix: strings.Repeat("Long prefix ", 9)})
+	vs := visitors(120, "AM1:01:000111", t0, t0.Add(40*24*time.Hour), 2)
+	for i := range vs {
+		p.Add(&vs[i])
+	}
+	orders, sum := p.Orders()
+	if len(orders) != 9 || sum.Orders != 9 || sum.SplitWindows != 1 || cap(orders) != len(orders) {
+		t.Fatalf("%d orders (cap %d), summary %+v; want 3 windows × 3 parts", len(orders), cap(orders), sum)
+	}
+	seen := map[string]bool{}
+	for _, o := range orders {
+		if len(o.Reference) > MaxReference || seen[o.Reference] || seen[o.Key] {
+			t.Errorf("reference %q (%d characters) for key %q: too long or not unique", o.Reference, len(o.Reference), o.Key)
+		}
+		seen[o.Reference], seen[o.Key] = true, true
 	}
 }

@@ -85,16 +85,33 @@ type Checker struct {
 	now    time.Time
 	zones  zoneCache
 	seed   maphash.Seed
-	seen   map[uint64]int32
+	seen   visitorSet
 
 	// caches of the last value read per column: rosters repeat them.
-	dates [2]dateMemo
-	place placeMemo
+	dates     [2]dateMemo
+	dateCache map[dateKey]dateResult
+	place     placeMemo
 }
 
 type dateMemo struct {
 	cell Cell
 	loc  *time.Location
+	t    time.Time
+	prob *dateProblem
+}
+
+// maxDateCache bounds the cache of date cells read: a roster has few
+// distinct dates, and each is read many times.
+const maxDateCache = 4096
+
+type dateKey struct {
+	text string
+	kind CellKind
+	end  bool
+	loc  *time.Location
+}
+
+type dateResult struct {
 	t    time.Time
 	prob *dateProblem
 }
@@ -117,7 +134,8 @@ func NewChecker(h *Header, cfg CheckConfig) *Checker {
 		header: h,
 		now:    now().UTC(),
 		seed:   maphash.MakeSeed(),
-		seen:   make(map[uint64]int32),
+
+		dateCache: make(map[dateKey]dateResult),
 	}
 }
 
@@ -337,19 +355,17 @@ func (c *Checker) date(rec *Record, f Field, slot int, loc *time.Location, end b
 	cell := rec.Cells[f]
 	m := &c.dates[slot]
 	if m.loc != loc || m.cell != cell {
-		m.cell, m.loc, m.prob = cell, loc, nil
-		w, p := parseWall(cell, c.cfg.DateOrder)
-		if p == nil {
-			if end && !w.HasTime {
-				w.Hour, w.Minute = 23, 59
+		m.cell, m.loc = cell, loc
+		k := dateKey{text: cell.Text, kind: cell.Kind, end: end, loc: loc}
+		r, ok := c.dateCache[k]
+		if !ok {
+			r = c.parseDate(cell, loc, end)
+			if len(c.dateCache) >= maxDateCache {
+				clear(c.dateCache)
 			}
-			t, err := w.In(loc)
-			if err != nil {
-				p = err.(*dateProblem)
-			}
-			m.t = t
+			c.dateCache[k] = r
 		}
-		m.prob = p
+		m.t, m.prob = r.t, r.prob
 	}
 	if m.prob != nil {
 		msg := m.prob.Msg
@@ -360,6 +376,22 @@ func (c *Checker) date(rec *Record, f Field, slot int, loc *time.Location, end b
 		return time.Time{}, false
 	}
 	return m.t, true
+}
+
+// parseDate reads a date cell in loc.
+func (c *Checker) parseDate(cell Cell, loc *time.Location, end bool) dateResult {
+	w, p := parseWall(cell, c.cfg.DateOrder)
+	if p != nil {
+		return dateResult{prob: p}
+	}
+	if end && !w.HasTime {
+		w.Hour, w.Minute = 23, 59
+	}
+	t, err := w.In(loc)
+	if err != nil {
+		return dateResult{prob: err.(*dateProblem)}
+	}
+	return dateResult{t: t}
 }
 
 func (c *Checker) checkVisitor(rec *Record, v *Visitor, add func(Field, string, string, string)) {
@@ -447,27 +479,17 @@ func (c *Checker) checkDuplicate(rec *Record, v *Visitor, add func(Field, string
 	h.SetSeed(c.seed)
 	if v.Username != "" {
 		h.WriteString("u\x00")
-		h.WriteString(strings.ToLower(v.Username))
+		writeLower(&h, v.Username)
 	} else {
 		h.WriteString("n\x00")
-		h.WriteString(strings.ToLower(v.FirstName))
+		writeLower(&h, v.FirstName)
 		h.WriteByte(0)
-		h.WriteString(strings.ToLower(v.LastName))
+		writeLower(&h, v.LastName)
 		h.WriteByte(0)
-		h.WriteString(strings.ToLower(v.Company))
+		writeLower(&h, v.Company)
 	}
-	h.WriteByte(0)
-	h.WriteString(v.Cage)
-	h.WriteByte(0)
-	h.WriteString(v.Cabinet)
-	var b [16]byte
-	s, e := v.Start.Unix(), v.End.Unix()
-	for i := range 8 {
-		b[i], b[8+i] = byte(s>>(8*i)), byte(e>>(8*i))
-	}
-	h.Write(b[:])
-	key := h.Sum64()
-	if first, dup := c.seen[key]; dup {
+	pw := placeWindow{cage: v.Cage, cabinet: v.Cabinet, start: v.Start.Unix(), end: v.End.Unix()}
+	if first, dup := c.seen.add(pw, h.Sum64(), int32(rec.Row)); dup {
 		who := cmp.Or(v.Username, v.FirstName+" "+v.LastName)
 		f := FieldFirstName
 		if v.Username != "" {
@@ -475,9 +497,31 @@ func (c *Checker) checkDuplicate(rec *Record, v *Visitor, add func(Field, string
 		}
 		add(f, CodeDuplicateVisitor, fmt.Sprintf("%s is already on row %d for the same cage and window", who, first),
 			"delete this row, or change its dates if it is a second visit")
-		return
 	}
-	c.seen[key] = int32(rec.Row)
+}
+
+// writeLower writes s in lower case to h, as strings.ToLower(s) would be,
+// without allocating for ASCII text.
+func writeLower(h *maphash.Hash, s string) {
+	var buf [64]byte
+	for len(s) > 0 {
+		n := 0
+		for n < len(s) && n < len(buf) {
+			b := s[n]
+			if b >= utf8.RuneSelf {
+				h.Write(buf[:n])
+				h.WriteString(strings.ToLower(s[n:]))
+				return
+			}
+			if isUpper(b) {
+				b += 'a' - 'A'
+			}
+			buf[n] = b
+			n++
+		}
+		h.Write(buf[:n])
+		s = s[n:]
+	}
 }
 
 func validIBX(s string) bool {
@@ -577,6 +621,15 @@ func hasControl(s string) bool {
 	return false
 }
 
+// emailLocalByte tells the bytes an address's local part may have: printable
+// ASCII other than <>()[]\,;:"@.
+var emailLocalByte = func() (t [256]bool) {
+	for b := '!'; b < 0x7f; b++ {
+		t[b] = !strings.ContainsRune(`<>()[]\,;:"@`, b)
+	}
+	return t
+}()
+
 // validEmail follows the address rule of Equinix's schemas: a local part
 // without spaces or <>()[],;:"@, and a domain of dotted labels ending in a
 // top-level name of letters.
@@ -590,15 +643,18 @@ func validEmail(s string) bool {
 		return false
 	}
 	for i := 0; i < len(local); i++ {
-		if b := local[i]; b <= ' ' || strings.IndexByte(`<>()[]\,;:"@`, b) >= 0 || b >= 0x7f {
+		if !emailLocalByte[local[i]] {
 			return false
 		}
 	}
-	labels := strings.Split(domain, ".")
-	if len(labels) < 2 {
+	labels := strings.Count(domain, ".") + 1
+	if labels < 2 {
 		return false
 	}
-	for i, l := range labels {
+	for i := 0; i < labels; i++ {
+		l, rest, _ := strings.Cut(domain, ".")
+		domain = rest
+		last := i == labels-1
 		if l == "" {
 			return false
 		}
@@ -607,11 +663,11 @@ func validEmail(s string) bool {
 			if !(isDigit(b) || b >= 'a' && b <= 'z' || isUpper(b) || b == '-') {
 				return false
 			}
-			if i == len(labels)-1 && !(b >= 'a' && b <= 'z' || isUpper(b)) {
+			if last && !(b >= 'a' && b <= 'z' || isUpper(b)) {
 				return false
 			}
 		}
-		if i == len(labels)-1 && len(l) < 2 {
+		if last && len(l) < 2 {
 			return false
 		}
 	}

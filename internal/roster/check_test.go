@@ -237,3 +237,78 @@ func TestMetroZone(t *testing.T) {
 		t.Error("QQ is not a metro")
 	}
 }
+
+func TestCheckDuplicateInterleaved(t *testing.T) {
+	t.Parallel()
+	c := NewChecker(fullHeader(), CheckConfig{Now: func() time.Time { return checkNow }})
+	var v Visitor
+	row := 1
+	check := func(name, cabinet string) []RowError {
+		r := goodRow()
+		r[FieldFirstName], r[FieldCabinet] = name, cabinet
+		row++
+		return c.Check(record(row, r), &v, nil)
+	}
+	// More visitors in one place than are searched one by one, in two
+	// places whose rows alternate.
+	names := make([]string, 3*placeScan)
+	for i := range names {
+		names[i] = "Anna " + string(rune('a'+i%26)) + strings.Repeat("x", i/26)
+	}
+	for _, n := range names {
+		for _, cab := range []string{"0101", "0102"} {
+			if errs := check(n, cab); len(errs) != 0 {
+				t.Fatalf("%s in %s: %v", n, cab, errs)
+			}
+		}
+	}
+	for i, n := range []string{names[0], names[placeScan], names[len(names)-1]} {
+		errs := check(strings.ToUpper(n), "0102")
+		if len(errs) != 1 || errs[0].Code != CodeDuplicateVisitor {
+			t.Fatalf("duplicate %d: %v", i, errs)
+		}
+	}
+	// The first of the duplicates is on row 3: the second row checked.
+	errs := check(names[0], "0102")
+	if len(errs) != 1 || !strings.Contains(errs[0].Message, "already on row 3 ") {
+		t.Errorf("duplicate: %v", errs)
+	}
+	if errs := check("Zora", "0101"); len(errs) != 0 {
+		t.Errorf("a new visitor: %v", errs)
+	}
+}
+
+func TestValidEmail(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		s    string
+		want bool
+	}{
+		{"anna@acme.example", true},
+		{"anna.de-vries+wv@mail.acme.co.uk", true},
+		{"a@b.co", true},
+		{"o'brien@acme.example", true},
+		{"anna@acme", false},
+		{"anna@acme.c", false},
+		{"anna@acme.c0m", false},
+		{"anna@acme..example", false},
+		{"anna@.acme.example", false},
+		{"anna@acme.example.", false},
+		{"@acme.example", false},
+		{"anna@", false},
+		{".anna@acme.example", false},
+		{"anna.@acme.example", false},
+		{"an..na@acme.example", false},
+		{"an na@acme.example", false},
+		{"anna<x>@acme.example", false},
+		{"anna,b@acme.example", false},
+		{"anné@acme.example", false},
+		{"anna@acmé.example", false},
+		{"anna@acme_x.example", false},
+		{"a@b@acme.example", false},
+	} {
+		if got := validEmail(tt.s); got != tt.want {
+			t.Errorf("validEmail(%q) = %v, want %v", tt.s, got, tt.want)
+		}
+	}
+}

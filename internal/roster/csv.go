@@ -167,15 +167,34 @@ func (c *csvReader) next() (int, []Cell, error) {
 	line, _ := c.cr.FieldPos(0)
 	cells := c.cells[:0]
 	for _, s := range rec {
-		s = strings.TrimSpace(s)
-		if c.utf8 && !utf8.ValidString(s) {
-			// Windows-1252 bytes past the part that was sniffed.
-			s = strings.TrimSpace(decodeCP1252(s))
+		if !plainASCII(s) {
+			s = strings.TrimSpace(s)
+			if c.utf8 && !utf8.ValidString(s) {
+				// Windows-1252 bytes past the part that was sniffed.
+				s = strings.TrimSpace(decodeCP1252(s))
+			}
 		}
 		cells = append(cells, Cell{Text: s})
 	}
 	c.cells = cells
 	return line, cells, nil
+}
+
+// plainASCII reports whether s is ASCII that neither starts nor ends with a
+// space or control character: text that needs no trimming and no decoding.
+func plainASCII(s string) bool {
+	if s == "" {
+		return true
+	}
+	if s[0] <= ' ' || s[len(s)-1] <= ' ' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeCP1252 reads s as Windows-1252.

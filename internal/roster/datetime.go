@@ -255,19 +255,19 @@ func parseText(s string, order DateOrder) (Wall, *dateProblem) {
 func sep(t token) bool { return t.kind == '-' || t.kind == '/' || t.kind == '.' }
 
 func parseDatePart(t []token, order DateOrder, w *Wall, s string) ([]token, *dateProblem) {
-	bad := badDate(fmt.Sprintf("%q is not a date", s))
+	bad := func() *dateProblem { return badDate(fmt.Sprintf("%q is not a date", s)) }
 	switch {
 	case len(t) >= 5 && t[0].kind == 'n' && len(t[0].s) == 4 && sep(t[1]) && t[2].kind == 'n' && t[3].kind == t[1].kind && t[4].kind == 'n':
 		// 2027-01-11, 2027/01/11, 2027.01.11
 		if len(t[2].s) > 2 || len(t[4].s) > 2 {
-			return nil, bad
+			return nil, bad()
 		}
 		w.Year, w.Month, w.Day = atoi(t[0].s), atoi(t[2].s), atoi(t[4].s)
 		return t[5:], nil
 	case len(t) >= 5 && t[0].kind == 'n' && sep(t[1]) && t[2].kind == 'n' && t[3].kind == t[1].kind && t[4].kind == 'n' && len(t[4].s) == 4:
 		// 11/01/2027, 11-01-2027, 11.01.2027
 		if len(t[0].s) > 2 || len(t[2].s) > 2 {
-			return nil, bad
+			return nil, bad()
 		}
 		a, b := atoi(t[0].s), atoi(t[2].s)
 		w.Year = atoi(t[4].s)
@@ -297,18 +297,18 @@ func parseDatePart(t []token, order DateOrder, w *Wall, s string) ([]token, *dat
 			i++
 		}
 		if i+1 >= len(t)+1 || t[i].kind != 'a' {
-			return nil, bad
+			return nil, bad()
 		}
 		m := monthWord(t[i].s)
 		if m == 0 {
-			return nil, bad
+			return nil, bad()
 		}
 		i++
 		if i < len(t) && sep(t[i]) {
 			i++
 		}
 		if i >= len(t) || t[i].kind != 'n' || len(t[i].s) != 4 {
-			return nil, bad
+			return nil, bad()
 		}
 		w.Day, w.Month, w.Year = atoi(t[0].s), m, atoi(t[i].s)
 		return t[i+1:], nil
@@ -319,12 +319,12 @@ func parseDatePart(t []token, order DateOrder, w *Wall, s string) ([]token, *dat
 			i++
 		}
 		if i >= len(t) || t[i].kind != 'n' || len(t[i].s) != 4 {
-			return nil, bad
+			return nil, bad()
 		}
 		w.Month, w.Day, w.Year = monthWord(t[0].s), atoi(t[1].s), atoi(t[i].s)
 		return t[i+1:], nil
 	}
-	return nil, bad
+	return nil, bad()
 }
 
 func isOrdinal(s string) bool {
@@ -360,9 +360,9 @@ func parseTimePart(t []token, w *Wall, s string) ([]token, *dateProblem) {
 	if len(t) == 0 || t[0].kind != 'n' {
 		return t, nil
 	}
-	bad := badDate(fmt.Sprintf("%q: the time is not a time of day", s))
+	bad := func() *dateProblem { return badDate(fmt.Sprintf("%q: the time is not a time of day", s)) }
 	if len(t[0].s) > 2 {
-		return nil, bad
+		return nil, bad()
 	}
 	w.HasTime = true
 	w.Hour = atoi(t[0].s)
@@ -378,13 +378,13 @@ func parseTimePart(t []token, w *Wall, s string) ([]token, *dateProblem) {
 			}
 		}
 	} else if i >= len(t) || t[i].kind != 'a' {
-		return nil, bad
+		return nil, bad()
 	}
 	if i < len(t) && t[i].kind == 'a' {
 		switch strings.ToLower(t[i].s) {
 		case "am", "pm":
 			if w.Hour < 1 || w.Hour > 12 {
-				return nil, bad
+				return nil, bad()
 			}
 			if w.Hour == 12 {
 				w.Hour = 0
@@ -396,7 +396,7 @@ func parseTimePart(t []token, w *Wall, s string) ([]token, *dateProblem) {
 		}
 	}
 	if w.Hour > 23 || w.Minute > 59 || w.Second > 59 {
-		return nil, bad
+		return nil, bad()
 	}
 	return t[i:], nil
 }
@@ -405,7 +405,9 @@ func parseOffset(t []token, w *Wall, s string) ([]token, *dateProblem) {
 	if len(t) == 0 {
 		return t, nil
 	}
-	bad := badDate(fmt.Sprintf("%q: the UTC offset is not readable (want Z or +01:00)", s))
+	bad := func() *dateProblem {
+		return badDate(fmt.Sprintf("%q: the UTC offset is not readable (want Z or +01:00)", s))
+	}
 	i := 0
 	if t[0].kind == 'a' {
 		switch strings.ToUpper(t[0].s) {
@@ -426,7 +428,7 @@ func parseOffset(t []token, w *Wall, s string) ([]token, *dateProblem) {
 		return t, nil
 	}
 	if !w.HasTime {
-		return nil, bad
+		return nil, bad()
 	}
 	sign := 1
 	if t[i].kind == '-' {
@@ -434,7 +436,7 @@ func parseOffset(t []token, w *Wall, s string) ([]token, *dateProblem) {
 	}
 	i++
 	if i >= len(t) || t[i].kind != 'n' {
-		return nil, bad
+		return nil, bad()
 	}
 	var h, m int
 	switch len(t[i].s) {
@@ -449,10 +451,10 @@ func parseOffset(t []token, w *Wall, s string) ([]token, *dateProblem) {
 		h, m = atoi(t[i].s[:2]), atoi(t[i].s[2:])
 		i++
 	default:
-		return nil, bad
+		return nil, bad()
 	}
 	if h > 14 || m > 59 {
-		return nil, bad
+		return nil, bad()
 	}
 	w.HasOffset = true
 	w.Offset = sign * (h*3600 + m*60)

@@ -168,7 +168,9 @@ func kindError(path string, kind fileKind) *FileError {
 }
 
 // source is a Source over any rowReader: it finds the header, skips blank
-// rows and arranges each row's cells by field.
+// rows and arranges each row's cells by field. Once the header is found, a
+// goroutine reads ahead in batches of rows, so that reading the file and
+// checking the rows Next returns run side by side.
 type source struct {
 	rr      rowReader
 	header  Header
@@ -176,7 +178,27 @@ type source struct {
 	first   Record
 	path    string
 	done    bool
+
+	batches chan *rowBatch // filled batches, in file order
+	free    chan *rowBatch // batches Next has finished with
+	stop    chan struct{}  // closed by Close
+	stopped chan struct{}  // closed when the read-ahead goroutine ends
+	cur     *rowBatch
+	at      int // the next record of cur
 }
+
+// rowBatch is a run of data rows read ahead, then what ended the run, if
+// anything (io.EOF after the last row).
+type rowBatch struct {
+	recs []Record
+	err  error
+}
+
+// Read-ahead sizes: rows per batch, and batches in flight.
+const (
+	batchRows    = 256
+	batchesAhead = 4
+)
 
 func newSource(rr rowReader, path, sheet string) (*source, error) {
 	s := &source{rr: rr, path: path}
@@ -247,7 +269,43 @@ func newSource(rr rowReader, path, sheet string) (*source, error) {
 		return nil, err
 	}
 	s.pending = true
+	s.batches = make(chan *rowBatch, batchesAhead)
+	s.free = make(chan *rowBatch, batchesAhead+1)
+	s.stop = make(chan struct{})
+	s.stopped = make(chan struct{})
+	go s.readAhead()
 	return s, nil
+}
+
+// readAhead reads data rows into batches until the end of the file, an
+// error or Close.
+func (s *source) readAhead() {
+	defer close(s.stopped)
+	for {
+		var b *rowBatch
+		select {
+		case b = <-s.free:
+			b.recs = b.recs[:0]
+		default:
+			b = &rowBatch{recs: make([]Record, 0, batchRows)}
+		}
+		for len(b.recs) < batchRows {
+			b.recs = append(b.recs, Record{})
+			if err := s.read(&b.recs[len(b.recs)-1]); err != nil {
+				b.recs = b.recs[:len(b.recs)-1]
+				b.err = err
+				break
+			}
+		}
+		select {
+		case s.batches <- b:
+		case <-s.stop:
+			return
+		}
+		if b.err != nil {
+			return
+		}
+	}
 }
 
 // noHeader is the error for a sheet whose first rows name no columns.
@@ -278,10 +336,21 @@ func (s *source) Next(rec *Record) error {
 		*rec = s.first
 		return nil
 	}
-	if s.done {
-		return io.EOF
+	for s.cur == nil || s.at == len(s.cur.recs) {
+		if s.cur != nil {
+			if s.cur.err != nil {
+				return s.cur.err
+			}
+			select {
+			case s.free <- s.cur:
+			default:
+			}
+		}
+		s.cur, s.at = <-s.batches, 0
 	}
-	return s.read(rec)
+	*rec = s.cur.recs[s.at]
+	s.at++
+	return nil
 }
 
 // read fills rec with the next non-blank row.
@@ -310,4 +379,11 @@ func (s *source) read(rec *Record) error {
 	}
 }
 
-func (s *source) Close() error { return s.rr.close() }
+func (s *source) Close() error {
+	if s.stop != nil {
+		close(s.stop)
+		<-s.stopped
+		s.stop = nil
+	}
+	return s.rr.close()
+}

@@ -771,3 +771,67 @@ func TestIsDateFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestReadAhead reads rosters longer than the read-ahead, and stops early.
+func TestReadAhead(t *testing.T) {
+	t.Parallel()
+	rows := batchRows*(batchesAhead+3) + 7
+	var b strings.Builder
+	b.WriteString(visitorHeader)
+	for i := range rows {
+		fmt.Fprintf(&b, "AM1:01:%06d,Anna,Smit,Acme,2027-01-11,2027-01-12\n", i)
+	}
+	path := writeFile(t, "long.csv", []byte(b.String()))
+
+	t.Run("every row in order", func(t *testing.T) {
+		t.Parallel()
+		_, recs := readAll(t, path, ReadOptions{})
+		if len(recs) != rows {
+			t.Fatalf("%d rows, want %d", len(recs), rows)
+		}
+		for i, r := range recs {
+			if r.Row != i+2 || r.Value(FieldCage) != fmt.Sprintf("AM1:01:%06d", i) {
+				t.Fatalf("record %d: row %d cage %q", i, r.Row, r.Value(FieldCage))
+			}
+		}
+	})
+	t.Run("close before the end", func(t *testing.T) {
+		t.Parallel()
+		s, err := Open(path, ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec Record
+		for range 3 {
+			if err := s.Next(&rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("an error far into the file", func(t *testing.T) {
+		t.Parallel()
+		bad := writeFile(t, "bad.csv", []byte(b.String()+"AM1:01:000001,An\"na,Smit,Acme,2027-01-11,2027-01-12\n"))
+		s, err := Open(bad, ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var rec Record
+		n := 0
+		for err == nil {
+			if err = s.Next(&rec); err == nil {
+				n++
+			}
+		}
+		var fe *FileError
+		if !errors.As(err, &fe) || fe.Row != rows+2 || n != rows {
+			t.Fatalf("after %d rows: %v; want a FileError on row %d after %d rows", n, err, rows+2, rows)
+		}
+		if err2 := s.Next(&rec); err2 != err {
+			t.Errorf("Next after the error: %v, want the same error", err2)
+		}
+	})
+}
