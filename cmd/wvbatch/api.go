@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -20,6 +22,7 @@ import (
 type apiFlags struct {
 	sandbox        bool
 	sandboxAccount string
+	sandboxLax     bool
 	sandboxFaults  float64
 	sandboxLatency time.Duration
 	endpoint       string
@@ -32,12 +35,13 @@ type apiFlags struct {
 func (f *apiFlags) bind(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.sandbox, "sandbox", false, "use the built-in sandbox instead of Equinix (nothing is really ordered)")
 	fs.StringVar(&f.sandboxAccount, "sandbox-account", "", "with --sandbox: the account file the sandbox holds (see 'wvbatch sandbox --help')")
+	fs.BoolVar(&f.sandboxLax, "sandbox-permissive", false, "with --sandbox: accept any well-formed cage, cabinet, account and username")
 	fs.Float64Var(&f.sandboxFaults, "sandbox-fault-rate", 0, "with --sandbox: share of requests that meet a fault (0 to 1)")
 	fs.DurationVar(&f.sandboxLatency, "sandbox-latency", 0, "with --sandbox: delay of every answer")
 	fs.StringVar(&f.endpoint, "endpoint", "", "Equinix API base URL (default $EQUINIX_API_ENDPOINT, else https://api.equinix.com)")
 	fs.StringVar(&f.clientID, "client-id", "", "Equinix client id (default $EQUINIX_API_CLIENTID); the secret comes only from $EQUINIX_API_CLIENTSECRET or the config file")
 	fs.StringVar(&f.configFile, "config", "", "config file (default $XDG_CONFIG_HOME/wvbatch/config.yaml when it exists)")
-	fs.Float64Var(&f.rate, "rate", 0, "at most this many API requests per second (default 10)")
+	fs.Float64Var(&f.rate, "rate", 0, "at most this many API requests per second (default 10; negative: no limit)")
 	fs.DurationVar(&f.timeout, "timeout", 0, "timeout of one API request (default $EQUINIX_API_TIMEOUT, else 30s)")
 }
 
@@ -46,6 +50,7 @@ type fileConfig struct {
 	Endpoint     string  `yaml:"endpoint"`
 	ClientID     string  `yaml:"client_id"`
 	ClientSecret string  `yaml:"client_secret"`
+	Token        string  `yaml:"token"`
 	Timeout      string  `yaml:"timeout"`
 	Rate         float64 `yaml:"rate"`
 	SMTPURL      string  `yaml:"smtp_url"`
@@ -67,7 +72,7 @@ func loadFileConfig(path string, explicit bool) (fileConfig, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&fc); err != nil {
-		return fc, usageErr(fmt.Errorf("config file %s: %v", path, err), "keys: endpoint, client_id, client_secret, timeout, rate, smtp_url, smtp_from")
+		return fc, usageErr(fmt.Errorf("config file %s: %v", path, err), "keys: endpoint, client_id, client_secret, token, timeout, rate, smtp_url, smtp_from")
 	}
 	return fc, nil
 }
@@ -96,28 +101,64 @@ type apiConn struct {
 	close    func()
 }
 
-// connect builds the API client: to the in-process sandbox with --sandbox,
-// else to Equinix with credentials from flags, the config file or the
-// environment. now is the sandbox's starting clock when --now was given.
-func (f *apiFlags) connect(e *env, now *time.Time) (*apiConn, error) {
+// clientConfig merges the Equinix API settings: flags win over the
+// EQUINIX_API_* environment variables, which win over the config file.
+func (f *apiFlags) clientConfig(e *env) (equinix.Config, error) {
 	cfg, err := equinix.ConfigFromEnv(e.getenv)
 	if err != nil {
-		return nil, usageErr(err, "fix the EQUINIX_API_* environment variables")
+		return cfg, usageErr(err, "fix the EQUINIX_API_* environment variables")
 	}
-	cfg.Logger = e.log
-	if f.rate > 0 {
+	if path, explicit := f.configPath(e); path != "" {
+		fc, err := loadFileConfig(path, explicit)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Endpoint = cmp.Or(cfg.Endpoint, strings.TrimSpace(fc.Endpoint))
+		cfg.ClientID = cmp.Or(cfg.ClientID, strings.TrimSpace(fc.ClientID))
+		cfg.ClientSecret = cmp.Or(cfg.ClientSecret, strings.TrimSpace(fc.ClientSecret))
+		cfg.Token = cmp.Or(cfg.Token, strings.TrimSpace(fc.Token))
+		if cfg.RateLimit == 0 && fc.Rate != 0 {
+			cfg.RateLimit = fc.Rate
+		}
+		if fc.Timeout != "" && cfg.Timeout == 0 {
+			d, err := equinix.ParseTimeout(fc.Timeout)
+			if err != nil {
+				return cfg, usageErr(fmt.Errorf("config file %s: timeout %q: %v", path, fc.Timeout, err), "write it like 30 or 30s")
+			}
+			cfg.Timeout = d
+		}
+	}
+	if f.endpoint != "" {
+		cfg.Endpoint = f.endpoint
+	}
+	if f.clientID != "" {
+		cfg.ClientID = f.clientID
+	}
+	if f.rate != 0 {
 		cfg.RateLimit = f.rate
 	}
 	if f.timeout > 0 {
 		cfg.Timeout = f.timeout
 	}
+	return cfg, nil
+}
+
+// connect builds the API client: to the in-process sandbox with --sandbox,
+// else to Equinix with credentials from flags, the environment or the
+// config file. now is the sandbox's starting clock when --now was given.
+func (f *apiFlags) connect(e *env, now *time.Time) (*apiConn, error) {
 	conn := &apiConn{close: func() {}}
+	var cfg equinix.Config
 	if f.sandbox {
-		scfg := sandbox.Config{Logger: e.log, FaultRate: f.sandboxFaults, Latency: f.sandboxLatency, Seed: 1}
+		// Nothing of the Equinix settings applies but the client's own
+		// limits: the sandbox hands out its credentials.
+		cfg.RateLimit, cfg.Timeout = f.rate, f.timeout
+		scfg := sandbox.Config{Logger: e.log, FaultRate: f.sandboxFaults, Latency: f.sandboxLatency, Seed: 1, Permissive: f.sandboxLax}
 		if now != nil {
 			scfg.StartAt = *now
 		}
 		if f.sandboxAccount != "" {
+			var err error
 			if scfg.Account, err = sandbox.LoadAccount(f.sandboxAccount); err != nil {
 				return nil, usageErr(err, "see 'wvbatch sandbox --help' for the account file's format")
 			}
@@ -136,47 +177,15 @@ func (f *apiFlags) connect(e *env, now *time.Time) (*apiConn, error) {
 			defer cancel()
 			_ = stop(sctx)
 		}
-		cfg.Endpoint, cfg.ClientID, cfg.ClientSecret, cfg.Token = url, sandbox.DefaultClientID, sandbox.DefaultClientSecret, ""
+		cfg.Endpoint, cfg.ClientID, cfg.ClientSecret = url, sandbox.DefaultClientID, sandbox.DefaultClientSecret
 	} else {
-		path, explicit := f.configPath(e)
-		if path != "" {
-			fc, err := loadFileConfig(path, explicit)
-			if err != nil {
-				return nil, err
-			}
-			if cfg.Endpoint == "" || cfg.Endpoint == equinix.EndpointDefault {
-				if fc.Endpoint != "" {
-					cfg.Endpoint = fc.Endpoint
-				}
-			}
-			if cfg.ClientID == "" {
-				cfg.ClientID = fc.ClientID
-			}
-			if cfg.ClientSecret == "" {
-				cfg.ClientSecret = fc.ClientSecret
-			}
-			if cfg.RateLimit == 0 && fc.Rate > 0 {
-				cfg.RateLimit = fc.Rate
-			}
-			if fc.Timeout != "" && f.timeout == 0 {
-				d, err := time.ParseDuration(fc.Timeout)
-				if err != nil {
-					return nil, usageErr(fmt.Errorf("config file %s: timeout %q: %v", path, fc.Timeout, err), "write it like 30s")
-				}
-				cfg.Timeout = d
-			}
-		}
-		if f.endpoint != "" {
-			cfg.Endpoint = f.endpoint
-		}
-		if f.clientID != "" {
-			cfg.ClientID = f.clientID
+		var err error
+		if cfg, err = f.clientConfig(e); err != nil {
+			return nil, err
 		}
 	}
-	conn.endpoint = cfg.Endpoint
-	if conn.endpoint == "" {
-		conn.endpoint = equinix.EndpointDefault
-	}
+	cfg.Logger = e.log
+	conn.endpoint = cmp.Or(cfg.Endpoint, equinix.EndpointDefault)
 	client, err := equinix.New(cfg)
 	if err != nil {
 		conn.close()

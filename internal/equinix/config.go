@@ -169,7 +169,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Token:        strings.TrimSpace(getenv(EnvToken)),
 	}
 	if s := strings.TrimSpace(getenv(EnvTimeout)); s != "" {
-		d, err := parseTimeout(s)
+		d, err := ParseTimeout(s)
 		if err != nil {
 			return Config{}, fmt.Errorf("%s=%q: %w", EnvTimeout, s, err)
 		}
@@ -178,7 +178,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
-func parseTimeout(s string) (time.Duration, error) {
+// ParseTimeout reads a timeout as EQUINIX_API_TIMEOUT writes it: seconds
+// ("30", "2.5") or a Go duration ("1m30s"), positive and at most a day.
+func ParseTimeout(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
 	var d time.Duration
 	if n, err := strconv.ParseFloat(s, 64); err == nil {
 		if n > 24*3600 {
@@ -191,8 +194,11 @@ func parseTimeout(s string) (time.Duration, error) {
 			return 0, errors.New("want whole seconds (30) or a duration (1m30s)")
 		}
 	}
-	if d <= 0 {
+	switch {
+	case d <= 0:
 		return 0, errors.New("must be positive")
+	case d > 24*time.Hour:
+		return 0, errors.New("longer than a day")
 	}
 	return d, nil
 }

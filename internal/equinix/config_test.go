@@ -81,6 +81,9 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "words", env: map[string]string{EnvTimeout: "thirty"}, wantErr: EnvTimeout},
 		{name: "zero", env: map[string]string{EnvTimeout: "0"}, wantErr: "positive"},
 		{name: "negative", env: map[string]string{EnvTimeout: "-5s"}, wantErr: "positive"},
+		{name: "two days in seconds", env: map[string]string{EnvTimeout: "172800"}, wantErr: "longer than a day"},
+		{name: "two days as a duration", env: map[string]string{EnvTimeout: "48h"}, wantErr: "longer than a day"},
+		{name: "seconds beyond any duration", env: map[string]string{EnvTimeout: "1e300"}, wantErr: "longer than a day"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

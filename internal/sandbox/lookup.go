@@ -422,6 +422,13 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, _ tokenInfo
 		}
 		match = append(match, u)
 	}
+	if s.cfg.Permissive && usernameOK(kw) && (len(statuses) == 0 || slices.Contains(statuses, string(UserActive))) {
+		if _, listed := s.idx.user(kw); !listed {
+			// Permissive: any well-formed username is an ACTIVE user, in
+			// lookups as in orders.
+			match = append(match, User{Username: strings.TrimSpace(qv.Get("keyword")), Status: UserActive})
+		}
+	}
 	var a usersAnswer
 	a.Pagination.Offset, a.Pagination.Limit, a.Pagination.Total = offset, limit, len(match)
 	a.Data = append([]User{}, match[min(offset, len(match)):min(offset+limit, len(match))]...)

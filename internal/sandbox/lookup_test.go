@@ -111,6 +111,28 @@ func TestUsers(t *testing.T) {
 			}
 		})
 	}
+	t.Run("permissive", func(t *testing.T) {
+		t.Parallel()
+		p := newEnv(t, Config{Permissive: true})
+		for _, tc := range []struct{ query, want string }{
+			{"keyword=Some.Body", "Some.Body:ACTIVE"}, // any well-formed username is an active user
+			{"keyword=jdoe1234", "jdoe1234:LOCKED"},   // listed users keep their status
+			{"keyword=some.body&status=LOCKED", ""},   // and the status filter applies
+			{"keyword=jdoe", "jdoe1234:LOCKED"},       // too short to be a username: only the listed match
+			{"keyword=former.employee", "former.employee:TERMINATED"},
+		} {
+			a := p.do("GET", "/access/v2/users?"+tc.query, nil, p.login())
+			var ans usersAnswer
+			mustUnmarshal(t, a.body, &ans)
+			var got []string
+			for _, u := range ans.Data {
+				got = append(got, u.Username+":"+string(u.Status))
+			}
+			if strings.Join(got, " ") != tc.want {
+				t.Errorf("%s: got %v, want %q", tc.query, got, tc.want)
+			}
+		}
+	})
 	for _, q := range []string{"limit=0", "limit=101", "offset=-1", "status=GONE"} {
 		t.Run("bad "+q, func(t *testing.T) {
 			t.Parallel()
