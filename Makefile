@@ -35,12 +35,26 @@ unit:
 ## demo: the main job against the built-in sandbox
 demo: build
 	@rm -rf $(DEMO_STATE)
-	$(BIN)/wvbatch validate samples/contractors.xlsx --now $(DEMO_NOW) --report-dir $(DEMO_STATE)/validate
+	XDG_STATE_HOME=$(DEMO_STATE) WVBATCH_SMTP_URL=file://$(DEMO_STATE)/outbox WVBATCH_SMTP_FROM=wvbatch@localhost \
+		$(BIN)/wvbatch submit samples/contractors.xlsx --sandbox --yes --now $(DEMO_NOW) \
+		--store $(DEMO_STATE)/wvbatch.db --report-dir $(DEMO_STATE)/report
+	@echo
+	@echo "The run stays recorded in $(DEMO_STATE)/wvbatch.db (the in-process sandbox is gone):"
+	$(BIN)/wvbatch runs --store $(DEMO_STATE)/wvbatch.db
+	@echo
+	@echo "Submitting the same roster again resumes that run and orders nothing twice:"
+	XDG_STATE_HOME=$(DEMO_STATE) WVBATCH_SMTP_URL=file://$(DEMO_STATE)/outbox WVBATCH_SMTP_FROM=wvbatch@localhost \
+		$(BIN)/wvbatch submit samples/contractors.xlsx --sandbox --yes --now $(DEMO_NOW) \
+		--store $(DEMO_STATE)/wvbatch.db --report-dir $(DEMO_STATE)/report | head -3
+	@echo
+	@echo "The report: $(DEMO_STATE)/report; the email it sent: $(DEMO_STATE)/outbox"
 
 ## bench: full-size roster benchmarks (slow; not part of CI)
 BENCH_ROWS ?= 1048575
 bench:
 	WVBATCH_BENCH_ROWS=$(BENCH_ROWS) $(GO) test -run '^$$' -bench Roster -benchtime 1x -timeout 60m -v ./internal/importer/ | tee bench-roster.txt
+	$(GO) test -run '^$$' -bench Sandbox -benchtime 3x -timeout 30m ./internal/submit/ | tee bench-submit.txt
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./internal/queue/ | tee bench-queue.txt
 
 ## soak: the crash-safety harness with SOAK_KILLS kills (default 60); prints the tally
 soak:

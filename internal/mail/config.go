@@ -63,6 +63,9 @@ type Config struct {
 	// TLSConfig, when set, is used for the TLS connection (e.g. to trust
 	// a private CA); its ServerName defaults to Host.
 	TLSConfig *tls.Config
+	// Outbox, when set, is a folder that receives each message as an .eml
+	// file instead of a server (a file:// URL): for previews and demos.
+	Outbox string
 }
 
 // ErrNoStartTLS means the server of an smtp:// URL does not offer STARTTLS;
@@ -75,6 +78,7 @@ var ErrNoStartTLS = errors.New("the SMTP server does not offer STARTTLS, which s
 //	smtp://user:pass@host:587            STARTTLS required
 //	smtps://user:pass@host:465           TLS from the start
 //	smtp+insecure://host:25              no TLS (a local relay)
+//	file:///var/tmp/outbox               no server: .eml files in a folder
 //
 // The user name and password must be percent-encoded where they hold
 // characters such as @ : / %. A query parameter from=address sets From;
@@ -93,6 +97,13 @@ func ParseURL(raw string) (Config, error) {
 		c.TLS = TLSImplicit
 	case "smtp+insecure":
 		c.TLS = TLSNone
+	case "file":
+		if u.Host != "" || u.Path == "" {
+			return c, errors.New("SMTP URL: write a folder as file:///path/to/outbox")
+		}
+		c.Outbox = u.Path
+		c.From = u.Query().Get("from")
+		return c, nil
 	case "":
 		return c, errors.New("SMTP URL: no scheme: write smtp://host, smtps://host or smtp+insecure://host")
 	default:
@@ -181,6 +192,12 @@ func (c *Config) checkCredentials() error {
 
 // validate checks a Config before a send.
 func (c *Config) validate() error {
+	if c.Outbox != "" {
+		if c.From == "" {
+			return errors.New("mail: no sender address (From)")
+		}
+		return nil
+	}
 	if c.Host == "" {
 		return errors.New("mail: no SMTP host")
 	}
@@ -223,6 +240,9 @@ func (c *Config) timeout() time.Duration { return cmp.Or(c.Timeout, DefaultTimeo
 // String returns the settings as a URL without the password, e.g.
 // "smtp://reports@mail.example.com:587".
 func (c Config) String() string {
+	if c.Outbox != "" {
+		return (&url.URL{Scheme: "file", Path: c.Outbox}).String()
+	}
 	u := url.URL{Scheme: c.TLS.String(), Host: net.JoinHostPort(c.Host, strconv.Itoa(c.port()))}
 	if c.Username != "" {
 		u.User = url.User(c.Username)

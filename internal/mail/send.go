@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	netmail "net/mail"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	gomail "github.com/wneessen/go-mail"
 )
@@ -40,6 +43,9 @@ func Send(ctx context.Context, cfg Config, m Message) error {
 	msg, err := m.build(cfg.From)
 	if err != nil {
 		return err
+	}
+	if cfg.Outbox != "" {
+		return writeOutbox(cfg.Outbox, msg)
 	}
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.TLSConfig != nil {
@@ -130,4 +136,30 @@ func (m *Message) build(from string) (*gomail.Msg, error) {
 		}
 	}
 	return msg, nil
+}
+
+// writeOutbox writes a message into a folder as <time>-<n>.eml.
+func writeOutbox(dir string, msg *gomail.Msg) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("mail outbox: %w", err)
+	}
+	stamp := time.Now().UTC().Format("20060102T150405Z")
+	for n := 1; ; n++ {
+		p := filepath.Join(dir, fmt.Sprintf("%s-%d.eml", stamp, n))
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("mail outbox: %w", err)
+		}
+		_, err = msg.WriteTo(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("mail outbox %s: %w", p, err)
+		}
+		return nil
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -227,5 +229,41 @@ func TestSendRejectsBadMessages(t *testing.T) {
 				t.Errorf("error shows the password: %v", err)
 			}
 		})
+	}
+}
+
+// TestSendOutbox: a file:// URL writes the message into a folder.
+func TestSendOutbox(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "outbox")
+	cfg, err := ParseURL("file://" + dir + "?from=visits@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.String() != "file://"+dir {
+		t.Errorf("String() = %q", cfg.String())
+	}
+	for range 2 {
+		if err := Send(context.Background(), cfg, Message{To: []string{"ann@example.com"}, Subject: "AM1 work visits", Text: "hello"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names, err := filepath.Glob(filepath.Join(dir, "*.eml"))
+	if err != nil || len(names) != 2 {
+		t.Fatalf("outbox holds %v (%v), want 2 messages", names, err)
+	}
+	b, err := os.ReadFile(names[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mailtest.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != "AM1 work visits" || strings.TrimSpace(m.Parts["text/plain"]) != "hello" || m.Header.Get("To") != "<ann@example.com>" {
+		t.Errorf("outbox message: subject %q, to %q, body %q", m.Subject, m.Header.Get("To"), m.Parts["text/plain"])
+	}
+	if _, err := ParseURL("file://host/x"); err == nil {
+		t.Error("file://host/x accepted")
 	}
 }
