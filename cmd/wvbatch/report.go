@@ -40,7 +40,7 @@ type mailFlags struct {
 }
 
 func (f *mailFlags) bind(fs *pflag.FlagSet) {
-	fs.StringVar(&f.smtpURL, "smtp-url", "", "SMTP server for report emails: smtp://user:pass@host:587 (STARTTLS), smtps://…:465, smtp+insecure://host:25 (default $WVBATCH_SMTP_URL, else the config file's smtp_url)")
+	fs.StringVar(&f.smtpURL, "smtp-url", "", "SMTP server for report emails: smtp://user:pass@host:587 (STARTTLS), smtps://…:465, smtp+insecure://host:25, or file:///folder to write .eml files (default $WVBATCH_SMTP_URL, else the config file's smtp_url)")
 	fs.StringVar(&f.smtpFrom, "smtp-from", "", "sender of report emails (default $WVBATCH_SMTP_FROM, else the config file's smtp_from)")
 	fs.StringVar(&f.smtpCAFile, "smtp-ca-file", "", "PEM file of the CA that signed the SMTP server's certificate, when it is not a public one (default $WVBATCH_SMTP_CA_FILE)")
 }
@@ -183,7 +183,7 @@ func deliver(e *env, st *queue.Store, f mailFlags, sum *report.RunSummary, files
 	}
 	d := report.RunMailData(sum, resumeHint)
 	subject := mail.Subject(d)
-	err = sendReport(e, f, to, d, files)
+	outbox, err := sendReport(e, f, to, d, files)
 	rec := queue.MailRecord{To: to, Subject: subject, Sent: err == nil}
 	if err != nil {
 		rec.Error = err.Error()
@@ -196,22 +196,28 @@ func deliver(e *env, st *queue.Store, f mailFlags, sum *report.RunSummary, files
 		fmt.Fprintf(e.stderr, "hint: %s; then send it with: wvbatch report %s --send\n", mailHint(err), sum.RunID)
 		return
 	}
+	if outbox != "" {
+		fmt.Fprintf(e.stdout, "report email to %s written to the outbox %s: %q\n", strings.Join(to, ", "), outbox, subject)
+		return
+	}
 	fmt.Fprintf(e.stdout, "report emailed to %s: %q\n", strings.Join(to, ", "), subject)
 }
 
-func sendReport(e *env, f mailFlags, to []string, d mail.ReportData, files report.Files) error {
+// sendReport sends a report email; outbox is the folder it was written to
+// instead, for a file:// URL.
+func sendReport(e *env, f mailFlags, to []string, d mail.ReportData, files report.Files) (outbox string, err error) {
 	cfg, err := f.config(e)
 	if err != nil {
-		return err
+		return "", err
 	}
 	msg, err := report.Email(to, d, files)
 	if err != nil {
-		return err
+		return "", err
 	}
 	// The run is over: the email gets its own time, even after Ctrl-C.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	return mail.Send(ctx, cfg, msg)
+	return cfg.Outbox, mail.Send(ctx, cfg, msg)
 }
 
 func mailHint(err error) string {
