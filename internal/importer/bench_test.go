@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -65,7 +66,33 @@ func benchChild(job, path string) error {
 		err = fmt.Errorf("unknown job %q", job)
 	}
 	fmt.Printf("rows=%d\n", rows)
+	if hwm := vmHWM(); hwm > 0 {
+		fmt.Printf("%s%d\n", peakPrefix, hwm)
+	}
 	return err
+}
+
+// peakPrefix starts the line on which a child reports its peak RSS.
+const peakPrefix = "peak-rss-bytes="
+
+// vmHWM returns this process's peak resident set size from
+// /proc/self/status, or 0. The rusage of a child is no use here: on Linux
+// a child started with vfork, as os/exec does, inherits its parent's peak
+// in ru_maxrss.
+func vmHWM() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err == nil {
+				return kb * 1024
+			}
+		}
+	}
+	return 0
 }
 
 // bareXLSX is excelize's raw-value row loop with no work per row: the
@@ -176,6 +203,13 @@ func runChild(b *testing.B, job, path string) (time.Duration, float64) {
 		b.Fatalf("%s: %v\n%s", job, err, out)
 	}
 	b.Logf("%s: %s in %s", job, bytesTrim(out), d.Round(time.Millisecond))
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, peakPrefix); ok {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				return d, float64(n)
+			}
+		}
+	}
 	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	var rss float64
 	if ru != nil {

@@ -835,3 +835,74 @@ func TestReadAhead(t *testing.T) {
 		}
 	})
 }
+
+// resize rewrites the .xlsx at path so that the zip's directory gives part
+// name the uncompressed size size, whatever the part holds.
+func resize(t *testing.T, path, name string, size uint64) string {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range zr.File {
+		fh := f.FileHeader
+		if f.Name == name {
+			fh.UncompressedSize64 = size
+		}
+		w, err := zw.CreateRaw(&fh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := f.OpenRaw()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(w, rc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, "resized.xlsx", buf.Bytes())
+}
+
+// TestOpenUnzipBounds: the sizes in a zip's directory are checked before
+// anything is inflated, and a part that inflates to more than its size says
+// (a zip bomb's trick) stops the read.
+func TestOpenUnzipBounds(t *testing.T) {
+	t.Parallel()
+	rows := `<sheetData><row r="1"><c t="inlineStr"><is><t>Cage</t></is></c><c t="inlineStr"><is><t>Company</t></is></c></row>` +
+		strings.Repeat(`<row><c t="inlineStr"><is><t>AM1:01:000111</t></is></c><c t="s"><v>0</v></c></row>`, 2000) + `</sheetData>`
+	book := rawBook(t, rows, `<si><t>Acme</t></si>`, "")
+	tests := []struct {
+		name, part string
+		size       uint64
+		want       string
+	}{
+		{"sheet larger than it says", "xl/worksheets/sheet1.xml", 5000, `sheet "Visitors": the sheet is damaged: it unpacks to more than the workbook says`},
+		{"shared strings too large", "xl/sharedStrings.xml", 3 << 29, "the workbook's text table (shared strings) is too large: it unpacks to more than 1 GB"},
+		{"workbook too large", "xl/worksheets/sheet1.xml", 5 << 30, "the workbook is too large: it unpacks to more than 4 GB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := resize(t, book, tt.part, tt.size)
+			s, err := Open(path, ReadOptions{})
+			if err == nil {
+				var rec Record
+				for err == nil {
+					err = s.Next(&rec)
+				}
+				s.Close()
+			}
+			var fe *FileError
+			if !errors.As(err, &fe) || !strings.Contains(err.Error(), tt.want) || fe.Hint == "" {
+				t.Errorf("error %v; want a FileError with a hint containing %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -23,6 +23,10 @@ import (
 // maxSmallPart bounds the parts decoded whole: workbook, relationships, styles.
 const maxSmallPart = 64 << 20
 
+// maxSharedStrings bounds the shared-strings part, which is held in memory:
+// a full-size sheet of distinct texts needs a few hundred MB.
+const maxSharedStrings = 1 << 30
+
 // maxColumns is Excel's column limit (XFD).
 const maxColumns = 16384
 
@@ -287,6 +291,11 @@ func (w *workbook) readSharedStrings() (*sharedStrings, error) {
 	zf := w.part(name)
 	if zf == nil {
 		return nil, w.damaged("the shared strings part "+name+" is missing", nil)
+	}
+	if zf.UncompressedSize64 > maxSharedStrings {
+		// They are held in memory while the sheet is read.
+		return nil, w.errorf("export the sheet as .csv (File > Save As > CSV UTF-8), or split the roster into smaller files",
+			"the workbook's text table (shared strings) is too large: it unpacks to more than %s", byteSize(maxSharedStrings))
 	}
 	rc, err := zf.Open()
 	if err != nil {

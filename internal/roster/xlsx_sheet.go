@@ -1,6 +1,8 @@
 package roster
 
 import (
+	"archive/zip"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -82,7 +84,14 @@ func (x *xlsxReader) scanError() error {
 	if err == nil {
 		return x.damaged(x.row, "", "it ends in the middle of a row")
 	}
-	fe := x.damaged(x.row, "", "%v", err)
+	var fe *FileError
+	if errors.Is(err, zip.ErrFormat) || errors.Is(err, zip.ErrChecksum) {
+		// archive/zip stops a part that inflates to more than the
+		// workbook's directory says, as a zip bomb does.
+		fe = x.damaged(x.row, "", "it unpacks to more than the workbook says, or not to what it says (%v)", err)
+	} else {
+		fe = x.damaged(x.row, "", "%v", err)
+	}
 	fe.Err = err
 	return fe
 }
