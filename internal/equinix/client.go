@@ -71,6 +71,12 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// String describes c without its secrets.
+func (c *Client) String() string { return "equinix.Client{" + c.cfg.String() + "}" }
+
+// GoString makes %#v as safe as %v.
+func (c *Client) GoString() string { return c.String() }
+
 // replayPolicy says whether a request may be sent again after it may have
 // reached Equinix.
 type replayPolicy int

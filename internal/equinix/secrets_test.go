@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -103,6 +104,13 @@ func TestSecretsNeverLeak(t *testing.T) {
 	keep(err)
 
 	secrets := append(f.issuedTokens(), testSecret, readyToken)
+	for _, client := range []*Client{c, rc, rt} {
+		if s := fmt.Sprintf("%v %+v %#v %s", client, client, client, client); !strings.Contains(s, "REDACTED") {
+			t.Errorf("a formatted Client shows no redaction: %s", s)
+		} else {
+			errs = append(errs, errors.New(s)) // checked for secrets below
+		}
+	}
 	if len(f.issuedTokens()) < 2 {
 		t.Fatalf("only %d tokens issued; the run did not renew", len(f.issuedTokens()))
 	}
