@@ -26,6 +26,9 @@ type csvReader struct {
 	path  string
 	utf8  bool // the file is read as UTF-8: a field that is not is Windows-1252
 	cells []Cell
+	// breaks counts the line breaks inside the fields read so far: a
+	// spreadsheet shows a record's lines as one row.
+	breaks int
 }
 
 // openCSV detects a CSV file's encoding and delimiter. It takes ownership
@@ -165,9 +168,11 @@ func (c *csvReader) next() (int, []Cell, error) {
 		return 0, nil, c.readError(err)
 	}
 	line, _ := c.cr.FieldPos(0)
+	row := line - c.breaks
 	cells := c.cells[:0]
 	for _, s := range rec {
 		if !plainASCII(s) {
+			c.breaks += strings.Count(s, "\n")
 			s = strings.TrimSpace(s)
 			if c.utf8 && !utf8.ValidString(s) {
 				// Windows-1252 bytes past the part that was sniffed.
@@ -177,11 +182,12 @@ func (c *csvReader) next() (int, []Cell, error) {
 		cells = append(cells, Cell{Text: s})
 	}
 	c.cells = cells
-	return line, cells, nil
+	return row, cells, nil
 }
 
-// plainASCII reports whether s is ASCII that neither starts nor ends with a
-// space or control character: text that needs no trimming and no decoding.
+// plainASCII reports whether s is ASCII without line breaks that neither
+// starts nor ends with a space or control character: text that needs no
+// trimming and no decoding.
 func plainASCII(s string) bool {
 	if s == "" {
 		return true
@@ -190,7 +196,7 @@ func plainASCII(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
+		if b := s[i]; b >= utf8.RuneSelf || b == '\n' {
 			return false
 		}
 	}
@@ -211,7 +217,7 @@ func (c *csvReader) readError(err error) *FileError {
 	if !errors.As(err, &pe) {
 		return &FileError{Path: c.path, Msg: "cannot read the file: " + err.Error(), Hint: hintSaveCSV, Err: err}
 	}
-	fe := &FileError{Path: c.path, Row: pe.StartLine, Err: err}
+	fe := &FileError{Path: c.path, Row: pe.StartLine - c.breaks, Err: err}
 	at := ""
 	if pe.Line != pe.StartLine {
 		at = fmt.Sprintf(" (the row starts on line %d; the problem is on line %d)", pe.StartLine, pe.Line)

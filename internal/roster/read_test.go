@@ -265,6 +265,7 @@ func TestOpenErrors(t *testing.T) {
 			want: `sheet "Visitors": row 2: the sheet is damaged: it ends in the middle of a row`, hint: "save it again", row: 2},
 		{name: "bare quote", path: writeFile(t, "q.csv", []byte(visitorHeader+"c,a,b,19\" rack,d,e\n")), want: `row 2: a field has a " in it but is not quoted`, hint: `"19"" rack"`, row: 2},
 		{name: "unclosed quote", path: writeFile(t, "q2.csv", []byte(visitorHeader+"c,a,b,c,d,e\nc,\"a,b\n\nc\n")), want: "row 3: a quoted field is not closed properly", row: 3, hint: "double"},
+		{name: "bare quote after a quoted newline", path: writeFile(t, "q3.csv", []byte(visitorHeader+"c,\"a\nb\",b,c,d,e\nc,a,b,19\" rack,d,e\n")), want: `row 3: a field has a " in it but is not quoted`, hint: `"19"" rack"`, row: 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -682,7 +683,8 @@ func TestReadCSV(t *testing.T) {
 		{"semicolons", []byte("Cage;Last Name;Company\nAM1:01:000111;Müller;\"Señor, Ltd\"\n"), "2: Cage=AM1:01:000111 Last Name=Müller Company=Señor, Ltd\n"},
 		{"tabs", []byte("Cage\tLast Name\tCompany\nAM1:01:000111\tMüller\tSeñor, Ltd; Co\n"), "2: Cage=AM1:01:000111 Last Name=Müller Company=Señor, Ltd; Co\n"},
 		{"title row and semicolons", []byte("Roster, January\nCage;Last Name;Company\nc;l;x, y\n"), "3: Cage=c Last Name=l Company=x, y\n"},
-		{"quoted newlines", []byte("Cage,Last Name,Company\nc1,\"two\nlines\",x\nc2,l,x\n"), "2: Cage=c1 Last Name=two\nlines Company=x\n4: Cage=c2 Last Name=l Company=x\n"},
+		{"quoted newlines", []byte("Cage,Last Name,Company\nc1,\"two\nlines\",x\nc2,l,x\n"), "2: Cage=c1 Last Name=two\nlines Company=x\n3: Cage=c2 Last Name=l Company=x\n"},
+		{"quoted newlines and a blank line", []byte("Cage,Last Name,Company\nc1,\"a\r\nb\nc\",x\n\nc2,l,x\n"), "2: Cage=c1 Last Name=a\nb\nc Company=x\n4: Cage=c2 Last Name=l Company=x\n"},
 		{"ragged rows", []byte("Cage,Last Name,Company\nc1\nc2,l,x,extra,more\n,,,,\n"), "2: Cage=c1\n3: Cage=c2 Last Name=l Company=x\n"},
 		{"blank rows skipped", []byte("\n\nCage,Last Name,Company\n\n , ,\u00a0\nc,l,x\n\n"), "6: Cage=c Last Name=l Company=x\n"},
 		{"trimmed", []byte("  Cage , Last Name\n  c1\t,\u00a0l \n"), "2: Cage=c1 Last Name=l\n"},

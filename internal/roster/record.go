@@ -76,9 +76,9 @@ type Cell struct {
 // Cells of columns the roster does not have are empty.
 type Record struct {
 	// Row is the row number as the spreadsheet shows it (the header is row 1
-	// when it is the first row); for CSV, the line on which the record starts,
-	// counting every line of the file: the row a spreadsheet app shows unless
-	// an earlier field holds a line break.
+	// when it is the first row). For CSV it counts every line of the file,
+	// blank ones included, but not the line breaks inside quoted fields: the
+	// row a spreadsheet app shows when it opens the file.
 	Row   int
 	Cells [NumFields]Cell
 }
