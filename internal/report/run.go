@@ -27,6 +27,8 @@ type RunSummary struct {
 	RowsOK    int               `json:"rows_ok"`
 	OrderList []RunOrder        `json:"order_list"`
 	Errors    []roster.RowError `json:"errors"`
+	// Mail is the last attempt to email the report, if any.
+	Mail *queue.MailRecord `json:"mail,omitempty"`
 }
 
 // RunOrder is one order of a run.
@@ -64,6 +66,7 @@ func NewRunSummary(run queue.Run, orders []queue.Order, rows []queue.RowOutcome,
 	s := &RunSummary{
 		RunID: run.ID, File: run.File, State: string(run.State), CreatedAt: run.CreatedAt, UpdatedAt: run.UpdatedAt,
 		Orders: map[string]int{}, Rows: map[string]int{}, OrderList: []RunOrder{}, Errors: []roster.RowError{},
+		Mail: run.Mail,
 	}
 	for k, v := range run.Orders {
 		if v > 0 {
