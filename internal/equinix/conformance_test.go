@@ -12,6 +12,7 @@ package equinix
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -460,18 +461,51 @@ func visit(ref string, visitors int) *WorkVisitRequest {
 	return r
 }
 
+// EnvConformanceCage names a cage of the real endpoint's account at which
+// TestConformanceLifecycle may order (and then cancels) a work visit; the
+// lifecycle runs against a real endpoint only when it is set. Use it with
+// Equinix's test environment (https://sandboxapi.equinix.com).
+const EnvConformanceCage = "WVBATCH_CONFORMANCE_CAGE"
+
 // TestConformanceLifecycle orders, reads, finds, updates and cancels a work
-// visit on the sandbox, and checks what Equinix forbids afterwards.
+// visit, and checks what Equinix forbids afterwards: on the sandbox always,
+// and on a real endpoint when credentials and WVBATCH_CONFORMANCE_CAGE are
+// in the environment.
 func TestConformanceLifecycle(t *testing.T) {
 	t.Parallel()
-	tg := sandboxTarget(t, sandbox.Config{})
+	t.Run("sandbox", func(t *testing.T) {
+		t.Parallel()
+		tg := sandboxTarget(t, sandbox.Config{})
+		req := visit("wv-life-"+strings.ToLower(rand.Text()[:8]), 3)
+		req.Contacts = []Contact{{Type: ContactNotification, RegisteredUsers: []string{"noc.amsterdam"}}}
+		conformLifecycle(t, tg, req, "facilities.lead")
+	})
+	t.Run("real", func(t *testing.T) {
+		t.Parallel()
+		tg, ok := realTarget()
+		cage := strings.TrimSpace(os.Getenv(EnvConformanceCage))
+		if !ok || cage == "" {
+			t.Skip("no real endpoint to order at: set EQUINIX_API_CLIENTID, EQUINIX_API_CLIENTSECRET, EQUINIX_API_ENDPOINT and " +
+				EnvConformanceCage + " (a cage of that account) to order and cancel one work visit there")
+		}
+		req := visit("wvbatch-conf-"+strings.ToLower(rand.Text()[:8]), 3)
+		req.Description = "wvbatch conformance test: cancelled right away"
+		req.Details.Cages = []CageRef{{ID: cage}}
+		start := time.Now().UTC().Add(7 * 24 * time.Hour).Truncate(time.Hour)
+		req.Details.VisitStartDateTime, req.Details.VisitEndDateTime = start, start.Add(4*time.Hour)
+		conformLifecycle(t, tg, req, "")
+	})
+}
+
+// conformLifecycle runs the lifecycle of req on tg; notify, when set, is a
+// user to make the notification contact by an update.
+func conformLifecycle(t *testing.T, tg cTarget, req *WorkVisitRequest, notify string) {
 	ctx := t.Context()
 	var logs bytes.Buffer
 	c, tr, _ := tg.client(t, func(cfg *Config) { cfg.Logger = zerolog.New(&logs).Level(zerolog.DebugLevel) })
 	var errs []error
+	ref := req.CustomerReferenceID
 
-	req := visit("wv-life-0001", 3)
-	req.Contacts = []Contact{{Type: ContactNotification, RegisteredUsers: []string{"noc.amsterdam"}}}
 	id, err := c.CreateWorkVisit(ctx, req)
 	if err != nil {
 		t.Fatalf("CreateWorkVisit: %v", err)
@@ -479,39 +513,60 @@ func TestConformanceLifecycle(t *testing.T) {
 	if !strings.HasPrefix(id, "1-") {
 		t.Fatalf("order id %q", id)
 	}
+	cancelled := false
+	t.Cleanup(func() {
+		if !cancelled {
+			if err := c.CancelOrder(context.WithoutCancel(ctx), id, "wvbatch conformance test clean-up"); err != nil {
+				t.Errorf("clean-up: cancel %s: %v", id, err)
+			}
+		}
+	})
 
 	o, err := c.GetOrder(ctx, id)
 	if err != nil {
 		t.Fatalf("GetOrder: %v", err)
 	}
-	if o.OrderID != id || o.Status != StatusReceived || o.CustomerReferenceID != "wv-life-0001" || !o.Cancellable || !o.Modifiable ||
-		len(o.Details) != 1 || o.Details[0].ProductType != "WORK_VISIT" || o.Details[0].IBX != "AM1" || o.Details[0].Cage != "AM1:01:000111" {
+	cage := req.Details.Cages[0].ID
+	if o.OrderID != id || o.Status != StatusReceived || o.CustomerReferenceID != ref || !o.Cancellable || !o.Modifiable ||
+		len(o.Details) != 1 || o.Details[0].ProductType != "WORK_VISIT" || o.Details[0].Cage != cage ||
+		!strings.HasPrefix(cage, o.Details[0].IBX+":") {
 		t.Errorf("GetOrder = %+v", o)
 	}
 
-	// Equinix's search matches parts of references; the Client keeps exact matches.
-	if _, err := c.CreateWorkVisit(ctx, visit("wv-life-00012", 1)); err != nil {
-		t.Fatal(err)
+	// Equinix's search matches parts of references; the Client keeps exact
+	// matches only. On the sandbox, a second order whose reference starts
+	// with the first one's shows it.
+	if tg.sb != nil {
+		longer := visit(ref+"2", 1)
+		if _, err := c.CreateWorkVisit(ctx, longer); err != nil {
+			t.Fatal(err)
+		}
 	}
-	found, err := c.SearchOrdersByReference(ctx, "wv-life-0001")
+	found, err := c.SearchOrdersByReference(ctx, ref)
 	if err != nil || len(found) != 1 || found[0].OrderNumber != id {
-		t.Errorf("SearchOrdersByReference = %+v, %v; want only %s", found, err, id)
+		t.Errorf("SearchOrdersByReference(%s) = %+v, %v; want only %s", ref, found, err, id)
 	}
 
-	start, end, open := time.Date(2027, 1, 12, 8, 0, 0, 0, time.UTC), time.Date(2027, 1, 12, 16, 0, 0, 0, time.UTC), true
-	if err := c.UpdateWorkVisit(ctx, id, &WorkVisitUpdate{VisitStartDateTime: &start, VisitEndDateTime: &end, OpenCabinet: &open,
-		NotificationContacts: []Contact{{RegisteredUsers: []string{"facilities.lead"}}}}); err != nil {
+	start, end, open := req.Details.VisitStartDateTime.Add(24*time.Hour), req.Details.VisitEndDateTime.Add(24*time.Hour), true
+	upd := &WorkVisitUpdate{VisitStartDateTime: &start, VisitEndDateTime: &end, OpenCabinet: &open}
+	if notify != "" {
+		upd.NotificationContacts = []Contact{{RegisteredUsers: []string{notify}}}
+	}
+	if err := c.UpdateWorkVisit(ctx, id, upd); err != nil {
 		t.Fatalf("UpdateWorkVisit: %v", err)
 	}
-	held := tg.sb.Orders()
-	if len(held) != 2 || !held[0].VisitStart.Equal(start) || !held[0].VisitEnd.Equal(end) || !held[0].OpenCabinet ||
-		strings.Join(held[0].NotificationUsers, ",") != "facilities.lead" || held[0].Visitors != 3 {
-		t.Errorf("the sandbox holds %+v after the update", held)
+	if tg.sb != nil {
+		held := tg.sb.Orders()
+		if len(held) != 2 || !held[0].VisitStart.Equal(start) || !held[0].VisitEnd.Equal(end) || !held[0].OpenCabinet ||
+			strings.Join(held[0].NotificationUsers, ",") != notify || held[0].Visitors != 3 {
+			t.Errorf("the sandbox holds %+v after the update", held)
+		}
 	}
 
 	if err := c.CancelOrder(ctx, id, "The maintenance was postponed"); err != nil {
 		t.Fatalf("CancelOrder: %v", err)
 	}
+	cancelled = true
 	if o, err := c.GetOrder(ctx, id); err != nil || o.Status != StatusCancelled || o.Cancellable || o.Modifiable {
 		t.Errorf("after cancel: %+v, %v", o, err)
 	}
