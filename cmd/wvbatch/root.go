@@ -86,6 +86,7 @@ and places them, tracking every order so that nothing is ever ordered twice.`,
 		newStatusCmd(e),
 		newCancelCmd(e),
 		newRescheduleCmd(e), newAmendCmd(e),
+		newScheduleCmd(e),
 		newReportCmd(e),
 	)
 	return root

@@ -1,0 +1,491 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/scheduler"
+)
+
+// scheduleFlags are the flags every schedule subcommand takes.
+type scheduleFlags struct {
+	jobs  string
+	store storeFlag
+}
+
+func (f *scheduleFlags) bind(fs *pflag.FlagSet) {
+	fs.StringVar(&f.jobs, "config", "", "the jobs file (default $WVBATCH_JOBS, else $XDG_CONFIG_HOME/wvbatch/jobs.yaml)")
+	f.store.bind(fs)
+}
+
+func (f *scheduleFlags) jobsPath(e *env) string {
+	if f.jobs != "" {
+		return f.jobs
+	}
+	if p := e.getenv("WVBATCH_JOBS"); p != "" {
+		return p
+	}
+	dir := e.getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		dir = filepath.Join(e.getenv("HOME"), ".config")
+	}
+	return filepath.Join(dir, "wvbatch", "jobs.yaml")
+}
+
+// load reads the jobs file; a bad file is a usage error naming its line and
+// field.
+func (f *scheduleFlags) load(e *env) ([]scheduler.Job, error) {
+	jobs, err := scheduler.LoadFile(f.jobsPath(e))
+	return jobs, jobsErr(err)
+}
+
+func jobsErr(err error) error {
+	var fe *scheduler.FileError
+	if errors.As(err, &fe) {
+		hint := fe.Hint
+		if hint == "" {
+			hint = "see the jobs file fields in the README (\"Run it every month\") or samples/jobs.yaml"
+		}
+		return usageErr(err, hint)
+	}
+	return err
+}
+
+func findJob(jobs []scheduler.Job, name string) (*scheduler.Job, error) {
+	var names []string
+	for i := range jobs {
+		if jobs[i].Name == name {
+			return &jobs[i], nil
+		}
+		names = append(names, jobs[i].Name)
+	}
+	return nil, usageErr(fmt.Errorf("no job %q in the jobs file", name), "the jobs are: "+strings.Join(names, ", "))
+}
+
+func newScheduleCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "schedule",
+		Short: "Order recurring visits: a daemon that runs jobs on a cron schedule",
+		Long: `schedule runs the jobs of a jobs file (YAML) on their cron schedules. Each run
+goes the way 'wvbatch submit' goes, and is identified by its job and scheduled
+time: a restart, a second daemon or 'schedule run-now' never orders one
+scheduled time twice. See "Run it every month" in the README.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newScheduleRunCmd(e), newScheduleCheckCmd(e), newScheduleListCmd(e), newScheduleNextCmd(e), newScheduleRunNowCmd(e))
+	return cmd
+}
+
+// daemonOptions are the flags of the commands that run jobs.
+type daemonOptions struct {
+	sched       scheduleFlags
+	apiConfig   string
+	sandbox     bool
+	concurrency int
+	reportDir   string
+}
+
+func (o *daemonOptions) bind(fs *pflag.FlagSet) {
+	o.sched.bind(fs)
+	fs.StringVar(&o.apiConfig, "api-config", "", "the API and SMTP config file (default $XDG_CONFIG_HOME/wvbatch/config.yaml when it exists)")
+	fs.BoolVar(&o.sandbox, "sandbox", false, "run every job against the built-in sandbox, whatever its endpoint (nothing is really ordered)")
+	fs.IntVar(&o.concurrency, "concurrency", queue.ConcurrencyDefault, "orders in flight at once, for jobs that do not set concurrency")
+	fs.StringVar(&o.reportDir, "report-dir", "", "folder for the runs' reports (default: beside the store, one folder per run)")
+}
+
+func (o *daemonOptions) runner(e *env) *jobRunner {
+	var f runFlags
+	f.store = o.sched.store
+	f.api.configFile = o.apiConfig
+	f.concurrency = o.concurrency
+	f.reportDir = o.reportDir
+	r := &jobRunner{e: e, flags: f}
+	if o.sandbox {
+		r.forceSandbox = true
+	}
+	return r
+}
+
+func (o *daemonOptions) scheduler(e *env, jobs []scheduler.Job) (*scheduler.Scheduler, error) {
+	r := o.runner(e)
+	return scheduler.New(scheduler.Config{
+		Jobs:   jobs,
+		Open:   func() (*queue.Store, error) { return o.sched.store.open(e) },
+		Run:    r.run,
+		Now:    e.now,
+		Logger: e.log,
+	})
+}
+
+func newScheduleRunCmd(e *env) *cobra.Command {
+	var o daemonOptions
+	cmd := &cobra.Command{
+		Use:   "run --config jobs.yaml",
+		Short: "Run the scheduler daemon",
+		Long: `run is the daemon: it starts each job's runs at their scheduled times until it
+gets SIGTERM or SIGINT, when it lets the runs under way record their state and
+exits. SIGHUP reads the jobs file again; a file that is not valid is logged and
+the jobs already loaded carry on. The store is open only while a job is decided
+or runs, so other wvbatch commands can use it in between.
+
+Exit status: 0 after SIGTERM, 2 when the jobs file is not valid at start.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runScheduleDaemon(cmd.Context(), o, e)
+		},
+	}
+	o.bind(cmd.Flags())
+	return cmd
+}
+
+func runScheduleDaemon(ctx context.Context, o daemonOptions, e *env) error {
+	path := o.sched.jobsPath(e)
+	jobs, err := o.sched.load(e)
+	if err != nil {
+		return err
+	}
+	s, err := o.scheduler(e, jobs)
+	if err != nil {
+		return err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				jobs, err := scheduler.LoadFile(path)
+				if err != nil {
+					e.log.Error().Err(err).Msg("reload: the jobs file is not valid; the jobs already loaded carry on")
+					continue
+				}
+				s.Reload(jobs)
+				e.log.Info().Int("jobs", len(jobs)).Str("file", path).Msg("reloaded the jobs file")
+			}
+		}
+	}()
+	e.log.Info().Str("file", path).Str("store", o.sched.store.resolve(e)).Msg("jobs file loaded")
+	fmt.Fprintf(e.stdout, "wvbatch scheduler: %d jobs from %s, store %s\n", len(jobs), path, o.sched.store.resolve(e))
+	return s.Run(ctx)
+}
+
+func newScheduleCheckCmd(e *env) *cobra.Command {
+	var o scheduleFlags
+	cmd := &cobra.Command{
+		Use:   "check --config jobs.yaml",
+		Short: "Check a jobs file and show each job's next run",
+		Long: `check reads a jobs file and checks every field: schedules, rosters, window rules
+and policies. Exit status 2 names the line and field of the first problem.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			jobs, err := o.load(e)
+			if err != nil {
+				return err
+			}
+			now := e.now()
+			fmt.Fprintf(e.stdout, "%s: %d jobs, all valid\n", o.jobsPath(e), len(jobs))
+			for i := range jobs {
+				j := &jobs[i]
+				fmt.Fprintf(e.stdout, "  %s (line %d): %s\n", j.Name, j.Line, j.Schedule)
+				if p, err := j.ResolveRoster(); err != nil {
+					fmt.Fprintf(e.stdout, "    roster:  %v (a run now would fail)\n", err)
+				} else {
+					fmt.Fprintf(e.stdout, "    roster:  %s\n", p)
+				}
+				if j.Window != nil {
+					fmt.Fprintf(e.stdout, "    window:  %s\n", j.Window)
+				}
+				fmt.Fprintf(e.stdout, "    missed:  %s\n", missedText(j))
+				if n := j.Schedule.Next(now); !n.IsZero() {
+					fmt.Fprintf(e.stdout, "    next:    %s\n", instants(n, j))
+				}
+			}
+			return nil
+		},
+	}
+	o.bind(cmd.Flags())
+	return cmd
+}
+
+func missedText(j *scheduler.Job) string {
+	if j.Missed == scheduler.MissedSkip {
+		return "skip"
+	}
+	return fmt.Sprintf("run-once within %s", j.StartingDeadline)
+}
+
+// instants shows t in the job's zone and in UTC.
+func instants(t time.Time, j *scheduler.Job) string {
+	return fmt.Sprintf("%s  (%s)", t.In(j.Schedule.Location()).Format("2006-01-02 15:04:05 MST"), t.UTC().Format(time.RFC3339))
+}
+
+type scheduleListOptions struct {
+	sched scheduleFlags
+	json  bool
+}
+
+type jobListing struct {
+	Job          string    `json:"job"`
+	Schedule     string    `json:"schedule,omitempty"`
+	Zone         string    `json:"zone,omitempty"`
+	InFile       bool      `json:"in_jobs_file"`
+	LastRun      time.Time `json:"last_run,omitzero"`
+	LastRunID    string    `json:"last_run_id,omitempty"`
+	LastOutcome  string    `json:"last_outcome,omitempty"`
+	LastError    string    `json:"last_error,omitempty"`
+	LastSkipped  time.Time `json:"last_skipped,omitzero"`
+	SkipReason   string    `json:"skip_reason,omitempty"`
+	Pending      time.Time `json:"pending,omitzero"`
+	Next         time.Time `json:"next,omitzero"`
+	NextLocal    string    `json:"next_local,omitempty"`
+	LastFinished time.Time `json:"last_finished,omitzero"`
+}
+
+func newScheduleListCmd(e *env) *cobra.Command {
+	var o scheduleListOptions
+	cmd := &cobra.Command{
+		Use:   "list --config jobs.yaml",
+		Short: "List the jobs, their last run and outcome, and their next run",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runScheduleList(o, e)
+		},
+	}
+	o.sched.bind(cmd.Flags())
+	cmd.Flags().BoolVar(&o.json, "json", false, "print the jobs as JSON")
+	return cmd
+}
+
+func runScheduleList(o scheduleListOptions, e *env) error {
+	jobs, err := o.sched.load(e)
+	if err != nil {
+		return err
+	}
+	st, err := o.sched.store.open(e)
+	if err != nil {
+		return err
+	}
+	states, err := st.JobStates()
+	st.Close()
+	if err != nil {
+		return err
+	}
+	byJob := map[string]queue.JobState{}
+	for _, s := range states {
+		byJob[s.Job] = s
+	}
+	now := e.now()
+	var list []jobListing
+	for i := range jobs {
+		j := &jobs[i]
+		s := byJob[j.Name]
+		delete(byJob, j.Name)
+		l := listing(s)
+		l.Job, l.Schedule, l.Zone, l.InFile = j.Name, j.Schedule.String(), j.Schedule.Location().String(), true
+		from := now
+		if s.LastScheduled.After(from) {
+			from = s.LastScheduled
+		}
+		if n := j.Schedule.Next(from); !n.IsZero() {
+			l.Next, l.NextLocal = n.UTC(), n.In(j.Schedule.Location()).Format("2006-01-02 15:04:05 MST")
+		}
+		list = append(list, l)
+	}
+	for _, s := range states {
+		if _, ok := byJob[s.Job]; ok {
+			list = append(list, listing(s))
+		}
+	}
+	if o.json {
+		return writeJSON(e.stdout, list)
+	}
+	for _, l := range list {
+		fmt.Fprintf(e.stdout, "%s  %s\n", l.Job, l.Schedule)
+		if !l.InFile {
+			fmt.Fprintf(e.stdout, "  (in the store, not in the jobs file)\n")
+		}
+		switch {
+		case !l.LastRun.IsZero():
+			fmt.Fprintf(e.stdout, "  last run:  %s  %s  run %s\n", l.LastRun.Format(time.RFC3339), l.LastOutcome, l.LastRunID)
+			if l.LastError != "" {
+				fmt.Fprintf(e.stdout, "             %s\n", l.LastError)
+			}
+		default:
+			fmt.Fprintf(e.stdout, "  last run:  none\n")
+		}
+		if !l.LastSkipped.IsZero() {
+			fmt.Fprintf(e.stdout, "  skipped:   %s  %s\n", l.LastSkipped.Format(time.RFC3339), l.SkipReason)
+		}
+		if !l.Pending.IsZero() {
+			fmt.Fprintf(e.stdout, "  pending:   the run for %s is resumed when the daemon runs\n", l.Pending.Format(time.RFC3339))
+		}
+		if !l.Next.IsZero() {
+			fmt.Fprintf(e.stdout, "  next run:  %s  (%s)\n", l.NextLocal, l.Next.Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+func listing(s queue.JobState) jobListing {
+	return jobListing{Job: s.Job, LastRun: s.LastRun, LastRunID: s.LastRunID, LastOutcome: s.LastOutcome, LastError: s.LastError,
+		LastSkipped: s.Skipped, SkipReason: s.SkipReason, Pending: s.Pending, LastFinished: s.LastFinished}
+}
+
+type scheduleNextOptions struct {
+	sched scheduleFlags
+	n     int
+	json  bool
+	from  string
+}
+
+func newScheduleNextCmd(e *env) *cobra.Command {
+	var o scheduleNextOptions
+	cmd := &cobra.Command{
+		Use:   "next JOB",
+		Short: "Show a job's next scheduled times, in UTC and the job's zone",
+		Args:  exactArgs(1, "name the job: 'wvbatch schedule check' lists them"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runScheduleNext(args[0], o, e)
+		},
+	}
+	o.sched.bind(cmd.Flags())
+	cmd.Flags().IntVarP(&o.n, "count", "n", 5, "how many times to show")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print the times as JSON")
+	cmd.Flags().StringVar(&o.from, "from", "", "count from this RFC 3339 instant instead of now")
+	return cmd
+}
+
+type nextTime struct {
+	UTC   time.Time `json:"utc"`
+	Local string    `json:"local"`
+	Zone  string    `json:"zone"`
+	// Window is the visit window a run at this time would ask for, in the
+	// job's zone (the IBX's zone decides at run time).
+	WindowStart string `json:"window_start,omitempty"`
+	WindowEnd   string `json:"window_end,omitempty"`
+}
+
+func runScheduleNext(name string, o scheduleNextOptions, e *env) error {
+	if o.n < 1 || o.n > 1000 {
+		return usageErr(fmt.Errorf("-n %d: want 1 to 1000", o.n), "e.g. -n 5")
+	}
+	now, err := parseNow(o.from, e.now)
+	if err != nil {
+		return usageErr(fmt.Errorf("--from %q is not an RFC 3339 time", o.from), "write it like 2027-01-01T09:00:00Z")
+	}
+	jobs, err := o.sched.load(e)
+	if err != nil {
+		return err
+	}
+	j, err := findJob(jobs, name)
+	if err != nil {
+		return err
+	}
+	loc := j.Schedule.Location()
+	var out []nextTime
+	t := now()
+	for len(out) < o.n {
+		t = j.Schedule.Next(t)
+		if t.IsZero() {
+			break
+		}
+		nt := nextTime{UTC: t.UTC(), Local: t.In(loc).Format("2006-01-02 15:04:05 MST"), Zone: loc.String()}
+		if j.Window != nil {
+			s, w := j.Window.At(t, loc)
+			nt.WindowStart, nt.WindowEnd = s.In(loc).Format("2006-01-02 15:04 MST"), w.In(loc).Format("2006-01-02 15:04 MST")
+		}
+		out = append(out, nt)
+	}
+	if o.json {
+		return writeJSON(e.stdout, out)
+	}
+	for _, nt := range out {
+		fmt.Fprintf(e.stdout, "%s  %s", nt.UTC.Format(time.RFC3339), nt.Local)
+		if nt.WindowStart != "" {
+			fmt.Fprintf(e.stdout, "  visit %s → %s", nt.WindowStart, nt.WindowEnd)
+		}
+		fmt.Fprintln(e.stdout)
+	}
+	return nil
+}
+
+type scheduleRunNowOptions struct {
+	daemon daemonOptions
+	at     string
+}
+
+func newScheduleRunNowCmd(e *env) *cobra.Command {
+	var o scheduleRunNowOptions
+	cmd := &cobra.Command{
+		Use:   "run-now JOB",
+		Short: "Run a job now, in the foreground",
+		Long: `run-now runs one job at once, as the daemon would. Its scheduled time is the
+current minute (or --at): running it again in the same minute, or for a time
+the daemon ran, resumes or reports that run; it never orders twice. It waits
+while the daemon has the store open.
+
+Exit status as for submit: 0 when every row was ordered, 3 when some rows are
+invalid or were refused, 1 when the run stopped or could not be made.`,
+		Args: exactArgs(1, "name the job: 'wvbatch schedule check' lists them"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runScheduleRunNow(cmd.Context(), args[0], o, e)
+		},
+	}
+	o.daemon.bind(cmd.Flags())
+	cmd.Flags().StringVar(&o.at, "at", "", "the scheduled time to run, RFC 3339 (default: now, to the minute)")
+	return cmd
+}
+
+func runScheduleRunNow(ctx context.Context, name string, o scheduleRunNowOptions, e *env) error {
+	jobs, err := o.daemon.sched.load(e)
+	if err != nil {
+		return err
+	}
+	if _, err := findJob(jobs, name); err != nil {
+		return err
+	}
+	at := e.now().UTC().Truncate(time.Minute)
+	if o.at != "" {
+		t, err := time.Parse(time.RFC3339, o.at)
+		if err != nil {
+			return usageErr(fmt.Errorf("--at %q is not an RFC 3339 time", o.at), "write it like 2027-01-01T09:00:00Z")
+		}
+		at = t.UTC()
+	}
+	s, err := o.daemon.scheduler(e, jobs)
+	if err != nil {
+		return err
+	}
+	res, err := s.RunOnce(ctx, name, at)
+	if err != nil {
+		return err
+	}
+	switch res.Outcome {
+	case queue.OutcomeOrdered:
+		return nil
+	case queue.OutcomeRowsFailed:
+		return errRowsFailed
+	case queue.OutcomeInterrupted:
+		return &cliError{code: exitFailure, err: fmt.Errorf("job %s: the run stopped with work left", name),
+			hint: "run the same command again (with --at " + at.Format(time.RFC3339) + ") to resume it"}
+	}
+	if res.Err == nil {
+		res.Err = errors.New(res.Outcome)
+	}
+	return &cliError{code: exitFailure, err: fmt.Errorf("job %s: %w", name, res.Err)}
+}

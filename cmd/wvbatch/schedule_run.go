@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/preflight"
+	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/scheduler"
+	"github.com/wvbatch/wvbatch/internal/submit"
+)
+
+// jobRunner runs a scheduled job's run through the same functions as a
+// manual submit: import, pre-flight, submit.NewRun, CreateRun, executeRun,
+// and resumeRun for a run that exists already.
+type jobRunner struct {
+	e *env
+	// flags are the daemon's own: store, API config, concurrency, report
+	// folder; a job's endpoint and concurrency win.
+	flags runFlags
+	// forceSandbox runs every job against the in-process sandbox.
+	forceSandbox bool
+}
+
+// runFlags returns the flags of one job's run.
+func (r *jobRunner) runFlags(job *scheduler.Job) runFlags {
+	f := r.flags
+	f.json = false
+	switch job.Endpoint {
+	case "":
+	case "sandbox":
+		f.api.sandbox = true
+	default:
+		f.api.sandbox, f.api.endpoint = false, job.Endpoint
+	}
+	if r.forceSandbox {
+		f.api.sandbox, f.api.endpoint = true, ""
+	}
+	if job.Concurrency > 0 {
+		f.concurrency = job.Concurrency
+	}
+	return f
+}
+
+// salt names a scheduled run in its run id: job and scheduled time.
+func salt(job string, at time.Time) string {
+	return "schedule " + job + " " + at.UTC().Format(time.RFC3339)
+}
+
+// run is a scheduler.RunFunc.
+func (r *jobRunner) run(ctx context.Context, st *queue.Store, job *scheduler.Job, at time.Time) scheduler.Result {
+	e, f := r.e, r.runFlags(job)
+	fmt.Fprintf(e.stdout, "job %s: run for %s (%s)\n", job.Name, at.UTC().Format(time.RFC3339),
+		at.In(job.Schedule.Location()).Format("2006-01-02 15:04 MST"))
+	if run, err := st.ScheduledRun(job.Name, at); err == nil {
+		return r.resume(ctx, st, job, at, run, f)
+	} else if !errors.Is(err, queue.ErrNotFound) {
+		return r.result(st, job, at, "", err)
+	}
+
+	path, err := job.ResolveRoster()
+	if err != nil {
+		return r.result(st, job, at, "", err)
+	}
+	order, err := roster.ParseDateOrder(job.DateOrder)
+	if err != nil {
+		return r.result(st, job, at, "", err)
+	}
+	check := roster.CheckConfig{Now: e.now, DateOrder: order}
+	if job.Window != nil {
+		check.Window = job.Window.For(at)
+	}
+	imp := importer.Options{Path: path, Read: roster.ReadOptions{Sheet: job.Sheet}, Check: check,
+		Order: job.Order, Salt: salt(job.Name, at)}
+	res, err := importer.Import(ctx, imp)
+	if err != nil {
+		return r.result(st, job, at, "", err)
+	}
+	if run, err := st.Run(res.RunID); err == nil {
+		return r.resume(ctx, st, job, at, run, f)
+	}
+	conn, err := f.api.connect(e, nil)
+	if err != nil {
+		return r.result(st, job, at, "", err)
+	}
+	defer conn.close()
+	imp.Preflight = preflight.New(conn.client)
+	if res, err = importer.Import(ctx, imp); err != nil {
+		return r.result(st, job, at, "", apiErr(err))
+	}
+	for _, oe := range res.OrderErrors {
+		return r.result(st, job, at, "", fmt.Errorf("%s: %s (hint: %s)", oe.Field, oe.Message, oe.Hint))
+	}
+	headerRow := 0
+	if res.Header != nil {
+		headerRow = res.Header.Row
+	}
+	sr, err := submit.NewRun(res, submit.Settings{
+		Roster: abs(path), Sheet: res.Sheet, HeaderRow: headerRow, Order: res.Order, Endpoint: conn.endpointName(),
+		DateOrder: order.String(),
+	}, st)
+	if err != nil {
+		return r.result(st, job, at, "", err)
+	}
+	sr.Run.Job, sr.Run.ScheduledAt = job.Name, at.UTC()
+	printPlan(e.stdout, res, sr)
+	if _, err := st.CreateRun(sr.Run, sr.Orders, sr.Rows); err != nil {
+		return r.result(st, job, at, "", err)
+	}
+	run, err := st.Run(sr.Run.ID)
+	if err != nil {
+		return r.result(st, job, at, sr.Run.ID, err)
+	}
+	fmt.Fprintf(e.stdout, "run %s recorded in %s\n", run.ID, st.Path())
+	return r.result(st, job, at, run.ID, executeRun(ctx, e, st, run, f, conn, res))
+}
+
+// resume carries on with the run a job already made for at. A finished run
+// is only reported: it is not sent, nor emailed, again.
+func (r *jobRunner) resume(ctx context.Context, st *queue.Store, job *scheduler.Job, at time.Time, run queue.Run, f runFlags) scheduler.Result {
+	if finished(run) {
+		fmt.Fprintf(r.e.stdout, "job %s: the run for %s is %s already (run %s): nothing is ordered twice\n",
+			job.Name, at.UTC().Format(time.RFC3339), run.State, run.ID)
+		return r.result(st, job, at, run.ID, nil)
+	}
+	fmt.Fprintf(r.e.stdout, "job %s: resuming run %s for %s; nothing is ordered twice\n", job.Name, run.ID, at.UTC().Format(time.RFC3339))
+	return r.result(st, job, at, run.ID, resumeRun(ctx, r.e, st, run, f, nil, nil))
+}
+
+func finished(run queue.Run) bool {
+	return (run.State == queue.RunDone || run.State == queue.RunCancelled) &&
+		run.Orders[queue.Planned]+run.Orders[queue.Sending] == 0
+}
+
+// result names the outcome of a run from the error the submit path
+// returned and what the store holds.
+func (r *jobRunner) result(st *queue.Store, job *scheduler.Job, at time.Time, runID string, err error) scheduler.Result {
+	res := scheduler.Result{RunID: runID, Err: err}
+	run, lerr := st.ScheduledRun(job.Name, at)
+	if lerr == nil {
+		res.RunID = run.ID
+	}
+	switch {
+	case lerr == nil && !finished(run):
+		res.Outcome = queue.OutcomeInterrupted
+	case lerr == nil && (run.Rows[queue.RowInvalid]+run.Rows[queue.RowRejected]+run.Rows[queue.RowPending] > 0 || errors.Is(err, errRowsFailed)):
+		res.Outcome = queue.OutcomeRowsFailed
+		if errors.Is(err, errRowsFailed) {
+			res.Err = nil
+		}
+	case err == nil:
+		res.Outcome = queue.OutcomeOrdered
+	case errors.Is(err, errRowsFailed):
+		res.Outcome, res.Err = queue.OutcomeRowsFailed, nil
+	default:
+		res.Outcome = queue.OutcomeFailed
+	}
+	if res.Err != nil {
+		var ce *cliError
+		if errors.As(res.Err, &ce) && ce.hint != "" {
+			res.Err = fmt.Errorf("%w (hint: %s)", res.Err, ce.hint)
+		}
+		var fe *roster.FileError
+		if errors.As(res.Err, &fe) && fe.Hint != "" {
+			res.Err = fmt.Errorf("%w (hint: %s)", res.Err, fe.Hint)
+		}
+		fmt.Fprintf(r.e.stderr, "wvbatch: job %s: %v\n", job.Name, res.Err)
+	}
+	return res
+}

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/sandbox"
+)
+
+// scheduleRoster writes roster number set of a job without dates: n
+// visitors in DC2 (cut into orders of 50), named apart from every other
+// set's. It appears whole: written aside, then renamed.
+func scheduleRoster(t *testing.T, dir string, set, n int) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("IBX,Cage,Account Number,First Name,Last Name,Company\n")
+	for i := range n {
+		last := string(rune('A'+i/26%26)) + strings.Repeat(string(rune('a'+i%26)), 3)
+		fmt.Fprintf(&b, "DC2,DC2:01:123456,200001,Engineer%s,%s%s,Keystone UPS Services\n",
+			strings.Repeat("x", set), last, string(rune('a'+i/676)))
+	}
+	path := filepath.Join(dir, fmt.Sprintf("roster-%02d.csv", set))
+	if err := os.WriteFile(path+".tmp", []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// daemon is one `wvbatch schedule run` child process.
+type daemon struct {
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+}
+
+func startDaemon(t *testing.T, dir, jobs, store, url string, n int) *daemon {
+	t.Helper()
+	log := filepath.Join(dir, fmt.Sprintf("daemon-%d.log", n))
+	f, err := os.Create(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "schedule", "run", "--config", jobs, "--store", store,
+		"--concurrency", "1", "--log-level", "info", "--log-format", "json")
+	cmd.Env = append(childEnv(dir), "EQUINIX_API_ENDPOINT="+url)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{cmd: cmd, log: log, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		f.Close()
+		close(d.done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-d.done
+		if t.Failed() {
+			b, _ := os.ReadFile(log)
+			t.Logf("%s:\n%s", filepath.Base(log), b)
+		}
+	})
+	return d
+}
+
+func (d *daemon) logHas(s string) bool {
+	b, _ := os.ReadFile(d.log)
+	return bytes.Contains(b, []byte(s))
+}
+
+// waitFor polls cond every 20ms for up to limit.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestScheduleDaemonRestart runs the daemon in real time with a schedule of
+// every 3 seconds against a sandbox that outlives it, kills it (SIGKILL) in
+// the middle of its first run, starts it again, reloads the jobs file with
+// SIGHUP (an invalid file first), stops it with SIGTERM, and checks that the
+// sandbox holds exactly one complete set of orders per scheduled time.
+func TestScheduleDaemonRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv, err := sandbox.New(sandbox.Config{Latency: 60 * time.Millisecond, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, stop, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stop(context.Background()) })
+
+	const visitors, perRun = 400, 8 // 8 orders of 50
+	rosters := filepath.Join(dir, "rosters")
+	if err := os.Mkdir(rosters, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	scheduleRoster(t, rosters, 1, visitors)
+	jobs := filepath.Join(dir, "jobs.yaml")
+	writeJobs := func(schedule string) {
+		t.Helper()
+		y := fmt.Sprintf(`jobs:
+  - name: every-3s
+    schedule: %q
+    roster: rosters/*.csv
+    window: {start: 7 days after, from: "09:00", to: "17:00"}
+    description: Scheduled test visit
+    reference_prefix: SCHED
+`, schedule)
+		if err := os.WriteFile(jobs, []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeJobs("*/3 * * * * *")
+	store := filepath.Join(dir, "state", "wvbatch.db")
+
+	// First daemon: killed once its first run has placed some orders.
+	a := startDaemon(t, dir, jobs, store, url, 1)
+	waitFor(t, 20*time.Second, "the first run to place 2 orders", func() bool { return len(srv.Orders()) >= 2 })
+	_ = a.cmd.Process.Kill()
+	<-a.done
+	if held := len(srv.Orders()); held >= perRun {
+		t.Fatalf("the first run finished (%d orders) before the kill: make the sandbox slower", held)
+	}
+
+	// Second daemon: resumes the first run, then goes on. A run whose
+	// visitors an earlier run ordered for the same window orders nothing, so
+	// each new set of orders needs a new roster (the newest file wins).
+	b := startDaemon(t, dir, jobs, store, url, 2)
+	for set := 2; set <= 3; set++ {
+		waitFor(t, 30*time.Second, fmt.Sprintf("%d runs' orders", set-1), func() bool { return len(srv.Orders()) >= (set-1)*perRun })
+		scheduleRoster(t, rosters, set, visitors)
+	}
+	waitFor(t, 30*time.Second, "3 runs' orders", func() bool { return len(srv.Orders()) >= 3*perRun })
+	if !b.logHas("resuming the run that was not finished") {
+		t.Error("the restarted daemon did not say it resumed the unfinished run")
+	}
+
+	// An invalid reload keeps the jobs; a valid one replaces them.
+	if err := os.WriteFile(jobs, []byte("jobs:\n  - name: every-3s\n    schedule: \"*/3 * *\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_ = b.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, 10*time.Second, "the invalid reload to be logged", func() bool { return b.logHas("reload: the jobs file is not valid") })
+	if !b.logHas("line 3, field schedule") {
+		t.Error("the invalid reload's error does not name line 3, field schedule")
+	}
+	writeJobs("0 0 1 1 *") // next: New Year
+	_ = b.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, 10*time.Second, "the reload", func() bool { return b.logHas("reloaded the jobs file") })
+
+	// Once the daemon idles the store is free: every run is finished.
+	var runs []queue.Run
+	waitFor(t, 30*time.Second, "the daemon to finish its runs and let go of the store", func() bool {
+		st, err := queue.Open(store, queue.Options{LockTimeout: 20 * time.Millisecond})
+		if err != nil {
+			return false
+		}
+		defer st.Close()
+		js, _, _ := st.JobState("every-3s")
+		runs, _ = st.Runs()
+		return js.Pending.IsZero() && js.LastOutcome != ""
+	})
+	_ = b.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-b.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the daemon did not exit after SIGTERM")
+	}
+	if code := b.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit status after SIGTERM %d, want 0", code)
+	}
+
+	// Exactly one set of orders per scheduled time.
+	held := map[string]int{}
+	for _, o := range srv.Orders() {
+		held[o.CustomerReferenceID]++
+	}
+	seen := map[time.Time]string{}
+	total, full := 0, 0
+	for _, r := range runs {
+		if r.Job != "every-3s" || r.ScheduledAt.IsZero() {
+			t.Errorf("run %s is not the job's: job %q at %v", r.ID, r.Job, r.ScheduledAt)
+		}
+		if prev, dup := seen[r.ScheduledAt]; dup {
+			t.Errorf("runs %s and %s for the same scheduled time %v", prev, r.ID, r.ScheduledAt)
+		}
+		seen[r.ScheduledAt] = r.ID
+		// A run that came before the next roster orders nothing: its
+		// visitors are already ordered for that window.
+		switch {
+		case r.State == queue.RunDone && r.Orders[queue.Submitted] == perRun:
+			full++
+		case r.State == queue.RunDone && len(r.Orders) == 0 && r.Rows[queue.RowAlreadyOrdered] == visitors:
+		default:
+			t.Errorf("run %s (%v): %s, orders %v, rows %v; want done with %d orders submitted, or nothing left to order",
+				r.ID, r.ScheduledAt, r.State, r.Orders, r.Rows, perRun)
+		}
+		st, err := queue.Open(store, queue.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		orders, err := st.Orders(r.ID)
+		st.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range orders {
+			if held[o.Reference] != 1 {
+				t.Errorf("run %s order %s: the sandbox holds it %d times", r.ID, o.Reference, held[o.Reference])
+			}
+			delete(held, o.Reference)
+			total++
+		}
+	}
+	if full != 3 {
+		t.Errorf("%d runs placed a full set of orders, want 3 (one per roster)", full)
+	}
+	for ref, n := range held {
+		t.Errorf("the sandbox holds %d orders %s that no run planned", n, ref)
+	}
+	t.Logf("%d scheduled runs (%d with a set of %d orders), %d orders, each held once", len(runs), full, perRun, total)
+}
