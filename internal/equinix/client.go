@@ -46,6 +46,11 @@ type Client struct {
 	tokens  tokenSource
 }
 
+// MaxIdleConnsPerHost is how many idle connections to the API the client
+// keeps for reuse: enough for every order in flight at the highest
+// concurrency people use.
+const MaxIdleConnsPerHost = 128
+
 // New returns a Client for cfg. It fails with ErrNoCredentials when cfg has
 // neither client credentials nor a token, and with a precise error for any
 // other setting that cannot work. It sends nothing.
@@ -56,7 +61,13 @@ func New(cfg Config) (*Client, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
+		// Keep a connection per request in flight: the default keeps two
+		// per host, and concurrent orders would each open a new one.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = MaxIdleConnsPerHost
+		tr.MaxIdleConns = MaxIdleConnsPerHost
 		hc = &http.Client{
+			Transport: tr,
 			// A redirect would turn a POST into a GET or send the order
 			// elsewhere; report it instead (see unexpectedStatus).
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
