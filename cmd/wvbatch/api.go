@@ -113,6 +113,11 @@ func (f *apiFlags) clientConfig(e *env) (equinix.Config, error) {
 		if err != nil {
 			return cfg, err
 		}
+		if fc.ClientSecret != "" || fc.Token != "" {
+			if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+				e.log.Warn().Str("file", path).Msgf("the config file holds Equinix credentials and others may read it: chmod 600 %s", path)
+			}
+		}
 		cfg.Endpoint = cmp.Or(cfg.Endpoint, strings.TrimSpace(fc.Endpoint))
 		cfg.ClientID = cmp.Or(cfg.ClientID, strings.TrimSpace(fc.ClientID))
 		cfg.ClientSecret = cmp.Or(cfg.ClientSecret, strings.TrimSpace(fc.ClientSecret))

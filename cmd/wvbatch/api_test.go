@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
 )
@@ -135,5 +138,44 @@ func TestConnect(t *testing.T) {
 	u, err := conn.client.LookupUser(t.Context(), "anyone.at.all")
 	if err != nil || u.Status != equinix.UserActive {
 		t.Fatalf("a permissive sandbox looked up %+v, %v; want an ACTIVE user", u, err)
+	}
+}
+
+// TestConfigFileWithSecretsReadableByOthers warns about a config file that
+// holds credentials and that others may read.
+func TestConfigFileWithSecretsReadableByOthers(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		body string
+		mode os.FileMode
+		warn bool
+	}{
+		{"secret, readable by all", "client_secret: s3cret\n", 0o644, true},
+		{"token, readable by the group", "token: t0ken\n", 0o640, true},
+		{"secret, owner only", "client_secret: s3cret\n", 0o600, false},
+		{"no secrets, readable by all", "endpoint: https://sandboxapi.equinix.com\n", 0o644, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "config.yaml")
+			if err := os.WriteFile(path, []byte(tt.body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			var logs bytes.Buffer
+			e := &env{getenv: func(string) string { return "" }, log: zerolog.New(&logs)}
+			if _, err := (&apiFlags{configFile: path}).clientConfig(e); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(logs.String(), "chmod 600"); got != tt.warn {
+				t.Errorf("warned %v, want %v: %s", got, tt.warn, logs.String())
+			}
+			if strings.Contains(logs.String(), "s3cret") || strings.Contains(logs.String(), "t0ken") {
+				t.Errorf("the warning shows the secret: %s", logs.String())
+			}
+		})
 	}
 }
