@@ -93,10 +93,11 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 }
 
 // TestScheduleDaemonRestart runs the daemon in real time with a schedule of
-// every 3 seconds against a sandbox that outlives it, kills it (SIGKILL) in
-// the middle of its first run, starts it again, reloads the jobs file with
-// SIGHUP (an invalid file first), stops it with SIGTERM, and checks that the
-// sandbox holds exactly one complete set of orders per scheduled time.
+// every 3 seconds against a sandbox that outlives it: it kills it (SIGKILL)
+// in the middle of its first run and starts it again, reloads the jobs file
+// with SIGHUP (an invalid file first), stops it with SIGTERM while idle and
+// again in the middle of a run, and checks that the sandbox holds exactly one
+// complete set of orders per scheduled time.
 func TestScheduleDaemonRestart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -170,26 +171,53 @@ func TestScheduleDaemonRestart(t *testing.T) {
 	waitFor(t, 10*time.Second, "the reload", func() bool { return b.logHas("reloaded the jobs file") })
 
 	// Once the daemon idles the store is free: every run is finished.
-	var runs []queue.Run
-	waitFor(t, 30*time.Second, "the daemon to finish its runs and let go of the store", func() bool {
+	jobState := func() (queue.JobState, []queue.Run, bool) {
 		st, err := queue.Open(store, queue.Options{LockTimeout: 20 * time.Millisecond})
 		if err != nil {
-			return false
+			return queue.JobState{}, nil, false
 		}
 		defer st.Close()
 		js, _, _ := st.JobState("every-3s")
-		runs, _ = st.Runs()
-		return js.Pending.IsZero() && js.LastOutcome != ""
-	})
-	_ = b.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-b.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the daemon did not exit after SIGTERM")
+		runs, _ := st.Runs()
+		return js, runs, true
 	}
-	if code := b.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Fatalf("exit status after SIGTERM %d, want 0", code)
+	idle := func(what string) {
+		t.Helper()
+		waitFor(t, 30*time.Second, what, func() bool {
+			js, _, ok := jobState()
+			return ok && js.Pending.IsZero() && js.LastOutcome != ""
+		})
 	}
+	stopDaemon := func(d *daemon) {
+		t.Helper()
+		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-d.done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the daemon did not exit after SIGTERM")
+		}
+		if code := d.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Fatalf("exit status after SIGTERM %d, want 0", code)
+		}
+	}
+	idle("the daemon to finish its runs and let go of the store")
+	stopDaemon(b)
+
+	// SIGTERM in the middle of a run: the run records its state, stays
+	// pending, and the next daemon finishes it.
+	writeJobs("*/3 * * * * *")
+	scheduleRoster(t, rosters, 4, visitors)
+	c := startDaemon(t, dir, jobs, store, url, 3)
+	waitFor(t, 30*time.Second, "the fourth run to place 2 orders", func() bool { return len(srv.Orders()) >= 3*perRun+2 })
+	stopDaemon(c)
+	if js, _, ok := jobState(); !ok || js.Pending.IsZero() || js.LastOutcome != queue.OutcomeInterrupted {
+		t.Errorf("after SIGTERM in a run: job state %+v (store opened: %v), want the run pending and interrupted", js, ok)
+	}
+	writeJobs("0 0 1 1 *")
+	d := startDaemon(t, dir, jobs, store, url, 4)
+	idle("the next daemon to finish the interrupted run")
+	stopDaemon(d)
+	_, runs, _ := jobState()
 
 	// Exactly one set of orders per scheduled time.
 	held := map[string]int{}
@@ -233,8 +261,8 @@ func TestScheduleDaemonRestart(t *testing.T) {
 			total++
 		}
 	}
-	if full != 3 {
-		t.Errorf("%d runs placed a full set of orders, want 3 (one per roster)", full)
+	if full != 4 {
+		t.Errorf("%d runs placed a full set of orders, want 4 (one per roster)", full)
 	}
 	for ref, n := range held {
 		t.Errorf("the sandbox holds %d orders %s that no run planned", n, ref)

@@ -183,11 +183,16 @@ func (s *Scheduler) sleep() time.Duration {
 		if !ok {
 			return 0
 		}
+		if !st.Pending.IsZero() && s.running[j.Name].IsZero() {
+			// An interrupted run goes first: nothing else of the job is
+			// due before it is retried.
+			if r, ok := s.retryAt[j.Name]; !ok || r.Before(next) {
+				next = r
+			}
+			continue
+		}
 		if n := j.Schedule.Next(baseline(st, now)); !n.IsZero() && n.Before(next) {
 			next = n
-		}
-		if r, ok := s.retryAt[j.Name]; ok && r.Before(next) {
-			next = r
 		}
 	}
 	return max(next.Sub(now), 0)

@@ -317,6 +317,9 @@ func TestSchedulerResumesInterrupted(t *testing.T) {
 	}
 	h.tick("2027-01-01T09:00:30Z") // within the retry wait
 	h.wantRuns("2027-01-01T09:00:00Z")
+	if d := h.s.sleep(); d != 30*time.Second {
+		t.Errorf("sleep = %s, want 30s: until the retry", d)
+	}
 	h.tick("2027-01-01T09:01:00Z") // retried after RetryDefault
 	h.wantRuns("2027-01-01T09:00:00Z", "2027-01-01T09:00:00Z")
 
@@ -428,4 +431,21 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	if _, err := New(Config{Open: func() (*queue.Store, error) { return nil, errors.New("x") }}); err == nil {
 		t.Fatal("New without Run = nil error")
 	}
+}
+
+// TestSchedulerSleepsUntilTheRetry: while an interrupted run waits for its
+// retry, the job's other due times wait too: the daemon sleeps until the
+// retry instead of waking at once.
+func TestSchedulerSleepsUntilTheRetry(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "2027-01-01T09:00:00Z", job(t, "secondly", "* * * * * *"))
+	h.tick("2027-01-01T09:00:00Z")
+	h.runs.outcome = queue.OutcomeInterrupted
+	h.tick("2027-01-01T09:00:01Z")
+	h.clock.Set(mustTime(t, "2027-01-01T09:00:30Z"))
+	if d := h.s.sleep(); d != 31*time.Second {
+		t.Errorf("sleep = %s, want 31s: until the retry at 09:01:01", d)
+	}
+	h.tick("2027-01-01T09:00:30Z")
+	h.wantRuns("2027-01-01T09:00:01Z")
 }
