@@ -284,13 +284,42 @@ func sandboxTarget(t *testing.T, scfg sandbox.Config) cTarget {
 	}
 }
 
-// realTarget is the endpoint named by the environment, or false.
-func realTarget() (cTarget, bool) {
+// realTarget is the endpoint named by the environment, or false. Its
+// credentials are tried once per test binary, before any test uses them:
+// wrong ones fail every real-endpoint test with one refused attempt in all,
+// as the account locks after 5.
+func realTarget(t *testing.T) (cTarget, bool) {
+	t.Helper()
 	cfg, err := ConfigFromEnv(os.Getenv)
 	if err != nil || cfg.ClientID == "" || cfg.ClientSecret == "" {
 		return cTarget{}, false
 	}
-	return cTarget{name: "real", real: true, cfg: Config{Endpoint: cfg.Endpoint, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret}}, true
+	tg := cTarget{name: "real", real: true, cfg: Config{Endpoint: cfg.Endpoint, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret}}
+	if err := realCredentials(tg.cfg); err != nil {
+		t.Fatalf("the real endpoint's credentials: %v", err)
+	}
+	return tg, true
+}
+
+// realTokenOnce guards the one token request made to check the real
+// endpoint's credentials.
+var (
+	realTokenOnce sync.Once
+	realTokenErr  error
+)
+
+func realCredentials(cfg Config) error {
+	realTokenOnce.Do(func() {
+		c, err := New(cfg)
+		if err != nil {
+			realTokenErr = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, realTokenErr = c.tokens.get(ctx)
+	})
+	return realTokenErr
 }
 
 // client returns a Client for tg whose requests go through a specTransport,
@@ -325,7 +354,7 @@ func TestConformanceReadOnly(t *testing.T) {
 	t.Parallel()
 	targets := []func(t *testing.T) (cTarget, bool){
 		func(t *testing.T) (cTarget, bool) { return sandboxTarget(t, sandbox.Config{}), true },
-		func(*testing.T) (cTarget, bool) { return realTarget() },
+		func(t *testing.T) (cTarget, bool) { return realTarget(t) },
 	}
 	for i, mk := range targets {
 		t.Run([]string{"sandbox", "real"}[i], func(t *testing.T) {
@@ -482,7 +511,7 @@ func TestConformanceLifecycle(t *testing.T) {
 	})
 	t.Run("real", func(t *testing.T) {
 		t.Parallel()
-		tg, ok := realTarget()
+		tg, ok := realTarget(t)
 		cage := strings.TrimSpace(os.Getenv(EnvConformanceCage))
 		if !ok || cage == "" {
 			t.Skip("no real endpoint to order at: set EQUINIX_API_CLIENTID, EQUINIX_API_CLIENTSECRET, EQUINIX_API_ENDPOINT and " +
