@@ -28,9 +28,11 @@ const (
 // JobState is what the scheduler keeps of one job between restarts.
 type JobState struct {
 	Job string `json:"job"`
-	// Since is when the scheduler first saw the job: times before it are
-	// not the job's to run.
+	// Since is when the scheduler first saw the job, or its schedule as it
+	// is now: times before it are not the job's to run.
 	Since time.Time `json:"since"`
+	// Schedule is the job's cron expression as of Since.
+	Schedule string `json:"schedule,omitempty"`
 	// LastScheduled is the last scheduled time handled: run, or skipped.
 	LastScheduled time.Time `json:"lastScheduled,omitzero"`
 	// Pending is the scheduled time of a run started and not finished (the

@@ -280,17 +280,23 @@ func (s *Scheduler) decide(ctx context.Context, st *queue.Store, j *Job, now tim
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if expr := j.Schedule.String(); !ok || state.Schedule != expr {
+		// A new job, or a new schedule: its times start now. (A run
+		// pending from before is still resumed.)
 		state, err = st.UpdateJobState(j.Name, func(js *queue.JobState) error {
-			if js.Since.IsZero() {
-				js.Since = now.UTC()
+			if js.Since.IsZero() || js.Schedule != expr {
+				js.Since, js.Schedule = now.UTC(), expr
 			}
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		log.Info().Time("next", j.Schedule.Next(now)).Msg("new job: its first run is its next scheduled time")
+		msg := "new job: its first run is its next scheduled time"
+		if ok {
+			msg = "the job's schedule changed: its times count from now"
+		}
+		log.Info().Time("next", j.Schedule.Next(now)).Msg(msg)
 	}
 	s.setKnown(state)
 
@@ -398,7 +404,7 @@ func (s *Scheduler) RunOnce(ctx context.Context, name string, at time.Time) (Res
 	defer s.lease.release()
 	if _, err := st.UpdateJobState(name, func(js *queue.JobState) error {
 		if js.Since.IsZero() {
-			js.Since = s.cfg.Now().UTC()
+			js.Since, js.Schedule = s.cfg.Now().UTC(), job.Schedule.String()
 		}
 		js.LastStarted = s.cfg.Now().UTC()
 		return nil

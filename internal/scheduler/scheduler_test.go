@@ -449,3 +449,22 @@ func TestSchedulerSleepsUntilTheRetry(t *testing.T) {
 	h.tick("2027-01-01T09:00:30Z")
 	h.wantRuns("2027-01-01T09:00:01Z")
 }
+
+// TestSchedulerScheduleChange: a job whose schedule a reload changes counts
+// its times from the reload: a time of the new schedule from before it is
+// not a missed run.
+func TestSchedulerScheduleChange(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "2027-01-01T08:30:00Z", job(t, "a", "0 * * * *"))
+	h.tick("2027-01-01T08:30:00Z")
+	h.tick("2027-01-01T09:00:00Z")
+	h.wantRuns("2027-01-01T09:00:00Z")
+	h.s.Reload([]Job{job(t, "a", "30 * * * *")})
+	h.tick("2027-01-01T09:40:00Z") // 09:30 is 10 minutes late, but from before the change
+	h.wantRuns("2027-01-01T09:00:00Z")
+	h.tick("2027-01-01T10:30:00Z")
+	h.wantRuns("2027-01-01T09:00:00Z", "2027-01-01T10:30:00Z")
+	if st := h.state("a"); st.Schedule != "30 * * * *" || !st.Since.Equal(mustTime(t, "2027-01-01T09:40:00Z")) {
+		t.Fatalf("state %+v", st)
+	}
+}
