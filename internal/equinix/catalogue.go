@@ -125,9 +125,10 @@ var catalogue = []Entry{
 	},
 	{
 		Code:    "EQ-2014007",
-		Meaning: "This login may not change or cancel that order.",
-		Cause:   "The API user lacks permission to change or cancel it.",
-		Fix:     "Use a login with ordering permission for that account, or ask your Master Administrator for it.",
+		Meaning: "That order cannot be changed or cancelled, or this login may not.",
+		Cause:   "The order is already cancelled or closed, or the API user lacks permission to change or cancel it.",
+		Fix: "Check the order in the Equinix Customer Portal: a cancelled or closed order cannot be cancelled again; " +
+			"otherwise use a login with ordering permission for that account, or ask your Master Administrator for it.",
 	},
 	{
 		Code:    "EQ-2016005",
