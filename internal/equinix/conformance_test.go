@@ -111,6 +111,9 @@ func (s *specTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 				s.t.Errorf("the answer %d to %s does not match %s: %v\n%s", res.StatusCode, key, route, err, answer)
 			}
 		}
+		if err := checkWorkVisitLocations(in, res.StatusCode, answer); err != nil {
+			s.t.Errorf("the answer to %s: %v", key, err)
+		}
 		s.mu.Lock()
 		s.validated[key]++
 		s.mu.Unlock()
@@ -126,6 +129,32 @@ func (s *specTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	return res, nil
+}
+
+// checkWorkVisitLocations checks each workVisits entry of a locations
+// answer against lookup-v2.json's locations_details: the file's response
+// schema names only crossConnects, so the generic check sees workVisits as
+// an unknown, unchecked property.
+func checkWorkVisitLocations(in *openapi3filter.RequestValidationInput, status int, answer []byte) error {
+	if status != http.StatusOK || in.Route == nil || in.Route.Path != "/colocations/v2/locations" {
+		return nil
+	}
+	item := in.Route.Spec.Components.Schemas["locations_details"]
+	if item == nil || item.Value == nil {
+		return errors.New("lookup-v2.json has no locations_details schema")
+	}
+	var a struct {
+		WorkVisits []any `json:"workVisits"`
+	}
+	if err := json.Unmarshal(answer, &a); err != nil {
+		return err
+	}
+	for i, wv := range a.WorkVisits {
+		if err := item.Value.VisitJSON(wv); err != nil {
+			return fmt.Errorf("workVisits[%d] does not match locations_details: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // exampleShape checks an error answer against the published example for its
