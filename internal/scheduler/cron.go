@@ -37,7 +37,7 @@ func ParseSchedule(expr string) (*Schedule, error) {
 	if expr == "" {
 		return nil, fmt.Errorf("empty schedule")
 	}
-	sched, err := parser.Parse(expr)
+	sched, err := parse(expr)
 	if err != nil {
 		return nil, fmt.Errorf("schedule %q: %v", expr, err)
 	}
@@ -50,6 +50,22 @@ func ParseSchedule(expr string) (*Schedule, error) {
 		s.wall = &w
 	}
 	return s, nil
+}
+
+// parse parses with robfig/cron, which panics on some input (a zone prefix
+// with nothing after it).
+func parse(expr string) (sched cron.Schedule, err error) {
+	for _, p := range []string{"CRON_TZ=", "TZ="} {
+		if rest, ok := strings.CutPrefix(expr, p); ok && !strings.ContainsAny(rest, " \t") {
+			return nil, fmt.Errorf("a zone prefix needs an expression after it, e.g. %sEurope/Amsterdam 0 9 1 * *", p)
+		}
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			sched, err = nil, fmt.Errorf("not a cron expression (%v)", p)
+		}
+	}()
+	return parser.Parse(expr)
 }
 
 // String returns the expression as written.

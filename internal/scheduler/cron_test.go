@@ -115,9 +115,44 @@ func TestScheduleDSTOncePerDay(t *testing.T) {
 
 func TestParseScheduleErrors(t *testing.T) {
 	t.Parallel()
-	for _, expr := range []string{"", "61 * * * *", "* * *", "CRON_TZ=Mars/Olympus 0 9 * * *", "@fortnightly"} {
+	for _, expr := range []string{"", "61 * * * *", "* * *", "CRON_TZ=Mars/Olympus 0 9 * * *", "@fortnightly", "CRON_TZ=", "TZ=UTC", "CRON_TZ=UTC"} {
 		if _, err := ParseSchedule(expr); err == nil {
 			t.Errorf("ParseSchedule(%q) = nil error", expr)
 		}
 	}
+}
+
+// FuzzScheduleNext: for any expression that parses, Next moves strictly
+// forward and never fires twice on one wall-clock time of a fixed-hour job.
+func FuzzScheduleNext(f *testing.F) {
+	f.Add("CRON_TZ=Europe/Amsterdam 30 2 * * *", int64(1774656000))
+	f.Add("CRON_TZ=America/New_York 0 1-3 * * SUN", int64(1793491200))
+	f.Add("CRON_TZ=Australia/Lord_Howe 15 2 * * *", int64(1775300000))
+	f.Add("*/7 * * * * *", int64(0))
+	f.Add("@every 1m", int64(1e9))
+	f.Fuzz(func(t *testing.T, expr string, unix int64) {
+		s, err := ParseSchedule(expr)
+		if err != nil {
+			return
+		}
+		at := time.Unix(unix%(1<<33), 0)
+		seen := map[time.Time]bool{}
+		for range 8 {
+			n := s.Next(at)
+			if n.IsZero() {
+				return
+			}
+			if !n.After(at) {
+				t.Fatalf("%q: Next(%v) = %v, not after", expr, at, n)
+			}
+			if s.fixedHour() {
+				w := wallOf(n.In(s.Location()))
+				if seen[w] {
+					t.Fatalf("%q: wall time %v fired twice", expr, w)
+				}
+				seen[w] = true
+			}
+			at = n
+		}
+	})
 }
