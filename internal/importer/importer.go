@@ -83,13 +83,19 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 		return nil, err
 	}
 	defer src.Close()
-	hash, err := hashFile(opt.Path)
-	if err != nil {
-		return nil, err
+	// The run id hashes the whole file: do it while the rows are read.
+	type hashed struct {
+		sum string
+		err error
 	}
+	hashc := make(chan hashed, 1)
+	go func() {
+		sum, err := hashFile(opt.Path)
+		hashc <- hashed{sum, err}
+	}()
 	h := src.Header()
 
-	res := &Result{File: opt.Path, Sheet: h.Sheet, Header: h, Hash: hash}
+	res := &Result{File: opt.Path, Sheet: h.Sheet, Header: h}
 	for _, col := range h.Ignored {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("column %q is not a visitor column and is ignored", col))
 	}
@@ -102,7 +108,6 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	res.RunID = RunID(hash, res.Order, opt.Check.DateOrder, opt.Salt)
 
 	keep := cmp.Or(opt.KeepErrors, 100)
 	report := func(e roster.RowError) {
@@ -124,7 +129,7 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 			Msg: strings.Join(msgs, "; "), Hint: missing[0].Hint}
 	}
 
-	planner := plan.New(plan.Config{RunID: res.RunID, ReferencePrefix: res.Order.ReferencePrefix, CountOnly: opt.CountOnly})
+	planner := plan.New(plan.Config{ReferencePrefix: res.Order.ReferencePrefix, CountOnly: opt.CountOnly})
 	checker := roster.NewChecker(h, opt.Check)
 	var (
 		rec  roster.Record
@@ -165,6 +170,13 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 		return nil, &roster.FileError{Path: opt.Path, Sheet: h.Sheet, Msg: "the roster has a header but no visitor rows",
 			Hint: "add one row per visitor below the header"}
 	}
+	hs := <-hashc
+	if hs.err != nil {
+		return nil, hs.err
+	}
+	res.Hash = hs.sum
+	res.RunID = RunID(res.Hash, res.Order, opt.Check.DateOrder, opt.Salt)
+	planner.SetRunID(res.RunID)
 	res.Orders, res.Summary = planner.Orders()
 	return res, nil
 }

@@ -3,6 +3,8 @@ package plan
 import (
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/binary"
+	"hash/maphash"
 	"strconv"
 	"strings"
 	"time"
@@ -41,17 +43,28 @@ type group struct {
 
 // Planner collects valid visitors and splits them into orders.
 type Planner struct {
-	cfg    Config
-	groups map[groupKey]*group
-	order  []*group // first-seen order
-	last   *group   // the group of the last visitor added: rosters list groups together
+	cfg  Config
+	hash func(*groupKey) uint64
+	// groups finds a group by its key's hash; the rare key whose hash
+	// another key already has is in collided. (A map keyed by the strings
+	// themselves would hash them all again each time it grows.)
+	groups   map[uint64]*group
+	collided map[groupKey]*group
+	order    []*group // first-seen order
+	last     *group   // the group of the last visitor added: rosters list groups together
 }
 
 // New returns an empty Planner.
 func New(cfg Config) *Planner {
 	cfg.ReferencePrefix = cleanPrefix(cfg.ReferencePrefix)
-	return &Planner{cfg: cfg, groups: make(map[groupKey]*group)}
+	seed := maphash.MakeSeed()
+	return &Planner{cfg: cfg, hash: func(k *groupKey) uint64 { return k.hash(seed) }, groups: make(map[uint64]*group)}
 }
+
+// SetRunID sets Config.RunID. Only Orders uses it, so it may be set once
+// every visitor has been added (an importer hashes the roster file while it
+// reads the rows).
+func (p *Planner) SetRunID(id string) { p.cfg.RunID = id }
 
 // Add adds one valid visitor.
 func (p *Planner) Add(v *roster.Visitor) {
@@ -61,18 +74,58 @@ func (p *Planner) Add(v *roster.Visitor) {
 	}
 	g := p.last
 	if g == nil || g.key != k {
-		g = p.groups[k]
-	}
-	if g == nil {
-		g = &group{key: k, zone: v.Zone}
-		p.groups[k] = g
-		p.order = append(p.order, g)
+		g = p.find(k, v.Zone)
 	}
 	p.last = g
 	g.count++
 	if !p.cfg.CountOnly {
 		g.visitors = append(g.visitors, *v)
 	}
+}
+
+// find returns the group of k, new if need be.
+func (p *Planner) find(k groupKey, zone string) *group {
+	h := p.hash(&k)
+	g, ok := p.groups[h]
+	if ok && g.key == k {
+		return g
+	}
+	if ok {
+		if g = p.collided[k]; g != nil {
+			return g
+		}
+	}
+	// Keep copies of the key's strings: they may be parts of a much
+	// larger string, such as a whole CSV record.
+	k.ibx, k.cage, k.cabinet, k.account = strings.Clone(k.ibx), strings.Clone(k.cage), strings.Clone(k.cabinet), strings.Clone(k.account)
+	g = &group{key: k, zone: strings.Clone(zone)}
+	if ok {
+		if p.collided == nil {
+			p.collided = make(map[groupKey]*group)
+		}
+		p.collided[k] = g
+	} else {
+		p.groups[h] = g
+	}
+	p.order = append(p.order, g)
+	return g
+}
+
+func (k *groupKey) hash(seed maphash.Seed) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	for _, s := range [...]string{k.ibx, k.cage, k.cabinet, k.account} {
+		h.WriteString(s)
+		h.WriteByte(0)
+	}
+	var b [17]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(k.start))
+	binary.LittleEndian.PutUint64(b[8:], uint64(k.end))
+	if k.openCabinet {
+		b[16] = 1
+	}
+	h.Write(b[:])
+	return h.Sum64()
 }
 
 // Summary counts what a plan holds.

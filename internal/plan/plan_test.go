@@ -169,3 +169,27 @@ func TestReferenceLength(t *testing.T) {
 		seen[o.Reference], seen[o.Key] = true, true
 	}
 }
+
+// TestPlannerHashCollision: groups whose keys hash alike stay apart.
+func TestPlannerHashCollision(t *testing.T) {
+	t.Parallel()
+	p := New(Config{RunID: "r1", CountOnly: true})
+	p.hash = func(*groupKey) uint64 { return 7 }
+	a := visitors(3, "AM1:01:000111", t0, t0.Add(time.Hour), 2)
+	b := visitors(2, "AM1:01:000112", t0, t0.Add(time.Hour), 5)
+	c := visitors(1, "AM1:01:000113", t0, t0.Add(time.Hour), 7)
+	p.Add(&a[0])
+	for i := range b {
+		p.Add(&b[i])
+		p.Add(&a[1+i])
+	}
+	p.Add(&c[0])
+	orders, _ := p.Orders()
+	var got []string
+	for _, o := range orders {
+		got = append(got, fmt.Sprintf("%s:%d", o.Cage, o.Count))
+	}
+	if want := "AM1:01:000111:3 AM1:01:000112:2 AM1:01:000113:1"; strings.Join(got, " ") != want {
+		t.Fatalf("orders %v, want %s", got, want)
+	}
+}

@@ -22,7 +22,7 @@ const sniffSize = 64 << 10
 // csvReader reads a CSV roster's records.
 type csvReader struct {
 	f     *os.File
-	cr    *csv.Reader
+	cr    *csvParser
 	path  string
 	utf8  bool // the file is read as UTF-8: a field that is not is Windows-1252
 	cells []Cell
@@ -76,11 +76,7 @@ func openCSV(f *os.File, path string) (*csvReader, error) {
 	if binaryText(head) {
 		return fail(&FileError{Msg: "not a spreadsheet: it holds binary data, not text", Hint: hintSaveXLSX})
 	}
-	cr := csv.NewReader(text)
-	cr.Comma = detectDelimiter(head)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	return &csvReader{f: f, cr: cr, path: path, utf8: isUTF8}, nil
+	return &csvReader{f: f, cr: newCSVParser(text, detectDelimiter(head)), path: path, utf8: isUTF8}, nil
 }
 
 const hintSaveCSV = "save it from Excel as CSV UTF-8 (File > Save As > CSV UTF-8), or as .xlsx"
@@ -119,7 +115,7 @@ func binaryText(b []byte) bool {
 // detectDelimiter picks comma, semicolon or tab: the one that splits some
 // line of the first lines into the most fields (quotes respected). Comma
 // wins ties and is the default.
-func detectDelimiter(b []byte) rune {
+func detectDelimiter(b []byte) byte {
 	delims := [...]byte{',', ';', '\t'}
 	var best, cur [len(delims)]int
 	lines, quoted := 0, false
@@ -152,7 +148,7 @@ func detectDelimiter(b []byte) rune {
 			pick = k
 		}
 	}
-	return rune(delims[pick])
+	return delims[pick]
 }
 
 func (c *csvReader) want([]bool) {}
@@ -160,14 +156,13 @@ func (c *csvReader) want([]bool) {}
 func (c *csvReader) close() error { return c.f.Close() }
 
 func (c *csvReader) next() (int, []Cell, error) {
-	rec, err := c.cr.Read()
+	rec, line, err := c.cr.read()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return 0, nil, io.EOF
 		}
 		return 0, nil, c.readError(err)
 	}
-	line, _ := c.cr.FieldPos(0)
 	row := line - c.breaks
 	cells := c.cells[:0]
 	for _, s := range rec {

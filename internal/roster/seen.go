@@ -1,12 +1,20 @@
 package roster
 
+import (
+	"encoding/binary"
+	"hash/maphash"
+)
+
 // visitorSet remembers the row on which each visitor was first seen in each
-// place and window. Visitors are kept by place and window, and rosters list
+// place and window. Visitors and places are known by 64-bit hashes (two
+// different visitors in one place taking each other for duplicates would need
+// both hashes to collide). Visitors are kept by place and window, and rosters list
 // the visitors of one place and window together: the set being added to is
 // small and in the CPU's cache, where one table of a million visitors would
 // cost a cache miss for every row.
 type visitorSet struct {
-	places map[placeWindow]*placeVisitors
+	seed   maphash.Seed
+	places map[uint64]*placeVisitors // by the hash of a placeWindow
 	last   *placeVisitors
 	lastPW placeWindow
 }
@@ -35,12 +43,23 @@ func (s *visitorSet) add(pw placeWindow, who uint64, row int32) (int32, bool) {
 	p := s.last
 	if p == nil || s.lastPW != pw {
 		if s.places == nil {
-			s.places = make(map[placeWindow]*placeVisitors)
+			s.seed = maphash.MakeSeed()
+			s.places = make(map[uint64]*placeVisitors)
 		}
-		p = s.places[pw]
+		var h maphash.Hash
+		h.SetSeed(s.seed)
+		h.WriteString(pw.cage)
+		h.WriteByte(0)
+		h.WriteString(pw.cabinet)
+		var b [16]byte
+		binary.LittleEndian.PutUint64(b[:], uint64(pw.start))
+		binary.LittleEndian.PutUint64(b[8:], uint64(pw.end))
+		h.Write(b[:])
+		key := h.Sum64()
+		p = s.places[key]
 		if p == nil {
 			p = &placeVisitors{}
-			s.places[pw] = p
+			s.places[key] = p
 		}
 		s.last, s.lastPW = p, pw
 	}
