@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -118,14 +119,14 @@ func (o *daemonOptions) runner(e *env) *jobRunner {
 	return r
 }
 
-func (o *daemonOptions) scheduler(e *env, jobs []scheduler.Job) (*scheduler.Scheduler, error) {
+func (o *daemonOptions) scheduler(e *env, jobs []scheduler.Job, log zerolog.Logger) (*scheduler.Scheduler, error) {
 	r := o.runner(e)
 	return scheduler.New(scheduler.Config{
 		Jobs:   jobs,
 		Open:   func() (*queue.Store, error) { return o.sched.store.open(e) },
 		Run:    r.run,
 		Now:    e.now,
-		Logger: e.log,
+		Logger: log,
 	})
 }
 
@@ -156,7 +157,7 @@ func runScheduleDaemon(ctx context.Context, o daemonOptions, e *env) error {
 	if err != nil {
 		return err
 	}
-	s, err := o.scheduler(e, jobs)
+	s, err := o.scheduler(e, jobs, e.log)
 	if err != nil {
 		return err
 	}
@@ -467,7 +468,12 @@ func runScheduleRunNow(ctx context.Context, name string, o scheduleRunNowOptions
 		}
 		at = t.UTC()
 	}
-	s, err := o.daemon.scheduler(e, jobs)
+	// The outcome is returned, not logged, unless logs were asked for.
+	log := zerolog.Nop()
+	if e.log.GetLevel() <= zerolog.InfoLevel {
+		log = e.log
+	}
+	s, err := o.daemon.scheduler(e, jobs, log)
 	if err != nil {
 		return err
 	}
@@ -487,5 +493,6 @@ func runScheduleRunNow(ctx context.Context, name string, o scheduleRunNowOptions
 	if res.Err == nil {
 		res.Err = errors.New(res.Outcome)
 	}
-	return &cliError{code: exitFailure, err: fmt.Errorf("job %s: %w", name, res.Err)}
+	// A roster that cannot be read exits 2, as for submit.
+	return fmt.Errorf("job %s: %w", name, res.Err)
 }

@@ -64,7 +64,8 @@ func (r *jobRunner) run(ctx context.Context, st *queue.Store, job *scheduler.Job
 
 	path, err := job.ResolveRoster()
 	if err != nil {
-		return r.result(st, job, at, "", err)
+		return r.result(st, job, at, "", usageErr(fmt.Errorf("job %s: %w", job.Name, err),
+			fmt.Sprintf("check the job's roster (line %d of the jobs file): a file, a folder or a glob of .xlsx/.csv files", job.Line)))
 	}
 	order, err := roster.ParseDateOrder(job.DateOrder)
 	if err != nil {
@@ -168,7 +169,6 @@ func (r *jobRunner) result(st *queue.Store, job *scheduler.Job, at time.Time, ru
 		if errors.As(res.Err, &fe) && fe.Hint != "" {
 			res.Err = fmt.Errorf("%w (hint: %s)", res.Err, fe.Hint)
 		}
-		fmt.Fprintf(r.e.stderr, "wvbatch: job %s: %v\n", job.Name, res.Err)
 	}
 	return res
 }
