@@ -243,6 +243,10 @@ func (m *amender) classify(err error) ErrorClass {
 func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 	log := m.log.With().Str("order", ao.Key).Str("orderId", ao.OrderID).Logger()
 	checks := 0
+	// settled is set once the order's latest update has had SettleDelay to
+	// arrive since it was sent: only then does a read-back that does not
+	// show it mean it was not applied.
+	settled := false
 	for {
 		if ao.State == AmendSending {
 			// Read the order back before anything is sent again.
@@ -280,6 +284,15 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 				m.moved(AmendSending, AmendApplied, func(t *AmendTally) { t.Found++ })
 				log.Info().Msg("update found applied")
 				return nil
+			case now.Open && !settled:
+				// An update sent by an earlier process may still be on its
+				// way: read the order back again once it has had time to
+				// arrive.
+				settled = true
+				if m.cfg.Sleep(ctx, m.cfg.SettleDelay) != nil {
+					return nil
+				}
+				continue
 			case !now.Open:
 				note := "the order is " + strings.ToLower(cmpOr(now.Status, "closed"))
 				if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, AmendSkipped, nil, note); err != nil {
@@ -365,7 +378,7 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 			if m.cfg.Sleep(ctx, m.cfg.SettleDelay) != nil {
 				return nil
 			}
-			checks = 0
+			checks, settled = 0, true
 		}
 	}
 }
