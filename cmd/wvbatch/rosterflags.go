@@ -26,7 +26,10 @@ type rosterFlags struct {
 
 func (f *rosterFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.sheet, "sheet", "", `worksheet to read (default "Visitors", else the first sheet)`)
-	fs.StringVar(&f.tmpDir, "tmp-dir", "", "folder for temporary files while reading very large workbooks")
+	// Reading needs no temporary files (workbooks are streamed from the
+	// zip); the flag is still accepted so that scripts passing it work.
+	fs.StringVar(&f.tmpDir, "tmp-dir", "", "unused: rosters are read without temporary files")
+	_ = fs.MarkHidden("tmp-dir")
 	fs.StringVar(&f.dateOrder, "date-order", "", "how to read dates like 03/04/2027: dmy or mdy")
 	fs.StringVar(&f.now, "now", "", "treat this RFC 3339 instant as the current time (for reproducible runs)")
 	fs.StringVar(&f.description, "description", "", "order description (overrides the Order sheet)")
