@@ -284,6 +284,21 @@ func (s *Store) MarkRetry(runID, key string, e StoredError, next time.Time) erro
 	return err
 }
 
+// MarkUnsent records that an order marked sending was not sent after all
+// (the run stopped before its turn): it goes back to planned, and the
+// attempt MarkSending counted is taken back.
+func (s *Store) MarkUnsent(runID, key string) error {
+	_, err := s.change(runID, key, Planned, func(t *runTx, o *Order) error {
+		if err := need(o, Planned, Sending); err != nil {
+			return err
+		}
+		o.State = Planned
+		o.Attempts = max(0, o.Attempts-1)
+		return nil
+	})
+	return err
+}
+
 // MarkUncertain records the error of a request that may have reached
 // Equinix: the order stays sending until a search by its reference tells.
 func (s *Store) MarkUncertain(runID, key string, e StoredError) error {

@@ -357,19 +357,39 @@ func (r *runner) loop(ctx context.Context) error {
 	})
 	defer stopDrain()
 
-	// A worker gives its slot back as soon as its request is answered
-	// well, and records the answer while the next request goes out, so
-	// that one commit carries the outcome of one order and the intent of
-	// another. Goroutines still recording are bounded too.
+	// A worker records its order's intent before it asks for one of the
+	// Concurrency slots, so that the next orders' intents are durable
+	// while the requests before them are in flight: a request goes out
+	// the moment a slot is free, not one commit later. It gives its slot
+	// back as soon as its request is answered well, and records the
+	// answer while the next request goes out, so that one commit carries
+	// the outcome of one order and the intent of another. At most
+	// Concurrency workers wait for a slot; goroutines still recording are
+	// bounded too.
 	events := make(chan event, 2*r.cfg.Concurrency)
 	var (
-		inflight int // requests holding a slot
-		alive    int // workers not yet done
-		stopErr  error
-		stopping bool
-		ctxDone  = ctx.Done()
+		inflight  int         // requests holding a slot
+		preparing int         // workers not yet granted a slot (or refused one)
+		waiting   []chan bool // workers ready for a slot, first come first served
+		alive     int         // workers not yet done
+		stopErr   error
+		stopping  bool
+		ctxDone   = ctx.Done()
 	)
-	canStart := func() bool { return !stopping && inflight < r.cfg.Concurrency && alive < 2*r.cfg.Concurrency }
+	canStart := func() bool {
+		return !stopping && preparing < r.cfg.Concurrency && alive < 3*r.cfg.Concurrency
+	}
+	grant := func() {
+		for len(waiting) > 0 && (stopping || inflight < r.cfg.Concurrency) {
+			ch := waiting[0]
+			waiting = waiting[1:]
+			preparing--
+			if !stopping {
+				inflight++
+			}
+			ch <- !stopping
+		}
+	}
 	for {
 		if ctxDone != nil && ctx.Err() != nil {
 			ctxDone, stopping = nil, true
@@ -378,9 +398,10 @@ func (r *runner) loop(ctx context.Context) error {
 		for len(r.delayed.tasks) > 0 && !r.delayed.tasks[0].due.After(now) {
 			heap.Push(&r.ready, heap.Pop(&r.delayed))
 		}
+		grant()
 		for canStart() && len(r.ready.tasks) > 0 {
 			t := heap.Pop(&r.ready).(*task)
-			inflight++
+			preparing++
 			alive++
 			go r.work(reqCtx, t, events)
 		}
@@ -402,12 +423,16 @@ func (r *runner) loop(ctx context.Context) error {
 		}
 		select {
 		case ev := <-events:
+			if ev.ready != nil {
+				waiting = append(waiting, ev.ready)
+				break
+			}
 			if ev.release {
 				inflight--
 				break
 			}
 			alive--
-			if !ev.released {
+			if ev.holds {
 				inflight--
 			}
 			r.apply(ev.res)
@@ -422,12 +447,14 @@ func (r *runner) loop(ctx context.Context) error {
 	}
 }
 
-// event is a worker giving back its slot, or its result (released says
-// whether the slot was given back already).
+// event is a worker ready for a slot (it waits on ready for the answer:
+// true to go on, false when the run stops first), giving back its slot, or
+// its result (holds says whether it still holds a slot).
 type event struct {
-	release  bool
-	res      result
-	released bool
+	ready   chan bool
+	release bool
+	res     result
+	holds   bool
 }
 
 func (r *runner) apply(res result) {
@@ -453,22 +480,28 @@ func (r *runner) apply(res result) {
 }
 
 func (r *runner) work(ctx context.Context, t *task, events chan<- event) {
-	released := false
+	granted, released := false, false
+	wait := func() bool {
+		ch := make(chan bool, 1)
+		events <- event{ready: ch}
+		granted = <-ch
+		return granted
+	}
 	release := func() {
-		if !released {
+		if granted && !released {
 			released = true
 			events <- event{release: true}
 		}
 	}
 	var res result
 	if t.state == Sending {
-		res = r.resolve(ctx, t, release)
+		res = r.resolve(ctx, t, wait, release)
 	} else {
-		res = r.send(ctx, t, release)
+		res = r.send(ctx, t, wait, release)
 	}
 	// A slot not given back early is given back with the result, so that
 	// nothing starts before a failure is known.
-	events <- event{res: res, released: released}
+	events <- event{res: res, holds: granted && !released}
 }
 
 // classify is cfg.Classify, except that a request cut short by a
@@ -484,8 +517,9 @@ func (r *runner) classify(err error) ErrorClass {
 	return c
 }
 
-// send sends a planned order once.
-func (r *runner) send(ctx context.Context, t *task, release func()) result {
+// send sends a planned order once: it records the intent, waits for a
+// slot and sends.
+func (r *runner) send(ctx context.Context, t *task, wait func() bool, release func()) result {
 	res := result{t: t}
 	o, err := r.s.MarkSending(r.runID, t.key)
 	if err != nil {
@@ -493,6 +527,15 @@ func (r *runner) send(ctx context.Context, t *task, release func()) result {
 		return res
 	}
 	res.moves = append(res.moves, [2]OrderState{Planned, Sending})
+	if !wait() {
+		// The run stopped before this order's turn: it was not sent.
+		if err := r.s.MarkUnsent(r.runID, t.key); err != nil {
+			res.stop = err
+			return res
+		}
+		res.moves = append(res.moves, [2]OrderState{Sending, Planned})
+		return res
+	}
 	log := r.log.With().Str("order", t.key).Str("reference", t.ref).Int("attempt", o.Attempts).Logger()
 
 	orderID, err := r.sub.Create(ctx, &o)
@@ -558,8 +601,12 @@ func (r *runner) reject(res result, t *task, stored StoredError, log zerolog.Log
 }
 
 // resolve searches for a sending order by its reference.
-func (r *runner) resolve(ctx context.Context, t *task, release func()) result {
-	res := result{t: t, lookup: true}
+func (r *runner) resolve(ctx context.Context, t *task, wait func() bool, release func()) result {
+	res := result{t: t}
+	if !wait() {
+		return res
+	}
+	res.lookup = true
 	log := r.log.With().Str("order", t.key).Str("reference", t.ref).Logger()
 	t.lookups++
 	orderID, found, err := r.sub.FindByReference(ctx, t.ref)
