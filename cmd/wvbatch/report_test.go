@@ -303,6 +303,14 @@ func TestReportEmailRetry(t *testing.T) {
 			t.Errorf("report --report-dir: %v", err)
 		}
 	}
+	code, out, _ = c.run("status", runID[:8], "--store", store, "--json")
+	var st report.RunSummary
+	if err := json.Unmarshal([]byte(out), &st); code != exitOK || err != nil {
+		t.Fatalf("status --json: exit %d, %v", code, err)
+	}
+	if len(st.RowList) != len(rows) || st.RowList[0].Status != "ordered" || len(st.RowList[0].OrderIDs) != 1 || st.Mail == nil || !st.Mail.Sent {
+		t.Errorf("status --json: %d rows (want %d), first %+v, mail %+v", len(st.RowList), len(rows), st.RowList[0], st.Mail)
+	}
 	var sum report.RunSummary
 	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
 	if err != nil {

@@ -181,6 +181,11 @@ func newStatusCmd(e *env) *cobra.Command {
 				return err
 			}
 			if o.json {
+				var rows []queue.RowOutcome
+				if err := st.Rows(run.ID, func(r queue.RowOutcome) error { rows = append(rows, r); return nil }); err != nil {
+					return err
+				}
+				sum.AddRows(rows)
 				return writeJSON(e.stdout, sum)
 			}
 			printRunSummary(e.stdout, sum)
@@ -188,7 +193,7 @@ func newStatusCmd(e *env) *cobra.Command {
 		},
 	}
 	o.store.bind(cmd.Flags())
-	cmd.Flags().BoolVar(&o.json, "json", false, "print the run as JSON (every order and row problem)")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print the run as JSON (every order, every row's outcome and every problem)")
 	return cmd
 }
 

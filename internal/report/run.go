@@ -29,6 +29,26 @@ type RunSummary struct {
 	Errors    []roster.RowError `json:"errors"`
 	// Mail is the last attempt to email the report, if any.
 	Mail *queue.MailRecord `json:"mail,omitempty"`
+	// RowList is every row's outcome, when asked for (see AddRows).
+	RowList []RunRow `json:"row_list,omitempty"`
+}
+
+// RunRow is what became of one roster row.
+type RunRow struct {
+	Row      int      `json:"row"`
+	Status   string   `json:"status"`
+	OrderIDs []string `json:"order_ids,omitempty"`
+	Code     string   `json:"code,omitempty"`
+	Message  string   `json:"message,omitempty"`
+	Hint     string   `json:"hint,omitempty"`
+}
+
+// AddRows lists every row's outcome in the summary.
+func (s *RunSummary) AddRows(rows []queue.RowOutcome) {
+	s.RowList = make([]RunRow, 0, len(rows))
+	for _, r := range rows {
+		s.RowList = append(s.RowList, RunRow{Row: r.Row, Status: string(r.Status), OrderIDs: r.OrderIDs, Code: r.Code, Message: r.Message, Hint: r.Hint})
+	}
 }
 
 // RunOrder is one order of a run.
