@@ -12,6 +12,7 @@
 //	run/<run id>/bodies    seq → request body
 //	run/<run id>/rows      roster row → RowOutcome
 //	visitors               visitor key → Claim
+//	schedule               job name → JobState (created by its first write, see schedule.go)
 //
 // A run's record in "runs" is written last by CreateRun: a run whose record
 // is missing was never completely written and is written again from scratch.

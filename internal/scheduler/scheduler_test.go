@@ -468,3 +468,28 @@ func TestSchedulerScheduleChange(t *testing.T) {
 		t.Fatalf("state %+v", st)
 	}
 }
+
+// TestSchedulerTwoDaemonsOneStore: two daemons on one store, due at the same
+// moment, run the time once: the second gets the store after the first has
+// recorded it.
+func TestSchedulerTwoDaemonsOneStore(t *testing.T) {
+	t.Parallel()
+	j := job(t, "minutely", "* * * * *")
+	h := newHarness(t, "2027-01-01T09:00:30Z", j)
+	h.tick("2027-01-01T09:00:30Z")
+	other := h.newScheduler(j)
+	h.clock.Set(mustTime(t, "2027-01-01T09:01:00Z"))
+	var wg sync.WaitGroup
+	for _, s := range []*Scheduler{h.s, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.Tick(context.Background()); err != nil {
+				t.Error(err)
+			}
+			s.Wait()
+		}()
+	}
+	wg.Wait()
+	h.wantRuns("2027-01-01T09:01:00Z")
+}
