@@ -103,7 +103,7 @@ func (o *daemonOptions) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&o.apiConfig, "api-config", "", "the API and SMTP config file (default $XDG_CONFIG_HOME/wvbatch/config.yaml when it exists)")
 	fs.BoolVar(&o.sandbox, "sandbox", false, "run every job against the built-in sandbox, whatever its endpoint (nothing is really ordered)")
 	fs.IntVar(&o.concurrency, "concurrency", queue.ConcurrencyDefault, "orders in flight at once, for jobs that do not set concurrency")
-	fs.StringVar(&o.reportDir, "report-dir", "", "folder for the runs' reports (default: beside the store, one folder per run)")
+	fs.StringVar(&o.reportDir, "report-dir", "", "folder for the runs' reports, one folder per run in it (default: reports/ beside the store)")
 }
 
 func (o *daemonOptions) runner(e *env) *jobRunner {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
@@ -42,6 +43,15 @@ func (r *jobRunner) runFlags(job *scheduler.Job) runFlags {
 	}
 	if job.Concurrency > 0 {
 		f.concurrency = job.Concurrency
+	}
+	return f
+}
+
+// forRun gives the run its own report folder under the daemon's
+// --report-dir.
+func (r *jobRunner) forRun(f runFlags, runID string) runFlags {
+	if r.flags.reportDir != "" {
+		f.reportDir = filepath.Join(r.flags.reportDir, runID)
 	}
 	return f
 }
@@ -117,7 +127,7 @@ func (r *jobRunner) run(ctx context.Context, st *queue.Store, job *scheduler.Job
 		return r.result(st, job, at, sr.Run.ID, err)
 	}
 	fmt.Fprintf(e.stdout, "run %s recorded in %s\n", run.ID, st.Path())
-	return r.result(st, job, at, run.ID, executeRun(ctx, e, st, run, f, conn, res))
+	return r.result(st, job, at, run.ID, executeRun(ctx, e, st, run, r.forRun(f, run.ID), conn, res))
 }
 
 // resume carries on with the run a job already made for at. A finished run
@@ -129,7 +139,7 @@ func (r *jobRunner) resume(ctx context.Context, st *queue.Store, job *scheduler.
 		return r.result(st, job, at, run.ID, nil)
 	}
 	fmt.Fprintf(r.e.stdout, "job %s: resuming run %s for %s; nothing is ordered twice\n", job.Name, run.ID, at.UTC().Format(time.RFC3339))
-	return r.result(st, job, at, run.ID, resumeRun(ctx, r.e, st, run, f, nil, nil))
+	return r.result(st, job, at, run.ID, resumeRun(ctx, r.e, st, run, r.forRun(f, run.ID), nil, nil))
 }
 
 func finished(run queue.Run) bool {
