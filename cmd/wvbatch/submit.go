@@ -63,8 +63,11 @@ window.
 Exit status: 0 when every row was ordered, 3 when some rows are invalid or were
 refused, 4 when the store is in use, 1 when the run stopped (resume it with
 'wvbatch resume RUN').`,
-		Args: exactArgs(1, "name the roster file: wvbatch submit roster.xlsx --sandbox"),
+		Args: submitArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isMessages(args) {
+				return runSubmitMessages(cmd.Context(), o, e, args)
+			}
 			o.file = args[0]
 			return runSubmit(cmd.Context(), o, e)
 		},

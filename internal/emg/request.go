@@ -169,4 +169,3 @@ func (x *Cancel) Reason() string {
 	}
 	return string(r)
 }
-
