@@ -32,6 +32,7 @@ type runFlags struct {
 
 func (f *runFlags) bind(cmd *cobra.Command) {
 	f.api.bind(cmd.Flags())
+	f.api.store = &f.store
 	f.store.bind(cmd.Flags())
 	cmd.Flags().IntVar(&f.concurrency, "concurrency", queue.ConcurrencyDefault, "orders in flight at once")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the run's summary as JSON")
