@@ -132,7 +132,6 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 	planner := plan.New(plan.Config{ReferencePrefix: res.Order.ReferencePrefix, CountOnly: opt.CountOnly})
 	checker := roster.NewChecker(h, opt.Check)
 	var (
-		rec  roster.Record
 		v    roster.Visitor
 		errs []roster.RowError
 	)
@@ -142,7 +141,7 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 				return nil, err
 			}
 		}
-		err := src.Next(&rec)
+		rec, err := src.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -150,7 +149,7 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 			return nil, err
 		}
 		res.Rows++
-		errs = checker.Check(&rec, &v, errs[:0])
+		errs = checker.Check(rec, &v, errs[:0])
 		if len(errs) == 0 && opt.Preflight != nil {
 			if errs, err = opt.Preflight.Visitor(ctx, h, &v, errs); err != nil {
 				return nil, err

@@ -50,8 +50,9 @@ type Planner struct {
 	// themselves would hash them all again each time it grows.)
 	groups   map[uint64]*group
 	collided map[groupKey]*group
-	order    []*group // first-seen order
-	last     *group   // the group of the last visitor added: rosters list groups together
+	order    []*group          // first-seen order
+	strs     map[string]string // see intern
+	last     *group            // the group of the last visitor added: rosters list groups together
 }
 
 // New returns an empty Planner.
@@ -96,9 +97,10 @@ func (p *Planner) find(k groupKey, zone string) *group {
 		}
 	}
 	// Keep copies of the key's strings: they may be parts of a much
-	// larger string, such as a whole CSV record.
-	k.ibx, k.cage, k.cabinet, k.account = strings.Clone(k.ibx), strings.Clone(k.cage), strings.Clone(k.cabinet), strings.Clone(k.account)
-	g = &group{key: k, zone: strings.Clone(zone)}
+	// larger string, such as a whole CSV record. Rosters name few IBXs,
+	// cages, cabinets and accounts, so one copy of each serves all groups.
+	k.ibx, k.cage, k.cabinet, k.account = p.intern(k.ibx), p.intern(k.cage), p.intern(k.cabinet), p.intern(k.account)
+	g = &group{key: k, zone: p.intern(zone)}
 	if ok {
 		if p.collided == nil {
 			p.collided = make(map[groupKey]*group)
@@ -109,6 +111,22 @@ func (p *Planner) find(k groupKey, zone string) *group {
 	}
 	p.order = append(p.order, g)
 	return g
+}
+
+// intern returns a copy of s, the same copy for equal strings.
+func (p *Planner) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	if c, ok := p.strs[s]; ok {
+		return c
+	}
+	c := strings.Clone(s)
+	if p.strs == nil {
+		p.strs = make(map[string]string)
+	}
+	p.strs[c] = c
+	return c
 }
 
 func (k *groupKey) hash(seed maphash.Seed) uint64 {

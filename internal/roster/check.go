@@ -419,7 +419,7 @@ func (c *Checker) checkVisitor(rec *Record, v *Visitor, add func(Field, string, 
 			case co == "":
 				add(FieldCompany, CodeRequired, "the company is empty",
 					"write the company the visitor works for; Equinix requires it for visitors who are not registered users")
-			case utf8.RuneCountInString(co) > 100:
+			case longerThan(co, 100):
 				add(FieldCompany, CodeTooLong, "the company name is longer than 100 characters", "shorten the company name")
 			case hasControl(co):
 				add(FieldCompany, CodeNameInvalid, "the company name contains a line break or control character",
@@ -466,7 +466,7 @@ func checkName(rec *Record, f Field, add func(Field, string, string, string)) {
 	case name == "":
 		add(f, CodeRequired, fmt.Sprintf("%s is empty", f),
 			fmt.Sprintf("write the visitor's %s exactly as on their photo ID", strings.ToLower(f.String())))
-	case utf8.RuneCountInString(name) > 100:
+	case longerThan(name, 100):
 		add(f, CodeTooLong, fmt.Sprintf("%s is longer than 100 characters", f), "shorten it to the name on the photo ID")
 	case !validName(name):
 		add(f, CodeNameInvalid, fmt.Sprintf("%s %q contains characters a name does not have", f, name),
@@ -475,6 +475,54 @@ func checkName(rec *Record, f Field, add func(Field, string, string, string)) {
 }
 
 func (c *Checker) checkDuplicate(rec *Record, v *Visitor, add func(Field, string, string, string)) {
+	who := c.visitorHash(v)
+	pw := placeWindow{cage: v.Cage, cabinet: v.Cabinet, start: v.Start.Unix(), end: v.End.Unix()}
+	if first, dup := c.seen.add(pw, who, int32(rec.Row)); dup {
+		who := cmp.Or(v.Username, v.FirstName+" "+v.LastName)
+		f := FieldFirstName
+		if v.Username != "" {
+			f = FieldUsername
+		}
+		add(f, CodeDuplicateVisitor, fmt.Sprintf("%s is already on row %d for the same cage and window", who, first),
+			"delete this row, or change its dates if it is a second visit")
+	}
+}
+
+// visitorHash hashes who a visitor is, ignoring case: the username, or the
+// names and company.
+func (c *Checker) visitorHash(v *Visitor) uint64 {
+	// Most names are short ASCII: lower-case them into one buffer and hash
+	// that at once.
+	var buf [256]byte
+	b := buf[:0]
+	ascii := true
+	add := func(s string) {
+		for i := 0; i < len(s) && ascii; i++ {
+			ch := s[i]
+			if ch >= utf8.RuneSelf || len(b) == len(buf) {
+				ascii = false
+				return
+			}
+			if isUpper(ch) {
+				ch += 'a' - 'A'
+			}
+			b = append(b, ch)
+		}
+	}
+	if v.Username != "" {
+		b = append(b, 'u', 0)
+		add(v.Username)
+	} else {
+		b = append(b, 'n', 0)
+		add(v.FirstName)
+		b = append(b, 0)
+		add(v.LastName)
+		b = append(b, 0)
+		add(v.Company)
+	}
+	if ascii && len(b) < len(buf) {
+		return maphash.Bytes(c.seed, b)
+	}
 	var h maphash.Hash
 	h.SetSeed(c.seed)
 	if v.Username != "" {
@@ -488,16 +536,12 @@ func (c *Checker) checkDuplicate(rec *Record, v *Visitor, add func(Field, string
 		h.WriteByte(0)
 		writeLower(&h, v.Company)
 	}
-	pw := placeWindow{cage: v.Cage, cabinet: v.Cabinet, start: v.Start.Unix(), end: v.End.Unix()}
-	if first, dup := c.seen.add(pw, h.Sum64(), int32(rec.Row)); dup {
-		who := cmp.Or(v.Username, v.FirstName+" "+v.LastName)
-		f := FieldFirstName
-		if v.Username != "" {
-			f = FieldUsername
-		}
-		add(f, CodeDuplicateVisitor, fmt.Sprintf("%s is already on row %d for the same cage and window", who, first),
-			"delete this row, or change its dates if it is a second visit")
-	}
+	return h.Sum64()
+}
+
+// longerThan reports whether s has more than n characters.
+func longerThan(s string, n int) bool {
+	return len(s) > n && utf8.RuneCountInString(s) > n
 }
 
 // writeLower writes s in lower case to h, as strings.ToLower(s) would be,
@@ -639,39 +683,36 @@ func validEmail(s string) bool {
 		return false
 	}
 	local, domain := s[:at], s[at+1:]
-	if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
+	if local[0] == '.' || local[len(local)-1] == '.' {
 		return false
 	}
+	dot := false
 	for i := 0; i < len(local); i++ {
-		if !emailLocalByte[local[i]] {
+		b := local[i]
+		if !emailLocalByte[b] || b == '.' && dot {
 			return false
 		}
+		dot = b == '.'
 	}
-	labels := strings.Count(domain, ".") + 1
-	if labels < 2 {
-		return false
-	}
-	for i := 0; i < labels; i++ {
-		l, rest, _ := strings.Cut(domain, ".")
-		domain = rest
-		last := i == labels-1
-		if l == "" {
-			return false
-		}
-		for j := 0; j < len(l); j++ {
-			b := l[j]
-			if !(isDigit(b) || b >= 'a' && b <= 'z' || isUpper(b) || b == '-') {
+	// Labels of letters, digits and '-'; the last of at least two letters.
+	labels, n, letters := 1, 0, true
+	for i := 0; i < len(domain); i++ {
+		switch b := domain[i]; {
+		case b == '.':
+			if n == 0 {
 				return false
 			}
-			if last && !(b >= 'a' && b <= 'z' || isUpper(b)) {
-				return false
-			}
-		}
-		if last && len(l) < 2 {
+			labels, n, letters = labels+1, 0, true
+			continue
+		case b >= 'a' && b <= 'z' || isUpper(b):
+		case isDigit(b) || b == '-':
+			letters = false
+		default:
 			return false
 		}
+		n++
 	}
-	return true
+	return labels >= 2 && n >= 2 && letters
 }
 
 // validCountryCode is ^\+[0-9]{1,6}$.

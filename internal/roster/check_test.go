@@ -312,3 +312,43 @@ func TestValidEmail(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckDuplicateCase: the same visitor in other letter case is a
+// duplicate, whichever way the names are hashed (short ASCII names take a
+// faster path than others).
+func TestCheckDuplicateCase(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("Longname ", 11) // with the company, past the short path's buffer
+	tests := []struct {
+		name         string
+		first, again [3]string // first name, last name, company
+	}{
+		{"ascii", [3]string{"Anna", "de Vries", "Acme"}, [3]string{"ANNA", "DE VRIES", "acme"}},
+		{"accented", [3]string{"Renée", "Müller", "Señor"}, [3]string{"RENÉE", "MÜLLER", "SEÑOR"}},
+		{"kelvin sign lowers to ascii", [3]string{"Kelvin", "Smit", "Acme"}, [3]string{"\u212Aelvin", "Smit", "Acme"}},
+		{"long", [3]string{long[:99], long[:99], long[:99]}, [3]string{strings.ToUpper(long[:99]), long[:99], long[:99]}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := NewChecker(fullHeader(), CheckConfig{Now: func() time.Time { return checkNow }})
+			var v Visitor
+			row := func(n int, who [3]string) []RowError {
+				r := goodRow()
+				r[FieldFirstName], r[FieldLastName], r[FieldCompany] = who[0], who[1], who[2]
+				return c.Check(record(n, r), &v, nil)
+			}
+			if errs := row(2, tt.first); len(errs) != 0 {
+				t.Fatal(errs)
+			}
+			other := tt.first
+			other[1] += "x"
+			if errs := row(3, other); len(errs) != 0 {
+				t.Fatalf("another visitor: %v", errs)
+			}
+			if errs := row(4, tt.again); len(errs) != 1 || errs[0].Code != CodeDuplicateVisitor || !strings.Contains(errs[0].Message, "row 2 ") {
+				t.Fatalf("the same visitor again: %v", errs)
+			}
+		})
+	}
+}

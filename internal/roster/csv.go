@@ -26,9 +26,6 @@ type csvReader struct {
 	path  string
 	utf8  bool // the file is read as UTF-8: a field that is not is Windows-1252
 	cells []Cell
-	// breaks counts the line breaks inside the fields read so far: a
-	// spreadsheet shows a record's lines as one row.
-	breaks int
 }
 
 // openCSV detects a CSV file's encoding and delimiter. It takes ownership
@@ -163,26 +160,59 @@ func (c *csvReader) next() (int, []Cell, error) {
 		}
 		return 0, nil, c.readError(err)
 	}
-	row := line - c.breaks
 	cells := c.cells[:0]
 	for _, s := range rec {
-		if !plainASCII(s) {
-			c.breaks += strings.Count(s, "\n")
-			s = strings.TrimSpace(s)
-			if c.utf8 && !utf8.ValidString(s) {
-				// Windows-1252 bytes past the part that was sniffed.
-				s = strings.TrimSpace(decodeCP1252(s))
-			}
-		}
-		cells = append(cells, Cell{Text: s})
+		cells = append(cells, Cell{Text: c.clean(s)})
 	}
 	c.cells = cells
-	return row, cells, nil
+	return line - c.cr.recBreaks, cells, nil
 }
 
-// plainASCII reports whether s is ASCII without line breaks that neither
-// starts nor ends with a space or control character: text that needs no
-// trimming and no decoding.
+// readInto reads the next record straight into rec, the field of each
+// column index idx names, and reports whether the record is blank.
+func (c *csvReader) readInto(idx *[NumFields]int, rec *Record) (blank bool, err error) {
+	fields, line, err := c.cr.read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return false, io.EOF
+		}
+		return false, c.readError(err)
+	}
+	rec.Row = line - c.cr.recBreaks
+	blank = true
+	for f, i := range idx {
+		var s string
+		if i >= 0 && i < len(fields) {
+			s = c.clean(fields[i])
+		}
+		rec.Cells[f] = Cell{Text: s}
+		blank = blank && s == ""
+	}
+	if blank {
+		for _, s := range fields {
+			if c.clean(s) != "" {
+				return false, nil
+			}
+		}
+	}
+	return blank, nil
+}
+
+// clean trims a field and reads it as Windows-1252 when it is not UTF-8.
+func (c *csvReader) clean(s string) string {
+	if plainASCII(s) {
+		return s
+	}
+	s = strings.TrimSpace(s)
+	if c.utf8 && !utf8.ValidString(s) {
+		// Windows-1252 bytes past the part that was sniffed.
+		s = strings.TrimSpace(decodeCP1252(s))
+	}
+	return s
+}
+
+// plainASCII reports whether s is ASCII that neither starts nor ends with a
+// space or control character: text that needs no trimming and no decoding.
 func plainASCII(s string) bool {
 	if s == "" {
 		return true
@@ -191,7 +221,7 @@ func plainASCII(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if b := s[i]; b >= utf8.RuneSelf || b == '\n' {
+		if s[i] >= utf8.RuneSelf {
 			return false
 		}
 	}
@@ -212,7 +242,7 @@ func (c *csvReader) readError(err error) *FileError {
 	if !errors.As(err, &pe) {
 		return &FileError{Path: c.path, Msg: "cannot read the file: " + err.Error(), Hint: hintSaveCSV, Err: err}
 	}
-	fe := &FileError{Path: c.path, Row: pe.StartLine - c.breaks, Err: err}
+	fe := &FileError{Path: c.path, Row: pe.StartLine - c.cr.recBreaks, Err: err}
 	at := ""
 	if pe.Line != pe.StartLine {
 		at = fmt.Sprintf(" (the row starts on line %d; the problem is on line %d)", pe.StartLine, pe.Line)

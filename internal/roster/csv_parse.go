@@ -22,6 +22,10 @@ type csvParser struct {
 	r     *bufio.Reader
 	comma byte
 	line  int // lines read so far
+	// breaks counts the line breaks inside quoted fields so far, and
+	// recBreaks those before the record read last: a spreadsheet app shows
+	// a record as one row, however many lines it takes.
+	breaks, recBreaks int
 
 	long   []byte // a line longer than the bufio buffer
 	buf    []byte // the fields of a quoted record, unquoted
@@ -63,7 +67,8 @@ func (p *csvParser) readLine() ([]byte, error) {
 
 // read returns the next record's fields, which share one string, and the
 // line it starts on. The slice is reused by the next call. It returns
-// io.EOF after the last record.
+// io.EOF after the last record. The record's row, as a spreadsheet app
+// shows it, is the line less recBreaks.
 func (p *csvParser) read() ([]string, int, error) {
 	var line []byte
 	for {
@@ -80,6 +85,7 @@ func (p *csvParser) read() ([]string, int, error) {
 		}
 	}
 	start := p.line
+	p.recBreaks = p.breaks
 	if bytes.IndexByte(line, '"') < 0 {
 		// The common case: no quotes, so the fields are the line's pieces.
 		if line[len(line)-1] == '\n' {
@@ -167,6 +173,9 @@ func (p *csvParser) readQuoted(line []byte, start int) ([]string, int, error) {
 					return nil, 0, err
 				}
 				line, col = next, 1
+				if len(next) > 0 {
+					p.breaks++
+				}
 				continue
 			default:
 				// The input ends inside the quotes.

@@ -289,11 +289,11 @@ func (s *source) readAhead() {
 		default:
 			b = &rowBatch{recs: make([]Record, 0, batchRows)}
 		}
-		for len(b.recs) < batchRows {
-			b.recs = append(b.recs, Record{})
-			if err := s.read(&b.recs[len(b.recs)-1]); err != nil {
-				b.recs = b.recs[:len(b.recs)-1]
-				b.err = err
+		// read sets every part of a record: no need to clear them first.
+		b.recs = b.recs[:batchRows]
+		for i := range b.recs {
+			if err := s.read(&b.recs[i]); err != nil {
+				b.recs, b.err = b.recs[:i], err
 				break
 			}
 		}
@@ -331,15 +331,22 @@ func blank(cells []Cell) bool {
 func (s *source) Header() *Header { return &s.header }
 
 func (s *source) Next(rec *Record) error {
+	r, err := s.Read()
+	if err == nil {
+		*rec = *r
+	}
+	return err
+}
+
+func (s *source) Read() (*Record, error) {
 	if s.pending {
 		s.pending = false
-		*rec = s.first
-		return nil
+		return &s.first, nil
 	}
 	for s.cur == nil || s.at == len(s.cur.recs) {
 		if s.cur != nil {
 			if s.cur.err != nil {
-				return s.cur.err
+				return nil, s.cur.err
 			}
 			select {
 			case s.free <- s.cur:
@@ -348,14 +355,27 @@ func (s *source) Next(rec *Record) error {
 		}
 		s.cur, s.at = <-s.batches, 0
 	}
-	*rec = s.cur.recs[s.at]
 	s.at++
-	return nil
+	return &s.cur.recs[s.at-1], nil
 }
 
 // read fills rec with the next non-blank row.
 func (s *source) read(rec *Record) error {
 	idx := &s.header.Index
+	if c, ok := s.rr.(*csvReader); ok {
+		for {
+			blank, err := c.readInto(idx, rec)
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					s.done = true
+				}
+				return err
+			}
+			if !blank {
+				return nil
+			}
+		}
+	}
 	for {
 		row, cells, err := s.rr.next()
 		if err != nil {

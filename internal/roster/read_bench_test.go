@@ -143,17 +143,16 @@ func bareCSV(path string) (int, error) {
 	}
 }
 
-// readRoster reads every record with Open and Next.
+// readRoster reads every record with Open and Read.
 func readRoster(path string) (int, error) {
 	s, err := Open(path, ReadOptions{})
 	if err != nil {
 		return 0, err
 	}
 	defer s.Close()
-	var rec Record
 	n := 0
 	for {
-		err := s.Next(&rec)
+		_, err := s.Read()
 		if errors.Is(err, io.EOF) {
 			return n, nil
 		}

@@ -28,9 +28,13 @@ type placeWindow struct {
 // placeVisitors are the visitors of one place and window: hashes of who
 // they are, and the row each was first seen on.
 type placeVisitors struct {
-	who   []uint64
-	rows  []int32
+	seen  []seenVisitor
 	index map[uint64]int32 // once there are more than placeScan
+}
+
+type seenVisitor struct {
+	who uint64
+	row int32
 }
 
 // placeScan is how many visitors of one place are searched one by one
@@ -70,19 +74,18 @@ func (s *visitorSet) add(pw placeWindow, who uint64, row int32) (int32, bool) {
 		p.index[who] = row
 		return 0, false
 	}
-	for i, w := range p.who {
-		if w == who {
-			return p.rows[i], true
+	for _, v := range p.seen {
+		if v.who == who {
+			return v.row, true
 		}
 	}
-	p.who = append(p.who, who)
-	p.rows = append(p.rows, row)
-	if len(p.who) > placeScan {
-		p.index = make(map[uint64]int32, 2*len(p.who))
-		for i, w := range p.who {
-			p.index[w] = p.rows[i]
+	p.seen = append(p.seen, seenVisitor{who, row})
+	if len(p.seen) > placeScan {
+		p.index = make(map[uint64]int32, 2*len(p.seen))
+		for _, v := range p.seen {
+			p.index[v.who] = v.row
 		}
-		p.who, p.rows = nil, nil
+		p.seen = nil
 	}
 	return 0, false
 }

@@ -12,6 +12,9 @@ type Source interface {
 	// Next fills rec with the next non-blank data row. It returns io.EOF
 	// after the last row, or a *FileError.
 	Next(rec *Record) error
+	// Read is Next without the copy: the record it returns is valid until
+	// the next call of Read or Next.
+	Read() (*Record, error)
 	// Close releases the file and any temporary files.
 	Close() error
 }
