@@ -122,7 +122,7 @@ func runReportFiles(st *queue.Store, runID, dir string, imp *importer.Result) (*
 	sum := report.NewRunSummary(run, orders, rows, imp)
 	var set submit.Settings
 	_ = json.Unmarshal(run.Settings, &set)
-	source, skip := rosterSource(run, set)
+	source, skip := rosterSource(st, run, set)
 	files, err := report.WriteFiles(report.FilesInput{
 		Dir: dir, Name: cmpOr(set.Roster, run.File), SkipReason: skip, Errors: sum.Errors, Summary: sum,
 		Workbook: report.RunWorkbook(sum, rows, source, set.Sheet, set.HeaderRow),
@@ -130,23 +130,55 @@ func runReportFiles(st *queue.Store, runID, dir string, imp *importer.Result) (*
 	return sum, files, err
 }
 
-// rosterSource is the roster file to annotate for a run, or "" and why not:
-// the roster must still be where it was and hold what it held.
-func rosterSource(run queue.Run, set submit.Settings) (string, string) {
+// rosterSource is the roster file to annotate for a run, or "" and why not.
+// The first report of a run keeps a copy of its roster beside the store
+// (rosters/<run><ext>), so that the report can be made again from the store
+// after the roster was moved or edited.
+func rosterSource(st *queue.Store, run queue.Run, set submit.Settings) (string, string) {
 	p := set.Roster
 	if p == "" {
 		return "", "the run did not record where its roster is"
 	}
-	if run.Hash != "" {
-		h, err := fileHash(p)
-		if err != nil {
-			return "", fmt.Sprintf("the roster %s cannot be read", p)
-		}
-		if h != run.Hash {
-			return "", fmt.Sprintf("the roster %s changed since the run", p)
-		}
+	kept := filepath.Join(filepath.Dir(st.Path()), "rosters", run.ID+strings.ToLower(filepath.Ext(p)))
+	if run.Hash == "" {
+		return p, ""
+	}
+	if h, err := fileHash(kept); err == nil && h == run.Hash {
+		return kept, ""
+	}
+	h, err := fileHash(p)
+	switch {
+	case err != nil:
+		return "", fmt.Sprintf("the roster %s cannot be read", p)
+	case h != run.Hash:
+		return "", fmt.Sprintf("the roster %s changed since the run", p)
+	}
+	if err := copyFile(p, kept); err != nil {
+		// Only a later report needs the copy: this one reads the roster.
+		os.Remove(kept)
 	}
 	return p, ""
+}
+
+// copyFile copies src to dst (mode 0600), creating dst's folder.
+func copyFile(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // fileHash is the SHA-256 of a file's bytes, as a run records its roster's.

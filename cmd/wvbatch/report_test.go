@@ -372,3 +372,41 @@ func TestReportReupload(t *testing.T) {
 		}
 	}
 }
+
+// TestReportAfterRosterChanged: the report is made again from the store
+// after the roster was edited or deleted, from the copy the run kept.
+func TestReportAfterRosterChanged(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, nil)
+	dir := t.TempDir()
+	roster := filepath.Join(dir, "crew.csv")
+	b, err := os.ReadFile("../../samples/contractors.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(roster, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(dir, "s.db")
+	code, out, _ := c.run("submit", roster, "--sandbox", "--yes", "--now", demoNow, "--store", store, "--reference-prefix", "UPS")
+	if code != exitOK {
+		t.Fatalf("submit: exit %d", code)
+	}
+	runID := runIDRe.FindStringSubmatch(out)[1]
+	if err := os.Remove(roster); err != nil {
+		t.Fatal(err)
+	}
+	out2 := t.TempDir()
+	code, out, _ = c.run("report", runID, "--store", store, "--report-dir", out2)
+	if code != exitOK || strings.Contains(out, "no annotated workbook") {
+		t.Fatalf("report after the roster was deleted: exit %d", code)
+	}
+	f, err := excelize.OpenFile(filepath.Join(out2, "crew-report.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if v, _ := f.GetCellValue("Visitors", "H2"); v == "" {
+		t.Error("the report's roster copy is empty")
+	}
+}
