@@ -28,7 +28,8 @@ type amendWorld struct {
 	runID string
 }
 
-func newAmendWorld(t *testing.T) *amendWorld {
+// newSandboxWorld is a served sandbox and an empty store.
+func newSandboxWorld(t *testing.T) *amendWorld {
 	t.Helper()
 	srv, err := sandbox.New(sandbox.Config{StartAt: crashStart})
 	if err != nil {
@@ -43,7 +44,13 @@ func newAmendWorld(t *testing.T) *amendWorld {
 		defer cancel()
 		_ = stop(ctx)
 	})
-	w := &amendWorld{t: t, srv: srv, url: url, dir: t.TempDir()}
+	return &amendWorld{t: t, srv: srv, url: url, dir: t.TempDir()}
+}
+
+func newAmendWorld(t *testing.T) *amendWorld {
+	t.Helper()
+	w := newSandboxWorld(t)
+	srv := w.srv
 	roster := filepath.Join(w.dir, "roster.csv")
 	if err := os.WriteFile(roster, []byte(amendRoster), 0o644); err != nil {
 		t.Fatal(err)

@@ -299,7 +299,9 @@ func (c *checker) parse(data []byte) (*Message, bool) {
 		c.add("Task.Source", "%q is not a GUID", m.Source)
 	}
 	if t.Resource != "WorkVisit" {
+		// Another resource's Body follows other rules: it is not read.
 		c.envelope("Task.Resource", "%q: wvbatch takes WorkVisit messages only", t.Resource)
+		return m, false
 	}
 	if t.Version != "1.0" {
 		c.add("Task.Version", "%q: want \"1.0\"", t.Version)
