@@ -118,6 +118,22 @@ func (p *Planner) intern(s string) string {
 	if s == "" {
 		return ""
 	}
+	if l := p.last; l != nil {
+		// A new group mostly shares its IBX, cage and account with the
+		// one before.
+		switch s {
+		case l.key.ibx:
+			return l.key.ibx
+		case l.key.cage:
+			return l.key.cage
+		case l.key.account:
+			return l.key.account
+		case l.key.cabinet:
+			return l.key.cabinet
+		case l.zone:
+			return l.zone
+		}
+	}
 	if c, ok := p.strs[s]; ok {
 		return c
 	}
@@ -168,8 +184,10 @@ func (p *Planner) Orders() ([]Order, Summary) {
 		n += max(windows, 1) * ((g.count + MaxVisitors - 1) / MaxVisitors)
 	}
 	out := make([]Order, 0, n)
+	var ws [][2]time.Time
 	for _, g := range p.order {
-		windows := Split(time.Unix(g.key.start, 0).UTC(), time.Unix(g.key.end, 0).UTC())
+		windows := Split(time.Unix(g.key.start, 0).UTC(), time.Unix(g.key.end, 0).UTC(), ws[:0])
+		ws = windows
 		if len(windows) > 1 {
 			sum.SplitWindows++
 		}
@@ -195,9 +213,9 @@ func (p *Planner) Orders() ([]Order, Summary) {
 	return out, sum
 }
 
-// Split cuts [start, end) into consecutive windows of at most 14 days.
-func Split(start, end time.Time) [][2]time.Time {
-	var ws [][2]time.Time
+// Split cuts [start, end) into consecutive windows of at most 14 days,
+// appended to ws.
+func Split(start, end time.Time, ws [][2]time.Time) [][2]time.Time {
 	for end.Sub(start) > MaxWindow {
 		ws = append(ws, [2]time.Time{start, start.Add(MaxWindow)})
 		start = start.Add(MaxWindow)

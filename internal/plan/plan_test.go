@@ -95,7 +95,7 @@ func TestSplit(t *testing.T) {
 		want int
 	}{{time.Hour, 1}, {MaxWindow, 1}, {MaxWindow + time.Second, 2}, {3 * MaxWindow, 3}, {3*MaxWindow + 1, 4}}
 	for _, tt := range tests {
-		ws := Split(t0, t0.Add(tt.d))
+		ws := Split(t0, t0.Add(tt.d), nil)
 		if len(ws) != tt.want {
 			t.Errorf("Split(%v) = %d windows, want %d", tt.d, len(ws), tt.want)
 		}

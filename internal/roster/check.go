@@ -88,6 +88,8 @@ type Checker struct {
 	seen   visitorSet
 
 	// caches of the last value read per column: rosters repeat them.
+	lastZone  string // the zone of the last window read, and its location
+	lastLoc   *time.Location
 	dates     [2]dateMemo
 	dateCache map[dateKey]dateResult
 	place     placeMemo
@@ -313,9 +315,13 @@ func (c *Checker) place1(rec *Record, v *Visitor, errs *[]RowError) bool {
 }
 
 func (c *Checker) checkWindow(rec *Record, v *Visitor, add func(Field, string, string, string)) {
-	loc, err := c.zones.load(v.Zone)
-	if err != nil {
-		return // reported with the place
+	loc := c.lastLoc
+	if v.Zone != c.lastZone || loc == nil {
+		var err error
+		if loc, err = c.zones.load(v.Zone); err != nil {
+			return // reported with the place
+		}
+		c.lastZone, c.lastLoc = v.Zone, loc
 	}
 	if !c.header.Has(FieldStart) && !c.header.Has(FieldEnd) && c.cfg.Window != nil {
 		start, end, err := c.cfg.Window(loc)

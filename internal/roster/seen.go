@@ -62,7 +62,7 @@ func (s *visitorSet) add(pw placeWindow, who uint64, row int32) (int32, bool) {
 		key := h.Sum64()
 		p = s.places[key]
 		if p == nil {
-			p = &placeVisitors{}
+			p = &placeVisitors{seen: make([]seenVisitor, 0, 8)}
 			s.places[key] = p
 		}
 		s.last, s.lastPW = p, pw
