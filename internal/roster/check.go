@@ -652,6 +652,14 @@ func validName(s string) bool {
 	letter := false
 	for _, r := range s {
 		switch {
+		case r < utf8.RuneSelf:
+			switch b := byte(r); {
+			case b >= 'a' && b <= 'z' || isUpper(b):
+				letter = true
+			case b == ' ', b == '-', b == '\'', b == '.':
+			default:
+				return false
+			}
 		case unicode.IsLetter(r):
 			letter = true
 		case unicode.Is(unicode.Mn, r), r == ' ', r == '-', r == '\'', r == '’', r == '.', r == '\u00a0':
@@ -663,9 +671,11 @@ func validName(s string) bool {
 }
 
 func hasControl(s string) bool {
-	for _, r := range s {
-		if unicode.IsControl(r) {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < ' ' || b == 0x7f {
 			return true
+		} else if b >= utf8.RuneSelf {
+			return strings.ContainsFunc(s[i:], unicode.IsControl)
 		}
 	}
 	return false

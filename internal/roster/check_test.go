@@ -352,3 +352,38 @@ func TestCheckDuplicateCase(t *testing.T) {
 		})
 	}
 }
+
+func TestNameAndControlRules(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		s             string
+		name, control bool
+	}{
+		{"Anna", true, false},
+		{"de Vries", true, false},
+		{"O'Brien-Smith Jr.", true, false},
+		{"Renée", true, false},
+		{"Zoë", true, false},
+		{"Ærøskøbing", true, false},
+		{"O’Neil", true, false},
+		{"Anna\u00a0Maria", true, false},
+		{"José", true, false},
+		{"D4vid", false, false},
+		{"anna@acme", false, false},
+		{"Anna_B", false, false},
+		{"- .", false, false},
+		{"", false, false},
+		{"Anna\tB", false, true},
+		{"Anna\nB", false, true},
+		{"Anna\x7fB", false, true},
+		{"Renée\u0085", false, true},
+		{"Acme (NL) B.V.", false, false},
+	} {
+		if got := validName(tt.s); got != tt.name {
+			t.Errorf("validName(%q) = %v, want %v", tt.s, got, tt.name)
+		}
+		if got := hasControl(tt.s); got != tt.control {
+			t.Errorf("hasControl(%q) = %v, want %v", tt.s, got, tt.control)
+		}
+	}
+}
