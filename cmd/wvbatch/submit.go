@@ -70,12 +70,13 @@ refused, 4 when the store is in use, 1 when the run stopped (resume it with
 				return runSubmitMessages(cmd.Context(), o, e, args)
 			}
 			o.file = args[0]
-			return runSubmit(cmd.Context(), o, e)
+			return runSubmitRoster(cmd.Context(), cmd, o, e)
 		},
 	}
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "plan and pre-flight, but send nothing and record nothing")
 	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&o.noPreflight, "no-preflight", false, "skip checking cages, cabinets, accounts and users before ordering")
+	bindReplace(cmd)
 	o.roster.bind(cmd.Flags())
 	o.run.bind(cmd)
 	return cmd
