@@ -197,7 +197,7 @@ type rowBatch struct {
 // Read-ahead sizes: rows per batch, and batches in flight.
 const (
 	batchRows    = 256
-	batchesAhead = 4
+	batchesAhead = 32
 )
 
 func newSource(rr rowReader, path, sheet string) (*source, error) {
