@@ -180,6 +180,11 @@ func runSubmitMessages(ctx context.Context, o submitOptions, e *env, args []stri
 	}
 
 	api := submit.API{Client: conn.client}
+	amendCfg := queue.AmendConfig{
+		RunConfig: queue.RunConfig{Concurrency: 1, Classify: submit.Classify, RetryAfter: submit.RetryAfter, ToStored: submit.ToStored,
+			Logger: e.log},
+		Closed: submit.IsClosed,
+	}
 	for i, m := range msgs {
 		if m.msg.Kind == emg.KindCreate {
 			continue
@@ -187,7 +192,7 @@ func runSubmitMessages(ctx context.Context, o submitOptions, e *env, args []stri
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		sendChange(ctx, st, api, m.msg, &results[i])
+		sendChange(ctx, st, api, amendCfg, now, m.msg, &results[i])
 	}
 
 	printMessageResults(e.stdout, results)
@@ -316,7 +321,7 @@ func submitCreates(ctx context.Context, e *env, st *queue.Store, o submitOptions
 
 // sendChange sends an Update or Cancel message's change to its order and
 // records the outcome in r.
-func sendChange(ctx context.Context, st *queue.Store, api submit.API, m *emg.Message, r *messageResult) {
+func sendChange(ctx context.Context, st *queue.Store, api submit.API, cfg queue.AmendConfig, now time.Time, m *emg.Message, r *messageResult) {
 	fail := func(err error) {
 		r.Outcome, r.Error = "failed", err.Error()
 		if ae, ok := errors.AsType[*equinix.APIError](err); ok {
@@ -348,12 +353,25 @@ func sendChange(ctx context.Context, st *queue.Store, api submit.API, m *emg.Mes
 	r.OrderID, r.Reference = orderID, ref
 	switch m.Kind {
 	case emg.KindUpdate:
+		if runID, od, ok := storedOrder(st, orderID); ok {
+			amendStored(ctx, st, api, cfg, now, runID, od, m, r)
+			return
+		}
 		if err := api.Client.UpdateWorkVisit(ctx, orderID, m.Update.Request()); err != nil {
 			fail(err)
 			return
 		}
 		r.Outcome = "updated"
 	case emg.KindCancel:
+		// An order a run in the store placed is recorded as cancelling
+		// before the cancel is asked for.
+		runID, od, stored := storedOrder(st, orderID)
+		if stored {
+			if err := st.MarkCancelling(runID, od.Key); err != nil {
+				fail(err)
+				return
+			}
+		}
 		err := api.Client.CancelOrder(ctx, orderID, m.Cancel.Reason())
 		if err != nil {
 			if o, gerr := api.Client.GetOrder(ctx, orderID); gerr == nil && o.Status == equinix.StatusCancelled {
@@ -361,11 +379,76 @@ func sendChange(ctx context.Context, st *queue.Store, api submit.API, m *emg.Mes
 				markStoredCancelled(st, orderID)
 				return
 			}
+			if stored {
+				_ = st.MarkCancelFailed(runID, od.Key, submit.ToStored(err))
+			}
 			fail(err)
 			return
 		}
 		r.Outcome = "cancelled"
 		markStoredCancelled(st, orderID)
+	}
+}
+
+// storedOrder finds the submitted order orderID among the store's runs.
+func storedOrder(st *queue.Store, orderID string) (string, queue.Order, bool) {
+	runs, err := st.Runs()
+	if err != nil {
+		return "", queue.Order{}, false
+	}
+	for _, run := range runs {
+		orders, err := st.Orders(run.ID)
+		if err != nil {
+			continue
+		}
+		for _, o := range orders {
+			if o.OrderID == orderID && o.State == queue.Submitted {
+				return run.ID, o, true
+			}
+		}
+	}
+	return "", queue.Order{}, false
+}
+
+// amendStored applies an Update message to an order a run in the store
+// placed, as an amendment of that order: recorded before it is sent, read
+// back if its answer is lost, and the store's window follows.
+func amendStored(ctx context.Context, st *queue.Store, api submit.API, cfg queue.AmendConfig, now time.Time, runID string, od queue.Order, m *emg.Message, r *messageResult) {
+	u := m.Update
+	req := queue.AmendRequest{OpenCabinet: u.OpenCabinet, Keys: []string{od.Key}}
+	if u.Start != nil || u.End != nil {
+		req.Start, req.End = od.Start, od.End
+		if u.Start != nil {
+			req.Start = *u.Start
+		}
+		if u.End != nil {
+			req.End = *u.End
+		}
+	}
+	a, _, err := st.CreateAmendment(runID, req, now, false)
+	if err == nil && a.State != queue.AmendDone {
+		_, err = queue.Amend(ctx, st, runID, a.N, api, cfg)
+	}
+	if err != nil {
+		r.Outcome, r.Error = "failed", err.Error()
+		r.Hint = "send the message again once the run's other amendment is finished (wvbatch amend " + runID + ")"
+		return
+	}
+	aos, err := st.AmendOrders(runID, a.N)
+	if err != nil || len(aos) != 1 {
+		r.Outcome, r.Error = "failed", fmt.Sprintf("amendment %d of run %s: %v", a.N, runID, err)
+		return
+	}
+	switch ao := aos[0]; ao.State {
+	case queue.AmendApplied, queue.AmendUnchanged:
+		r.Outcome = "updated"
+		r.Notes = append(r.Notes, fmt.Sprintf("recorded as amendment %d of run %s (%s)", a.N, runID, ao.State))
+	default:
+		r.Outcome, r.Error = "failed", strings.TrimSpace(ao.Note)
+		if ao.Error != nil {
+			r.Error = strings.TrimSpace(r.Error + " " + ao.Error.Error())
+			r.Hint = ao.Error.Hint
+		}
 	}
 }
 
@@ -382,12 +465,18 @@ func markStoredCancelled(st *queue.Store, orderID string) {
 			continue
 		}
 		for _, o := range orders {
-			if o.OrderID == orderID && o.State == queue.Submitted {
+			if o.OrderID != orderID {
+				continue
+			}
+			switch o.State {
+			case queue.Submitted:
 				if st.MarkCancelling(run.ID, o.Key) == nil {
 					_ = st.MarkCancelled(run.ID, o.Key)
 				}
-				return
+			case queue.Cancelling:
+				_ = st.MarkCancelled(run.ID, o.Key)
 			}
+			return
 		}
 	}
 }

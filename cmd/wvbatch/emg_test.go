@@ -5,7 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 )
 
@@ -42,6 +44,25 @@ func TestSubmitMessagesAgainstTheSandbox(t *testing.T) {
 	}
 	if dc2.Status != sandbox.StatusCancelled || dc2.CancelReason != "Generator test postponed" {
 		t.Errorf("cancelled order: %s, reason %q", dc2.Status, dc2.CancelReason)
+	}
+
+	// The Update went through the run's store as an amendment: the store
+	// holds the new window.
+	st, err := (&storeFlag{path: w.store()}).open(&env{getenv: func(string) string { return "" }, now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := st.Runs()
+	stored, _ := st.Orders(runs[0].ID)
+	amends, _ := st.Amendments(runs[0].ID)
+	st.Close()
+	for _, o := range stored {
+		if o.OrderID == am1.ID && !o.Start.Equal(am1.VisitStart) {
+			t.Errorf("the store says order %s starts %s; the sandbox %s", o.OrderID, o.Start, am1.VisitStart)
+		}
+	}
+	if len(amends) != 1 || amends[0].State != queue.AmendDone {
+		t.Errorf("amendments %+v; want the Update recorded as one, done", amends)
 	}
 
 	code, out = w.run("submit", samples, "--yes", "--now", crashNow)

@@ -54,6 +54,8 @@ type AmendRequest struct {
 	End         time.Time     `json:"end,omitzero"`
 	OpenCabinet *bool         `json:"openCabinet,omitempty"`
 	Notify      []string      `json:"notify,omitempty"`
+	// Keys, when set, limits the amendment to these orders of the run.
+	Keys []string `json:"keys,omitempty"`
 }
 
 // String says what the request changes, for people.
@@ -74,13 +76,16 @@ func (r AmendRequest) String() string {
 	if len(parts) == 0 {
 		return "nothing"
 	}
+	if len(r.Keys) > 0 {
+		parts = append(parts, fmt.Sprintf("for %d of the run's orders", len(r.Keys)))
+	}
 	return strings.Join(parts, "; ")
 }
 
 func (r AmendRequest) same(o AmendRequest) bool {
 	return r.Shift == o.Shift && r.Start.Equal(o.Start) && r.End.Equal(o.End) &&
 		(r.OpenCabinet == nil) == (o.OpenCabinet == nil) && (r.OpenCabinet == nil || *r.OpenCabinet == *o.OpenCabinet) &&
-		slices.Equal(r.Notify, o.Notify)
+		slices.Equal(r.Notify, o.Notify) && slices.Equal(r.Keys, o.Keys)
 }
 
 func (r AmendRequest) check() error {
@@ -339,7 +344,7 @@ func (s *Store) CreateAmendment(runID string, req AmendRequest, now time.Time, a
 			return refuse(fmt.Errorf("run %s: amendment %d already did %s (at %s): %w",
 				runID, last.N, req, last.UpdatedAt.UTC().Format(time.RFC3339), ErrAmendRepeated))
 		}
-		if n := run.Orders[Planned] + run.Orders[Sending]; n > 0 {
+		if n := run.Orders[Planned] + run.Orders[Sending]; n > 0 && len(req.Keys) == 0 {
 			return refuse(&RefusedError{RunID: runID, Reasons: []string{
 				fmt.Sprintf("%d of its orders are not placed yet; resume the run first (wvbatch resume %s)", n, runID)}})
 		}
@@ -352,9 +357,15 @@ func (s *Store) CreateAmendment(runID string, req AmendRequest, now time.Time, a
 			if err := json.Unmarshal(raw, &o); err != nil {
 				return fmt.Errorf("order %d of run %s: %w", fromU64(k), runID, err)
 			}
+			if len(req.Keys) > 0 && !slices.Contains(req.Keys, o.Key) {
+				return nil
+			}
 			ao := AmendOrder{Seq: o.Seq, Key: o.Key, Reference: o.Reference, OrderID: o.OrderID}
 			switch o.State {
 			case Submitted:
+			case Planned, Sending:
+				reasons = append(reasons, fmt.Sprintf("order %s is not placed yet; resume the run first (wvbatch resume %s)", o.Key, runID))
+				return nil
 			case Cancelled, Cancelling:
 				ao.State, ao.Note = AmendSkipped, "the order is cancelled"
 				aos = append(aos, ao)

@@ -462,3 +462,27 @@ func TestAmendSkipsCancelledOrders(t *testing.T) {
 		t.Errorf("Amend = %+v, %v; want 2 sent, 1 skipped", tally, err)
 	}
 }
+
+func TestAmendOfSomeOrders(t *testing.T) {
+	t.Parallel()
+	s, specs := placedRun(t, 3)
+	api := newFakeOrders(s, "r")
+	start, end := specs[1].Start.Add(time.Hour), specs[1].End.Add(time.Hour)
+	a, _, err := s.CreateAmendment("r", AmendRequest{Start: start, End: end, Keys: []string{specs[1].Key}}, amendNow, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Orders[AmendPending] != 1 || len(a.Orders) != 1 {
+		t.Fatalf("orders %v; want the one order named", a.Orders)
+	}
+	if _, err := Amend(context.Background(), s, "r", a.N, api, amendConfig(newClock())); err != nil {
+		t.Fatal(err)
+	}
+	for i, sp := range specs {
+		o := orderOf(t, s, "r", sp.Key)
+		moved := o.Start.Equal(start)
+		if moved != (i == 1) || api.sent[o.OrderID] != map[bool]int{true: 1}[i == 1] {
+			t.Errorf("order %d: starts %s, %d updates sent; want only order 1 moved", i, o.Start, api.sent[o.OrderID])
+		}
+	}
+}
