@@ -218,7 +218,7 @@ func loadMessages(e *env, files []string, now time.Time) ([]*loadedMessage, erro
 	var errs emg.Errors
 	ids := map[string]string{}
 	for _, f := range files {
-		raw, err := os.ReadFile(f)
+		raw, err := readLimited(f, emg.MaxMessage+1)
 		if err != nil {
 			return nil, usageErr(fmt.Errorf("EMG message %s: %v", f, err), "check the file's name and that you may read it")
 		}
@@ -259,6 +259,17 @@ func loadMessages(e *env, files []string, now time.Time) ([]*loadedMessage, erro
 	}
 	fmt.Fprintf(e.stderr, "wvbatch: %v\nhint: fix the fields named above and submit the messages again\n", summary)
 	return nil, errRowsFailed
+}
+
+// readLimited reads at most n bytes of a file: enough to tell that a
+// message is too large without reading all of it.
+func readLimited(path string, n int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, n))
 }
 
 // messagesRunID names the run of a batch of messages: the same Create
