@@ -154,11 +154,7 @@ func printValidate(w io.Writer, res *importer.Result, sum *report.Summary) {
 	for _, warn := range res.Warnings {
 		fmt.Fprintf(w, "note: %s\n", warn)
 	}
-	split := ""
-	if sum.SplitWindows > 0 {
-		split = fmt.Sprintf(", %d window(s) longer than 14 days split", sum.SplitWindows)
-	}
-	fmt.Fprintf(w, "plan: %d orders for %d visitors%s\n", sum.Orders, sum.Visitors, split)
+	fmt.Fprintf(w, "plan: %d orders for %d visitors, %d window(s) longer than 14 days split\n", sum.Orders, sum.Visitors, sum.SplitWindows)
 	for i, o := range sum.Plan {
 		if i == maxShown {
 			fmt.Fprintf(w, "  … and %d more orders (see summary.json)\n", len(sum.Plan)-maxShown)
