@@ -229,10 +229,10 @@ func deliver(e *env, st *queue.Store, f mailFlags, sum *report.RunSummary, files
 		return
 	}
 	if outbox != "" {
-		fmt.Fprintf(e.stdout, "report email to %s written to the outbox %s: %q\n", strings.Join(to, ", "), outbox, subject)
+		fmt.Fprintf(e.stderr, "report email to %s written to the outbox %s: %q\n", strings.Join(to, ", "), outbox, subject)
 		return
 	}
-	fmt.Fprintf(e.stdout, "report emailed to %s: %q\n", strings.Join(to, ", "), subject)
+	fmt.Fprintf(e.stderr, "report emailed to %s: %q\n", strings.Join(to, ", "), subject)
 }
 
 // sendReport sends a report email; outbox is the folder it was written to

@@ -410,3 +410,77 @@ func TestReportAfterRosterChanged(t *testing.T) {
 		t.Error("the report's roster copy is empty")
 	}
 }
+
+// TestValidateEmail: validate emails its report too, and its --json output
+// stays a JSON document.
+func TestValidateEmail(t *testing.T) {
+	t.Parallel()
+	cert := mailtest.NewCert(t)
+	srv := mailtest.Start(t, cert, mailtest.Options{StartTLS: true, User: smtpUser, Password: smtpPassword})
+	c := newCLI(t, map[string]string{
+		"WVBATCH_SMTP_URL": smtpURL(srv.Addr), "WVBATCH_SMTP_FROM": "visits@example.com", "WVBATCH_SMTP_CA_FILE": cert.CAFile,
+	})
+	dir := t.TempDir()
+	code, out, _ := c.run("validate", "../../samples/contractors-with-errors.csv", "--now", demoNow, "--json",
+		"--report-dir", dir, "--notify", "ann@example.com")
+	if code != exitRows {
+		t.Fatalf("exit %d, want %d", code, exitRows)
+	}
+	var sum report.Summary
+	if err := json.Unmarshal([]byte(out), &sum); err != nil {
+		t.Fatalf("--json output is not JSON: %v", err)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("the SMTP server got %d messages, want 1", len(msgs))
+	}
+	msg, err := mailtest.Parse(msgs[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("AM1, DC2 work visits: %d rows checked, %d need fixing", sum.Rows, sum.InvalidRows)
+	if msg.Subject != want {
+		t.Errorf("subject %q, want %q", msg.Subject, want)
+	}
+	var xlsx []byte
+	for _, a := range msg.Attachments {
+		if a.Name == "contractors-with-errors-report.xlsx" {
+			xlsx = a.Data
+		}
+	}
+	if xlsx == nil {
+		t.Fatal("no report workbook attached")
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(xlsx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	invalid := map[int]bool{}
+	for _, e := range sum.Errors {
+		invalid[e.Row] = true
+	}
+	rows, err := f.GetRows("Visitors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := len(rows[0]) - 4 // Status, Order, Problems, How to fix
+	if rows[0][status] != "Status" {
+		t.Fatalf("header %q", rows[0])
+	}
+	valid := 0
+	for i, r := range rows[1:] {
+		row, want := i+2, "valid"
+		if invalid[row] {
+			want = "invalid"
+		} else {
+			valid++
+		}
+		if len(r) <= status || r[status] != want {
+			t.Errorf("row %d: Status %q, want %q", row, r[min(status, len(r)-1)], want)
+		}
+	}
+	if valid != sum.ValidRows {
+		t.Errorf("%d rows marked valid, want %d", valid, sum.ValidRows)
+	}
+}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/mail"
 	"github.com/wvbatch/wvbatch/internal/preflight"
 	"github.com/wvbatch/wvbatch/internal/report"
 )
@@ -22,6 +22,7 @@ type validateOptions struct {
 	online    bool
 	roster    rosterFlags
 	api       apiFlags
+	mail      mailFlags
 }
 
 func newValidateCmd(e *env) *cobra.Command {
@@ -30,8 +31,10 @@ func newValidateCmd(e *env) *cobra.Command {
 		Use:   "validate FILE",
 		Short: "Check every row of a roster and show the orders it would place",
 		Long: `validate reads a roster (.xlsx or .csv), checks every row and prints the orders
-it would place, without contacting Equinix. The full list of problems goes to
-errors.csv and the summary to summary.json in the report folder.
+it would place, without contacting Equinix (unless --online). The report folder
+gets the roster annotated row by row (<roster>-report.xlsx), every problem
+(<roster>-errors.csv) and the summary (summary.json); with --notify or a
+Report Email on the Order sheet, the report is emailed too.
 
 Exit status: 0 when every row is valid, 3 when some rows need fixing,
 2 when the file cannot be read.`,
@@ -42,10 +45,11 @@ Exit status: 0 when every row is valid, 3 when some rows need fixing,
 		},
 	}
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the summary as JSON")
-	cmd.Flags().StringVar(&o.reportDir, "report-dir", "", "folder for errors.csv and summary.json (default: under the state folder)")
+	cmd.Flags().StringVar(&o.reportDir, "report-dir", "", "folder for the report (default: under the state folder)")
 	cmd.Flags().BoolVar(&o.online, "online", false, "also check cages, cabinets, accounts and users against the Equinix account (or --sandbox)")
 	o.roster.bind(cmd.Flags())
 	o.api.bind(cmd.Flags())
+	o.mail.bind(cmd.Flags())
 	return cmd
 }
 
@@ -89,7 +93,10 @@ func runValidate(ctx context.Context, o validateOptions, e *env) error {
 	if dir == "" {
 		dir = filepath.Join(stateDir(e.getenv), "reports", res.RunID)
 	}
-	if err := writeValidateReport(dir, res, sum); err != nil {
+	files, err := report.WriteFiles(report.FilesInput{
+		Dir: dir, Workbook: report.ValidationWorkbook(res), Errors: res.Errors, Summary: sum,
+	})
+	if err != nil {
 		return err
 	}
 	if o.json {
@@ -98,48 +105,26 @@ func runValidate(ctx context.Context, o validateOptions, e *env) error {
 		}
 	} else {
 		printValidate(e.stdout, res, sum)
-		fmt.Fprintf(e.stdout, "\nreport: %s\n", dir)
+		fmt.Fprintln(e.stdout)
+		printFiles(e.stdout, files)
+	}
+	if to := res.Order.ReportEmails; len(to) > 0 {
+		o.mail.configPath = configPathFunc(e, o.api.configFile)
+		d := report.ValidationMailData(res)
+		outbox, err := sendReport(e, o.mail, to, d, files)
+		switch {
+		case err != nil:
+			fmt.Fprintf(e.stderr, "wvbatch: the report was not emailed to %s: %v\nhint: %s\n", strings.Join(to, ", "), err, mailHint(err))
+		case outbox != "":
+			fmt.Fprintf(e.stderr, "report email to %s written to the outbox %s\n", strings.Join(to, ", "), outbox)
+		default:
+			fmt.Fprintf(e.stderr, "report emailed to %s: %q\n", strings.Join(to, ", "), mail.Subject(d))
+		}
 	}
 	if res.InvalidRows > 0 || len(res.OrderErrors) > 0 {
 		return errRowsFailed
 	}
 	return nil
-}
-
-func writeValidateReport(dir string, res *importer.Result, sum *report.Summary) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("report folder: %w", err)
-	}
-	f, err := os.Create(filepath.Join(dir, "errors.csv"))
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	ec, err := report.NewErrorsCSV(f)
-	if err == nil {
-		for _, re := range res.Errors {
-			if err = ec.Write(re); err != nil {
-				break
-			}
-		}
-	}
-	if err == nil {
-		err = ec.Close()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	f, err = os.Create(filepath.Join(dir, "summary.json"))
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	err = sum.WriteJSON(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // maxShown is how many row errors and orders the terminal summary lists.
@@ -175,7 +160,7 @@ func printValidate(w io.Writer, res *importer.Result, sum *report.Summary) {
 	fmt.Fprintf(w, "\nproblems (%d):\n", res.ErrorsTotal)
 	for i, re := range res.Errors {
 		if i == maxShown {
-			fmt.Fprintf(w, "  … and %d more (see errors.csv)\n", res.ErrorsTotal-maxShown)
+			fmt.Fprintf(w, "  … and %d more (see the report)\n", res.ErrorsTotal-maxShown)
 			break
 		}
 		fmt.Fprintf(w, "  %s\n    fix: %s\n", re.Error(), re.Hint)

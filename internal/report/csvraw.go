@@ -26,9 +26,21 @@ const csvSheetName = "Visitors"
 type csvSource struct {
 	f       *os.File
 	r       *csv.Reader
-	row     int
+	breaks  int // line breaks inside the fields of the records read so far
 	lastRow int
 	lastCol int
+}
+
+// rowOf is the row a spreadsheet app shows a record on, as the roster
+// reader numbers it: the line the record starts on, less the line breaks
+// inside earlier records' fields (blank lines are rows too).
+func (s *csvSource) rowOf(rec []string) int {
+	line, _ := s.r.FieldPos(0)
+	row := line - s.breaks
+	for _, v := range rec {
+		s.breaks += strings.Count(v, "\n")
+	}
+	return row
 }
 
 // openCSV opens the CSV at p and counts its records and widest record.
@@ -38,6 +50,7 @@ func openCSV(p string) (*csvSource, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.r = r
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -47,10 +60,11 @@ func openCSV(p string) (*csvSource, error) {
 			f.Close()
 			return nil, err
 		}
-		s.lastRow++
+		s.lastRow = s.rowOf(rec)
 		s.lastCol = max(s.lastCol, len(rec))
 	}
 	f.Close()
+	s.breaks = 0
 	if s.r, s.f, err = newCSVReader(p); err != nil {
 		return nil, err
 	}
@@ -148,15 +162,14 @@ func (s *csvSource) style(int) (*excelize.Style, error) { return &excelize.Style
 func (s *csvSource) date1904() bool                     { return false }
 func (s *csvSource) close() error                       { return s.f.Close() }
 
-// next returns the next record; its row is the record's number counting the
-// header as 1, as the roster reader numbers CSV rows.
+// next returns the next record, on its row as the roster reader numbers
+// CSV rows (see rowOf).
 func (s *csvSource) next(r *rawRow) error {
 	rec, err := s.r.Read()
 	if err != nil {
 		return err
 	}
-	s.row++
-	*r = rawRow{row: s.row, cells: r.cells[:0]}
+	*r = rawRow{row: s.rowOf(rec), cells: r.cells[:0]}
 	for i, v := range rec {
 		if v == "" {
 			continue

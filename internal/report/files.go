@@ -201,18 +201,12 @@ func orderPlace(o RunOrder) []string {
 }
 
 // ValidationWorkbook is the annotated workbook's input for a validation:
-// rows with problems are invalid, the others valid. It needs the import's
-// full list of row errors (importer.Options.OnError unset).
+// rows with problems are invalid, the other rows valid. It needs the
+// import's full list of row errors (importer.Options.OnError unset).
 func ValidationWorkbook(r *importer.Result) WorkbookInput {
 	problems := map[int][]roster.RowError{}
 	for _, e := range r.Errors {
 		problems[e.Row] = append(problems[e.Row], e)
-	}
-	valid := map[int]bool{}
-	for _, o := range r.Orders {
-		for _, v := range o.Visitors {
-			valid[v.Row] = true
-		}
 	}
 	in := WorkbookInput{
 		Source: r.File, Sheet: r.Sheet, Counts: map[string]int{StatusValid: r.ValidRows, StatusInvalid: r.InvalidRows},
@@ -221,10 +215,7 @@ func ValidationWorkbook(r *importer.Result) WorkbookInput {
 			if p, ok := problems[row]; ok {
 				return RowOutcome{Row: row, Status: StatusInvalid, Problems: p}, true
 			}
-			if valid[row] {
-				return RowOutcome{Row: row, Status: StatusValid}, true
-			}
-			return RowOutcome{}, false
+			return RowOutcome{Row: row, Status: StatusValid}, true
 		},
 	}
 	if r.Header != nil {

@@ -3,8 +3,11 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -54,13 +57,21 @@ func NewSummary(r *importer.Result) *Summary {
 		File: r.File, Sheet: r.Sheet, RunID: r.RunID,
 		Rows: r.Rows, ValidRows: r.ValidRows, InvalidRows: r.InvalidRows,
 		Orders: r.Summary.Orders, Visitors: r.Summary.Visitors, SplitWindows: r.Summary.SplitWindows,
-		Warnings: append([]string{}, r.Warnings...), Errors: append([]roster.RowError{}, r.Errors...),
-		ErrorsTotal: r.ErrorsTotal, Plan: []PlannedOrder{},
+		Warnings: append([]string{}, r.Warnings...), Errors: r.Errors,
+		ErrorsTotal: r.ErrorsTotal, Plan: make([]PlannedOrder, 0, len(r.Orders)),
 	}
+	if s.Errors == nil {
+		s.Errors = []roster.RowError{}
+	}
+	zones := map[string]*time.Location{}
 	for _, o := range r.Orders {
-		loc, err := time.LoadLocation(o.Zone)
-		if err != nil {
-			loc = time.UTC
+		loc, ok := zones[o.Zone]
+		if !ok {
+			var err error
+			if loc, err = time.LoadLocation(o.Zone); err != nil {
+				loc = time.UTC
+			}
+			zones[o.Zone] = loc
 		}
 		s.Plan = append(s.Plan, PlannedOrder{
 			Key: o.Key, CustomerReference: o.Reference, IBX: o.IBX, Cages: []string{o.Cage},
@@ -73,11 +84,59 @@ func NewSummary(r *importer.Result) *Summary {
 	return s
 }
 
-// WriteJSON writes the summary as indented JSON.
+// WriteJSON writes the summary as indented JSON: the bytes of a
+// json.Encoder with two-space indent, written as they are made, so that the
+// plan of a million-row roster need not be held as one document.
 func (s *Summary) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(s)
+	head := *s
+	head.Errors, head.Plan = nil, nil
+	b, err := json.MarshalIndent(head, "", "  ")
+	if err != nil {
+		return err
+	}
+	// The head ends `"errors": null, "errors_total": N, "plan": null }`.
+	const errorsNull, planNull = "\n  \"errors\": null,", "\n  \"plan\": null\n}"
+	i := bytes.Index(b, []byte(errorsNull))
+	j := bytes.LastIndex(b, []byte(planNull))
+	if i < 0 || j < i {
+		return errors.New("summary: unexpected JSON layout")
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(b[:i+len(errorsNull)-len("null,")])
+	if err := writeJSONArray(bw, s.Errors); err != nil {
+		return err
+	}
+	bw.Write(b[i+len(errorsNull)-1 : j+len(planNull)-len("null\n}")])
+	if err := writeJSONArray(bw, s.Plan); err != nil {
+		return err
+	}
+	bw.WriteString("\n}\n")
+	return bw.Flush()
+}
+
+// writeJSONArray writes items as a json.Encoder with two-space indent
+// writes an array that is a field of the top-level object.
+func writeJSONArray[T any](bw *bufio.Writer, items []T) error {
+	if len(items) == 0 {
+		_, err := bw.WriteString("[]")
+		return err
+	}
+	bw.WriteString("[")
+	for k := range items {
+		b, err := json.MarshalIndent(&items[k], "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if k > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n    ")
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
+	}
+	_, err := bw.WriteString("\n  ]")
+	return err
 }
 
 // ErrorsCSV writes row errors as CSV: row, column, field, value, code,

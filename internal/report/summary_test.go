@@ -3,8 +3,10 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wvbatch/wvbatch/internal/roster"
 )
@@ -49,4 +51,40 @@ func FuzzErrorsCSVInert(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSummaryWriteJSON: the streamed summary is byte for byte what
+// json.Encoder with a two-space indent writes.
+func TestSummaryWriteJSON(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2027, 1, 11, 7, 0, 0, 0, time.UTC)
+	for name, s := range map[string]*Summary{
+		"empty": {Warnings: []string{}, Errors: []roster.RowError{}, Plan: []PlannedOrder{}},
+		"full": {
+			File: "r.csv", Sheet: "Visitors", RunID: "r1", Rows: 3, ValidRows: 2, InvalidRows: 1, Orders: 2, Visitors: 2,
+			Warnings:    []string{`column "Notes" is ignored`},
+			Errors:      []roster.RowError{{Row: 3, Column: "B", Field: "Cage", Value: "=1+1 <&>", Code: "cage-invalid", Message: "m\n\"q\"", Hint: "h"}},
+			ErrorsTotal: 1,
+			Plan: []PlannedOrder{
+				{Key: "k1", CustomerReference: "UPS-1", IBX: "AM1", Cages: []string{"AM1:01:000111"}, Start: start, End: start.Add(time.Hour), Zone: "Europe/Amsterdam", Visitors: 1},
+				{Key: "k2", CustomerReference: "UPS-2", IBX: "AM1", Cages: []string{"AM1:01:000111"}, Cabinet: "AM1:01:000111:0101", Account: "1", Start: start, End: start.Add(2 * time.Hour), OpenCabinet: true, Visitors: 1},
+			},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var want, got bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(s); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.WriteJSON(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Errorf("WriteJSON:\n%s\nwant\n%s", got.String(), want.String())
+			}
+		})
+	}
 }

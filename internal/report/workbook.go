@@ -1,6 +1,7 @@
 package report
 
 import (
+	"archive/zip"
 	"cmp"
 	"errors"
 	"fmt"
@@ -65,7 +66,8 @@ type OrderLine struct {
 	Status                  string
 }
 
-// WorkbookInput is what WriteWorkbook reports on.
+// WorkbookInput is what WriteWorkbook reports on. Outcome is not asked
+// about blank rows.
 type WorkbookInput struct {
 	// Source is the roster's path (.xlsx, .xlsm or .csv).
 	Source string
@@ -134,7 +136,11 @@ func WriteWorkbook(w io.Writer, in WorkbookInput) error {
 		return fmt.Errorf("write report summary: %w", err)
 	}
 	f.SetActiveSheet(0)
-	if _, err := f.WriteTo(w); err != nil {
+	// excelize's WriteTo builds the whole zip in a buffer before it writes
+	// it out; given a zip writer of w itself, it leaves the buffer empty and
+	// a large report never has to fit in memory.
+	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(w) })
+	if _, err := f.WriteTo(io.Discard); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
@@ -343,9 +349,13 @@ func (ww *workbookWriter) writeRow(sw *excelize.StreamWriter, r *rawRow) error {
 	}
 	vals := make([]any, width)
 	styles := make([]int, width) // source style per column, for highlighting
+	blank := true
 	for _, c := range r.cells {
 		if slices.Contains(ww.statusCols[:], c.col) && r.row >= hr {
 			continue // the previous report's columns are replaced
+		}
+		if str, ok := c.value.(string); c.value != nil && (!ok || strings.TrimSpace(str) != "") {
+			blank = false
 		}
 		st, err := ww.styleFor(c.style, "", false)
 		if err != nil {
@@ -365,7 +375,8 @@ func (ww *workbookWriter) writeRow(sw *excelize.StreamWriter, r *rawRow) error {
 			}
 			vals[col-1] = excelize.Cell{StyleID: st, Value: names[i]}
 		}
-	case r.row > hr && ww.in.Outcome != nil:
+	case r.row > hr && ww.in.Outcome != nil && !blank:
+		// A blank row is no visitor: the roster reader skips it.
 		if out, ok := ww.in.Outcome(r.row); ok {
 			if err := ww.fillOutcome(r.row, vals, styles, out); err != nil {
 				return err
@@ -510,7 +521,8 @@ func problemLine(p roster.RowError) string {
 var statusOrder = []string{StatusValid, StatusOrdered, StatusAlreadyOrdered, StatusPending, StatusRejected, StatusInvalid, StatusCancelled}
 
 // writeSummary adds the Summary sheet: the title, counts, and one line per
-// order.
+// order. It is streamed like the roster sheet: a run of a million rows has
+// a hundred thousand orders.
 func (ww *workbookWriter) writeSummary() error {
 	name := "Summary"
 	if strings.EqualFold(ww.sheet, name) {
@@ -528,29 +540,7 @@ func (ww *workbookWriter) writeSummary() error {
 	if err != nil {
 		return err
 	}
-	row := 1
-	var errs []error
-	set := func(col int, v any, style int) {
-		ref := roster.ColumnName(col) + strconv.Itoa(row)
-		errs = append(errs, f.SetCellValue(name, ref, v))
-		if style != 0 {
-			errs = append(errs, f.SetCellStyle(name, ref, ref, style))
-		}
-	}
-	if ww.in.Title != "" {
-		set(0, ww.in.Title, bold)
-		row++
-	}
-	set(0, "Roster", bold)
-	set(1, filepath.Base(ww.in.Source), 0)
-	row++
-	set(0, "Sheet", bold)
-	set(1, ww.sheet, 0)
-	row += 2
-
-	set(0, "Rows", head)
-	set(1, "Count", head)
-	row++
+	cols := []string{"Order", "Reference", "IBX", "Cages", "Start (local)", "End (local)", "Time zone", "Start (UTC)", "End (UTC)", "Visitors", "Status"}
 	keys := make([]string, 0, len(ww.in.Counts))
 	for k := range ww.in.Counts {
 		if !slices.Contains(statusOrder, k) {
@@ -558,29 +548,68 @@ func (ww *workbookWriter) writeSummary() error {
 		}
 	}
 	slices.Sort(keys)
+	var counts []string
 	for _, k := range append(slices.Clone(statusOrder), keys...) {
-		n, ok := ww.in.Counts[k]
-		if !ok {
-			continue
+		if _, ok := ww.in.Counts[k]; ok {
+			counts = append(counts, k)
 		}
-		set(0, k, 0)
-		set(1, n, 0)
+	}
+	rows := 5 + len(counts) + 2 + len(ww.in.Orders)
+	if ww.in.Title != "" {
+		rows++
+	}
+	if err := f.SetSheetDimension(name, "A1:"+roster.ColumnName(len(cols)-1)+strconv.Itoa(rows)); err != nil {
+		return err
+	}
+	sw, err := f.NewStreamWriter(name)
+	if err != nil {
+		return err
+	}
+	for i, w := range []float64{24, 28, 8, 36, 22, 22, 20, 22, 22, 10, 14} {
+		if err := sw.SetColWidth(i+1, i+1, w); err != nil {
+			return err
+		}
+	}
+	row := 1
+	put := func(vals ...any) error {
+		err := sw.SetRow("A"+strconv.Itoa(row), vals)
 		row++
+		return err
+	}
+	cell := func(v any, style int) excelize.Cell { return excelize.Cell{StyleID: style, Value: v} }
+	var errs []error
+	if ww.in.Title != "" {
+		errs = append(errs, put(cell(ww.in.Title, bold)))
+	}
+	errs = append(errs,
+		put(cell("Roster", bold), filepath.Base(ww.in.Source)),
+		put(cell("Sheet", bold), ww.sheet))
+	row++
+	errs = append(errs, put(cell("Rows", head), cell("Count", head)))
+	for _, k := range counts {
+		errs = append(errs, put(k, ww.in.Counts[k]))
 	}
 	row++
-
-	cols := []string{"Order", "Reference", "IBX", "Cages", "Start (local)", "End (local)", "Time zone", "Start (UTC)", "End (UTC)", "Visitors", "Status"}
+	header := make([]any, len(cols))
 	for i, c := range cols {
-		set(i, c, head)
+		header[i] = cell(c, head)
 	}
-	row++
+	errs = append(errs, put(header...))
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
 	const layout = "2006-01-02 15:04"
+	zones := map[string]*time.Location{}
 	for _, o := range ww.in.Orders {
-		loc := time.UTC
-		if o.Zone != "" {
-			if l, err := time.LoadLocation(o.Zone); err == nil {
-				loc = l
+		loc, ok := zones[o.Zone]
+		if !ok {
+			loc = time.UTC
+			if o.Zone != "" {
+				if l, err := time.LoadLocation(o.Zone); err == nil {
+					loc = l
+				}
 			}
+			zones[o.Zone] = loc
 		}
 		local := func(t time.Time) string {
 			if t.IsZero() {
@@ -594,15 +623,10 @@ func (ww *workbookWriter) writeSummary() error {
 			}
 			return t.UTC().Format(layout) + " UTC"
 		}
-		for i, v := range []any{o.OrderID, o.Reference, o.IBX, strings.Join(o.Cages, ", "),
-			local(o.Start), local(o.End), o.Zone, utc(o.Start), utc(o.End), o.Visitors, o.Status} {
-			set(i, v, 0)
+		if err := put(o.OrderID, o.Reference, o.IBX, strings.Join(o.Cages, ", "),
+			local(o.Start), local(o.End), o.Zone, utc(o.Start), utc(o.End), o.Visitors, o.Status); err != nil {
+			return err
 		}
-		row++
 	}
-	for i, w := range []float64{24, 28, 8, 36, 22, 22, 20, 22, 22, 10, 14} {
-		c := roster.ColumnName(i)
-		errs = append(errs, f.SetColWidth(name, c, c, w))
-	}
-	return errors.Join(errs...)
+	return sw.Flush()
 }

@@ -489,6 +489,8 @@ func TestWorkbookReadsAsRoster(t *testing.T) {
 	csvPath := writeFile(t, dir, "visitors.csv",
 		"IBX;Cage;Visit Start;Visit End;First Name;Last Name;Company\n"+
 			"AM1;AM1:01:000111;2027-01-11 08:00;2027-01-11 17:00;Ann;Smith;Acme\n"+
+			"\n"+ // a blank line is a row too
+			"AM1;AM1:01:000111;2027-01-11 08:00;2027-01-11 17:00;Cy;Lee;\"Acme\nFacilities\"\n"+
 			"AM1;AM1:01;11/01/2027;;Bob;Jones;=1+1\n")
 	for _, src := range []string{testRoster(t, dir), csvPath} {
 		t.Run(filepath.Ext(src), func(t *testing.T) {
