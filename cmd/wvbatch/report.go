@@ -137,7 +137,7 @@ func runReportFiles(st *queue.Store, runID, dir string, imp *importer.Result) (*
 func rosterSource(st *queue.Store, run queue.Run, set submit.Settings) (string, string) {
 	p := set.Roster
 	if p == "" {
-		return "", "the run did not record where its roster is"
+		return "", "the run has no roster file to annotate"
 	}
 	kept := filepath.Join(filepath.Dir(st.Path()), "rosters", run.ID+strings.ToLower(filepath.Ext(p)))
 	if run.Hash == "" {
