@@ -132,7 +132,8 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 	planner := plan.New(plan.Config{ReferencePrefix: res.Order.ReferencePrefix, CountOnly: opt.CountOnly})
 	checker := roster.NewChecker(h, opt.Check)
 	var (
-		v    roster.Visitor
+		v    roster.Visitor  // on the stack: no write barriers as it is filled
+		pv   *roster.Visitor // v's copy for the preflight, which is handed a pointer
 		errs []roster.RowError
 	)
 	for {
@@ -151,9 +152,15 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 		res.Rows++
 		errs = checker.Check(rec, &v, errs[:0])
 		if len(errs) == 0 && opt.Preflight != nil {
-			if errs, err = opt.Preflight.Visitor(ctx, h, &v, errs); err != nil {
+			if pv == nil {
+				pv = new(roster.Visitor)
+			}
+			*pv = v
+			errs, err = opt.Preflight.Visitor(ctx, h, pv, errs)
+			if err != nil {
 				return nil, err
 			}
+			v = *pv
 		}
 		if len(errs) > 0 {
 			res.InvalidRows++

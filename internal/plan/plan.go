@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wvbatch/wvbatch/internal/roster"
@@ -34,32 +35,44 @@ type groupKey struct {
 	openCabinet                 bool
 }
 
+// group is the visitors of one key. Its strings are numbers in
+// Planner.strs, so that groups hold no pointers: the garbage collector has
+// nothing to scan in them, however many there are.
 type group struct {
-	key      groupKey
-	zone     string
-	visitors []roster.Visitor
-	count    int
+	ibx, cage, cabinet, account, zone int32
+	openCabinet                       bool
+	start, end                        int64
+	count                             int
 }
 
 // Planner collects valid visitors and splits them into orders.
 type Planner struct {
 	cfg  Config
 	hash func(*groupKey) uint64
-	// groups finds a group by its key's hash; the rare key whose hash
+	// index finds a group by its key's hash; the rare key whose hash
 	// another key already has is in collided. (A map keyed by the strings
 	// themselves would hash them all again each time it grows.)
-	groups   map[uint64]*group
-	collided map[groupKey]*group
-	order    []*group          // first-seen order
-	strs     map[string]string // see intern
-	last     *group            // the group of the last visitor added: rosters list groups together
+	index    map[uint64]int32
+	collided map[groupKey]int32
+	// groups holds the groups in first-seen order, in blocks of
+	// groupBlock so that adding one never copies the others.
+	groups   [][]group
+	n        int
+	visitors [][]roster.Visitor // by group, unless CountOnly
+	strs     []string           // the keys' strings, by number; strs[0] is ""
+	ids      map[string]int32   // the number of each of strs
+	last     int32              // the group of the last visitor added, or -1: rosters list groups together
+	lastKey  groupKey           // the last visitor's key, its strings as given
 }
+
+const groupBlock = 1024
 
 // New returns an empty Planner.
 func New(cfg Config) *Planner {
 	cfg.ReferencePrefix = cleanPrefix(cfg.ReferencePrefix)
 	seed := maphash.MakeSeed()
-	return &Planner{cfg: cfg, hash: func(k *groupKey) uint64 { return k.hash(seed) }, groups: make(map[uint64]*group)}
+	return &Planner{cfg: cfg, hash: func(k *groupKey) uint64 { return k.hash(seed) },
+		index: make(map[uint64]int32), strs: []string{""}, ids: make(map[string]int32), last: -1}
 }
 
 // SetRunID sets Config.RunID. Only Orders uses it, so it may be set once
@@ -73,76 +86,97 @@ func (p *Planner) Add(v *roster.Visitor) {
 		ibx: v.IBX, cage: v.Cage, cabinet: v.Cabinet, account: v.Account,
 		start: v.Start.Unix(), end: v.End.Unix(), openCabinet: v.OpenCabinet,
 	}
-	g := p.last
-	if g == nil || g.key != k {
-		g = p.find(k, v.Zone)
+	// Compared with the last visitor's key rather than its group's: the
+	// checker hands out the same strings for the same place, and equal
+	// strings at the same address compare at once.
+	if p.last < 0 || p.lastKey != k {
+		if p.last < 0 || p.key(p.group(p.last)) != k {
+			p.last = p.find(k, v.Zone)
+		}
+		p.lastKey = k
 	}
-	p.last = g
-	g.count++
+	p.group(p.last).count++
 	if !p.cfg.CountOnly {
-		g.visitors = append(g.visitors, *v)
+		p.visitors[p.last] = append(p.visitors[p.last], *v)
+	}
+}
+
+// group returns group i.
+func (p *Planner) group(i int32) *group {
+	return &p.groups[i/groupBlock][i%groupBlock]
+}
+
+// key returns g's key.
+func (p *Planner) key(g *group) groupKey {
+	return groupKey{
+		ibx: p.strs[g.ibx], cage: p.strs[g.cage], cabinet: p.strs[g.cabinet], account: p.strs[g.account],
+		start: g.start, end: g.end, openCabinet: g.openCabinet,
 	}
 }
 
 // find returns the group of k, new if need be.
-func (p *Planner) find(k groupKey, zone string) *group {
+func (p *Planner) find(k groupKey, zone string) int32 {
 	h := p.hash(&k)
-	g, ok := p.groups[h]
-	if ok && g.key == k {
-		return g
+	i, ok := p.index[h]
+	if ok && p.key(p.group(i)) == k {
+		return i
 	}
 	if ok {
-		if g = p.collided[k]; g != nil {
-			return g
+		if j, ok := p.collided[k]; ok {
+			return j
 		}
 	}
-	// Keep copies of the key's strings: they may be parts of a much
-	// larger string, such as a whole CSV record. Rosters name few IBXs,
-	// cages, cabinets and accounts, so one copy of each serves all groups.
-	k.ibx, k.cage, k.cabinet, k.account = p.intern(k.ibx), p.intern(k.cage), p.intern(k.cabinet), p.intern(k.account)
-	g = &group{key: k, zone: p.intern(zone)}
+	g := group{
+		ibx: p.intern(k.ibx), cage: p.intern(k.cage), cabinet: p.intern(k.cabinet), account: p.intern(k.account),
+		zone: p.intern(zone), start: k.start, end: k.end, openCabinet: k.openCabinet,
+	}
+	if p.n%groupBlock == 0 {
+		p.groups = append(p.groups, make([]group, 0, groupBlock))
+	}
+	b := &p.groups[len(p.groups)-1]
+	*b = append(*b, g)
+	i = int32(p.n)
+	p.n++
+	if !p.cfg.CountOnly {
+		p.visitors = append(p.visitors, nil)
+	}
 	if ok {
 		if p.collided == nil {
-			p.collided = make(map[groupKey]*group)
+			p.collided = make(map[groupKey]int32)
 		}
-		p.collided[k] = g
+		p.collided[p.key(&g)] = i
 	} else {
-		p.groups[h] = g
+		p.index[h] = i
 	}
-	p.order = append(p.order, g)
-	return g
+	return i
 }
 
-// intern returns a copy of s, the same copy for equal strings.
-func (p *Planner) intern(s string) string {
+// intern returns the number of s in strs, adding a copy of s if need be:
+// s may be part of a much larger string, such as a whole CSV record.
+// Rosters name few IBXs, cages, cabinets and accounts, so one copy of each
+// serves all groups.
+func (p *Planner) intern(s string) int32 {
 	if s == "" {
-		return ""
+		return 0
 	}
-	if l := p.last; l != nil {
+	if p.last >= 0 {
 		// A new group mostly shares its IBX, cage and account with the
 		// one before.
-		switch s {
-		case l.key.ibx:
-			return l.key.ibx
-		case l.key.cage:
-			return l.key.cage
-		case l.key.account:
-			return l.key.account
-		case l.key.cabinet:
-			return l.key.cabinet
-		case l.zone:
-			return l.zone
+		l := p.group(p.last)
+		for _, id := range [...]int32{l.ibx, l.cage, l.account, l.cabinet, l.zone} {
+			if p.strs[id] == s {
+				return id
+			}
 		}
 	}
-	if c, ok := p.strs[s]; ok {
-		return c
+	if id, ok := p.ids[s]; ok {
+		return id
 	}
+	id := int32(len(p.strs))
 	c := strings.Clone(s)
-	if p.strs == nil {
-		p.strs = make(map[string]string)
-	}
-	p.strs[c] = c
-	return c
+	p.strs = append(p.strs, c)
+	p.ids[c] = id
+	return id
 }
 
 func (k *groupKey) hash(seed maphash.Seed) uint64 {
@@ -177,40 +211,67 @@ type Summary struct {
 // 50 visitors.
 func (p *Planner) Orders() ([]Order, Summary) {
 	var sum Summary
-	refs := newReferencer(p.cfg.ReferencePrefix, p.cfg.RunID)
-	n := 0
-	for _, g := range p.order {
-		windows := int((g.key.end - g.key.start + int64(MaxWindow/time.Second) - 1) / int64(MaxWindow/time.Second))
-		n += max(windows, 1) * ((g.count + MaxVisitors - 1) / MaxVisitors)
-	}
-	out := make([]Order, 0, n)
-	var ws [][2]time.Time
-	for _, g := range p.order {
-		windows := Split(time.Unix(g.key.start, 0).UTC(), time.Unix(g.key.end, 0).UTC(), ws[:0])
-		ws = windows
-		if len(windows) > 1 {
+	// first[i] is the index of group i's first order.
+	first := make([]int, p.n+1)
+	for i := range p.n {
+		g := p.group(int32(i))
+		windows := max(int((g.end-g.start+int64(MaxWindow/time.Second)-1)/int64(MaxWindow/time.Second)), 1)
+		if windows > 1 {
 			sum.SplitWindows++
 		}
 		sum.Visitors += g.count
+		first[i+1] = first[i] + windows*((g.count+MaxVisitors-1)/MaxVisitors)
+	}
+	out := make([]Order, first[p.n])
+	// Orders are independent of each other: make a large plan's in two
+	// halves at once.
+	mid := p.n
+	if len(out) >= parallelOrders {
+		mid /= 2
+	}
+	var wg sync.WaitGroup
+	if mid < p.n {
+		wg.Go(func() { p.orders(mid, p.n, out[first[mid]:]) })
+	}
+	p.orders(0, mid, out[:first[mid]])
+	wg.Wait()
+	sum.Orders = len(out)
+	return out, sum
+}
+
+// parallelOrders is the size of plan whose orders are made by two
+// goroutines.
+const parallelOrders = 4096
+
+// orders fills out with the orders of groups from to to, in order.
+func (p *Planner) orders(from, to int, out []Order) {
+	refs := newReferencer(p.cfg.ReferencePrefix, p.cfg.RunID)
+	var ws [][2]time.Time
+	n := 0
+	for i := from; i < to; i++ {
+		g := p.group(int32(i))
+		k := p.key(g)
+		zone := p.strs[g.zone]
+		windows := Split(time.Unix(k.start, 0).UTC(), time.Unix(k.end, 0).UTC(), ws[:0])
+		ws = windows
 		for wi, w := range windows {
-			for from := 0; from < g.count; from += MaxVisitors {
-				to := min(from+MaxVisitors, g.count)
-				o := Order{
-					IBX: g.key.ibx, Cage: g.key.cage, Cabinet: g.key.cabinet, Account: g.key.account,
-					Start: w[0], End: w[1], Zone: g.zone, OpenCabinet: g.key.openCabinet,
-					Count: to - from,
+			for part := 0; part*MaxVisitors < g.count; part++ {
+				lo, hi := part*MaxVisitors, min((part+1)*MaxVisitors, g.count)
+				o := &out[n]
+				n++
+				*o = Order{
+					IBX: k.ibx, Cage: k.cage, Cabinet: k.cabinet, Account: k.account,
+					Start: w[0], End: w[1], Zone: zone, OpenCabinet: k.openCabinet,
+					Count: hi - lo,
 				}
 				if !p.cfg.CountOnly {
-					o.Visitors = g.visitors[from:to]
+					o.Visitors = p.visitors[i][lo:hi]
 				}
-				o.Key = orderKey(&g.key, wi, from/MaxVisitors)
+				o.Key = orderKey(&k, wi, part)
 				o.Reference = refs.reference(o.Key)
-				out = append(out, o)
 			}
 		}
 	}
-	sum.Orders = len(out)
-	return out, sum
 }
 
 // Split cuts [start, end) into consecutive windows of at most 14 days,
@@ -259,7 +320,8 @@ func (r *referencer) reference(key string) string {
 // orderKey names an order within its run:
 // cage/cabinet/account/start-end/openCabinet/wWINDOW/pPART.
 func orderKey(k *groupKey, window, part int) string {
-	b := make([]byte, 0, len(k.cage)+len(k.cabinet)+len(k.account)+48)
+	var buf [128]byte // enough for most keys, and not on the heap
+	b := buf[:0]
 	b = append(b, k.cage...)
 	b = append(b, '/')
 	b = append(b, k.cabinet...)

@@ -93,6 +93,7 @@ type Checker struct {
 	dates     [2]dateMemo
 	dateCache map[dateKey]dateResult
 	place     placeMemo
+	placeIDs  map[placeName]int32
 }
 
 type dateMemo struct {
@@ -121,9 +122,13 @@ type dateResult struct {
 type placeMemo struct {
 	ibx, cage, cabinet, zone string
 	valid                    bool
+	id                       int32 // the place's number, when valid
 	out                      Visitor
 	errs                     []RowError
 }
+
+// placeName is a place as the duplicate check knows it: a cage and cabinet.
+type placeName struct{ cage, cabinet string }
 
 // NewChecker returns a Checker for rows read under header h.
 func NewChecker(h *Header, cfg CheckConfig) *Checker {
@@ -138,6 +143,7 @@ func NewChecker(h *Header, cfg CheckConfig) *Checker {
 		seed:   maphash.MakeSeed(),
 
 		dateCache: make(map[dateKey]dateResult),
+		placeIDs:  make(map[placeName]int32),
 	}
 }
 
@@ -224,6 +230,15 @@ func (c *Checker) checkPlace(rec *Record, v *Visitor, errs *[]RowError) bool {
 	m.out = Visitor{}
 	m.errs = m.errs[:0]
 	m.valid = c.place1(rec, &m.out, &m.errs)
+	if m.valid {
+		k := placeName{m.out.Cage, m.out.Cabinet}
+		id, ok := c.placeIDs[k]
+		if !ok {
+			id = int32(len(c.placeIDs))
+			c.placeIDs[k] = id
+		}
+		m.id = id
+	}
 	if m.errs == nil {
 		m.errs = []RowError{}
 	}
@@ -482,7 +497,7 @@ func checkName(rec *Record, f Field, add func(Field, string, string, string)) {
 
 func (c *Checker) checkDuplicate(rec *Record, v *Visitor, add func(Field, string, string, string)) {
 	who := c.visitorHash(v)
-	pw := placeWindow{cage: v.Cage, cabinet: v.Cabinet, start: v.Start.Unix(), end: v.End.Unix()}
+	pw := placeWindow{place: int64(c.place.id), start: v.Start.Unix(), end: v.End.Unix()}
 	if first, dup := c.seen.add(pw, who, int32(rec.Row)); dup {
 		who := cmp.Or(v.Username, v.FirstName+" "+v.LastName)
 		f := FieldFirstName
@@ -495,83 +510,38 @@ func (c *Checker) checkDuplicate(rec *Record, v *Visitor, add func(Field, string
 }
 
 // visitorHash hashes who a visitor is, ignoring case: the username, or the
-// names and company.
+// names and company, each lower-cased as strings.ToLower does.
 func (c *Checker) visitorHash(v *Visitor) uint64 {
-	// Most names are short ASCII: lower-case them into one buffer and hash
-	// that at once.
 	var buf [256]byte
 	b := buf[:0]
-	ascii := true
-	add := func(s string) {
-		for i := 0; i < len(s) && ascii; i++ {
-			ch := s[i]
-			if ch >= utf8.RuneSelf || len(b) == len(buf) {
-				ascii = false
-				return
-			}
-			if isUpper(ch) {
-				ch += 'a' - 'A'
-			}
-			b = append(b, ch)
-		}
-	}
 	if v.Username != "" {
-		b = append(b, 'u', 0)
-		add(v.Username)
+		b = appendLower(append(b, 'u', 0), v.Username)
 	} else {
-		b = append(b, 'n', 0)
-		add(v.FirstName)
-		b = append(b, 0)
-		add(v.LastName)
-		b = append(b, 0)
-		add(v.Company)
+		b = appendLower(append(b, 'n', 0), v.FirstName)
+		b = appendLower(append(b, 0), v.LastName)
+		b = appendLower(append(b, 0), v.Company)
 	}
-	if ascii && len(b) < len(buf) {
-		return maphash.Bytes(c.seed, b)
+	return maphash.Bytes(c.seed, b)
+}
+
+// appendLower appends strings.ToLower(s) to b.
+func appendLower(b []byte, s string) []byte {
+	n := len(b)
+	b = append(b, s...)
+	if lowerASCII(b[n:]) {
+		return b
 	}
-	var h maphash.Hash
-	h.SetSeed(c.seed)
-	if v.Username != "" {
-		h.WriteString("u\x00")
-		writeLower(&h, v.Username)
-	} else {
-		h.WriteString("n\x00")
-		writeLower(&h, v.FirstName)
-		h.WriteByte(0)
-		writeLower(&h, v.LastName)
-		h.WriteByte(0)
-		writeLower(&h, v.Company)
+	// strings.ToLower maps each rune, an invalid byte becoming U+FFFD.
+	b = b[:n]
+	for _, r := range s {
+		b = utf8.AppendRune(b, unicode.ToLower(r))
 	}
-	return h.Sum64()
+	return b
 }
 
 // longerThan reports whether s has more than n characters.
 func longerThan(s string, n int) bool {
 	return len(s) > n && utf8.RuneCountInString(s) > n
-}
-
-// writeLower writes s in lower case to h, as strings.ToLower(s) would be,
-// without allocating for ASCII text.
-func writeLower(h *maphash.Hash, s string) {
-	var buf [64]byte
-	for len(s) > 0 {
-		n := 0
-		for n < len(s) && n < len(buf) {
-			b := s[n]
-			if b >= utf8.RuneSelf {
-				h.Write(buf[:n])
-				h.WriteString(strings.ToLower(s[n:]))
-				return
-			}
-			if isUpper(b) {
-				b += 'a' - 'A'
-			}
-			buf[n] = b
-			n++
-		}
-		h.Write(buf[:n])
-		s = s[n:]
-	}
 }
 
 func validIBX(s string) bool {
@@ -648,21 +618,57 @@ func usernameProblem(u string) string {
 	return ""
 }
 
+// nameASCII classes the ASCII bytes of a name: nameLetter, nameMark (a
+// space, hyphen, apostrophe or dot), or 0, a byte a name does not have.
+var nameASCII = func() (t [utf8.RuneSelf]uint8) {
+	for b := range t {
+		switch {
+		case b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z':
+			t[b] = nameLetter
+		case b == ' ', b == '-', b == '\'', b == '.':
+			t[b] = nameMark
+		}
+	}
+	return t
+}()
+
+const (
+	nameLetter = 1 + iota
+	nameMark
+)
+
 func validName(s string) bool {
 	letter := false
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b >= utf8.RuneSelf {
+			return validNameRunes(s[i:], letter)
+		}
+		switch nameASCII[b] {
+		case 0:
+			return false
+		case nameLetter:
+			letter = true
+		}
+	}
+	return letter
+}
+
+// validNameRunes is validName for the rest of a name, letter telling
+// whether the part before it had a letter.
+func validNameRunes(s string, letter bool) bool {
 	for _, r := range s {
 		switch {
 		case r < utf8.RuneSelf:
-			switch b := byte(r); {
-			case b >= 'a' && b <= 'z' || isUpper(b):
-				letter = true
-			case b == ' ', b == '-', b == '\'', b == '.':
-			default:
+			switch nameASCII[r] {
+			case 0:
 				return false
+			case nameLetter:
+				letter = true
 			}
 		case unicode.IsLetter(r):
 			letter = true
-		case unicode.Is(unicode.Mn, r), r == ' ', r == '-', r == '\'', r == '’', r == '.', r == '\u00a0':
+		case unicode.Is(unicode.Mn, r), r == '’', r == '\u00a0':
 		default:
 			return false
 		}
@@ -671,7 +677,18 @@ func validName(s string) bool {
 }
 
 func hasControl(s string) bool {
-	for i := 0; i < len(s); i++ {
+	// Eight ASCII bytes at a time, up to the first that is not ASCII.
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := load64(s[i:])
+		if w&msbs != 0 {
+			break
+		}
+		if ctlBytes(w) != 0 {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
 		if b := s[i]; b < ' ' || b == 0x7f {
 			return true
 		} else if b >= utf8.RuneSelf {
@@ -694,34 +711,31 @@ var emailLocalByte = func() (t [256]bool) {
 // without spaces or <>()[],;:"@, and a domain of dotted labels ending in a
 // top-level name of letters.
 func validEmail(s string) bool {
-	at := strings.LastIndexByte(s, '@')
-	if at <= 0 || at == len(s)-1 {
-		return false
-	}
-	local, domain := s[:at], s[at+1:]
-	if local[0] == '.' || local[len(local)-1] == '.' {
-		return false
-	}
-	dot := false
-	for i := 0; i < len(local); i++ {
-		b := local[i]
+	// The local part, up to the first '@': the local part of the last '@'
+	// would have this one in it, which it may not have.
+	at, dot := 0, false
+	for ; at < len(s) && s[at] != '@'; at++ {
+		b := s[at]
 		if !emailLocalByte[b] || b == '.' && dot {
 			return false
 		}
 		dot = b == '.'
 	}
+	if at == 0 || at >= len(s)-1 || s[0] == '.' || dot {
+		return false
+	}
 	// Labels of letters, digits and '-'; the last of at least two letters.
 	labels, n, letters := 1, 0, true
-	for i := 0; i < len(domain); i++ {
-		switch b := domain[i]; {
-		case b == '.':
+	for i := at + 1; i < len(s); i++ {
+		switch emailDomainByte[s[i]] {
+		case domainDot:
 			if n == 0 {
 				return false
 			}
 			labels, n, letters = labels+1, 0, true
 			continue
-		case b >= 'a' && b <= 'z' || isUpper(b):
-		case isDigit(b) || b == '-':
+		case domainLetter:
+		case domainOther:
 			letters = false
 		default:
 			return false
@@ -730,6 +744,27 @@ func validEmail(s string) bool {
 	}
 	return labels >= 2 && n >= 2 && letters
 }
+
+// emailDomainByte classes the bytes of an address's domain.
+var emailDomainByte = func() (t [256]uint8) {
+	for b := range t {
+		switch {
+		case b == '.':
+			t[b] = domainDot
+		case b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z':
+			t[b] = domainLetter
+		case b >= '0' && b <= '9' || b == '-':
+			t[b] = domainOther
+		}
+	}
+	return t
+}()
+
+const (
+	domainDot = 1 + iota
+	domainLetter
+	domainOther // a digit or '-'
+)
 
 // validCountryCode is ^\+[0-9]{1,6}$.
 func validCountryCode(s string) bool {

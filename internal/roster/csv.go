@@ -180,10 +180,15 @@ func (c *csvReader) readInto(idx *[NumFields]int, rec *Record) (blank bool, err 
 	}
 	rec.Row = line - c.cr.recBreaks
 	blank = true
+	ascii := c.cr.ascii
 	for f, i := range idx {
 		var s string
 		if i >= 0 && i < len(fields) {
-			s = c.clean(fields[i])
+			if s = fields[i]; ascii {
+				s = cleanASCII(s)
+			} else {
+				s = c.clean(s)
+			}
 		}
 		rec.Cells[f] = Cell{Text: s}
 		blank = blank && s == ""
@@ -211,21 +216,22 @@ func (c *csvReader) clean(s string) string {
 	return s
 }
 
+// cleanASCII is clean for ASCII text: it trims spaces and control
+// characters, as strings.TrimSpace does.
+func cleanASCII(s string) string {
+	if s != "" && (s[0] <= ' ' || s[len(s)-1] <= ' ') {
+		return strings.TrimSpace(s)
+	}
+	return s
+}
+
 // plainASCII reports whether s is ASCII that neither starts nor ends with a
 // space or control character: text that needs no trimming and no decoding.
 func plainASCII(s string) bool {
 	if s == "" {
 		return true
 	}
-	if s[0] <= ' ' || s[len(s)-1] <= ' ' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
+	return s[0] > ' ' && s[len(s)-1] > ' ' && isASCII(s)
 }
 
 // decodeCP1252 reads s as Windows-1252.

@@ -31,6 +31,8 @@ type csvParser struct {
 	buf    []byte // the fields of a quoted record, unquoted
 	ends   []int  // where each field of buf ends
 	fields []string
+	// ascii tells that every field of the record read last is ASCII.
+	ascii bool
 }
 
 func newCSVParser(r *bufio.Reader, comma byte) *csvParser {
@@ -92,6 +94,7 @@ func (p *csvParser) read() ([]string, int, error) {
 			line = line[:len(line)-1]
 		}
 		s := string(line)
+		p.ascii = isASCII(s)
 		p.fields = p.fields[:0]
 		for {
 			i := bytes.IndexByte(line, p.comma)
@@ -190,6 +193,7 @@ func (p *csvParser) readQuoted(line []byte, start int) ([]string, int, error) {
 // strings cuts buf into the record's fields.
 func (p *csvParser) strings(start int) ([]string, int, error) {
 	s := string(p.buf)
+	p.ascii = isASCII(s)
 	p.fields = p.fields[:0]
 	from := 0
 	for _, end := range p.ends {

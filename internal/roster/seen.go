@@ -1,91 +1,141 @@
 package roster
 
-import (
-	"encoding/binary"
-	"hash/maphash"
-)
-
 // visitorSet remembers the row on which each visitor was first seen in each
-// place and window. Visitors and places are known by 64-bit hashes (two
-// different visitors in one place taking each other for duplicates would need
-// both hashes to collide). Visitors are kept by place and window, and rosters list
-// the visitors of one place and window together: the set being added to is
+// place and window. Visitors are known by 64-bit hashes (two different
+// visitors in one place and window taking each other for duplicates would
+// need their hashes to collide); places by the small numbers the Checker
+// gives them. Visitors are kept by place and window, and rosters list the
+// visitors of one place and window together: the list being added to is
 // small and in the CPU's cache, where one table of a million visitors would
-// cost a cache miss for every row.
+// cost a cache miss for every row. Nothing in it holds a pointer, so the
+// garbage collector has nothing to scan in it however large it grows.
 type visitorSet struct {
-	seed   maphash.Seed
-	places map[uint64]*placeVisitors // by the hash of a placeWindow
-	last   *placeVisitors
-	lastPW placeWindow
+	windows map[placeWindow]int32 // index into lists
+	lists   slab[visitorList]
+	chunks  slab[seenChunk]
+	many    map[listVisitor]int32 // the visitors of lists longer than placeScan
+	last    int32                 // index of the list added to last
+	lastPW  placeWindow
 }
 
-// placeWindow is where and when a visit is.
+// placeWindow is where and when a visit is: a place number, and the
+// window's Unix seconds.
 type placeWindow struct {
-	cage, cabinet string
-	start, end    int64
+	place, start, end int64
 }
 
-// placeVisitors are the visitors of one place and window: hashes of who
-// they are, and the row each was first seen on.
-type placeVisitors struct {
-	seen  []seenVisitor
-	index map[uint64]int32 // once there are more than placeScan
+// visitorList is the visitors of one place and window: a chain of chunks,
+// or once there are more than placeScan of them, entries in many.
+type visitorList struct {
+	head, tail int32 // chunk indexes
+	n          int32
 }
 
-type seenVisitor struct {
-	who uint64
-	row int32
+// seenChunk holds up to chunkLen visitors of one list.
+type seenChunk struct {
+	who  [chunkLen]uint64
+	row  [chunkLen]int32
+	n    int32
+	next int32 // the next chunk of the list, or -1
 }
 
-// placeScan is how many visitors of one place are searched one by one
-// before they are indexed.
+const chunkLen = 8
+
+type listVisitor struct {
+	list int32
+	who  uint64
+}
+
+// placeScan is how many visitors of one place and window are searched one
+// by one before they are indexed.
 const placeScan = 32
 
 // add records visitor who as seen on row at pw. When who was already seen
 // there, it returns the first row and true, and changes nothing.
 func (s *visitorSet) add(pw placeWindow, who uint64, row int32) (int32, bool) {
-	p := s.last
-	if p == nil || s.lastPW != pw {
-		if s.places == nil {
-			s.seed = maphash.MakeSeed()
-			s.places = make(map[uint64]*placeVisitors)
+	li := s.last
+	if s.windows == nil || pw != s.lastPW {
+		if s.windows == nil {
+			s.windows = make(map[placeWindow]int32)
 		}
-		var h maphash.Hash
-		h.SetSeed(s.seed)
-		h.WriteString(pw.cage)
-		h.WriteByte(0)
-		h.WriteString(pw.cabinet)
-		var b [16]byte
-		binary.LittleEndian.PutUint64(b[:], uint64(pw.start))
-		binary.LittleEndian.PutUint64(b[8:], uint64(pw.end))
-		h.Write(b[:])
-		key := h.Sum64()
-		p = s.places[key]
-		if p == nil {
-			p = &placeVisitors{seen: make([]seenVisitor, 0, 8)}
-			s.places[key] = p
+		var ok bool
+		if li, ok = s.windows[pw]; !ok {
+			ci, c := s.chunks.add()
+			c.next = -1
+			var l *visitorList
+			li, l = s.lists.add()
+			l.head, l.tail = ci, ci
+			s.windows[pw] = li
 		}
-		s.last, s.lastPW = p, pw
+		s.last, s.lastPW = li, pw
 	}
-	if p.index != nil {
-		if first, ok := p.index[who]; ok {
+	l := s.lists.at(li)
+	if l.n > placeScan {
+		k := listVisitor{li, who}
+		if first, ok := s.many[k]; ok {
 			return first, true
 		}
-		p.index[who] = row
+		s.many[k] = row
+		l.n++
 		return 0, false
 	}
-	for _, v := range p.seen {
-		if v.who == who {
-			return v.row, true
+	for ci := l.head; ci >= 0; {
+		c := s.chunks.at(ci)
+		for i, w := range c.who[:c.n] {
+			if w == who {
+				return c.row[i], true
+			}
 		}
+		ci = c.next
 	}
-	p.seen = append(p.seen, seenVisitor{who, row})
-	if len(p.seen) > placeScan {
-		p.index = make(map[uint64]int32, 2*len(p.seen))
-		for _, v := range p.seen {
-			p.index[v.who] = v.row
+	l.n++
+	if l.n > placeScan {
+		// Index the list's visitors; its chunks are no longer needed.
+		if s.many == nil {
+			s.many = make(map[listVisitor]int32)
 		}
-		p.seen = nil
+		for ci := l.head; ci >= 0; {
+			c := s.chunks.at(ci)
+			for i, w := range c.who[:c.n] {
+				s.many[listVisitor{li, w}] = c.row[i]
+			}
+			ci = c.next
+		}
+		s.many[listVisitor{li, who}] = row
+		return 0, false
 	}
+	c := s.chunks.at(l.tail)
+	if c.n == chunkLen {
+		ni, nc := s.chunks.add()
+		nc.next = -1
+		c.next, l.tail, c = ni, ni, nc
+	}
+	c.who[c.n], c.row[c.n] = who, row
+	c.n++
 	return 0, false
+}
+
+// slab is an array that only grows, in blocks, so that growing it never
+// copies what it holds.
+type slab[T any] struct {
+	blocks [][]T
+}
+
+const slabBits = 10 // 1,024 elements a block
+
+// add appends a zero element and returns its index and address.
+func (s *slab[T]) add() (int32, *T) {
+	n := len(s.blocks)
+	if n == 0 || len(s.blocks[n-1]) == cap(s.blocks[n-1]) {
+		s.blocks = append(s.blocks, make([]T, 0, 1<<slabBits))
+		n++
+	}
+	b := &s.blocks[n-1]
+	*b = (*b)[:len(*b)+1]
+	return int32((n-1)<<slabBits | (len(*b) - 1)), &(*b)[len(*b)-1]
+}
+
+// at returns the address of element i.
+func (s *slab[T]) at(i int32) *T {
+	return &s.blocks[i>>slabBits][i&(1<<slabBits-1)]
 }

@@ -1,0 +1,199 @@
+package roster
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The checks' fast paths (a word at a time, tables, a single pass) must say
+// exactly what the plain rules below say. These are the rules as first
+// written, kept here as the reference.
+
+func validNameRule(s string) bool {
+	letter := false
+	for _, r := range s {
+		switch {
+		case r < utf8.RuneSelf:
+			switch b := byte(r); {
+			case b >= 'a' && b <= 'z' || isUpper(b):
+				letter = true
+			case b == ' ', b == '-', b == '\'', b == '.':
+			default:
+				return false
+			}
+		case unicode.IsLetter(r):
+			letter = true
+		case unicode.Is(unicode.Mn, r), r == ' ', r == '-', r == '\'', r == '’', r == '.', r == '\u00a0':
+		default:
+			return false
+		}
+	}
+	return letter
+}
+
+func hasControlRule(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < ' ' || b == 0x7f {
+			return true
+		} else if b >= utf8.RuneSelf {
+			return strings.ContainsFunc(s[i:], unicode.IsControl)
+		}
+	}
+	return false
+}
+
+func validEmailRule(s string) bool {
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 {
+		return false
+	}
+	local, domain := s[:at], s[at+1:]
+	if local[0] == '.' || local[len(local)-1] == '.' {
+		return false
+	}
+	dot := false
+	for i := 0; i < len(local); i++ {
+		b := local[i]
+		if !emailLocalByte[b] || b == '.' && dot {
+			return false
+		}
+		dot = b == '.'
+	}
+	labels, n, letters := 1, 0, true
+	for i := 0; i < len(domain); i++ {
+		switch b := domain[i]; {
+		case b == '.':
+			if n == 0 {
+				return false
+			}
+			labels, n, letters = labels+1, 0, true
+			continue
+		case b >= 'a' && b <= 'z' || isUpper(b):
+		case isDigit(b) || b == '-':
+			letters = false
+		default:
+			return false
+		}
+		n++
+	}
+	return labels >= 2 && n >= 2 && letters
+}
+
+func plainASCIIRule(s string) bool {
+	if s == "" {
+		return true
+	}
+	if s[0] <= ' ' || s[len(s)-1] <= ' ' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// checkFastPaths compares every fast path with its rule on s.
+func checkFastPaths(t *testing.T, s string) {
+	t.Helper()
+	if got, want := validName(s), validNameRule(s); got != want {
+		t.Errorf("validName(%q) = %v, want %v", s, got, want)
+	}
+	if got, want := hasControl(s), hasControlRule(s); got != want {
+		t.Errorf("hasControl(%q) = %v, want %v", s, got, want)
+	}
+	if got, want := validEmail(s), validEmailRule(s); got != want {
+		t.Errorf("validEmail(%q) = %v, want %v", s, got, want)
+	}
+	if got, want := plainASCII(s), plainASCIIRule(s); got != want {
+		t.Errorf("plainASCII(%q) = %v, want %v", s, got, want)
+	}
+	if got, want := isASCII(s), plainASCIIRule("x"+s+"x"); got != want {
+		t.Errorf("isASCII(%q) = %v, want %v", s, got, want)
+	}
+	if got, want := string(appendLower([]byte("x"), s)), "x"+strings.ToLower(s); got != want {
+		t.Errorf("appendLower(%q) = %q, want %q", s, got, want)
+	}
+	if isASCII(s) {
+		if got := cleanASCII(s); got != (&csvReader{utf8: true}).clean(s) {
+			t.Errorf("cleanASCII(%q) = %q, want %q", s, got, (&csvReader{utf8: true}).clean(s))
+		}
+	}
+}
+
+var fastPathCases = []string{
+	"", "a", "A", "Anna", "de Vries", "O'Connor", "Jean-Luc", "St. John", "Zoë", "ZOË", "Müller", "D4vid",
+	"x@y", "anna.devries@acme.example", "a@b.co", "a@b.c", "a@b.c0", ".a@b.co", "a.@b.co", "a..b@c.co",
+	"a@b..co", "a@.b.co", "a@b.co.", "@b.co", "a@", "a@b@c.co", "a b@c.co", "a@b-c.co", "a@b_c.co", "a@b.c-o",
+	"Anna\u00a0Smith", "Anna’s", "José", "Jose\u0301", "日本", "Ǆemal", "İlker", "Straße", "ΣΊΣΥΦΟΣ",
+	"\xff", "a\xffb", "\xe2\x80", "Acme\tPower", "Acme\x7f", "Acme\x00", "Acme\u0085Power", "Acme\u200bPower",
+	"Long company name with no control characters at all", "Twelve chars", "exactly8", "exactly8exactly8",
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZ@[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~", " lead", "trail ", "\ttab", "\n",
+	"MIXED case WITH more THAN eight BYTES", "ÀÉÎÕÜ ÀÉÎÕÜ ÀÉÎÕÜ", "abcdefg\xc3\x84", "abcdefgh\x7f", "abcdefghijklmno\x1f",
+}
+
+func TestFastPathsMatchRules(t *testing.T) {
+	t.Parallel()
+	for _, s := range fastPathCases {
+		checkFastPaths(t, s)
+	}
+	// Every byte at every place in a word, and the words around it.
+	for b := range 256 {
+		for i := range 17 {
+			checkFastPaths(t, strings.Repeat("a", i)+string([]byte{byte(b)})+strings.Repeat("B", 16-i))
+			checkFastPaths(t, "anna.b@"+strings.Repeat("c", i)+string([]byte{byte(b)})+".co")
+		}
+	}
+	// Random strings over the bytes and runes the rules treat apart.
+	rng := rand.New(rand.NewPCG(1, 2))
+	parts := []string{"a", "Z", "0", " ", "-", "'", ".", "@", "\t", "\x00", "\x7f", "\xff", "é", "É", "’", "\u00a0", "\u0301", "\u0085", "日", "İ", "ß", "_", "+", "\""}
+	for range 100000 {
+		var b strings.Builder
+		for range rng.IntN(24) {
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		checkFastPaths(t, b.String())
+	}
+}
+
+func FuzzFastPaths(f *testing.F) {
+	for _, s := range fastPathCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { checkFastPaths(t, s) })
+}
+
+// TestVisitorSetMatchesMap runs the duplicate check's set against a plain
+// map: windows interleaved, small and larger than placeScan.
+func TestVisitorSetMatchesMap(t *testing.T) {
+	t.Parallel()
+	type key struct {
+		pw  placeWindow
+		who uint64
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 20 {
+		var s visitorSet
+		want := map[key]int32{}
+		pw := placeWindow{}
+		for row := int32(2); row < 20000; row++ {
+			if rng.IntN(6) == 0 {
+				// A new window, or one seen before.
+				pw = placeWindow{place: rng.Int64N(int64(3 + round)), start: rng.Int64N(4), end: 10 + rng.Int64N(3)}
+			}
+			who := rng.Uint64N(uint64(5 + 10*round))
+			first, dup := s.add(pw, who, row)
+			w, seen := want[key{pw, who}]
+			if !seen {
+				want[key{pw, who}] = row
+			}
+			if dup != seen || dup && first != w {
+				t.Fatalf("round %d row %d: add(%v, %d) = %d, %v; want %d, %v", round, row, pw, who, first, dup, w, seen)
+			}
+		}
+	}
+}
