@@ -165,7 +165,7 @@ func (k *canceller) settle(ctx context.Context, o Order) error {
 			return k.cancel(ctx, o)
 		}
 		if err == nil {
-			if err := k.record(errOnly(k.s.MarkNotFound(k.runID, o.Key)), Sending, Planned); err != nil {
+			if err := k.record(errOnly(k.s.MarkNotFound(k.runID, o.Key, false)), Sending, Planned); err != nil {
 				return err
 			}
 			return k.record(k.s.MarkCancelled(k.runID, o.Key), Planned, Cancelled)

@@ -313,14 +313,21 @@ func (s *Store) MarkUncertain(runID, key string, e StoredError) error {
 }
 
 // MarkNotFound records that a search by reference found no order for a
-// sending order: it goes back to planned, safe to send. It returns the
-// order as stored.
-func (s *Store) MarkNotFound(runID, key string) (Order, error) {
+// sending order: it goes back to planned, safe to send. seen says whether
+// this process saw the order's request fail without a clear answer; an
+// order left sending by an earlier process (a crash) may never have been
+// sent at all, since its intent is recorded before it waits for a slot,
+// and the attempt MarkSending counted is taken back. It returns the order
+// as stored.
+func (s *Store) MarkNotFound(runID, key string, seen bool) (Order, error) {
 	return s.change(runID, key, Planned, func(t *runTx, o *Order) error {
 		if err := need(o, Planned, Sending); err != nil {
 			return err
 		}
 		o.State, o.NextAttemptAt = Planned, time.Time{}
+		if !seen {
+			o.Attempts = max(0, o.Attempts-1)
+		}
 		return nil
 	})
 }

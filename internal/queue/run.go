@@ -341,6 +341,7 @@ func (s *Store) unfinished(runID string) ([]*task, error) {
 				Reference     string     `json:"reference"`
 				State         OrderState `json:"state"`
 				NextAttemptAt time.Time  `json:"nextAttemptAt"`
+				UpdatedAt     time.Time  `json:"updatedAt"`
 			}
 			if err := json.Unmarshal(v, &o); err != nil {
 				return fmt.Errorf("order %d of run %s: %w", fromU64(k), runID, err)
@@ -349,7 +350,7 @@ func (s *Store) unfinished(runID string) ([]*task, error) {
 			case Planned:
 				out = append(out, &task{key: o.Key, ref: o.Reference, seq: fromU64(k), state: Planned, due: o.NextAttemptAt})
 			case Sending:
-				out = append(out, &task{key: o.Key, ref: o.Reference, seq: fromU64(k), state: Sending})
+				out = append(out, &task{key: o.Key, ref: o.Reference, seq: fromU64(k), state: Sending, since: o.UpdatedAt})
 			}
 			return nil
 		})

@@ -557,7 +557,7 @@ func TestTransitions(t *testing.T) {
 	rejected := step{"rejected", func(s *Store, k string) error { return s.MarkRejected("r", k, e) }, false}
 	retry := step{"retry", func(s *Store, k string) error { return s.MarkRetry("r", k, e, time.Now()) }, false}
 	uncertain := step{"uncertain", func(s *Store, k string) error { return s.MarkUncertain("r", k, e) }, false}
-	notFound := step{"not found", func(s *Store, k string) error { _, err := s.MarkNotFound("r", k); return err }, false}
+	notFound := step{"not found", func(s *Store, k string) error { _, err := s.MarkNotFound("r", k, true); return err }, false}
 	cancelling := step{"cancelling", func(s *Store, k string) error { return s.MarkCancelling("r", k) }, false}
 	cancelled := step{"cancelled", func(s *Store, k string) error { return s.MarkCancelled("r", k) }, false}
 	cancelFailed := step{"cancel failed", func(s *Store, k string) error { return s.MarkCancelFailed("r", k, e) }, false}

@@ -229,7 +229,8 @@ type task struct {
 	state     OrderState // Planned: send it; Sending: search for it
 	due       time.Time
 	lookups   int
-	uncertain bool // sending because of an uncertain answer in this run
+	uncertain bool      // sending because of an uncertain answer in this run
+	since     time.Time // when an order found sending was marked so
 	index     int
 }
 
@@ -283,7 +284,17 @@ func Submit(ctx context.Context, s *Store, runID string, sub Submitter, cfg RunC
 	if err != nil {
 		return r.tally, err
 	}
+	now := cfg.Now()
 	for _, t := range todo {
+		if t.state == Sending {
+			// A request the earlier process sent just before it stopped
+			// may still be on its way, and placed after a search that
+			// came too soon: search once it has had SettleDelay to land.
+			wait := cfg.SettleDelay - now.Sub(t.since)
+			if wait > 0 {
+				t.due = now.Add(min(wait, cfg.SettleDelay))
+			}
+		}
 		r.push(t)
 	}
 	stopErr := r.loop(ctx)
@@ -636,7 +647,7 @@ func (r *runner) resolve(ctx context.Context, t *task, wait func() bool, release
 		log.Info().Str("orderId", orderID).Msg("order found placed")
 		return res
 	}
-	o, err := r.s.MarkNotFound(r.runID, t.key)
+	o, err := r.s.MarkNotFound(r.runID, t.key, t.uncertain)
 	if err != nil {
 		res.stop = err
 		return res

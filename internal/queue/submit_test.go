@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -301,7 +302,10 @@ func TestSubmitResolvesSendingOrdersFirst(t *testing.T) {
 		}
 		return nil
 	}
-	cfg := testConfig(newClock())
+	// The crash was a minute ago: the orders it left sending have settled.
+	clock := newClock()
+	clock.now = time.Now().Add(time.Minute)
+	cfg := testConfig(clock)
 	cfg.Concurrency = 1
 
 	tally, err := Submit(context.Background(), s, "r", api, cfg)
@@ -325,8 +329,10 @@ func TestSubmitResolvesSendingOrdersFirst(t *testing.T) {
 	if o := orderOf(t, s, "r", orders[1].Key); o.State != Submitted || o.OrderID != "1-900" {
 		t.Errorf("order 1 = %s %s; want submitted as 1-900", o.State, o.OrderID)
 	}
-	if o := orderOf(t, s, "r", orders[2].Key); o.Attempts != 2 {
-		t.Errorf("order 2 attempts = %d; want 2 (the lost one and the resend)", o.Attempts)
+	// The intent a crash left, found never placed, may never have been
+	// sent: it does not use up an attempt; the resend does.
+	if o := orderOf(t, s, "r", orders[2].Key); o.Attempts != 1 {
+		t.Errorf("order 2 attempts = %d; want 1 (the resend)", o.Attempts)
 	}
 	if tally.Submitted != 4 || tally.Found != 1 || tally.Lookups != 5 || tally.Sent != 3 {
 		t.Errorf("tally = %+v", tally)
@@ -952,4 +958,43 @@ func TestSubmitOneRunAtATime(t *testing.T) {
 	if tally, err := Submit(context.Background(), s, "r", api, cfg); err != nil || tally.Sent != 0 {
 		t.Errorf("Submit after the first one ended = %+v, %v", tally, err)
 	}
+}
+
+// TestSubmitLetsARecentIntentSettle: an order left sending moments ago may
+// have a request still on its way; it is searched for only once
+// SettleDelay has passed since its intent, and the other orders go on.
+func TestSubmitLetsARecentIntentSettle(t *testing.T) {
+	t.Parallel()
+	clock := newClock()
+	s, err := Open(filepath.Join(t.TempDir(), "wvbatch.db"), Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	orders := specs(2, 1)
+	createRun(t, s, "r", orders, nil)
+	if _, err := s.MarkSending("r", orders[0].Key); err != nil {
+		t.Fatal(err)
+	}
+	marked := clock.Now()
+	clock.now = clock.now.Add(time.Second) // the process died, and was restarted at once
+	api := newFakeAPI()
+	var searched time.Time
+	api.find = func(ref string, n int) error {
+		searched = clock.Now()
+		return nil
+	}
+	cfg := testConfig(clock)
+	if _, err := Submit(context.Background(), s, "r", api, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := searched.Sub(marked); got < cfg.SettleDelay {
+		t.Errorf("searched %s after the intent; want at least SettleDelay (%s)", got, cfg.SettleDelay)
+	}
+	calls := api.callLog()
+	find, resend := slices.Index(calls, "find "+orders[0].Reference), slices.Index(calls, "create "+orders[0].Reference)
+	if len(calls) != 3 || !slices.Contains(calls, "create "+orders[1].Reference) || find < 0 || resend < find {
+		t.Errorf("calls = %v; want the other order created, and the search before the resend", calls)
+	}
+	checkCounts(t, s, "r")
 }
