@@ -152,6 +152,13 @@ func (k *canceller) settle(ctx context.Context, o Order) error {
 		k.log.Warn().Str("order", o.Key).Msg("order may have been placed; not cancelled")
 		return nil
 	}
+	// As in Submit: a request sent just before the process that sent it
+	// stopped may still land; search once it has had time to.
+	if wait := k.cfg.SettleDelay - k.cfg.Now().Sub(o.UpdatedAt); wait > 0 {
+		if err := k.cfg.Sleep(ctx, min(wait, k.cfg.SettleDelay)); err != nil {
+			return nil
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		k.mu.Lock()
 		k.tally.Lookups++
