@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -379,10 +380,10 @@ func (r *runner) loop(ctx context.Context) error {
 	// bounded too.
 	events := make(chan event, 2*r.cfg.Concurrency)
 	var (
-		inflight  int         // requests holding a slot
-		preparing int         // workers not yet granted a slot (or refused one)
-		waiting   []chan bool // workers ready for a slot, first come first served
-		alive     int         // workers not yet done
+		inflight  int     // requests holding a slot
+		preparing int     // workers not yet granted a slot (or refused one)
+		waiting   []ready // workers ready for a slot, in plan order
+		alive     int     // workers not yet done
 		stopErr   error
 		stopping  bool
 		ctxDone   = ctx.Done()
@@ -392,13 +393,13 @@ func (r *runner) loop(ctx context.Context) error {
 	}
 	grant := func() {
 		for len(waiting) > 0 && (stopping || inflight < r.cfg.Concurrency) {
-			ch := waiting[0]
+			w := waiting[0]
 			waiting = waiting[1:]
 			preparing--
 			if !stopping {
 				inflight++
 			}
-			ch <- !stopping
+			w.ch <- !stopping
 		}
 	}
 	for {
@@ -434,8 +435,9 @@ func (r *runner) loop(ctx context.Context) error {
 		}
 		select {
 		case ev := <-events:
-			if ev.ready != nil {
-				waiting = append(waiting, ev.ready)
+			if ev.ready.ch != nil {
+				i, _ := slices.BinarySearchFunc(waiting, ev.ready, func(a, b ready) int { return cmp.Compare(a.seq, b.seq) })
+				waiting = slices.Insert(waiting, i, ev.ready)
 				break
 			}
 			if ev.release {
@@ -458,11 +460,18 @@ func (r *runner) loop(ctx context.Context) error {
 	}
 }
 
-// event is a worker ready for a slot (it waits on ready for the answer:
-// true to go on, false when the run stops first), giving back its slot, or
-// its result (holds says whether it still holds a slot).
+// ready is a worker ready for a slot, waiting on ch for the answer: true to
+// go on, false when the run stops first. seq is its order's place in the
+// plan.
+type ready struct {
+	ch  chan bool
+	seq int
+}
+
+// event is a worker ready for a slot, giving back its slot, or its result
+// (holds says whether it still holds a slot).
 type event struct {
-	ready   chan bool
+	ready   ready
 	release bool
 	res     result
 	holds   bool
@@ -494,7 +503,7 @@ func (r *runner) work(ctx context.Context, t *task, events chan<- event) {
 	granted, released := false, false
 	wait := func() bool {
 		ch := make(chan bool, 1)
-		events <- event{ready: ch}
+		events <- event{ready: ready{ch: ch, seq: t.seq}}
 		granted = <-ch
 		return granted
 	}
