@@ -52,7 +52,7 @@ type Planner struct {
 	// index finds a group by its key's hash; the rare key whose hash
 	// another key already has is in collided. (A map keyed by the strings
 	// themselves would hash them all again each time it grows.)
-	index    map[uint64]int32
+	index    hashIndex
 	collided map[groupKey]int32
 	// groups holds the groups in first-seen order, in blocks of
 	// groupBlock so that adding one never copies the others.
@@ -72,7 +72,7 @@ func New(cfg Config) *Planner {
 	cfg.ReferencePrefix = cleanPrefix(cfg.ReferencePrefix)
 	seed := maphash.MakeSeed()
 	return &Planner{cfg: cfg, hash: func(k *groupKey) uint64 { return k.hash(seed) },
-		index: make(map[uint64]int32), strs: []string{""}, ids: make(map[string]int32), last: -1}
+		strs: []string{""}, ids: make(map[string]int32), last: -1}
 }
 
 // SetRunID sets Config.RunID. Only Orders uses it, so it may be set once
@@ -117,11 +117,12 @@ func (p *Planner) key(g *group) groupKey {
 // find returns the group of k, new if need be.
 func (p *Planner) find(k groupKey, zone string) int32 {
 	h := p.hash(&k)
-	i, ok := p.index[h]
-	if ok && p.key(p.group(i)) == k {
-		return i
-	}
+	slot := p.index.slot(h)
+	ok := slot.group != 0
 	if ok {
+		if i := slot.group - 1; p.key(p.group(i)) == k {
+			return i
+		}
 		if j, ok := p.collided[k]; ok {
 			return j
 		}
@@ -135,7 +136,7 @@ func (p *Planner) find(k groupKey, zone string) int32 {
 	}
 	b := &p.groups[len(p.groups)-1]
 	*b = append(*b, g)
-	i = int32(p.n)
+	i := int32(p.n)
 	p.n++
 	if !p.cfg.CountOnly {
 		p.visitors = append(p.visitors, nil)
@@ -146,9 +147,57 @@ func (p *Planner) find(k groupKey, zone string) int32 {
 		}
 		p.collided[p.key(&g)] = i
 	} else {
-		p.index[h] = i
+		p.index.fill(slot, h, i)
 	}
 	return i
+}
+
+// hashIndex finds a group by its key's hash: a hash table of open
+// addressing, which finds a hash or the free slot for it in one probe (a
+// map would take one to find it missing and another to add it).
+type hashIndex struct {
+	slots []hashSlot // a power of two of them
+	n     int        // slots in use
+}
+
+type hashSlot struct {
+	hash  uint64
+	group int32 // index+1; 0 in a free slot
+}
+
+// slot returns the slot holding h, or the free slot where it goes.
+func (t *hashIndex) slot(h uint64) *hashSlot {
+	if 2*(t.n+1) > len(t.slots) {
+		t.grow()
+	}
+	mask := uint64(len(t.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		if s := &t.slots[i]; s.group == 0 || s.hash == h {
+			return s
+		}
+	}
+}
+
+// fill puts h and its group in the free slot s.
+func (t *hashIndex) fill(s *hashSlot, h uint64, group int32) {
+	s.hash, s.group = h, group+1
+	t.n++
+}
+
+func (t *hashIndex) grow() {
+	old := t.slots
+	t.slots = make([]hashSlot, max(2*len(old), 1024))
+	mask := uint64(len(t.slots) - 1)
+	for _, s := range old {
+		if s.group == 0 {
+			continue
+		}
+		i := s.hash & mask
+		for t.slots[i].group != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = s
+	}
 }
 
 // intern returns the number of s in strs, adding a copy of s if need be:

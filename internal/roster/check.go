@@ -92,6 +92,7 @@ type Checker struct {
 	lastLoc   *time.Location
 	dates     [2]dateMemo
 	dateCache map[dateKey]dateResult
+	walls     [wallCacheSize]wallEntry
 	place     placeMemo
 	placeIDs  map[placeName]int32
 }
@@ -118,6 +119,19 @@ type dateResult struct {
 	t    time.Time
 	prob *dateProblem
 }
+
+// wallEntry remembers what a wall-clock time is in a zone: the walls cache,
+// direct-mapped, for ISO text dates.
+type wallEntry struct {
+	wall uint64 // packWall's; 0 in an unused entry
+	loc  *time.Location
+	r    dateResult
+}
+
+const (
+	wallCacheBits = 10
+	wallCacheSize = 1 << wallCacheBits
+)
 
 type placeMemo struct {
 	ibx, cage, cabinet, zone string
@@ -377,14 +391,24 @@ func (c *Checker) date(rec *Record, f Field, slot int, loc *time.Location, end b
 	m := &c.dates[slot]
 	if m.loc != loc || m.cell != cell {
 		m.cell, m.loc = cell, loc
-		k := dateKey{text: cell.Text, kind: cell.Kind, end: end, loc: loc}
-		r, ok := c.dateCache[k]
-		if !ok {
-			r = c.parseDate(cell, loc, end)
-			if len(c.dateCache) >= maxDateCache {
-				clear(c.dateCache)
+		var r dateResult
+		if w, ok := parseISOWall(cell); ok {
+			// The common case, read without tokens and looked up by its
+			// numbers rather than by its text.
+			if end && !w.HasTime {
+				w.Hour, w.Minute = 23, 59
 			}
-			c.dateCache[k] = r
+			r = c.wallIn(w, loc)
+		} else {
+			k := dateKey{text: cell.Text, kind: cell.Kind, end: end, loc: loc}
+			var ok bool
+			if r, ok = c.dateCache[k]; !ok {
+				r = c.parseDate(cell, loc, end)
+				if len(c.dateCache) >= maxDateCache {
+					clear(c.dateCache)
+				}
+				c.dateCache[k] = r
+			}
 		}
 		m.t, m.prob = r.t, r.prob
 	}
@@ -397,6 +421,24 @@ func (c *Checker) date(rec *Record, f Field, slot int, loc *time.Location, end b
 		return time.Time{}, false
 	}
 	return m.t, true
+}
+
+// wallIn is w.In(loc), the result remembered.
+func (c *Checker) wallIn(w Wall, loc *time.Location) dateResult {
+	k := packWall(w)
+	e := &c.walls[(k*0x9e3779b97f4a7c15)>>(64-wallCacheBits)]
+	if e.wall == k && e.loc == loc {
+		return e.r
+	}
+	var r dateResult
+	t, err := w.In(loc)
+	if err != nil {
+		r.prob = err.(*dateProblem)
+	} else {
+		r.t = t
+	}
+	*e = wallEntry{wall: k, loc: loc, r: r}
+	return r
 }
 
 // parseDate reads a date cell in loc.
@@ -497,7 +539,7 @@ func checkName(rec *Record, f Field, add func(Field, string, string, string)) {
 
 func (c *Checker) checkDuplicate(rec *Record, v *Visitor, add func(Field, string, string, string)) {
 	who := c.visitorHash(v)
-	pw := placeWindow{place: int64(c.place.id), start: v.Start.Unix(), end: v.End.Unix()}
+	pw := placeWindow{place: c.place.id, start: v.Start.Unix(), end: v.End.Unix()}
 	if first, dup := c.seen.add(pw, who, int32(rec.Row)); dup {
 		who := cmp.Or(v.Username, v.FirstName+" "+v.LastName)
 		f := FieldFirstName
@@ -512,7 +554,24 @@ func (c *Checker) checkDuplicate(rec *Record, v *Visitor, add func(Field, string
 // visitorHash hashes who a visitor is, ignoring case: the username, or the
 // names and company, each lower-cased as strings.ToLower does.
 func (c *Checker) visitorHash(v *Visitor) uint64 {
+	// Most names are short ASCII: copy them into one buffer, lower-case it
+	// a word at a time (the zeros past the text are ASCII too) and hash it.
 	var buf [256]byte
+	var n int
+	if v.Username != "" {
+		if 2+len(v.Username) <= len(buf) {
+			buf[0] = 'u'
+			n = 2 + copy(buf[2:], v.Username)
+		}
+	} else if 4+len(v.FirstName)+len(v.LastName)+len(v.Company) <= len(buf) {
+		buf[0] = 'n'
+		n = 2 + copy(buf[2:], v.FirstName)
+		n += 1 + copy(buf[n+1:], v.LastName)
+		n += 1 + copy(buf[n+1:], v.Company)
+	}
+	if n > 0 && lowerASCII(buf[:(n+7)&^7]) {
+		return maphash.Bytes(c.seed, buf[:n])
+	}
 	b := buf[:0]
 	if v.Username != "" {
 		b = appendLower(append(b, 'u', 0), v.Username)

@@ -89,6 +89,67 @@ func parseWall(c Cell, order DateOrder) (Wall, *dateProblem) {
 	return parseText(s, order)
 }
 
+// parseISOWall reads the ISO 8601 text most rosters have, 2027-01-11,
+// 2027-01-11 08:00 or 2027-01-11T08:00:00, exactly as parseWall does. It
+// reports false for anything else, and for a date or time out of range:
+// parseWall then says what is wrong.
+func parseISOWall(c Cell) (Wall, bool) {
+	s := c.Text
+	if c.Kind != KindText || (len(s) != 10 && len(s) != 16 && len(s) != 19) ||
+		s[4] != '-' || s[7] != '-' {
+		return Wall{}, false
+	}
+	w := Wall{Year: digits4(s[0:4]), Month: digits2(s[5:7]), Day: digits2(s[8:10])}
+	if len(s) > 10 {
+		if s[10] != ' ' && s[10] != 'T' || s[13] != ':' {
+			return Wall{}, false
+		}
+		w.HasTime, w.Hour, w.Minute = true, digits2(s[11:13]), digits2(s[14:16])
+		if len(s) == 19 {
+			if s[16] != ':' {
+				return Wall{}, false
+			}
+			w.Second = digits2(s[17:19])
+		}
+	}
+	// digits2 and digits4 give -1 for anything but digits.
+	if w.Year < 1900 || w.Month < 1 || w.Month > 12 || w.Day < 1 || w.Day > daysIn(w.Year, w.Month) ||
+		w.Hour < 0 || w.Hour > 23 || w.Minute < 0 || w.Minute > 59 || w.Second < 0 || w.Second > 59 {
+		return Wall{}, false
+	}
+	return w, true
+}
+
+// digits2 reads two decimal digits, or returns -1.
+func digits2(s string) int {
+	a, b := int(s[0])-'0', int(s[1])-'0'
+	if uint(a) > 9 || uint(b) > 9 {
+		return -1
+	}
+	return a*10 + b
+}
+
+// digits4 reads four decimal digits, or returns -1.
+func digits4(s string) int {
+	a, b := digits2(s[0:2]), digits2(s[2:4])
+	if a < 0 || b < 0 {
+		return -1
+	}
+	return a*100 + b
+}
+
+// packWall packs a wall time without an offset into a nonzero number that
+// tells it apart from any other.
+func packWall(w Wall) uint64 {
+	k := uint64(w.Year)<<26 | uint64(w.Month)<<22 | uint64(w.Day)<<17 | uint64(w.Hour)<<12 |
+		uint64(w.Minute)<<6 | uint64(w.Second)
+	k = k<<1 | 1
+	if w.HasTime {
+		k |= 1 << 63
+	}
+	return k
+}
+
 func isNumber(s string) bool {
 	dot := false
 	for i := 0; i < len(s); i++ {

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -183,7 +184,7 @@ func TestVisitorSetMatchesMap(t *testing.T) {
 		for row := int32(2); row < 20000; row++ {
 			if rng.IntN(6) == 0 {
 				// A new window, or one seen before.
-				pw = placeWindow{place: rng.Int64N(int64(3 + round)), start: rng.Int64N(4), end: 10 + rng.Int64N(3)}
+				pw = placeWindow{place: int32(rng.IntN(3 + round)), start: rng.Int64N(4), end: 10 + rng.Int64N(3)}
 			}
 			who := rng.Uint64N(uint64(5 + 10*round))
 			first, dup := s.add(pw, who, row)
@@ -193,6 +194,127 @@ func TestVisitorSetMatchesMap(t *testing.T) {
 			}
 			if dup != seen || dup && first != w {
 				t.Fatalf("round %d row %d: add(%v, %d) = %d, %v; want %d, %v", round, row, pw, who, first, dup, w, seen)
+			}
+		}
+	}
+}
+
+// checkISOWall compares parseISOWall with parseWall on s.
+func checkISOWall(t *testing.T, s string) {
+	t.Helper()
+	w, ok := parseISOWall(Cell{Text: s})
+	for order := range DateOrder(3) {
+		want, p := parseWall(Cell{Text: s}, order)
+		if ok && (p != nil || w != want) {
+			t.Fatalf("parseISOWall(%q) = %+v; parseWall (%v) = %+v, %v", s, w, order, want, p)
+		}
+	}
+	if _, ok := parseISOWall(Cell{Text: s, Kind: KindDateSerial}); ok {
+		t.Fatalf("parseISOWall read a date serial %q", s)
+	}
+}
+
+func TestISOWallMatchesParseWall(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"2027-01-11", "2027-01-11 08:00", "2027-01-11T08:00", "2027-01-11T08:00:59",
+		"2027-02-29", "2028-02-29", "1899-12-31", "1900-01-01", "9999-12-31 23:59:59", "2027-13-01", "2027-00-10",
+		"2027-01-00", "2027-01-32", "2027-04-31", "2027-01-11 24:00", "2027-01-11 23:60", "2027-01-11 08:00:60",
+		"2027-01-11t08:00", "2027-01-11_08:00", "2027/01/11 08:00", "2027-01-11 08-00", "2027-01-11 08:00-00",
+		"+027-01-11", "2027-0a-11", " 027-01-11", "2027-01-11 8:00", "2027-01-11 08:0x"} {
+		checkISOWall(t, s)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	digit := func() byte { return "0123456789"[rng.IntN(10)] }
+	for range 200000 {
+		b := []byte("2027-01-11T08:00:00")
+		for _, i := range []int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
+			if rng.IntN(3) == 0 {
+				b[i] = digit()
+			}
+		}
+		b[10] = " T t"[rng.IntN(4)]
+		if rng.IntN(20) == 0 {
+			b[rng.IntN(len(b))] = "-:/. 9aZ"[rng.IntN(8)]
+		}
+		checkISOWall(t, string(b[:[]int{10, 16, 19, rng.IntN(20)}[rng.IntN(4)]]))
+	}
+}
+
+func FuzzISOWall(f *testing.F) {
+	for _, s := range []string{"2027-01-11", "2027-01-11 08:00", "2027-01-11T08:00:00", "2027-02-30 08:00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { checkISOWall(t, s) })
+}
+
+// TestWallInCache: the Checker's cache of wall times gives what Wall.In
+// gives, zones and times mixed so that entries are replaced.
+func TestWallInCache(t *testing.T) {
+	t.Parallel()
+	c := NewChecker(fullHeader(), CheckConfig{})
+	var locs []*time.Location
+	for _, z := range []string{"Europe/Amsterdam", "America/New_York", "Asia/Tokyo", "UTC"} {
+		loc, err := time.LoadLocation(z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		locs = append(locs, loc)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	nonexistent := 0
+	for range 50000 {
+		// About 4,000 walls and zones, so that the cache both finds
+		// entries and replaces them; among them the hours that clocks
+		// skip and repeat.
+		w := Wall{Year: 2027, Month: []int{3, 10, 11}[rng.IntN(3)], Day: []int{1, 7, 14, 28, 31}[rng.IntN(5)],
+			HasTime: rng.IntN(2) == 0, Hour: rng.IntN(24), Minute: 30 * rng.IntN(2)}
+		loc := locs[rng.IntN(len(locs))]
+		got := c.wallIn(w, loc)
+		want, err := w.In(loc)
+		if err != nil {
+			nonexistent++
+			if got.prob == nil || got.prob.Msg != err.Error() {
+				t.Fatalf("%+v in %s: %+v, want %v", w, loc, got, err)
+			}
+			continue
+		}
+		if got.prob != nil || !got.t.Equal(want) || got.t.Location() != want.Location() {
+			t.Fatalf("%+v in %s: %+v, want %v", w, loc, got, want)
+		}
+	}
+	if nonexistent == 0 {
+		t.Error("no wall time was a skipped one")
+	}
+}
+
+// TestVisitorHashFoldsCase: two visitors hash alike exactly when their
+// names and company (or usernames), lower-cased, are the same.
+func TestVisitorHashFoldsCase(t *testing.T) {
+	t.Parallel()
+	c := NewChecker(fullHeader(), CheckConfig{})
+	names := []string{"Anna", "ANNA", "anna", "Zoë", "ZOË", "zoë", "İlker", "i̇lker", "Straße", "STRASSE", "ǅemal", "Ǆemal",
+		"de Vries", "De Vries", "a\xffb", "A\xffB", "a\uFFFDb", "", strings.Repeat("Long Name ", 30)}
+	type key struct{ user, first, last, company string }
+	lower := func(v Visitor) key {
+		if v.Username != "" {
+			return key{user: strings.ToLower(v.Username)}
+		}
+		return key{"", strings.ToLower(v.FirstName), strings.ToLower(v.LastName), strings.ToLower(v.Company)}
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	pick := func() string { return names[rng.IntN(len(names))] }
+	var vs []Visitor
+	for range 400 {
+		v := Visitor{FirstName: pick(), LastName: pick(), Company: pick()}
+		if rng.IntN(4) == 0 {
+			v = Visitor{Username: pick() + "x"}
+		}
+		vs = append(vs, v)
+	}
+	for _, a := range vs {
+		for _, b := range vs {
+			if same := lower(a) == lower(b); (c.visitorHash(&a) == c.visitorHash(&b)) != same {
+				t.Fatalf("visitorHash(%+v) == visitorHash(%+v) is %v, want %v", a, b, !same, same)
 			}
 		}
 	}
