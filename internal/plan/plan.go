@@ -63,6 +63,7 @@ type Planner struct {
 	ids      map[string]int32   // the number of each of strs
 	last     int32              // the group of the last visitor added, or -1: rosters list groups together
 	lastKey  groupKey           // the last visitor's key, its strings as given
+	hashing  groupKey           // the key find is hashing
 }
 
 const groupBlock = 1024
@@ -116,7 +117,8 @@ func (p *Planner) key(g *group) groupKey {
 
 // find returns the group of k, new if need be.
 func (p *Planner) find(k groupKey, zone string) int32 {
-	h := p.hash(&k)
+	p.hashing = k // hashed there: a pointer to k would move k to the heap
+	h := p.hash(&p.hashing)
 	slot := p.index.slot(h)
 	ok := slot.group != 0
 	if ok {
