@@ -185,6 +185,7 @@ func runSubmitMessages(ctx context.Context, o submitOptions, e *env, args []stri
 			Logger: e.log},
 		Closed: submit.IsClosed,
 	}
+	orderIDs := make([]string, len(msgs))
 	for i, m := range msgs {
 		if m.msg.Kind == emg.KindCreate {
 			continue
@@ -192,7 +193,19 @@ func runSubmitMessages(ctx context.Context, o submitOptions, e *env, args []stri
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		sendChange(ctx, st, api, amendCfg, now, m.msg, &results[i])
+		orderIDs[i] = resolveOrder(ctx, api, m.msg, &results[i])
+	}
+	if err := recordPlaced(ctx, e, st, api, conn.endpointName(), abs(args[0]), msgs, orderIDs, results); err != nil {
+		return err
+	}
+	for i, m := range msgs {
+		if m.msg.Kind == emg.KindCreate || orderIDs[i] == "" {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		sendChange(ctx, st, api, amendCfg, now, m.msg, orderIDs[i], &results[i])
 	}
 
 	printMessageResults(e.stdout, results)
@@ -330,78 +343,188 @@ func submitCreates(ctx context.Context, e *env, st *queue.Store, o submitOptions
 	return executeRun(ctx, e, st, run, o.run, conn, nil)
 }
 
-// sendChange sends an Update or Cancel message's change to its order and
-// records the outcome in r.
-func sendChange(ctx context.Context, st *queue.Store, api submit.API, cfg queue.AmendConfig, now time.Time, m *emg.Message, r *messageResult) {
-	fail := func(err error) {
-		r.Outcome, r.Error = "failed", err.Error()
-		if ae, ok := errors.AsType[*equinix.APIError](err); ok {
-			r.Hint = ae.Hint()
-		}
-	}
-	orderID, ref := m.Order()
-	if orderID == "" {
-		found, err := api.Client.SearchOrdersByReference(ctx, ref)
-		switch {
-		case err != nil:
-			fail(fmt.Errorf("find the order with RequestorId %q: %w", ref, err))
-			return
-		case len(found) == 0:
-			r.Outcome, r.Error = "failed", fmt.Sprintf("no work visit order has the reference (RequestorId) %q", ref)
-			r.Hint = "give the order's ServicerId (e.g. 1-199912345789), or check the RequestorId"
-			return
-		case len(found) > 1:
-			ids := make([]string, len(found))
-			for i, f := range found {
-				ids[i] = f.OrderNumber
-			}
-			r.Outcome, r.Error = "failed", fmt.Sprintf("%d orders have the reference %q: %s", len(found), ref, strings.Join(ids, ", "))
-			r.Hint = "give the order's ServicerId to say which"
-			return
-		}
-		orderID = found[0].OrderNumber
-	}
-	r.OrderID, r.Reference = orderID, ref
-	switch m.Kind {
-	case emg.KindUpdate:
-		if runID, od, ok := storedOrder(st, orderID); ok {
-			amendStored(ctx, st, api, cfg, now, runID, od, m, r)
-			return
-		}
-		if err := api.Client.UpdateWorkVisit(ctx, orderID, m.Update.Request()); err != nil {
-			fail(err)
-			return
-		}
-		r.Outcome = "updated"
-	case emg.KindCancel:
-		// An order a run in the store placed is recorded as cancelling
-		// before the cancel is asked for.
-		runID, od, stored := storedOrder(st, orderID)
-		if stored {
-			if err := st.MarkCancelling(runID, od.Key); err != nil {
-				fail(err)
-				return
-			}
-		}
-		err := api.Client.CancelOrder(ctx, orderID, m.Cancel.Reason())
-		if err != nil {
-			if o, gerr := api.Client.GetOrder(ctx, orderID); gerr == nil && o.Status == equinix.StatusCancelled {
-				r.Outcome = "already-cancelled"
-				markStoredCancelled(st, orderID)
-				return
-			}
-			if stored {
-				_ = st.MarkCancelFailed(runID, od.Key, submit.ToStored(err))
-			}
-			fail(err)
-			return
-		}
-		r.Outcome = "cancelled"
-		markStoredCancelled(st, orderID)
+// fail records err as the message's outcome.
+func fail(r *messageResult, err error) {
+	r.Outcome, r.Error = "failed", err.Error()
+	if ae, ok := errors.AsType[*equinix.APIError](err); ok {
+		r.Hint = ae.Hint()
 	}
 }
 
-// storedOrder finds the submitted order orderID among the store's runs.
+// resolveOrder returns the order an Update or Cancel message names: its
+// ServicerId, or the one order whose reference is its RequestorId. It
+// returns "" with the failure recorded in r when there is no such order.
+func resolveOrder(ctx context.Context, api submit.API, m *emg.Message, r *messageResult) string {
+	orderID, ref := m.Order()
+	r.Reference = ref
+	if orderID != "" {
+		r.OrderID = orderID
+		return orderID
+	}
+	found, err := api.Client.SearchOrdersByReference(ctx, ref)
+	switch {
+	case err != nil:
+		fail(r, fmt.Errorf("find the order with RequestorId %q: %w", ref, err))
+		return ""
+	case len(found) == 0:
+		r.Outcome, r.Error = "failed", fmt.Sprintf("no work visit order has the reference (RequestorId) %q", ref)
+		r.Hint = "give the order's ServicerId (e.g. 1-199912345789), or check the RequestorId"
+		return ""
+	case len(found) > 1:
+		ids := make([]string, len(found))
+		for i, f := range found {
+			ids[i] = f.OrderNumber
+		}
+		r.Outcome, r.Error = "failed", fmt.Sprintf("%d orders have the reference %q: %s", len(found), ref, strings.Join(ids, ", "))
+		r.Hint = "give the order's ServicerId to say which"
+		return ""
+	}
+	r.OrderID = found[0].OrderNumber
+	return r.OrderID
+}
+
+// recordPlaced records the orders that Update and Cancel messages name but
+// that no run in the store placed as a run of their own, each submitted
+// already under its order id, with the window and options Equinix gives
+// it now; their changes then go through the store as the changes of any
+// run's orders do. The run's id comes from those messages and the endpoint,
+// so sending the same messages again finds it. An order that cannot be
+// read is failed in its message's result (and its id cleared).
+func recordPlaced(ctx context.Context, e *env, st *queue.Store, api submit.API, endpoint, file string,
+	msgs []*loadedMessage, orderIDs []string, results []messageResult) error {
+	var placed []queue.PlacedOrder
+	index := map[string]int{}
+	h := sha256.New()
+	h.Write([]byte("emg-placed\x00" + endpoint + "\x00"))
+	for i, m := range msgs {
+		id := orderIDs[i]
+		if id == "" {
+			continue
+		}
+		if _, _, ok := storedOrder(st, id); ok {
+			continue
+		}
+		if j, ok := index[id]; ok {
+			placed[j].Rows = append(placed[j].Rows, m.n)
+			h.Write(m.raw)
+			h.Write([]byte{0})
+			continue
+		}
+		o, err := api.Client.GetOrder(ctx, id)
+		if err != nil {
+			fail(&results[i], fmt.Errorf("read order %s: %w", id, err))
+			orderIDs[i] = ""
+			continue
+		}
+		p, err := placedOrder(id, o)
+		if err != nil {
+			return err
+		}
+		p.Rows = []int{m.n}
+		index[id] = len(placed)
+		placed = append(placed, p)
+		h.Write(m.raw)
+		h.Write([]byte{0})
+	}
+	if len(placed) == 0 {
+		return nil
+	}
+	run := queue.Run{ID: "e" + hex.EncodeToString(h.Sum(nil))[:15], File: file}
+	created, err := st.CreatePlacedRun(run, placed)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(e.stdout, "run %s recorded in %s: %d orders placed outside wvbatch, for the Update and Cancel messages that name them\n",
+			run.ID, st.Path(), len(placed))
+	}
+	return nil
+}
+
+// placedOrder is what the store records of an order placed outside
+// wvbatch: its window, and its open-cabinet flag and notification contacts
+// in the shape of a create request, as Equinix gives them now.
+func placedOrder(id string, o *equinix.Order) (queue.PlacedOrder, error) {
+	now := submit.OrderNow(o)
+	p := queue.PlacedOrder{Key: id, OrderID: id, Reference: o.CustomerReferenceID}
+	if now.Start != nil {
+		p.Start = *now.Start
+	}
+	if now.End != nil {
+		p.End = *now.End
+	}
+	var body struct {
+		Contacts []equinix.Contact `json:"contacts,omitempty"`
+		Details  struct {
+			OpenCabinet bool `json:"openCabinet"`
+		} `json:"details"`
+	}
+	if now.OpenCabinet != nil {
+		body.Details.OpenCabinet = *now.OpenCabinet
+	}
+	if len(now.Notify) > 0 {
+		body.Contacts = []equinix.Contact{{Type: equinix.ContactNotification, RegisteredUsers: now.Notify}}
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return p, err
+	}
+	p.Body = raw
+	return p, nil
+}
+
+// sendChange applies an Update or Cancel message to its order, which a
+// run in the store holds, and records the outcome in r.
+func sendChange(ctx context.Context, st *queue.Store, api submit.API, cfg queue.AmendConfig, now time.Time, m *emg.Message, orderID string, r *messageResult) {
+	runID, od, ok := storedOrder(st, orderID)
+	if !ok {
+		r.Outcome, r.Error = "failed", fmt.Sprintf("order %s is not recorded in the store", orderID)
+		return
+	}
+	switch m.Kind {
+	case emg.KindUpdate:
+		amendStored(ctx, st, api, cfg, now, runID, od, m, r)
+	case emg.KindCancel:
+		cancelStored(ctx, st, api, cfg.RunConfig, runID, od, m, r)
+	}
+}
+
+// cancelStored cancels an order a run in the store holds through the run's
+// cancel path: recorded as cancelling before the cancel is asked for, and
+// not asked again once it is recorded cancelled.
+func cancelStored(ctx context.Context, st *queue.Store, api submit.API, cfg queue.RunConfig, runID string, od queue.Order, m *emg.Message, r *messageResult) {
+	if od.State == queue.Cancelled {
+		r.Outcome = "already-cancelled"
+		r.Notes = append(r.Notes, fmt.Sprintf("recorded cancelled in run %s", runID))
+		return
+	}
+	got, err := queue.CancelOrder(ctx, st, runID, od.Key, api, m.Cancel.Reason(), cfg)
+	switch {
+	case err != nil:
+		fail(r, err)
+	case got.State == queue.Cancelled:
+		r.Outcome = "cancelled"
+		r.Notes = append(r.Notes, fmt.Sprintf("recorded cancelled in run %s", runID))
+	default:
+		// Refused: an order cancelled already (elsewhere) is recorded so.
+		if o, gerr := api.Client.GetOrder(ctx, od.OrderID); gerr == nil && o.Status == equinix.StatusCancelled {
+			r.Outcome = "already-cancelled"
+			if err := st.MarkCancelling(runID, od.Key); err == nil {
+				if err := st.MarkCancelled(runID, od.Key); err != nil {
+					fail(r, err)
+				}
+			}
+			return
+		}
+		if got.LastError != nil {
+			r.Outcome, r.Error, r.Hint = "failed", got.LastError.Error(), got.LastError.Hint
+			return
+		}
+		r.Outcome, r.Error = "failed", fmt.Sprintf("order %s is %s", od.OrderID, got.State)
+	}
+}
+
+// storedOrder finds the order orderID among the store's runs.
 func storedOrder(st *queue.Store, orderID string) (string, queue.Order, bool) {
 	runs, err := st.Runs()
 	if err != nil {
@@ -413,7 +536,7 @@ func storedOrder(st *queue.Store, orderID string) (string, queue.Order, bool) {
 			continue
 		}
 		for _, o := range orders {
-			if o.OrderID == orderID && o.State == queue.Submitted {
+			if o.OrderID == orderID && o.State != queue.Rejected {
 				return run.ID, o, true
 			}
 		}
@@ -436,7 +559,10 @@ func amendStored(ctx context.Context, st *queue.Store, api submit.API, cfg queue
 			req.End = *u.End
 		}
 	}
-	a, _, err := st.CreateAmendment(runID, req, now, false)
+	a, found, err := st.FindAmendment(runID, req)
+	if err == nil && !found {
+		a, _, err = st.CreateAmendment(runID, req, now, false)
+	}
 	if err == nil && a.State != queue.AmendDone {
 		_, err = queue.Amend(ctx, st, runID, a.N, api, cfg)
 	}
@@ -459,35 +585,6 @@ func amendStored(ctx context.Context, st *queue.Store, api submit.API, cfg queue
 		if ao.Error != nil {
 			r.Error = strings.TrimSpace(r.Error + " " + ao.Error.Error())
 			r.Hint = ao.Error.Hint
-		}
-	}
-}
-
-// markStoredCancelled records a cancelled order in the run that placed it,
-// if a run in the store did.
-func markStoredCancelled(st *queue.Store, orderID string) {
-	runs, err := st.Runs()
-	if err != nil {
-		return
-	}
-	for _, run := range runs {
-		orders, err := st.Orders(run.ID)
-		if err != nil {
-			continue
-		}
-		for _, o := range orders {
-			if o.OrderID != orderID {
-				continue
-			}
-			switch o.State {
-			case queue.Submitted:
-				if st.MarkCancelling(run.ID, o.Key) == nil {
-					_ = st.MarkCancelled(run.ID, o.Key)
-				}
-			case queue.Cancelling:
-				_ = st.MarkCancelled(run.ID, o.Key)
-			}
-			return
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 )
@@ -87,5 +88,92 @@ func TestSubmitMessagesAgainstTheSandbox(t *testing.T) {
 	code, out = w.run("submit", msg, "--yes", "--now", crashNow)
 	if code != exitRows || !strings.Contains(out, "9d1c0c52-7f0e-4b7b-8d8e-3f6a1b2c3d4e Update failed") || !strings.Contains(out, "EQ-2016007") {
 		t.Errorf("update of a closed order: exit %d, want %d naming the message and EQ-2016007\n%s", code, exitRows, out)
+	}
+}
+
+// TestMessagesForAnOrderPlacedElsewhere sends an Update and a Cancel for an
+// order made directly at the sandbox, twice: the first time the order is
+// recorded as a run of its own, the Update applied as its amendment and the
+// Cancel recorded; the second time nothing is sent again.
+func TestMessagesForAnOrderPlacedElsewhere(t *testing.T) {
+	t.Parallel()
+	w := newSandboxWorld(t)
+	c, err := equinix.New(equinix.Config{Endpoint: w.url, ClientID: sandbox.DefaultClientID, ClientSecret: sandbox.DefaultClientSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2027, 1, 11, 8, 0, 0, 0, time.UTC)
+	id, err := c.CreateWorkVisit(t.Context(), &equinix.WorkVisitRequest{Description: "Ordered in the portal, not by wvbatch",
+		CustomerReferenceID: "PORTAL-1", Details: equinix.WorkVisitDetails{Cages: []equinix.CageRef{{ID: "AM1:01:000111"}},
+			VisitStartDateTime: start, VisitEndDateTime: start.Add(10 * time.Hour),
+			Visitors: []equinix.Visitor{{FirstName: "Anna", LastName: "Jansen", CompanyName: "Acme"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(w.dir, "messages")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	update := `{"Task":{"Id":"5b0f3c1e-2a4d-4c6b-9e8f-1a2b3c4d5e6f","Source":"3e095d30-40ff-11e9-8959-5be078353003","Verb":"Update",
+	  "Resource":"WorkVisit","Version":"1.0","Body":{"ServicerId":"` + id + `","Description":"Moved by a day, cabinet to be opened",
+	  "ServiceDetails":{"StartDateTime":"2027-01-12T08:00:00Z","EndDateTime":"2027-01-12T18:00:00Z","OpenCabinet":true}}}}`
+	cancel := `{"Task":{"Id":"6c1a4d2f-3b5e-4d7c-8f9a-2b3c4d5e6f70","Source":"3e095d30-40ff-11e9-8959-5be078353003","Verb":"Update",
+	  "Resource":"WorkVisit","Version":"1.0","Body":{"State":"Cancelled","ServicerId":"` + id + `","Description":"Visit called off"}}}`
+	for name, body := range map[string]string{"1-update.json": update, "2-cancel.json": cancel} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	order := func() sandbox.Order {
+		for _, o := range w.srv.Orders() {
+			if o.ID == id {
+				return o
+			}
+		}
+		t.Fatalf("the sandbox lost order %s", id)
+		return sandbox.Order{}
+	}
+	stored := func() (queue.Order, []queue.Amendment) {
+		t.Helper()
+		st, err := (&storeFlag{path: w.store()}).open(&env{getenv: func(string) string { return "" }, now: time.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		runs, _ := st.Runs()
+		if len(runs) != 1 {
+			t.Fatalf("the store holds %d runs; want the one of the order placed elsewhere", len(runs))
+		}
+		orders, _ := st.Orders(runs[0].ID)
+		amends, _ := st.Amendments(runs[0].ID)
+		if len(orders) != 1 || orders[0].OrderID != id {
+			t.Fatalf("run %s holds %+v; want order %s", runs[0].ID, orders, id)
+		}
+		return orders[0], amends
+	}
+
+	for i := range 2 {
+		code, out := w.run("submit", dir, "--yes", "--now", crashNow)
+		if code != exitOK {
+			t.Fatalf("submit %d: exit %d\n%s", i+1, code, out)
+		}
+		o := order()
+		if len(o.Patches) != 1 || !o.OpenCabinet || !o.VisitStart.Equal(start.Add(24*time.Hour)) {
+			t.Errorf("submit %d: the order has %d updates, open cabinet %v, start %s; want the Update applied once",
+				i+1, len(o.Patches), o.OpenCabinet, o.VisitStart)
+		}
+		if o.Status != sandbox.StatusCancelled || o.CancelReason != "Visit called off" {
+			t.Errorf("submit %d: the order is %s (%q); want cancelled with the message's reason", i+1, o.Status, o.CancelReason)
+		}
+		so, amends := stored()
+		if so.State != queue.Cancelled || !so.Start.Equal(o.VisitStart) {
+			t.Errorf("submit %d: the store says the order is %s from %s; want cancelled from %s", i+1, so.State, so.Start, o.VisitStart)
+		}
+		if len(amends) != 1 || amends[0].State != queue.AmendDone || amends[0].Orders[queue.AmendApplied] != 1 {
+			t.Errorf("submit %d: amendments %+v; want the Update as one, applied", i+1, amends)
+		}
+		if i == 1 && (!strings.Contains(out, "already-cancelled") || strings.Contains(out, "recorded in")) {
+			t.Errorf("second submit: want nothing recorded anew and the Cancel found done\n%s", out)
+		}
 	}
 }

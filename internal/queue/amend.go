@@ -507,6 +507,22 @@ func (s *Store) Amendments(runID string) ([]Amendment, error) {
 	return out, err
 }
 
+// FindAmendment returns the run's latest amendment that asks for what req
+// asks, if it has one: a change asked again (an EMG Update sent again) is
+// that amendment, resumed or reported, not a new one.
+func (s *Store) FindAmendment(runID string, req AmendRequest) (Amendment, bool, error) {
+	all, err := s.Amendments(runID)
+	if err != nil {
+		return Amendment{}, false, err
+	}
+	for i := len(all) - 1; i >= 0; i-- {
+		if all[i].Request.same(req) {
+			return all[i], true, nil
+		}
+	}
+	return Amendment{}, false, nil
+}
+
 // Amendment returns amendment n of a run.
 func (s *Store) Amendment(runID string, n int) (Amendment, error) {
 	var out Amendment

@@ -1,0 +1,164 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// PlacedOrder is an order placed outside any run of the store (by hand, or
+// by another tool) that a run takes on, so that changes to it are tracked
+// like changes to the orders the store placed.
+type PlacedOrder struct {
+	// Key names the order in the run; OrderID is Equinix's order number.
+	Key, Reference, OrderID string
+	IBX, Cage, Cabinet      string
+	// Start and End are the order's window as read from Equinix.
+	Start, End time.Time
+	// Body is what the order asks for, in the shape of a create request
+	// (details.openCabinet, contacts), as read from Equinix: amendments
+	// compare their change with it.
+	Body []byte
+	// Rows are the run's rows for the order (e.g. the messages naming it).
+	Rows []int
+}
+
+// CreatePlacedRun records a run of orders that are placed already: each is
+// submitted from the start, under its order id, and its rows ordered; the
+// run is done. It is written in one transaction, so a crash leaves the
+// whole run or nothing. If the run already exists nothing changes and
+// created is false.
+func (s *Store) CreatePlacedRun(run Run, orders []PlacedOrder) (created bool, err error) {
+	if run.ID == "" {
+		return false, errors.New("create run: empty run id")
+	}
+	if run.Settings != nil && !json.Valid(run.Settings) {
+		return false, fmt.Errorf("create run %s: settings are not valid JSON", run.ID)
+	}
+	keys := map[string]bool{}
+	for i, o := range orders {
+		switch {
+		case o.Key == "":
+			return false, fmt.Errorf("create run %s: order %d has no key", run.ID, i)
+		case o.OrderID == "":
+			return false, fmt.Errorf("create run %s: order %q has no order id", run.ID, o.Key)
+		case keys[o.Key]:
+			return false, fmt.Errorf("create run %s: order key %q appears twice", run.ID, o.Key)
+		}
+		keys[o.Key] = true
+	}
+	s.createMu.Lock()
+	defer s.createMu.Unlock()
+	now := s.opt.Now().UTC()
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		id := []byte(run.ID)
+		if tx.Bucket(bucketRuns).Get(id) != nil {
+			return nil
+		}
+		all := tx.Bucket(bucketRun)
+		if all.Bucket(id) != nil {
+			if err := all.DeleteBucket(id); err != nil {
+				return err
+			}
+		}
+		rb, err := all.CreateBucket(id)
+		if err != nil {
+			return err
+		}
+		for _, name := range [][]byte{bucketOrders, bucketKeys, bucketBodies, bucketRows} {
+			if _, err := rb.CreateBucket(name); err != nil {
+				return err
+			}
+		}
+		run.CreatedAt, run.UpdatedAt, run.State = now, now, RunDone
+		run.Orders, run.Rows = map[OrderState]int{}, map[RowStatus]int{}
+		for seq, p := range orders {
+			o := Order{Key: p.Key, Reference: p.Reference, Seq: seq, State: Submitted, OrderID: p.OrderID,
+				IBX: p.IBX, Cage: p.Cage, Cabinet: p.Cabinet, Start: p.Start.UTC(), End: p.End.UTC(), Rows: p.Rows,
+				CreatedAt: now, UpdatedAt: now, SubmittedAt: now}
+			v, err := json.Marshal(&o)
+			if err != nil {
+				return err
+			}
+			k := u64(seq)
+			if err := rb.Bucket(bucketOrders).Put(k, v); err != nil {
+				return err
+			}
+			if err := rb.Bucket(bucketBodies).Put(k, p.Body); err != nil {
+				return err
+			}
+			if err := rb.Bucket(bucketKeys).Put([]byte(p.Key), k); err != nil {
+				return err
+			}
+			for _, row := range p.Rows {
+				r := RowOutcome{Row: row, Status: RowOrdered}
+				if old := rb.Bucket(bucketRows).Get(u64(row)); old != nil {
+					if err := json.Unmarshal(old, &r); err != nil {
+						return err
+					}
+					run.Rows[r.Status]--
+				}
+				r.OrderIDs = append(r.OrderIDs, p.OrderID)
+				v, err := json.Marshal(&r)
+				if err != nil {
+					return err
+				}
+				if err := rb.Bucket(bucketRows).Put(u64(row), v); err != nil {
+					return err
+				}
+				run.Rows[r.Status]++
+			}
+			run.Orders[Submitted]++
+		}
+		created = true
+		return putRun(tx, &run)
+	})
+	if err != nil {
+		return false, fmt.Errorf("create run %s: %w", run.ID, err)
+	}
+	return created, nil
+}
+
+// CancelOrder cancels one placed order of a run, as Cancel cancels each of
+// a run's orders: the order is recorded cancelling before the cancel is
+// asked for, an answer classified Done counts as cancelled, a refusal is
+// recorded on the order (which stays submitted) and one left cancelling by
+// a crash is asked again. It returns the order as the store then holds it;
+// an order already cancelled is returned as it is, with nothing sent.
+func CancelOrder(ctx context.Context, s *Store, runID, key string, c Canceller, reason string, cfg RunConfig) (Order, error) {
+	if err := cfg.validate(); err != nil {
+		return Order{}, fmt.Errorf("cancel order %s of run %s: %w", key, runID, err)
+	}
+	cfg = cfg.withDefaults()
+	release, err := s.claimRun(runID)
+	if err != nil {
+		return Order{}, err
+	}
+	defer release()
+	o, err := s.Order(runID, key)
+	if err != nil {
+		return Order{}, err
+	}
+	switch o.State {
+	case Cancelled:
+		return o, nil
+	case Submitted, Cancelling:
+	default:
+		return o, fmt.Errorf("cancel order %s of run %s: it is %s, not placed", key, runID, o.State)
+	}
+	k := &canceller{s: s, runID: runID, c: c, reason: reason, cfg: cfg,
+		log: cfg.Logger.With().Str("run", runID).Logger()}
+	k.tally.Orders = 1
+	k.tally.add(o.State, 1)
+	if err := k.cancel(ctx, o); err != nil {
+		return o, err
+	}
+	if k.stop != nil {
+		return o, k.stop
+	}
+	return s.Order(runID, key)
+}
