@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/report"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -138,14 +140,18 @@ func newRunsCmd(e *env) *cobra.Command {
 				fmt.Fprintf(e.stdout, "no runs in %s\n", st.Path())
 				return nil
 			}
-			fmt.Fprintf(e.stdout, "%-17s %-16s %-12s %-28s %s\n", "RUN", "CREATED", "STATE", "ORDERS", "ROSTER")
+			fmt.Fprintf(e.stdout, "%-17s %-16s %-12s %-28s %-10s %s\n", "RUN", "CREATED", "STATE", "ORDERS", "AMENDED", "ROSTER")
 			for _, r := range runs {
 				orders := make(map[string]int)
 				for k, v := range r.Orders {
 					orders[string(k)] = v
 				}
-				fmt.Fprintf(e.stdout, "%-17s %-16s %-12s %-28s %s\n", r.ID, r.CreatedAt.Local().Format("2006-01-02 15:04"),
-					r.State, counts(orders, "submitted", "rejected", "planned", "sending", "cancelled"), filepath.Base(r.File))
+				amends, err := st.Amendments(r.ID)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "%-17s %-16s %-12s %-28s %-10s %s\n", r.ID, r.CreatedAt.Local().Format("2006-01-02 15:04"),
+					r.State, counts(orders, "submitted", "rejected", "planned", "sending", "cancelled"), amended(amends), filepath.Base(r.File))
 			}
 			return nil
 		},
@@ -180,6 +186,11 @@ func newStatusCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			amends, err := st.Amendments(run.ID)
+			if err != nil {
+				return err
+			}
+			sum.AddAmendments(amends)
 			if o.json {
 				var rows []queue.RowOutcome
 				if err := st.Rows(run.ID, func(r queue.RowOutcome) error { rows = append(rows, r); return nil }); err != nil {
@@ -189,6 +200,7 @@ func newStatusCmd(e *env) *cobra.Command {
 				return writeJSON(e.stdout, sum)
 			}
 			printRunSummary(e.stdout, sum)
+			printAmendments(e.stdout, sum.Amendments)
 			return nil
 		},
 	}
@@ -267,4 +279,35 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 		return rerr
 	}
 	return nil
+}
+
+// amended says how many amendments a run has, and how many of them are not
+// finished: "-" for none, "2" or "2 (1 open)".
+func amended(as []queue.Amendment) string {
+	if len(as) == 0 {
+		return "-"
+	}
+	open := 0
+	for _, a := range as {
+		if a.State != queue.AmendDone {
+			open++
+		}
+	}
+	if open > 0 {
+		return fmt.Sprintf("%d (%d open)", len(as), open)
+	}
+	return strconv.Itoa(len(as))
+}
+
+// printAmendments lists a run's amendments: number, state, what each
+// changes and its orders' outcomes.
+func printAmendments(w io.Writer, as []report.RunAmendment) {
+	if len(as) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "amendments:")
+	for _, a := range as {
+		fmt.Fprintf(w, "  %-3d %-12s %s: %s\n", a.N, a.State, a.Change,
+			counts(a.Orders, "applied", "unchanged", "skipped", "failed", "pending", "sending"))
+	}
 }

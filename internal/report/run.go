@@ -31,6 +31,36 @@ type RunSummary struct {
 	Mail *queue.MailRecord `json:"mail,omitempty"`
 	// RowList is every row's outcome, when asked for (see AddRows).
 	RowList []RunRow `json:"row_list,omitempty"`
+	// Amendments are the changes asked of the run's placed orders since,
+	// oldest first, when asked for (see AddAmendments).
+	Amendments []RunAmendment `json:"amendments,omitempty"`
+}
+
+// RunAmendment is one amendment of a run's orders: what it changes, where
+// it stands and how many of its orders ended in each state (applied,
+// unchanged, skipped, failed; pending and sending while it is unfinished).
+type RunAmendment struct {
+	N         int            `json:"n"`
+	Change    string         `json:"change"`
+	State     string         `json:"state"`
+	Orders    map[string]int `json:"orders"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
+}
+
+// AddAmendments lists the run's amendments in the summary.
+func (s *RunSummary) AddAmendments(as []queue.Amendment) {
+	s.Amendments = make([]RunAmendment, 0, len(as))
+	for _, a := range as {
+		ra := RunAmendment{N: a.N, Change: a.Request.String(), State: string(a.State), Orders: map[string]int{},
+			CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
+		for k, v := range a.Orders {
+			if v > 0 {
+				ra.Orders[string(k)] = v
+			}
+		}
+		s.Amendments = append(s.Amendments, ra)
+	}
 }
 
 // RunRow is what became of one roster row.
