@@ -3,9 +3,11 @@ package roster
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"io"
+	"math/bits"
 )
 
 // csvParser splits CSV text into records exactly as encoding/csv does with
@@ -88,26 +90,63 @@ func (p *csvParser) read() ([]string, int, error) {
 	}
 	start := p.line
 	p.recBreaks = p.breaks
-	if bytes.IndexByte(line, '"') < 0 {
+	plain := line
+	if plain[len(plain)-1] == '\n' {
+		plain = plain[:len(plain)-1]
+	}
+	if p.splitPlain(plain) {
 		// The common case: no quotes, so the fields are the line's pieces.
-		if line[len(line)-1] == '\n' {
-			line = line[:len(line)-1]
-		}
-		s := string(line)
-		p.ascii = isASCII(s)
+		s := string(plain)
 		p.fields = p.fields[:0]
-		for {
-			i := bytes.IndexByte(line, p.comma)
-			if i < 0 {
-				break
-			}
-			p.fields = append(p.fields, s[:i])
-			s, line = s[i+1:], line[i+1:]
+		from := 0
+		for _, end := range p.ends {
+			p.fields = append(p.fields, s[from:end])
+			from = end + 1
 		}
-		p.fields = append(p.fields, s)
+		p.fields = append(p.fields, s[from:])
 		return p.fields, start, nil
 	}
 	return p.readQuoted(line, start)
+}
+
+// splitPlain finds where the separators of a line are, eight bytes at a
+// time, and puts them in ends, and tells in ascii whether the line is
+// ASCII. It reports false, and leaves the line to readQuoted, when the line
+// has a quote.
+func (p *csvParser) splitPlain(line []byte) bool {
+	p.ends = p.ends[:0]
+	comma, quote := uint64(p.comma)*lsbs, uint64('"')*lsbs
+	var acc uint64
+	i := 0
+	for ; i+8 <= len(line); i += 8 {
+		w := binary.LittleEndian.Uint64(line[i:])
+		acc |= w
+		if zeroBytes(w^quote) != 0 {
+			return false
+		}
+		for m := zeroBytes(w ^ comma); m != 0; m &= m - 1 {
+			p.ends = append(p.ends, i+bits.TrailingZeros64(m)/8)
+		}
+	}
+	for ; i < len(line); i++ {
+		switch b := line[i]; b {
+		case '"':
+			return false
+		case p.comma:
+			p.ends = append(p.ends, i)
+		}
+		acc |= uint64(line[i])
+	}
+	p.ascii = acc&msbs == 0
+	return true
+}
+
+// zeroBytes returns the high bit of each byte of w that is zero, and no
+// other bit.
+func zeroBytes(w uint64) uint64 {
+	const low7 = ^uint64(msbs)
+	t := (w & low7) + low7 // the high bit is set where the low seven bits are not all zero
+	return ^(t | w | low7)
 }
 
 // readQuoted parses a record with quotes in its first line, as

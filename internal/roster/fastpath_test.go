@@ -319,3 +319,30 @@ func TestVisitorHashFoldsCase(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroBytes: zeroBytes marks exactly the zero bytes of a word, whatever
+// their neighbours (a borrow must not mark the byte above a zero).
+func TestZeroBytes(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(11, 12))
+	for range 200000 {
+		w := rng.Uint64()
+		for i := range 8 {
+			switch rng.IntN(3) {
+			case 0:
+				w &^= 0xff << (8 * i)
+			case 1:
+				w = w&^(0xff<<(8*i)) | uint64(rng.IntN(3))<<(8*i)
+			}
+		}
+		var want uint64
+		for i := range 8 {
+			if byte(w>>(8*i)) == 0 {
+				want |= 0x80 << (8 * i)
+			}
+		}
+		if got := zeroBytes(w); got != want {
+			t.Fatalf("zeroBytes(%#016x) = %#016x, want %#016x", w, got, want)
+		}
+	}
+}
