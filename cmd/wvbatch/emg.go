@@ -561,6 +561,10 @@ func amendStored(ctx context.Context, st *queue.Store, api submit.API, cfg queue
 	}
 	a, found, err := st.FindAmendment(runID, req)
 	if err == nil && !found {
+		if od.State == queue.Cancelled || od.State == queue.Cancelling {
+			r.Outcome, r.Error = "failed", fmt.Sprintf("order %s is %s (recorded in run %s): a cancelled order cannot be changed", od.OrderID, od.State, runID)
+			return
+		}
 		a, _, err = st.CreateAmendment(runID, req, now, false)
 	}
 	if err == nil && a.State != queue.AmendDone {
@@ -568,7 +572,9 @@ func amendStored(ctx context.Context, st *queue.Store, api submit.API, cfg queue
 	}
 	if err != nil {
 		r.Outcome, r.Error = "failed", err.Error()
-		r.Hint = "send the message again once the run's other amendment is finished (wvbatch amend " + runID + ")"
+		if errors.Is(err, queue.ErrAmendUnfinished) {
+			r.Hint = "send the message again once the run's other amendment is finished (wvbatch amend " + runID + ")"
+		}
 		return
 	}
 	aos, err := st.AmendOrders(runID, a.N)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,7 +135,7 @@ func TestMessagesForAnOrderPlacedElsewhere(t *testing.T) {
 		t.Fatalf("the sandbox lost order %s", id)
 		return sandbox.Order{}
 	}
-	stored := func() (queue.Order, []queue.Amendment) {
+	stored := func() (string, queue.Order, []queue.Amendment) {
 		t.Helper()
 		st, err := (&storeFlag{path: w.store()}).open(&env{getenv: func(string) string { return "" }, now: time.Now})
 		if err != nil {
@@ -149,7 +151,7 @@ func TestMessagesForAnOrderPlacedElsewhere(t *testing.T) {
 		if len(orders) != 1 || orders[0].OrderID != id {
 			t.Fatalf("run %s holds %+v; want order %s", runs[0].ID, orders, id)
 		}
-		return orders[0], amends
+		return runs[0].ID, orders[0], amends
 	}
 
 	for i := range 2 {
@@ -165,7 +167,7 @@ func TestMessagesForAnOrderPlacedElsewhere(t *testing.T) {
 		if o.Status != sandbox.StatusCancelled || o.CancelReason != "Visit called off" {
 			t.Errorf("submit %d: the order is %s (%q); want cancelled with the message's reason", i+1, o.Status, o.CancelReason)
 		}
-		so, amends := stored()
+		runID, so, amends := stored()
 		if so.State != queue.Cancelled || !so.Start.Equal(o.VisitStart) {
 			t.Errorf("submit %d: the store says the order is %s from %s; want cancelled from %s", i+1, so.State, so.Start, o.VisitStart)
 		}
@@ -174,6 +176,12 @@ func TestMessagesForAnOrderPlacedElsewhere(t *testing.T) {
 		}
 		if i == 1 && (!strings.Contains(out, "already-cancelled") || strings.Contains(out, "recorded in")) {
 			t.Errorf("second submit: want nothing recorded anew and the Cancel found done\n%s", out)
+		}
+		var status bytes.Buffer
+		code = run(context.Background(), []string{"status", runID, "--store", w.store()}, strings.NewReader(""), &status, &status,
+			func(string) string { return "" })
+		if out := status.String(); code != exitOK || !strings.Contains(out, "window 2027-01-12T08:00:00Z → 2027-01-12T18:00:00Z; open cabinet true; for 1 of the run's orders: 1 applied") {
+			t.Errorf("submit %d: status of run %s: exit %d, want the Update listed as its amendment\n%s", i+1, runID, code, out)
 		}
 	}
 }
