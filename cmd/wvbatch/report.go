@@ -312,13 +312,8 @@ func runReport(o reportOptions, e *env) error {
 	if err != nil {
 		return err
 	}
-	if o.json {
-		if err := writeJSON(e.stdout, sum); err != nil {
-			return err
-		}
-	} else {
-		printRunSummary(e.stdout, sum)
-		printFiles(e.stdout, files)
+	if err := printRunReport(e.stdout, sum, files, o.json); err != nil {
+		return err
 	}
 	if !o.send {
 		return nil
@@ -351,6 +346,17 @@ func reportDir(dir string, st *queue.Store, runID string) string {
 		return dir
 	}
 	return filepath.Join(filepath.Dir(st.Path()), "reports", runID)
+}
+
+// printRunReport prints a run's summary as JSON, or for a person with its
+// report's files.
+func printRunReport(w io.Writer, sum *report.RunSummary, files report.Files, asJSON bool) error {
+	if asJSON {
+		return writeJSON(w, sum)
+	}
+	printRunSummary(w, sum)
+	printFiles(w, files)
+	return nil
 }
 
 func printFiles(w io.Writer, files report.Files) {

@@ -241,13 +241,8 @@ func finishRun(e *env, st *queue.Store, runID string, f runFlags, imp *importer.
 	if err != nil {
 		return err
 	}
-	if f.json {
-		if err := writeJSON(e.stdout, sum); err != nil {
-			return err
-		}
-	} else {
-		printRunSummary(e.stdout, sum)
-		printFiles(e.stdout, files)
+	if err := printRunReport(e.stdout, sum, files, f.json); err != nil {
+		return err
 	}
 	var resumeHint string
 	if sum.Rows[string(queue.RowPending)] > 0 {
