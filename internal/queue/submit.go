@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -514,14 +515,22 @@ func (r *runner) work(ctx context.Context, t *task, events chan<- event) {
 		}
 	}
 	var res result
+	// A panic (a bug in a Submitter, say) stops the run like a fatal
+	// answer instead of taking the process down: the order stays as the
+	// store last recorded it, and resuming settles it.
+	defer func() {
+		if p := recover(); p != nil {
+			res = result{t: t, stop: fmt.Errorf("order %s: panic: %v\n%s", t.key, p, debug.Stack())}
+		}
+		// A slot not given back early is given back with the result, so
+		// that nothing starts before a failure is known.
+		events <- event{res: res, holds: granted && !released}
+	}()
 	if t.state == Sending {
 		res = r.resolve(ctx, t, wait, release)
 	} else {
 		res = r.send(ctx, t, wait, release)
 	}
-	// A slot not given back early is given back with the result, so that
-	// nothing starts before a failure is known.
-	events <- event{res: res, holds: granted && !released}
 }
 
 // classify is cfg.Classify, except that a request cut short by a

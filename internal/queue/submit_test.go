@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1000,4 +1001,44 @@ func TestSubmitLetsARecentIntentSettle(t *testing.T) {
 		t.Errorf("calls = %v; want the other order created, and the search before the resend", calls)
 	}
 	checkCounts(t, s, "r")
+}
+
+// panicAPI panics on its second create.
+type panicAPI struct {
+	*fakeAPI
+	n atomic.Int32
+}
+
+func (p *panicAPI) Create(ctx context.Context, o *Order) (string, error) {
+	if p.n.Add(1) == 2 {
+		panic("submitter bug")
+	}
+	return p.fakeAPI.Create(ctx, o)
+}
+
+// TestSubmitRecoversPanics: a panic in the Submitter stops the run with an
+// error instead of the process, and resuming finishes it.
+func TestSubmitRecoversPanics(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	orders := specs(6, 1)
+	createRun(t, s, "r", orders, nil)
+	api := &panicAPI{fakeAPI: newFakeAPI()}
+	cfg := testConfig(newClock())
+	cfg.Concurrency = 1
+	_, err := Submit(context.Background(), s, "r", api, cfg)
+	if err == nil || !strings.Contains(err.Error(), "panic: submitter bug") {
+		t.Fatalf("Submit = %v; want the panic as an error", err)
+	}
+	if run := checkCounts(t, s, "r"); run.State != RunInterrupted {
+		t.Errorf("run state %s; want interrupted", run.State)
+	}
+	if _, err := Submit(context.Background(), s, "r", api.fakeAPI, cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range orders {
+		if n := api.creates[o.Reference]; n != 1 {
+			t.Errorf("%s created %d times; want 1", o.Reference, n)
+		}
+	}
 }
