@@ -209,7 +209,12 @@ func BenchmarkSubmitSandbox(b *testing.B) {
 	for _, tc := range []struct {
 		conc    int
 		latency time.Duration
-	}{{8, 0}, {32, 0}, {8, 20 * time.Millisecond}, {32, 20 * time.Millisecond}, {64, 50 * time.Millisecond}} {
+	}{
+		{8, 0}, {32, 0},
+		{8, 20 * time.Millisecond}, {32, 20 * time.Millisecond},
+		{8, 50 * time.Millisecond}, {64, 50 * time.Millisecond},
+		{32, 100 * time.Millisecond},
+	} {
 		b.Run(fmt.Sprintf("concurrency=%d/latency=%s", tc.conc, tc.latency), func(b *testing.B) {
 			sb := startSandbox(b, tc.latency)
 			st, err := queue.Open(filepath.Join(b.TempDir(), "wvbatch.db"), queue.Options{})
