@@ -210,6 +210,9 @@ func apiErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &ae) && ae.ReadyToken:
+		return &cliError{code: exitFailure, err: err,
+			hint: "the token in EQUINIX_API_TOKEN was refused: it may have expired; get a new one, or set EQUINIX_API_CLIENTID and EQUINIX_API_CLIENTSECRET so that wvbatch gets its own"}
 	case errors.As(err, &ae):
 		return &cliError{code: exitFailure, err: err,
 			hint: "check EQUINIX_API_CLIENTID and EQUINIX_API_CLIENTSECRET; no further attempt was made, as Equinix locks the account after 5 refused attempts"}
