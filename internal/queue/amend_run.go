@@ -159,7 +159,7 @@ func Amend(ctx context.Context, s *Store, runID string, n int, a Amender, cfg Am
 		if m.stopped(ctx) {
 			break
 		}
-		g.Go(func() error { return m.work(ctx, reqCtx, ao) })
+		g.Go(recovered(ao.Key, func() error { return m.work(ctx, reqCtx, ao) }))
 	}
 	werr := g.Wait()
 

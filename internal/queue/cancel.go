@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -70,23 +71,23 @@ func Cancel(ctx context.Context, s *Store, runID string, c Canceller, reason str
 		}
 		switch o.State {
 		case Planned:
-			local.Go(func() error {
+			local.Go(recovered(o.Key, func() error {
 				return k.record(k.s.MarkCancelled(runID, o.Key), Planned, Cancelled)
-			})
+			}))
 		case Sending:
-			remote.Go(func() error {
+			remote.Go(recovered(o.Key, func() error {
 				if k.stopped(ctx) {
 					return nil
 				}
 				return k.settle(reqCtx, o)
-			})
+			}))
 		case Submitted, Cancelling:
-			remote.Go(func() error {
+			remote.Go(recovered(o.Key, func() error {
 				if k.stopped(ctx) {
 					return nil
 				}
 				return k.cancel(reqCtx, o)
-			})
+			}))
 		}
 	}
 	errLocal, errRemote := local.Wait(), remote.Wait()
@@ -231,5 +232,18 @@ func (k *canceller) cancel(ctx context.Context, o Order) error {
 		if err := k.cfg.Sleep(ctx, k.cfg.backoff(attempt, err)); err != nil {
 			return k.record(k.s.MarkCancelFailed(k.runID, o.Key, k.cfg.ToStored(err)), Cancelling, Submitted)
 		}
+	}
+}
+
+// recovered runs fn, turning a panic into an error about the order, so that
+// a bug stops the run instead of the process and what was recorded stays.
+func recovered(key string, fn func() error) func() error {
+	return func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("order %s: panic: %v\n%s", key, p, debug.Stack())
+			}
+		}()
+		return fn()
 	}
 }

@@ -1042,3 +1042,29 @@ func TestSubmitRecoversPanics(t *testing.T) {
 		}
 	}
 }
+
+// TestCancelRecoversPanics: a panic in the Canceller stops the cancel with
+// an error, what was recorded stays, and cancelling again finishes.
+func TestCancelRecoversPanics(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	orders := specs(3, 1)
+	createRun(t, s, "r", orders, nil)
+	api := newFakeAPI()
+	cfg := testConfig(newClock())
+	if _, err := Submit(context.Background(), s, "r", api, cfg); err != nil {
+		t.Fatal(err)
+	}
+	api.cancel = func(string, int) error { panic("canceller bug") }
+	if _, err := Cancel(context.Background(), s, "r", api, "event postponed", cfg); err == nil || !strings.Contains(err.Error(), "panic: canceller bug") {
+		t.Fatalf("Cancel = %v; want the panic as an error", err)
+	}
+	checkCounts(t, s, "r")
+	api.cancel = nil
+	if _, err := Cancel(context.Background(), s, "r", api, "event postponed", cfg); err != nil {
+		t.Fatal(err)
+	}
+	if run := checkCounts(t, s, "r"); run.Orders[Cancelled] != 3 {
+		t.Errorf("orders = %v; want all three cancelled", run.Orders)
+	}
+}
