@@ -192,13 +192,7 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 
 	var amendErr error
 	if a.State != queue.AmendDone {
-		if !o.run.api.sandbox && o.run.api.endpoint == "" {
-			if set.Endpoint == "sandbox" {
-				o.run.api.sandbox = true
-			} else if set.Endpoint != "" && e.getenv("EQUINIX_API_ENDPOINT") == "" {
-				o.run.api.endpoint = set.Endpoint
-			}
-		}
+		o.run.api.followRun(e, set)
 		var sbNow *time.Time
 		if set.Now != "" {
 			sbNow, _ = parseNowPtr(set.Now)

@@ -86,17 +86,24 @@ func parseNowPtr(s string) (*time.Time, error) {
 	return &t, nil
 }
 
+// followRun points the API flags where the run was ordered, unless the
+// command line or EQUINIX_API_ENDPOINT says otherwise.
+func (f *apiFlags) followRun(e *env, set submit.Settings) {
+	if f.sandbox || f.endpoint != "" {
+		return
+	}
+	if set.Endpoint == "sandbox" {
+		f.sandbox = true
+	} else if set.Endpoint != "" && e.getenv("EQUINIX_API_ENDPOINT") == "" {
+		f.endpoint = set.Endpoint
+	}
+}
+
 // resumeRun connects to where the run orders and submits what is left.
 func resumeRun(ctx context.Context, e *env, st *queue.Store, run queue.Run, f runFlags, now *time.Time, imp *importer.Result) error {
 	var set submit.Settings
 	_ = json.Unmarshal(run.Settings, &set)
-	if !f.api.sandbox && f.api.endpoint == "" {
-		if set.Endpoint == "sandbox" {
-			f.api.sandbox = true
-		} else if set.Endpoint != "" && e.getenv("EQUINIX_API_ENDPOINT") == "" {
-			f.api.endpoint = set.Endpoint
-		}
-	}
+	f.api.followRun(e, set)
 	if now == nil && set.Now != "" {
 		now, _ = parseNowPtr(set.Now)
 	}
@@ -250,13 +257,7 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 	}
 	var set submit.Settings
 	_ = json.Unmarshal(run.Settings, &set)
-	if !o.run.api.sandbox && o.run.api.endpoint == "" {
-		if set.Endpoint == "sandbox" {
-			o.run.api.sandbox = true
-		} else if set.Endpoint != "" && e.getenv("EQUINIX_API_ENDPOINT") == "" {
-			o.run.api.endpoint = set.Endpoint
-		}
-	}
+	o.run.api.followRun(e, set)
 	now, _ := parseNowPtr(set.Now)
 	conn, err := o.run.api.connect(e, now)
 	if err != nil {

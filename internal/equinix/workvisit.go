@@ -243,22 +243,7 @@ func (u *WorkVisitUpdate) check() error {
 // notification contact of order orderID. Equinix refuses it (403
 // EQ-2016007) once the order is cancelled or closed.
 func (c *Client) UpdateWorkVisit(ctx context.Context, orderID string, u *WorkVisitUpdate) error {
-	op := "update work visit " + orderID
-	if err := checkOrderID(orderID); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	if err := u.check(); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	_, err := c.do(ctx, &request{
-		op:     op,
-		method: http.MethodPatch,
-		path:   "/colocations/v2/orders/workVisits/" + url.PathEscape(orderID),
-		body:   u,
-		auth:   true,
-		replay: replaySafe,
-	})
-	return err
+	return c.updateWorkVisit(ctx, orderID, u, replaySafe)
 }
 
 // UpdateWorkVisitOnce is UpdateWorkVisit for a caller that keeps its own
@@ -267,6 +252,10 @@ func (c *Client) UpdateWorkVisit(ctx context.Context, orderID string, u *WorkVis
 // written). When it may have been applied, the error is an *UncertainError
 // and the caller reads the order back (GetOrder) before sending it again.
 func (c *Client) UpdateWorkVisitOnce(ctx context.Context, orderID string, u *WorkVisitUpdate) error {
+	return c.updateWorkVisit(ctx, orderID, u, replayNever)
+}
+
+func (c *Client) updateWorkVisit(ctx context.Context, orderID string, u *WorkVisitUpdate, replay replayPolicy) error {
 	op := "update work visit " + orderID
 	if err := checkOrderID(orderID); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
@@ -280,7 +269,7 @@ func (c *Client) UpdateWorkVisitOnce(ctx context.Context, orderID string, u *Wor
 		path:   "/colocations/v2/orders/workVisits/" + url.PathEscape(orderID),
 		body:   u,
 		auth:   true,
-		replay: replayNever,
+		replay: replay,
 	})
 	return err
 }

@@ -142,12 +142,7 @@ func Amend(ctx context.Context, s *Store, runID string, n int, a Amender, cfg Am
 		m.tally.add(ao.State, 1)
 	}
 
-	reqCtx, cancelReq := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelReq()
-	stopDrain := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(cfg.DrainTimeout, cancelReq)
-		context.AfterFunc(reqCtx, func() { t.Stop() })
-	})
+	reqCtx, stopDrain := drainContext(ctx, cfg.DrainTimeout)
 	defer stopDrain()
 
 	var g errgroup.Group

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
-	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
@@ -54,12 +53,7 @@ func Cancel(ctx context.Context, s *Store, runID string, c Canceller, reason str
 		k.tally.add(o.State, 1)
 	}
 
-	reqCtx, cancelReq := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelReq()
-	stopDrain := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(cfg.DrainTimeout, cancelReq)
-		context.AfterFunc(reqCtx, func() { t.Stop() })
-	})
+	reqCtx, stopDrain := drainContext(ctx, cfg.DrainTimeout)
 	defer stopDrain()
 
 	var local, remote errgroup.Group

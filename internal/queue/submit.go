@@ -357,17 +357,27 @@ func (r *runner) push(t *task) {
 	heap.Push(&r.ready, t)
 }
 
+// drainContext returns the context of requests made under ctx: it outlives
+// ctx by up to d, so that the answers of requests in flight when ctx ends
+// are recorded. stop releases it.
+func drainContext(ctx context.Context, d time.Duration) (reqCtx context.Context, stop func()) {
+	reqCtx, cancelReq := context.WithCancel(context.WithoutCancel(ctx))
+	stopDrain := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(d, cancelReq)
+		context.AfterFunc(reqCtx, func() { t.Stop() })
+	})
+	return reqCtx, func() {
+		stopDrain()
+		cancelReq()
+	}
+}
+
 // loop hands tasks to workers until there are none left or it must stop.
 func (r *runner) loop(ctx context.Context) error {
 
 	// Requests in flight outlive ctx by up to DrainTimeout, so that their
 	// answers are recorded.
-	reqCtx, cancelReq := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelReq()
-	stopDrain := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(r.cfg.DrainTimeout, cancelReq)
-		context.AfterFunc(reqCtx, func() { t.Stop() })
-	})
+	reqCtx, stopDrain := drainContext(ctx, r.cfg.DrainTimeout)
 	defer stopDrain()
 
 	// A worker records its order's intent before it asks for one of the
