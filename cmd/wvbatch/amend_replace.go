@@ -42,7 +42,7 @@ func runSubmitRoster(ctx context.Context, cmd *cobra.Command, o submitOptions, e
 	replace, _ := cmd.Flags().GetBool("replace")
 	if !replace {
 		if path := o.run.store.resolve(e); fileExists(path) {
-			reps, _, err := previewReplacements(ctx, o, e)
+			reps, res, err := previewReplacements(ctx, o, e)
 			if err != nil {
 				return err
 			}
@@ -51,8 +51,9 @@ func runSubmitRoster(ctx context.Context, cmd *cobra.Command, o submitOptions, e
 				fmt.Fprintf(e.stdout, "  without --replace, only visitors not yet ordered are ordered, and visitors taken off the roster keep their access;\n"+
 					"  to cancel and order again: wvbatch submit %s --replace\n", o.file)
 			}
+			return runSubmit(ctx, o, e, res)
 		}
-		return runSubmit(ctx, o, e)
+		return runSubmit(ctx, o, e, nil)
 	}
 	return runSubmitReplace(ctx, o, e)
 }
@@ -269,7 +270,7 @@ func runSubmitReplace(ctx context.Context, o submitOptions, e *env) error {
 	}
 	if len(reps) == 0 {
 		fmt.Fprintln(e.stdout, "no earlier order holds a different visitor list for this roster's places and windows: nothing to replace")
-		return runSubmit(ctx, o, e)
+		return runSubmit(ctx, o, e, res)
 	}
 	printReplacements(e.stdout, reps, true)
 

@@ -82,15 +82,18 @@ refused, 4 when the store is in use, 1 when the run stopped (resume it with
 	return cmd
 }
 
-func runSubmit(ctx context.Context, o submitOptions, e *env) error {
+// runSubmit submits a roster. res, when not nil, is the roster already
+// imported with the same options and no pre-flight; it is not read again.
+func runSubmit(ctx context.Context, o submitOptions, e *env, res *importer.Result) error {
 	check, err := o.roster.checkConfig(e)
 	if err != nil {
 		return err
 	}
 	imp := importer.Options{Path: o.file, Read: o.roster.readOptions(), Check: check, Order: o.roster.orderFields()}
-	res, err := importer.Import(ctx, imp)
-	if err != nil {
-		return err
+	if res == nil {
+		if res, err = importer.Import(ctx, imp); err != nil {
+			return err
+		}
 	}
 	st, err := o.run.store.open(e)
 	if err != nil {
