@@ -111,7 +111,15 @@ func (c *Checker) site(ctx context.Context, ibx string) (*site, error) {
 	if ok {
 		return s, nil
 	}
-	_, err, _ := c.flight.Do("ibx:"+ibx, func() (any, error) { return nil, c.Prefetch(ctx, []string{ibx}) })
+	_, err, _ := c.flight.Do("ibx:"+ibx, func() (any, error) {
+		c.mu.Lock()
+		_, ok := c.ibxs[ibx]
+		c.mu.Unlock()
+		if ok {
+			return nil, nil // filled since the check above
+		}
+		return nil, c.Prefetch(ctx, []string{ibx})
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +138,14 @@ func (c *Checker) User(ctx context.Context, username string) (*equinix.User, err
 		return u, nil
 	}
 	v, err, _ := c.flight.Do("user:"+key, func() (any, error) {
+		// A lookup that finished between the check above and this call
+		// has filled the cache: no second lookup.
+		c.mu.Lock()
+		u, ok := c.users[key]
+		c.mu.Unlock()
+		if ok {
+			return u, nil
+		}
 		u, err := c.api.LookupUser(ctx, username)
 		if err != nil && !errors.Is(err, equinix.ErrNotFound) {
 			return nil, fmt.Errorf("pre-flight: %w", err)
