@@ -16,6 +16,7 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
+	"github.com/wvbatch/wvbatch/internal/secret"
 )
 
 // apiFlags choose and configure the Equinix API, or the sandbox.
@@ -42,7 +43,7 @@ func (f *apiFlags) bind(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.sandboxFaults, "sandbox-fault-rate", 0, "with --sandbox: share of requests that meet a fault (0 to 1)")
 	fs.DurationVar(&f.sandboxLatency, "sandbox-latency", 0, "with --sandbox: delay of every answer")
 	fs.StringVar(&f.endpoint, "endpoint", "", "Equinix API base URL (default $EQUINIX_API_ENDPOINT, else https://api.equinix.com)")
-	fs.StringVar(&f.clientID, "client-id", "", "Equinix client id (default $EQUINIX_API_CLIENTID); the secret comes only from $EQUINIX_API_CLIENTSECRET or the config file")
+	fs.StringVar(&f.clientID, "client-id", "", "Equinix client id (default $EQUINIX_API_CLIENTID); the secret comes only from $EQUINIX_API_CLIENTSECRET, its _FILE, a systemd credential or the config file")
 	fs.StringVar(&f.configFile, "config", "", "config file (default $XDG_CONFIG_HOME/wvbatch/config.yaml when it exists)")
 	fs.Float64Var(&f.rate, "rate", 0, "at most this many API requests per second (default 10; negative: no limit)")
 	fs.DurationVar(&f.timeout, "timeout", 0, "timeout of one API request (default $EQUINIX_API_TIMEOUT, else 30s)")
@@ -107,7 +108,11 @@ type apiConn struct {
 // clientConfig merges the Equinix API settings: flags win over the
 // EQUINIX_API_* environment variables, which win over the config file.
 func (f *apiFlags) clientConfig(e *env) (equinix.Config, error) {
-	cfg, err := equinix.ConfigFromEnv(e.getenv)
+	getenv, err := secret.Getenv(e.getenv, func(w string) { e.log.Warn().Msg(w) }, equinix.EnvClientSecret, equinix.EnvToken)
+	if err != nil {
+		return equinix.Config{}, usageErr(err, "set each secret once: in the variable, in a file named by NAME_FILE, or as a systemd credential")
+	}
+	cfg, err := equinix.ConfigFromEnv(getenv)
 	if err != nil {
 		return cfg, usageErr(err, "fix the EQUINIX_API_* environment variables")
 	}
@@ -210,7 +215,7 @@ func (f *apiFlags) connect(e *env, now *time.Time) (*apiConn, error) {
 	if err != nil {
 		conn.close()
 		if errors.Is(err, equinix.ErrNoCredentials) {
-			return nil, usageErr(err, "set EQUINIX_API_CLIENTID and EQUINIX_API_CLIENTSECRET, or add --sandbox to try it out")
+			return nil, usageErr(err, "set EQUINIX_API_CLIENTID and EQUINIX_API_CLIENTSECRET (or EQUINIX_API_CLIENTSECRET_FILE), or add --sandbox to try it out")
 		}
 		return nil, usageErr(err, "")
 	}
@@ -257,4 +262,11 @@ func saveSandboxState(srv *sandbox.Server, path string) error {
 		return fmt.Errorf("sandbox state %s: %w", path, err)
 	}
 	return nil
+}
+
+// warnSecret logs the warning of a secret file that others may read.
+func warnSecret(e *env, v secret.Value) {
+	if v.Warning != "" {
+		e.log.Warn().Msg(v.Warning)
+	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/wvbatch/wvbatch/internal/mail"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
+	"github.com/wvbatch/wvbatch/internal/secret"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -56,8 +57,18 @@ var errNoSMTP = errors.New("no SMTP server is configured")
 func (f *mailFlags) config(e *env) (mail.Config, error) {
 	raw, from := f.smtpURL, f.smtpFrom
 	if raw == "" {
-		raw = e.getenv("WVBATCH_SMTP_URL")
+		v, err := secret.Lookup(e.getenv, "WVBATCH_SMTP_URL")
+		if err != nil {
+			return mail.Config{}, err
+		}
+		warnSecret(e, v)
+		raw = v.Reveal()
 	}
+	password, err := secret.Lookup(e.getenv, "WVBATCH_SMTP_PASSWORD")
+	if err != nil {
+		return mail.Config{}, err
+	}
+	warnSecret(e, password)
 	if from == "" {
 		from = e.getenv("WVBATCH_SMTP_FROM")
 	}
@@ -73,7 +84,7 @@ func (f *mailFlags) config(e *env) (mail.Config, error) {
 	if raw == "" {
 		return mail.Config{}, errNoSMTP
 	}
-	cfg, err := mail.ParseURL(raw)
+	cfg, err := mail.ParseURLPassword(raw, password.Reveal())
 	if err != nil {
 		return mail.Config{}, err
 	}

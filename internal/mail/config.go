@@ -83,7 +83,12 @@ var ErrNoStartTLS = errors.New("the SMTP server does not offer STARTTLS, which s
 // The user name and password must be percent-encoded where they hold
 // characters such as @ : / %. A query parameter from=address sets From;
 // timeout=30s sets Timeout. Errors never repeat the password.
-func ParseURL(raw string) (Config, error) {
+func ParseURL(raw string) (Config, error) { return ParseURLPassword(raw, "") }
+
+// ParseURLPassword is ParseURL for a URL whose password is kept apart
+// (smtp://user@host:587 and the password from a file): a non-empty password
+// is the user's. A URL that has a password of its own as well is refused.
+func ParseURLPassword(raw, password string) (Config, error) {
 	var c Config
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
@@ -126,6 +131,12 @@ func ParseURL(raw string) (Config, error) {
 	if u.User != nil {
 		c.Username = u.User.Username()
 		c.Password, _ = u.User.Password()
+	}
+	if password != "" {
+		if c.Password != "" {
+			return c, errors.New("SMTP URL: the URL has a password and a separate password is set too: keep one")
+		}
+		c.Password = password
 	}
 	if u.Path != "" && u.Path != "/" {
 		return c, fmt.Errorf("SMTP URL: unexpected path %q (a password with / must be written %%2F)", u.Path)
