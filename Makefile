@@ -6,19 +6,22 @@ STATICCHECK_VERSION := v0.8.2
 DEMO_STATE  := $(CURDIR)/.demo
 DEMO_NOW    := 2027-01-04T09:00:00Z
 
-.PHONY: all build test fmt-check vet staticcheck unit demo bench soak fuzz clean
+.PHONY: all build test fmt-check tidy-check vet staticcheck unit demo bench soak fuzz clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/wvbatch ./cmd/wvbatch
 
-## test: formatting, vet, staticcheck and the race-enabled test suite (what CI runs)
-test: fmt-check vet staticcheck unit
+## test: formatting, go.mod tidiness, vet, staticcheck and the race-enabled test suite (what CI runs)
+test: fmt-check tidy-check vet staticcheck unit
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+tidy-check:
+	$(GO) mod tidy -diff
 
 vet:
 	$(GO) vet ./...

@@ -7,18 +7,21 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/wvbatch/wvbatch/internal/equinix/spectest"
 )
 
 // seedCodes extracts the error codes the seed files mention: Equinix codes
 // (EQ-2016006, EQX-161-403) and generic statuses written "Code403".
 func seedCodes(t *testing.T) map[string][]string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(referenceDir, "seeds", "*.txt"))
+	dir := spectest.Dir(t)
+	files, err := filepath.Glob(filepath.Join(dir, "seeds", "*.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(files) == 0 {
-		t.Fatalf("no seed files under %s", referenceDir)
+		t.Fatalf("no seed files under %s", dir)
 	}
 	eq := regexp.MustCompile(`\bEQX?-[0-9]{3,}(?:-[0-9]+)?\b`)
 	generic := regexp.MustCompile(`\bCode\s*([0-9]{3})\b`)

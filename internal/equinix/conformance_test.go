@@ -36,8 +36,9 @@ import (
 // the OpenAPI files. It also counts requests and remembers the tokens
 // handed out, so tests can assert on both.
 type specTransport struct {
-	t    *testing.T
-	next http.RoundTripper
+	t     *testing.T
+	next  http.RoundTripper
+	specs *specSet // nil: the published files are absent and nothing is checked against them
 
 	mu        sync.Mutex
 	calls     map[string]int // "METHOD /path" → requests sent
@@ -53,6 +54,7 @@ func newSpecTransport(t *testing.T) *specTransport {
 		// GET whose reused connection broke, hiding the fault from the
 		// Client under test.
 		next:      &http.Transport{DisableKeepAlives: true},
+		specs:     optionalSpecs(t),
 		calls:     map[string]int{},
 		statuses:  map[string][]int{},
 		validated: map[string]int{},
@@ -75,7 +77,7 @@ func (s *specTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	s.calls[key]++
 	s.mu.Unlock()
 
-	route, in := specs(s.t).find(r, body)
+	route, in := s.specs.find(r, body)
 	if in != nil {
 		if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
 			s.t.Errorf("the Client's request %s does not match %s: %v", key, route, err)
@@ -452,7 +454,7 @@ func conformReadOnly(t *testing.T, tg cTarget) {
 		t.Errorf("%d token requests for one run, want 1", n)
 	}
 	for _, k := range []string{tokenPath, "GET /colocations/v2/locations", "GET /colocations/v2/orders/1-999999999999999", "POST /v1/retrieve-orders"} {
-		if tr.validatedCount(k) == 0 {
+		if tr.specs != nil && tr.validatedCount(k) == 0 {
 			t.Errorf("%s was not checked against its OpenAPI file", k)
 		}
 	}
@@ -636,7 +638,7 @@ func conformLifecycle(t *testing.T, tg cTarget, req *WorkVisitRequest, notify st
 	errs = append(errs, err)
 
 	for _, k := range []string{tokenPath, "GET /colocations/v2/orders/" + id, "POST /colocations/v2/orders/" + id + "/cancel", "POST /v1/retrieve-orders"} {
-		if tr.validatedCount(k) == 0 {
+		if tr.specs != nil && tr.validatedCount(k) == 0 {
 			t.Errorf("%s was not checked against its OpenAPI file", k)
 		}
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/wvbatch/wvbatch/internal/equinix/spectest"
 )
 
 // TestSpecsLoad loads every published OpenAPI file. Their schemas are
@@ -18,6 +20,7 @@ import (
 // either direction, so the exemption is never wider than needed.
 func TestSpecsLoad(t *testing.T) {
 	t.Parallel()
+	dir := spectest.Dir(t)
 	tests := []struct {
 		file           string
 		examplesBroken bool
@@ -30,7 +33,7 @@ func TestSpecsLoad(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			t.Parallel()
-			doc, err := loadSpec(filepath.Join(referenceDir, "openapi", tt.file))
+			doc, err := spectest.Load(filepath.Join(dir, "openapi", tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -50,6 +53,7 @@ func TestSpecsLoad(t *testing.T) {
 // would fail the tests.
 func TestSpecValidatorCatches(t *testing.T) {
 	t.Parallel()
+	sp := specs(t)
 	tests := []struct {
 		name, method, target, body string
 		auth                       bool
@@ -73,7 +77,7 @@ func TestSpecValidatorCatches(t *testing.T) {
 			if tt.auth {
 				r.Header.Set("Authorization", "Bearer x")
 			}
-			_, in := specs(t).find(r, []byte(tt.body))
+			_, in := sp.find(r, []byte(tt.body))
 			if in == nil {
 				t.Fatal("no spec covers the route")
 			}
@@ -89,6 +93,7 @@ func TestSpecValidatorCatches(t *testing.T) {
 // describe through the fake and checks the OpenAPI check ran on it.
 func TestRequestsValidatedAgainstSpecs(t *testing.T) {
 	t.Parallel()
+	specs(t) // the test is about the check
 	f := newFakeAPI(t)
 	f.handle("GET /colocations/v2/orders/{id}", okOrder)
 	f.handle("POST /colocations/v2/orders/{id}/cancel", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) })
