@@ -115,30 +115,92 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// runReportFiles writes a run's report folder from the store. imp, when
-// not nil, is the run's roster as imported in this process.
+// runReportFiles writes a run's report folder from the store and records
+// it. imp, when not nil, is the run's roster as imported in this process.
+// A file that cannot be written is in files.Problems, never an error: only
+// reading the store can fail it.
 func runReportFiles(st *queue.Store, runID, dir string, imp *importer.Result) (*report.RunSummary, report.Files, error) {
-	run, err := st.Run(runID)
+	run, sum, rows, err := loadRun(st, runID, imp)
 	if err != nil {
 		return nil, report.Files{}, err
+	}
+	files := writeRunReport(st, run, sum, rows, dir)
+	return sum, files, nil
+}
+
+// loadRun reads a run, its summary and its rows from the store.
+func loadRun(st *queue.Store, runID string, imp *importer.Result) (queue.Run, *report.RunSummary, []queue.RowOutcome, error) {
+	run, err := st.Run(runID)
+	if err != nil {
+		return queue.Run{}, nil, nil, err
 	}
 	orders, err := st.Orders(runID)
 	if err != nil {
-		return nil, report.Files{}, err
+		return queue.Run{}, nil, nil, err
 	}
 	var rows []queue.RowOutcome
 	if err := st.Rows(runID, func(r queue.RowOutcome) error { rows = append(rows, r); return nil }); err != nil {
-		return nil, report.Files{}, err
+		return queue.Run{}, nil, nil, err
 	}
-	sum := report.NewRunSummary(run, orders, rows, imp)
+	return run, report.NewRunSummary(run, orders, rows, imp), rows, nil
+}
+
+// writeRunReport writes a run's report folder and records what became of
+// it in the store.
+func writeRunReport(st *queue.Store, run queue.Run, sum *report.RunSummary, rows []queue.RowOutcome, dir string) report.Files {
 	var set submit.Settings
 	_ = json.Unmarshal(run.Settings, &set)
 	source, skip := rosterSource(st, run, set)
-	files, err := report.WriteFiles(report.FilesInput{
+	files := report.WriteFiles(report.FilesInput{
 		Dir: dir, Name: cmpOr(set.Roster, run.File), SkipReason: skip, Errors: sum.Errors, Summary: sum,
 		Workbook: report.RunWorkbook(sum, rows, source, set.Sheet, set.HeaderRow),
 	})
-	return sum, files, err
+	rec := queue.ReportRecord{Dir: dir, Files: files.Paths(), Problems: files.Problems, Skipped: files.WorkbookSkipped, Of: report.Fingerprint(sum)}
+	if err := st.RecordReport(run.ID, rec); err != nil {
+		files.Problems = append(files.Problems, fmt.Sprintf("record the report in the store: %v", err))
+	}
+	return files
+}
+
+// recordedReport returns the run's recorded report when it is complete, up
+// to date with sum and still on disk in dir, so it need not be written
+// again.
+func recordedReport(run queue.Run, sum *report.RunSummary, dir string) (report.Files, bool) {
+	rec := run.Report
+	if rec == nil || rec.Of == "" || len(rec.Problems) > 0 || rec.Dir != dir || rec.Of != report.Fingerprint(sum) {
+		return report.Files{}, false
+	}
+	files := report.Files{Dir: rec.Dir, WorkbookSkipped: rec.Skipped}
+	for _, p := range rec.Files {
+		if _, err := os.Stat(p); err != nil {
+			return report.Files{}, false
+		}
+		switch {
+		case strings.HasSuffix(p, "-report.xlsx"):
+			files.Workbook = p
+		case strings.HasSuffix(p, "-errors.csv"):
+			files.ErrorsCSV = p
+		default:
+			files.Summary = p
+		}
+	}
+	return files, true
+}
+
+// warnReport prints the report files that could not be written: a warning,
+// never the command's failure.
+func warnReport(w io.Writer, files report.Files, runID string) {
+	if len(files.Problems) == 0 {
+		return
+	}
+	for _, p := range files.Problems {
+		fmt.Fprintf(w, "wvbatch: warning: part of the report was not written: %s\n", p)
+	}
+	if runID != "" {
+		fmt.Fprintf(w, "hint: free space or fix the report folder's permissions, then write it again with: wvbatch report %s\n", runID)
+		return
+	}
+	fmt.Fprintf(w, "hint: free space or fix the report folder's permissions (or choose another with --report-dir), then run the command again\n")
 }
 
 // rosterSource is the roster file to annotate for a run, or "" and why not.
@@ -325,6 +387,10 @@ func runReport(o reportOptions, e *env) error {
 	}
 	if err := printRunReport(e.stdout, sum, files, o.json); err != nil {
 		return err
+	}
+	warnReport(e.stderr, files, run.ID)
+	if len(files.Problems) > 0 && !o.send {
+		return &cliError{code: exitFailure, err: errors.New("the report was not written in full"), hint: "see the warnings above; run the command again when they are fixed"}
 	}
 	if !o.send {
 		return nil

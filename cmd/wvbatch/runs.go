@@ -109,7 +109,7 @@ func resumeRun(ctx context.Context, e *env, st *queue.Store, run queue.Run, f ru
 	}
 	if run.State == queue.RunDone && run.Orders[queue.Planned]+run.Orders[queue.Sending] == 0 {
 		fmt.Fprintf(e.stdout, "run %s is finished: nothing to send\n", run.ID)
-		return finishRun(e, st, run.ID, f, imp)
+		return showFinishedRun(e, st, run, f, imp)
 	}
 	conn, err := f.api.connect(e, now)
 	if err != nil {

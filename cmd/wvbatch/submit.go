@@ -237,16 +237,19 @@ func executeRun(ctx context.Context, e *env, st *queue.Store, run queue.Run, f r
 
 // finishRun writes the run's report, prints its outcome, emails the report
 // to the run's recipients and returns errRowsFailed when some rows were not
-// ordered.
+// ordered. A report that cannot be written is a warning: the orders are
+// printed and the email goes out with what could be written.
 func finishRun(e *env, st *queue.Store, runID string, f runFlags, imp *importer.Result) error {
 	dir := reportDir(f.reportDir, st, runID)
-	sum, files, err := runReportFiles(st, runID, dir, imp)
+	run, sum, rows, err := loadRun(st, runID, imp)
 	if err != nil {
 		return err
 	}
+	files := writeRunReport(st, run, sum, rows, dir)
 	if err := printRunReport(e.stdout, sum, files, f.json); err != nil {
 		return err
 	}
+	warnReport(e.stderr, files, runID)
 	var resumeHint string
 	if sum.Rows[string(queue.RowPending)] > 0 {
 		resumeHint = "Some visitors are not ordered yet: the run was interrupted. Finish it with: wvbatch resume " + runID
@@ -261,20 +264,37 @@ func finishRun(e *env, st *queue.Store, runID string, f runFlags, imp *importer.
 	return nil
 }
 
+// showFinishedRun prints a finished run's outcome for resume or a new
+// submit of the same roster. Its report is written again only when it is
+// missing, incomplete or out of date, and emailed only when it was not sent
+// yet. Nothing was done, so nothing failed: it returns nil.
+func showFinishedRun(e *env, st *queue.Store, run queue.Run, f runFlags, imp *importer.Result) error {
+	dir := reportDir(f.reportDir, st, run.ID)
+	run, sum, rows, err := loadRun(st, run.ID, imp)
+	if err != nil {
+		return err
+	}
+	files, current := recordedReport(run, sum, dir)
+	if !current {
+		files = writeRunReport(st, run, sum, rows, dir)
+	}
+	if err := printRunReport(e.stdout, sum, files, f.json); err != nil {
+		return err
+	}
+	warnReport(e.stderr, files, run.ID)
+	if current && run.Mail != nil && run.Mail.Sent && len(f.mail.notify) == 0 {
+		return nil
+	}
+	if f.mail.configPath == nil {
+		f.mail.configPath = configPathFunc(e, f.api.configFile)
+	}
+	deliver(e, st, f.mail, sum, files, "")
+	return nil
+}
+
 func loadRunSummary(st *queue.Store, runID string, imp *importer.Result) (*report.RunSummary, error) {
-	run, err := st.Run(runID)
-	if err != nil {
-		return nil, err
-	}
-	orders, err := st.Orders(runID)
-	if err != nil {
-		return nil, err
-	}
-	var rows []queue.RowOutcome
-	if err := st.Rows(runID, func(r queue.RowOutcome) error { rows = append(rows, r); return nil }); err != nil {
-		return nil, err
-	}
-	return report.NewRunSummary(run, orders, rows, imp), nil
+	_, sum, _, err := loadRun(st, runID, imp)
+	return sum, err
 }
 
 func printRunSummary(w io.Writer, s *report.RunSummary) {

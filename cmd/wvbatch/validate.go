@@ -93,12 +93,10 @@ func runValidate(ctx context.Context, o validateOptions, e *env) error {
 	if dir == "" {
 		dir = filepath.Join(stateDir(e.getenv), "reports", res.RunID)
 	}
-	files, err := report.WriteFiles(report.FilesInput{
+	files := report.WriteFiles(report.FilesInput{
 		Dir: dir, Workbook: report.ValidationWorkbook(res), Errors: res.Errors, Summary: sum,
 	})
-	if err != nil {
-		return err
-	}
+	warnReport(e.stderr, files, "")
 	if o.json {
 		if err := sum.WriteJSON(e.stdout); err != nil {
 			return err

@@ -77,6 +77,8 @@ type Run struct {
 
 	// Mail is the last attempt to email the run's report, if any.
 	Mail *MailRecord `json:"mail,omitempty"`
+	// Report is the latest writing of the run's report folder, if any.
+	Report *ReportRecord `json:"report,omitempty"`
 }
 
 // MailRecord is what became of the latest attempt to email a run's report.

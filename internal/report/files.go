@@ -22,6 +22,10 @@ type Files struct {
 	WorkbookSkipped string
 	ErrorsCSV       string
 	Summary         string
+	// Problems are the files that could not be written, one line each.
+	// They never fail the command that writes the report: its outcome is
+	// the rows', and the report can be written again (wvbatch report RUN).
+	Problems []string
 }
 
 // Paths lists the files that were written.
@@ -64,20 +68,22 @@ func BaseName(roster string) string {
 
 // WriteFiles writes a report folder: <roster>-report.xlsx (the annotated
 // roster), <roster>-errors.csv and summary.json. Each file is written to a
-// temporary name and renamed, so a reader never sees half a file. A roster
-// that cannot be copied (it moved, or changed since the run) skips the
-// workbook but not the other files.
-func WriteFiles(in FilesInput) (Files, error) {
+// temporary name and renamed, so a reader never sees half a file. A file
+// that cannot be written is listed in Problems and the others are still
+// written; a roster that cannot be copied (it moved, or changed since the
+// run) skips the workbook, which WorkbookSkipped explains.
+func WriteFiles(in FilesInput) Files {
 	out := Files{Dir: in.Dir}
 	if err := os.MkdirAll(in.Dir, 0o755); err != nil {
-		return out, fmt.Errorf("report folder: %w", err)
+		out.Problems = append(out.Problems, fmt.Sprintf("the report folder %s: %v", in.Dir, err))
+		out.WorkbookSkipped = "the report folder cannot be made"
+		return out
 	}
 	name := in.Name
 	if name == "" {
 		name = in.Workbook.Source
 	}
 	stem := BaseName(name)
-	var errs []error
 
 	if in.Workbook.Source == "" {
 		out.WorkbookSkipped = in.SkipReason
@@ -90,7 +96,8 @@ func WriteFiles(in FilesInput) (Files, error) {
 		case errors.Is(err, os.ErrNotExist):
 			out.WorkbookSkipped = fmt.Sprintf("the roster %s is no longer there", in.Workbook.Source)
 		default:
-			errs = append(errs, err)
+			out.WorkbookSkipped = err.Error()
+			out.Problems = append(out.Problems, err.Error())
 		}
 	}
 
@@ -107,18 +114,18 @@ func WriteFiles(in FilesInput) (Files, error) {
 		}
 		return ec.Close()
 	}); err != nil {
-		errs = append(errs, err)
+		out.Problems = append(out.Problems, err.Error())
 	} else {
 		out.ErrorsCSV = p
 	}
 
 	p = filepath.Join(in.Dir, "summary.json")
 	if err := writeAtomic(p, func(w io.Writer) error { return writeIndentedJSON(w, in.Summary) }); err != nil {
-		errs = append(errs, err)
+		out.Problems = append(out.Problems, err.Error())
 	} else {
 		out.Summary = p
 	}
-	return out, errors.Join(errs...)
+	return out
 }
 
 func writeAtomic(path string, write func(io.Writer) error) error {

@@ -1,6 +1,9 @@
 package report
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -184,4 +187,17 @@ func storedRowErrors(r queue.RowOutcome) []roster.RowError {
 		out = append(out, roster.RowError{Row: r.Row, Column: col, Field: field, Code: r.Code, Message: msg, Hint: r.Hint})
 	}
 	return out
+}
+
+// Fingerprint identifies what a run's report shows: two summaries with the
+// same fingerprint make the same report. The times the run was updated and
+// emailed are not part of it.
+func Fingerprint(s *RunSummary) string {
+	c := *s
+	c.UpdatedAt, c.Mail = time.Time{}, nil
+	h := sha256.New()
+	if err := json.NewEncoder(h).Encode(&c); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
