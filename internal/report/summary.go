@@ -5,7 +5,6 @@ package report
 import (
 	"bufio"
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"io"
@@ -140,42 +139,88 @@ func writeJSONArray[T any](bw *bufio.Writer, items []T) error {
 }
 
 // ErrorsCSV writes row errors as CSV: row, column, field, value, code,
-// message, hint.
+// message, hint. Every field that holds a separator of any locale (, ; or
+// tab), a quote or a line break is quoted, so the file splits the same way
+// whichever separator a spreadsheet opens it with, and every field is made
+// inert (see Inert).
 type ErrorsCSV struct {
-	w *csv.Writer
+	w   *bufio.Writer
+	rec [7]string
 }
 
 // NewErrorsCSV writes the header line and returns the writer.
 func NewErrorsCSV(w io.Writer) (*ErrorsCSV, error) {
-	cw := csv.NewWriter(w)
-	if err := cw.Write([]string{"row", "column", "field", "value", "code", "message", "hint"}); err != nil {
+	e := &ErrorsCSV{w: bufio.NewWriterSize(w, 64<<10)}
+	if err := e.line("row", "column", "field", "value", "code", "message", "hint"); err != nil {
 		return nil, err
 	}
-	return &ErrorsCSV{w: cw}, nil
+	return e, nil
 }
 
 // Write adds one row error.
 func (e *ErrorsCSV) Write(re roster.RowError) error {
-	return e.w.Write([]string{strconv.Itoa(re.Row), re.Column, re.Field, Inert(re.Value), re.Code, Inert(re.Message), Inert(re.Hint)})
+	return e.line(strconv.Itoa(re.Row), re.Column, re.Field, re.Value, re.Code, re.Message, re.Hint)
+}
+
+func (e *ErrorsCSV) line(fields ...string) error {
+	for i, f := range fields {
+		if i > 0 {
+			e.w.WriteByte(',')
+		}
+		writeCSVField(e.w, Inert(f))
+	}
+	_, err := e.w.WriteString("\n")
+	return err
+}
+
+// writeCSVField writes one field, quoted when it holds a separator of any
+// locale, a quote, a line break or leading or trailing space.
+func writeCSVField(w *bufio.Writer, f string) {
+	if f == "" || !strings.ContainsAny(f, ",;\t\"\r\n") && f[0] != ' ' && f[len(f)-1] != ' ' {
+		w.WriteString(f)
+		return
+	}
+	w.WriteByte('"')
+	w.WriteString(strings.ReplaceAll(f, `"`, `""`))
+	w.WriteByte('"')
 }
 
 // Close flushes the CSV.
 func (e *ErrorsCSV) Close() error {
-	e.w.Flush()
-	return e.w.Error()
+	return e.w.Flush()
 }
 
 // Inert returns s so that a spreadsheet opening it shows text and never
-// runs it as a formula: a value starting with = + - @ tab or CR gets a
-// leading apostrophe.
+// runs it as a formula, whichever separator it splits lines with: a
+// character that starts a formula (= + - @ tab or CR) at the start of s, or
+// right after a separator of any locale (, ; tab) or a line break inside
+// it, gets an apostrophe before it. ("x;=cmd" opened with ";" as the
+// separator would otherwise give the cell "=cmd".)
 func Inert(s string) string {
 	if s == "" {
 		return s
 	}
-	if strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
+	risky := func(i int) bool {
+		return strings.IndexByte("=+-@\t\r", s[i]) >= 0 && (i == 0 || strings.IndexByte(",;\t\r\n", s[i-1]) >= 0)
 	}
-	return s
+	n := 0
+	for i := range len(s) {
+		if risky(i) {
+			n++
+		}
+	}
+	if n == 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + n)
+	for i := range len(s) {
+		if risky(i) {
+			b.WriteByte('\'')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 func writeIndentedJSON(w io.Writer, v any) error {
