@@ -88,6 +88,7 @@ and places them, tracking every order so that nothing is ever ordered twice.`,
 		newRescheduleCmd(e), newAmendCmd(e),
 		newScheduleCmd(e),
 		newReportCmd(e),
+		newStoreCmd(e),
 	)
 	return root
 }

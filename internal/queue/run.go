@@ -62,6 +62,9 @@ func (s *Store) CreateRun(run Run, orders []OrderSpec, rows []RowOutcome) (creat
 	if err := s.writeRun(&run, orders, rowList, now); err != nil {
 		return false, fmt.Errorf("create run %s: %w", run.ID, err)
 	}
+	if err := s.afterRestore(run.ID); err != nil {
+		return false, fmt.Errorf("create run %s: %w", run.ID, err)
+	}
 	return true, nil
 }
 

@@ -162,10 +162,7 @@ func open(path string, opt Options, migs []migration) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create store directory: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      opt.LockTimeout,
-		FreelistType: bolt.FreelistMapType,
-	})
+	db, err := openReplaced(path, opt.LockTimeout)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, &busyError{path: path}
 	}

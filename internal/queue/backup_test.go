@@ -1,0 +1,213 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// TestBackupMidRunRestoreResume backs the store up while a run is being
+// submitted, lets the run finish, restores the backup and resumes: every
+// order is placed exactly once, the orders placed after the backup found
+// by their references; a run made after the backup and made again after
+// the restore is not ordered twice either.
+func TestBackupMidRunRestoreResume(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	orders := specs(60, 2)
+	createRun(t, s, "r", orders, nil)
+	api := newFakeAPI()
+	api.delay = time.Millisecond
+	var created atomic.Int64
+	var backup bytes.Buffer
+	backedUp := make(chan error, 1)
+	api.create = func(o *Order, n int) (bool, error) {
+		if created.Add(1) == 20 {
+			go func() {
+				_, err := s.Backup(&backup)
+				backedUp <- err
+			}()
+		}
+		return true, nil
+	}
+	cfg := testConfig(newClock())
+	if _, err := Submit(context.Background(), s, "r", api, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-backedUp; err != nil {
+		t.Fatal(err)
+	}
+	// A second run, made after the backup.
+	later := specs(5, 1)
+	for i := range later {
+		later[i].Key, later[i].Reference = "later-"+later[i].Key, fmt.Sprintf("LATER-%d", i)
+	}
+	createRun(t, s, "r2", later, nil)
+	if _, err := Submit(context.Background(), s, "r2", api, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if len(api.placed) != 65 {
+		t.Fatalf("%d orders placed before the restore, want 65", len(api.placed))
+	}
+
+	dir := t.TempDir()
+	bfile := filepath.Join(dir, "backup.db")
+	if err := os.WriteFile(bfile, backup.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := CheckFile(bfile)
+	if err != nil || !rep.OK() {
+		t.Fatalf("the backup does not check: %v %v", err, rep.Problems)
+	}
+	path := s.Path()
+	s.Close()
+	now := time.Now()
+	res, err := Restore(bfile, path, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Aside == "" || res.Runs != 1 || res.InDoubt == 0 || res.InDoubt >= 60 {
+		t.Errorf("restore = %+v; want the old store aside, 1 run, some orders but not all in doubt", res)
+	}
+	if _, err := os.Stat(res.Aside); err != nil {
+		t.Errorf("the replaced store was not kept: %v", err)
+	}
+	s2, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if _, err := Submit(context.Background(), s2, "r", api, cfg); err != nil {
+		t.Fatal(err)
+	}
+	// The later run is made again from its roster: same references.
+	if created, err := s2.CreateRun(Run{ID: "r2", File: "roster.xlsx", Hash: "h"}, later, nil); err != nil || !created {
+		t.Fatalf("CreateRun after the restore = %v, %v", created, err)
+	}
+	if _, err := Submit(context.Background(), s2, "r2", api, cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range append(orders, later...) {
+		if n := api.creates[o.Reference]; n != 1 {
+			t.Errorf("%s created %d times", o.Reference, n)
+		}
+	}
+	for _, id := range []string{"r", "r2"} {
+		run := checkCounts(t, s2, id)
+		if run.State != RunDone || run.Orders[Submitted] != len(orders)*map[string]int{"r": 1, "r2": 0}[id]+len(later)*map[string]int{"r": 0, "r2": 1}[id] {
+			t.Errorf("run %s after the restore: %s %v", id, run.State, run.Orders)
+		}
+	}
+	noResend(t, api.callLog())
+	rep, err = s2.Check()
+	if err != nil || !rep.OK() {
+		t.Errorf("the restored store does not check: %v %v", err, rep.Problems)
+	}
+}
+
+// TestCheckFindsBrokenInvariants damages a sound store in each way Check
+// looks for and expects it to say so.
+func TestCheckFindsBrokenInvariants(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		break_ func(tx *bolt.Tx) error
+		want   string
+	}{
+		{"unknown order state", func(tx *bolt.Tx) error {
+			ob := tx.Bucket(bucketRun).Bucket([]byte("r")).Bucket(bucketOrders)
+			k, v := ob.Cursor().First()
+			return ob.Put(k, bytes.Replace(v, []byte(`"state":"submitted"`), []byte(`"state":"lost"`), 1))
+		}, `unknown state "lost"`},
+		{"counts", func(tx *bolt.Tx) error {
+			ob := tx.Bucket(bucketRun).Bucket([]byte("r")).Bucket(bucketOrders)
+			k, v := ob.Cursor().First()
+			return ob.Put(k, bytes.Replace(v, []byte(`"state":"submitted"`), []byte(`"state":"rejected"`), 1))
+		}, "it counts 0 orders rejected, its orders say 1"},
+		{"index entry missing", func(tx *bolt.Tx) error {
+			kb := tx.Bucket(bucketRun).Bucket([]byte("r")).Bucket(bucketKeys)
+			k, _ := kb.Cursor().First()
+			return kb.Delete(k)
+		}, "the index has 2 entries for 3 orders"},
+		{"index entry wrong", func(tx *bolt.Tx) error {
+			kb := tx.Bucket(bucketRun).Bucket([]byte("r")).Bucket(bucketKeys)
+			k, _ := kb.Cursor().First()
+			return kb.Put(k, u64(7))
+		}, "which is not there"},
+		{"row without outcome", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketRun).Bucket([]byte("r")).Bucket(bucketRows).Delete(u64(2))
+		}, "row 2 of an order has no outcome"},
+		{"row unknown outcome", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketRun).Bucket([]byte("r")).Bucket(bucketRows).Put(u64(3), []byte(`{"status":"maybe"}`))
+		}, `row 3 has the unknown outcome "maybe"`},
+		{"body missing", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketRun).Bucket([]byte("r")).Bucket(bucketBodies).Delete(u64(1))
+		}, "has no request body"},
+		{"claim on nothing", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketVisitors).Put([]byte("u:someone|x"), []byte(`{"runId":"r","orderKey":"nope","orderId":"1-1"}`))
+		}, "which is not placed"},
+		{"run without orders", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketRun).DeleteBucket([]byte("r"))
+		}, "its orders and rows are missing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := openStore(t)
+			createRun(t, s, "r", specs(3, 2), nil)
+			if _, err := Submit(context.Background(), s, "r", newFakeAPI(), testConfig(newClock())); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := s.Check()
+			if err != nil || !rep.OK() || rep.Runs != 1 || rep.Orders != 3 || rep.Rows != 6 || rep.Claims != 6 {
+				t.Fatalf("a sound store: %+v, %v", rep, err)
+			}
+			if err := s.db.Update(tc.break_); err != nil {
+				t.Fatal(err)
+			}
+			rep, err = s.Check()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(strings.Join(rep.Problems, "\n"), tc.want) {
+				t.Errorf("problems %q; want one saying %q", rep.Problems, tc.want)
+			}
+		})
+	}
+}
+
+// TestCheckFileFindsDamagedPages: bbolt's own check runs, and its
+// messages name no key or value.
+func TestCheckFileFindsDamagedPages(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	createRun(t, s, "r", specs(200, 3), nil)
+	path := s.Path()
+	s.Close()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Page 4 onwards holds the data: scribble over a page header.
+	ps := os.Getpagesize()
+	for i := 5 * ps; i < 5*ps+16; i++ {
+		b[i] = 0xff
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := CheckFile(path)
+	if err == nil && rep.OK() {
+		t.Fatal("a damaged file checks fine")
+	}
+	if strings.Contains(strings.Join(rep.Problems, "\n"), "visitor") {
+		t.Errorf("the problems show a key: %q", rep.Problems)
+	}
+}
