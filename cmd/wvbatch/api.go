@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/sandbox"

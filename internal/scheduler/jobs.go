@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
@@ -9,10 +10,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/wvbatch/wvbatch/internal/roster"
 )
@@ -105,81 +107,210 @@ func LoadFile(path string) ([]Job, error) {
 // Parse checks a jobs file's content; relative roster paths are resolved
 // against dir.
 func Parse(b []byte, path, dir string) ([]Job, error) {
-	fail := func(n *yaml.Node, field, msg, hint string) error {
-		line := 0
-		if n != nil {
-			line = n.Line
-		}
-		return &FileError{Path: path, Line: line, Field: field, Msg: msg, Hint: hint}
+	p := &jobsParser{path: path, dir: dir}
+	// The file as a tree first: its syntax errors, and the lines where its
+	// sections and jobs start.
+	if err := yaml.Unmarshal(b, &p.doc); err != nil {
+		return nil, p.syntaxErr(err)
 	}
-	var doc yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(b)).Decode(&doc); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		fe := &FileError{Path: path, Msg: msg, Hint: "the jobs file is YAML: check indentation and quotes"}
-		if _, rest, ok := strings.Cut(msg, "line "); ok {
-			fmt.Sscanf(rest, "%d", &fe.Line)
-			if _, after, ok := strings.Cut(rest, ": "); ok {
-				fe.Msg = after
-			}
-		}
-		if err.Error() == "EOF" {
-			fe.Msg, fe.Hint = "the jobs file is empty", "add a jobs: list (see samples/jobs.yaml)"
-		}
-		return nil, fe
+	if p.doc.Kind == 0 {
+		return nil, &FileError{Path: path, Msg: "the jobs file is empty", Hint: "add a jobs: list (see samples/jobs.yaml)"}
 	}
-	root := &doc
+	var f jobsFile
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return nil, p.decodeErr(err)
+	}
+	return p.jobs(&f)
+}
+
+// jobsFile is a jobs file as written.
+type jobsFile struct {
+	Defaults *defaultsYAML `yaml:"defaults"`
+	Jobs     []jobYAML     `yaml:"jobs"`
+}
+
+// jobYAML is a job as written; every field keeps its node (and so its line)
+// until it is checked.
+type jobYAML struct {
+	Name                 raw         `yaml:"name"`
+	Schedule             raw         `yaml:"schedule"`
+	Roster               raw         `yaml:"roster"`
+	Window               *windowYAML `yaml:"window"`
+	Description          raw         `yaml:"description"`
+	ReferencePrefix      raw         `yaml:"reference_prefix"`
+	TechnicalContact     raw         `yaml:"technical_contact"`
+	NotificationContacts raw         `yaml:"notification_contacts"`
+	PurchaseOrder        raw         `yaml:"purchase_order"`
+	Recipients           raw         `yaml:"recipients"`
+	Sheet                raw         `yaml:"sheet"`
+	DateOrder            raw         `yaml:"date_order"`
+	Endpoint             raw         `yaml:"endpoint"`
+	Concurrency          raw         `yaml:"concurrency"`
+	Missed               raw         `yaml:"missed"`
+	StartingDeadline     raw         `yaml:"starting_deadline"`
+	Overlap              raw         `yaml:"overlap"`
+}
+
+// defaultsYAML is the defaults: section, a job's fields but name, schedule
+// and roster (a type of its own so that the decoder's errors name it).
+type defaultsYAML jobYAML
+
+// windowYAML is a window rule as written.
+type windowYAML struct {
+	Start raw `yaml:"start"`
+	From  raw `yaml:"from"`
+	To    raw `yaml:"to"`
+	Days  raw `yaml:"days"`
+}
+
+// raw is one value of the jobs file, kept as its node: present or not,
+// its line, and its kind (a single value, a list, a mapping).
+type raw struct{ n *yaml.Node }
+
+func (f *raw) UnmarshalYAML(n *yaml.Node) error {
+	f.n = n
+	return nil
+}
+
+// jobsParser checks a decoded jobs file and turns it into Jobs.
+type jobsParser struct {
+	path, dir string
+	doc       yaml.Node
+}
+
+func (p *jobsParser) fail(line int, field, msg, hint string) error {
+	return &FileError{Path: p.path, Line: line, Field: field, Msg: msg, Hint: hint}
+}
+
+// syntaxErr turns a YAML syntax error into a FileError on its line.
+func (p *jobsParser) syntaxErr(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	fe := &FileError{Path: p.path, Msg: msg, Hint: "the jobs file is YAML: check indentation and quotes"}
+	if _, rest, ok := strings.Cut(msg, "line "); ok {
+		fmt.Sscanf(rest, "%d", &fe.Line)
+		if _, after, ok := strings.Cut(rest, ": "); ok {
+			fe.Msg = after
+		}
+	}
+	return fe
+}
+
+var (
+	unknownFieldRe = regexp.MustCompile(`^line (\d+): field (.+) not found in type scheduler\.(\w+)$`)
+	wrongKindRe    = regexp.MustCompile(`^line (\d+): cannot unmarshal (!!\w+).* into (\[\])?\*?scheduler\.(\w+)$`)
+	duplicateRe    = regexp.MustCompile(`^line (\d+): mapping key "(.*)" already defined at line (\d+)$`)
+)
+
+// decodeErr turns the decoder's first complaint (an unknown field, a
+// section of the wrong kind, a field written twice) into a FileError.
+func (p *jobsParser) decodeErr(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) || len(te.Errors) == 0 {
+		return p.syntaxErr(err)
+	}
+	msg := te.Errors[0]
+	atoi := func(s string) int {
+		n, _ := strconv.Atoi(s)
+		return n
+	}
+	if m := unknownFieldRe.FindStringSubmatch(msg); m != nil {
+		line := atoi(m[1])
+		switch m[3] {
+		case "jobsFile":
+			return p.fail(line, m[2], "unknown field", "the top level has defaults: and jobs:")
+		case "windowYAML":
+			return p.fail(line, p.prefix(line)+"window."+m[2], "unknown field", "a window has start, from, to and days")
+		default:
+			return p.fail(line, p.prefix(line)+m[2], "unknown field", "job fields: "+strings.Join(jobFields, ", "))
+		}
+	}
+	if m := wrongKindRe.FindStringSubmatch(msg); m != nil {
+		line := atoi(m[1])
+		switch {
+		case m[4] == "jobsFile":
+			return p.fail(line, "", "want a mapping with a jobs: list", "see samples/jobs.yaml")
+		case m[4] == "jobYAML" && m[3] != "":
+			return p.fail(line, "jobs", "no jobs", "add a jobs: list with at least one job (see samples/jobs.yaml)")
+		case m[4] == "jobYAML":
+			return p.fail(line, "jobs", "each job is a mapping (name:, schedule:, roster: …)", "see samples/jobs.yaml")
+		case m[4] == "defaultsYAML":
+			return p.fail(line, "defaults", "want a mapping of job fields", "see samples/jobs.yaml")
+		case m[4] == "windowYAML":
+			return p.fail(line, p.prefix(line)+"window", "want start:, from:, to: and days:",
+				`e.g. {start: "first saturday of next month", from: "08:00", to: "18:00", days: 2}`)
+		}
+	}
+	if m := duplicateRe.FindStringSubmatch(msg); m != nil {
+		return p.fail(atoi(m[1]), p.prefix(atoi(m[1]))+m[2], "written twice (first on line "+m[3]+")", "keep one of the two")
+	}
+	return p.fail(0, "", msg, "see samples/jobs.yaml")
+}
+
+// section returns the top-level key named name and its value, if any.
+func (p *jobsParser) section(name string) (key, value *yaml.Node) {
+	root := &p.doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
-	if root.Kind != yaml.MappingNode {
-		return nil, fail(root, "", "want a mapping with a jobs: list", "see samples/jobs.yaml")
-	}
-	var defaults, jobsNode *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], root.Content[i+1]
-		switch k.Value {
-		case "defaults":
-			defaults = v
-		case "jobs":
-			jobsNode = v
-		default:
-			return nil, fail(k, k.Value, "unknown field", "the top level has defaults: and jobs:")
+		if root.Content[i].Value == name {
+			return root.Content[i], resolve(root.Content[i+1])
 		}
 	}
-	if jobsNode == nil || jobsNode.Kind != yaml.SequenceNode || len(jobsNode.Content) == 0 {
-		n := jobsNode
-		if n == nil {
-			n = root
+	return nil, nil
+}
+
+// prefix is "defaults." for a line of the defaults: section, else "".
+func (p *jobsParser) prefix(line int) string {
+	dk, _ := p.section("defaults")
+	if dk == nil || line <= dk.Line {
+		return ""
+	}
+	if jk, _ := p.section("jobs"); jk != nil && jk.Line > dk.Line && line >= jk.Line {
+		return ""
+	}
+	return "defaults."
+}
+
+// jobs checks every job, each on top of the defaults.
+func (p *jobsParser) jobs(f *jobsFile) ([]Job, error) {
+	jk, jv := p.section("jobs")
+	if len(f.Jobs) == 0 {
+		line := 1
+		if jk != nil {
+			line = jv.Line
+		} else if p.doc.Kind == yaml.DocumentNode && len(p.doc.Content) == 1 {
+			line = p.doc.Content[0].Line
 		}
-		return nil, fail(n, "jobs", "no jobs", "add a jobs: list with at least one job (see samples/jobs.yaml)")
+		return nil, p.fail(line, "jobs", "no jobs", "add a jobs: list with at least one job (see samples/jobs.yaml)")
 	}
 	base := Job{Missed: MissedRunOnce, StartingDeadline: StartingDeadlineDefault}
-	if defaults != nil {
-		if defaults.Kind != yaml.MappingNode {
-			return nil, fail(defaults, "defaults", "want a mapping of job fields", "see samples/jobs.yaml")
-		}
-		for i := 0; i+1 < len(defaults.Content); i += 2 {
-			k := defaults.Content[i]
-			switch k.Value {
-			case "name", "schedule", "roster":
-				return nil, fail(k, "defaults."+k.Value, "cannot be a default", "give each job its own "+k.Value)
+	if d := f.Defaults; d != nil {
+		for _, c := range []struct {
+			name string
+			f    raw
+		}{{"name", d.Name}, {"schedule", d.Schedule}, {"roster", d.Roster}} {
+			if c.f.n != nil {
+				return nil, p.fail(c.f.n.Line, "defaults."+c.name, "cannot be a default", "give each job its own "+c.name)
 			}
 		}
-		if err := applyFields(&base, defaults, dir, fail, "defaults."); err != nil {
+		_, dv := p.section("defaults")
+		if err := p.apply(&base, (*jobYAML)(d), dv, "defaults."); err != nil {
 			return nil, err
 		}
 	}
 	var jobs []Job
 	seen := map[string]int{}
-	for _, jn := range jobsNode.Content {
-		if jn.Kind != yaml.MappingNode {
-			return nil, fail(jn, "jobs", "each job is a mapping (name:, schedule:, roster: …)", "see samples/jobs.yaml")
-		}
+	for i := range f.Jobs {
+		m := resolve(jv.Content[i])
+		line := jv.Content[i].Line
 		j := base
-		j.Line = jn.Line
+		j.Line = line
 		j.Order.NotificationContacts = slices.Clone(base.Order.NotificationContacts)
 		j.Order.ReportEmails = slices.Clone(base.Order.ReportEmails)
-		if err := applyFields(&j, jn, dir, fail, ""); err != nil {
+		if err := p.apply(&j, &f.Jobs[i], m, ""); err != nil {
 			return nil, err
 		}
 		for _, req := range []struct {
@@ -187,181 +318,238 @@ func Parse(b []byte, path, dir string) ([]Job, error) {
 			ok    bool
 		}{{"name", j.Name != ""}, {"schedule", j.Schedule != nil}, {"roster", j.Roster != ""}} {
 			if !req.ok {
-				return nil, fail(jn, req.field, "missing", "every job needs name, schedule and roster")
+				return nil, p.fail(line, req.field, "missing", "every job needs name, schedule and roster")
 			}
 		}
-		if line, dup := seen[j.Name]; dup {
-			return nil, fail(jn, "name", fmt.Sprintf("job %q is already defined on line %d", j.Name, line), "give every job its own name")
+		if first, dup := seen[j.Name]; dup {
+			return nil, p.fail(line, "name", fmt.Sprintf("job %q is already defined on line %d", j.Name, first), "give every job its own name")
 		}
-		seen[j.Name] = jn.Line
+		seen[j.Name] = line
 		jobs = append(jobs, j)
 	}
 	return jobs, nil
 }
 
-type failFunc func(n *yaml.Node, field, msg, hint string) error
-
-func applyFields(j *Job, m *yaml.Node, dir string, fail failFunc, prefix string) error {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := m.Content[i], m.Content[i+1]
-		field := prefix + k.Value
-		str := func() (string, error) {
-			if v.Kind != yaml.ScalarNode {
-				return "", fail(v, field, "want a single value", "")
-			}
-			return strings.TrimSpace(v.Value), nil
-		}
-		list := func() ([]string, error) {
-			var out []string
-			switch v.Kind {
-			case yaml.ScalarNode:
-				for _, s := range strings.Split(v.Value, ",") {
-					if s = strings.TrimSpace(s); s != "" {
-						out = append(out, s)
-					}
-				}
-			case yaml.SequenceNode:
-				for _, e := range v.Content {
-					if e.Kind != yaml.ScalarNode {
-						return nil, fail(e, field, "want a list of values", "")
-					}
-					out = append(out, strings.TrimSpace(e.Value))
-				}
-			default:
-				return nil, fail(v, field, "want a list of values", "")
-			}
-			return out, nil
-		}
-		var s string
-		var err error
-		if k.Value != "window" && k.Value != "notification_contacts" && k.Value != "recipients" {
-			if s, err = str(); err != nil {
-				return err
-			}
-		}
-		switch k.Value {
-		case "name":
-			if !nameRe.MatchString(s) {
-				return fail(v, field, fmt.Sprintf("name %q: use letters, digits, '.', '_' and '-' (at most 64)", s), "e.g. dc2-monthly-ups")
-			}
-			j.Name = s
-		case "schedule":
-			sch, err := ParseSchedule(s)
-			if err != nil {
-				return fail(v, field, err.Error(),
-					`5 fields (minute hour day month weekday), 6 with seconds first, or @monthly/@weekly/@daily/@every 1h; a CRON_TZ=Europe/Amsterdam prefix sets the zone`)
-			}
-			j.Schedule = sch
-		case "roster":
-			if s == "" {
-				return fail(v, field, "empty", "a roster file, a folder, or a glob such as rosters/*.xlsx")
-			}
-			if !filepath.IsAbs(s) {
-				s = filepath.Join(dir, s)
-			}
-			j.Roster = s
-		case "window":
-			var ws WindowSpec
-			if v.Kind != yaml.MappingNode {
-				return fail(v, field, "want start:, from:, to: and days:", `e.g. {start: "first saturday of next month", from: "08:00", to: "18:00", days: 2}`)
-			}
-			for i := 0; i+1 < len(v.Content); i += 2 {
-				wk, wv := v.Content[i], v.Content[i+1]
-				if wv.Kind != yaml.ScalarNode {
-					return fail(wv, field+"."+wk.Value, "want a single value", "")
-				}
-				switch wk.Value {
-				case "start":
-					ws.Start = wv.Value
-				case "from":
-					ws.From = wv.Value
-				case "to":
-					ws.To = wv.Value
-				case "days":
-					if err := wv.Decode(&ws.Days); err != nil {
-						return fail(wv, field+".days", fmt.Sprintf("%q is not a number", wv.Value), "the number of days the visit spans")
-					}
-				default:
-					return fail(wk, field+"."+wk.Value, "unknown field", "a window has start, from, to and days")
-				}
-			}
-			w, err := ParseWindow(ws)
-			if err != nil {
-				var we *windowError
-				if errors.As(err, &we) {
-					n := v
-					for i := 0; i+1 < len(v.Content); i += 2 {
-						if v.Content[i].Value == we.field {
-							n = v.Content[i+1]
-						}
-					}
-					return fail(n, field+"."+we.field, we.msg, we.hint)
-				}
-				return fail(v, field, err.Error(), "")
-			}
+// apply checks the fields y sets, in the file's order, and sets them on j;
+// m is y's node in the file.
+func (p *jobsParser) apply(j *Job, y *jobYAML, m *yaml.Node, prefix string) error {
+	checks := append(p.runFields(j, y), p.orderFields(j, y)...)
+	if y.Window != nil {
+		checks = append(checks, check{"window", raw{cmp.Or(value(m, "window"), m)}, func(n *yaml.Node, field string) error {
+			w, err := p.window(y.Window, n, field)
 			j.Window = w
-		case "description":
-			j.Order.Description = s
-		case "reference_prefix":
-			j.Order.ReferencePrefix = s
-		case "technical_contact":
-			j.Order.TechnicalContact = s
-		case "purchase_order":
-			j.Order.PurchaseOrder = s
-		case "notification_contacts":
-			if j.Order.NotificationContacts, err = list(); err != nil {
-				return err
-			}
-		case "recipients":
-			if j.Order.ReportEmails, err = list(); err != nil {
-				return err
-			}
-			for _, r := range j.Order.ReportEmails {
-				if !strings.Contains(r, "@") || strings.ContainsAny(r, " <>") {
-					return fail(v, field, fmt.Sprintf("%q is not an email address", r), "list the addresses that get the run's report")
-				}
-			}
-		case "sheet":
-			j.Sheet = s
-		case "date_order":
-			if _, err := roster.ParseDateOrder(s); err != nil {
-				return fail(v, field, err.Error(), "dmy (3/4 = 3 April) or mdy (3/4 = March 4)")
-			}
-			j.DateOrder = s
-		case "endpoint":
-			if s != "" && s != "sandbox" {
-				u, err := url.Parse(s)
-				if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-					return fail(v, field, fmt.Sprintf("%q is not sandbox or an http(s) URL", s), "sandbox, or the API's base URL such as https://api.equinix.com")
-				}
-			}
-			j.Endpoint = s
-		case "concurrency":
-			var n int
-			if err := v.Decode(&n); err != nil || n < 1 || n > 64 {
-				return fail(v, field, fmt.Sprintf("%q: want a number from 1 to 64", s), "orders in flight at once")
-			}
-			j.Concurrency = n
-		case "missed":
-			if s != MissedRunOnce && s != MissedSkip {
-				return fail(v, field, fmt.Sprintf("%q: want run-once or skip", s), "run-once runs the latest missed time within starting_deadline; skip runs none")
-			}
-			j.Missed = s
-		case "starting_deadline":
-			d, err := time.ParseDuration(s)
-			if err != nil || d <= 0 {
-				return fail(v, field, fmt.Sprintf("%q is not a positive duration", s), "write it like 1h or 30m")
-			}
-			j.StartingDeadline = d
-		case "overlap":
-			if s != "skip" {
-				return fail(v, field, fmt.Sprintf("%q: the only overlap policy is skip", s), "a job still running is not started again; the time is skipped and logged")
-			}
-		default:
-			return fail(k, field, "unknown field", "job fields: "+strings.Join(jobFields, ", "))
+			return err
+		}})
+	}
+	// The file's order, so that the first problem reported is the first in
+	// the file.
+	checks = slices.DeleteFunc(checks, func(c check) bool { return c.f.n == nil })
+	slices.SortStableFunc(checks, func(a, b check) int { return cmp.Compare(a.f.n.Line, b.f.n.Line) })
+	for _, c := range checks {
+		if err := c.set(c.f.n, prefix+c.name); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// check is one field of a job: its name, its value as written, and what
+// checks it and sets it on the Job.
+type check struct {
+	name string
+	f    raw
+	set  func(n *yaml.Node, field string) error
+}
+
+// runFields are the fields that say what a job reads, when and how it runs.
+func (p *jobsParser) runFields(j *Job, y *jobYAML) []check {
+	return []check{
+		{"name", y.Name, p.text(func(s string, n *yaml.Node, field string) error {
+			if !nameRe.MatchString(s) {
+				return p.fail(n.Line, field, fmt.Sprintf("name %q: use letters, digits, '.', '_' and '-' (at most 64)", s), "e.g. dc2-monthly-ups")
+			}
+			j.Name = s
+			return nil
+		})},
+		{"schedule", y.Schedule, p.text(func(s string, n *yaml.Node, field string) error {
+			sch, err := ParseSchedule(s)
+			if err != nil {
+				return p.fail(n.Line, field, err.Error(),
+					`5 fields (minute hour day month weekday), 6 with seconds first, or @monthly/@weekly/@daily/@every 1h; a CRON_TZ=Europe/Amsterdam prefix sets the zone`)
+			}
+			j.Schedule = sch
+			return nil
+		})},
+		{"roster", y.Roster, p.text(func(s string, n *yaml.Node, field string) error {
+			if s == "" {
+				return p.fail(n.Line, field, "empty", "a roster file, a folder, or a glob such as rosters/*.xlsx")
+			}
+			if !filepath.IsAbs(s) {
+				s = filepath.Join(p.dir, s)
+			}
+			j.Roster = s
+			return nil
+		})},
+		{"sheet", y.Sheet, p.text(func(s string, _ *yaml.Node, _ string) error { j.Sheet = s; return nil })},
+		{"date_order", y.DateOrder, p.text(func(s string, n *yaml.Node, field string) error {
+			if _, err := roster.ParseDateOrder(s); err != nil {
+				return p.fail(n.Line, field, err.Error(), "dmy (3/4 = 3 April) or mdy (3/4 = March 4)")
+			}
+			j.DateOrder = s
+			return nil
+		})},
+		{"endpoint", y.Endpoint, p.text(func(s string, n *yaml.Node, field string) error {
+			if s != "" && s != "sandbox" {
+				u, err := url.Parse(s)
+				if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+					return p.fail(n.Line, field, fmt.Sprintf("%q is not sandbox or an http(s) URL", s), "sandbox, or the API's base URL such as https://api.equinix.com")
+				}
+			}
+			j.Endpoint = s
+			return nil
+		})},
+		{"concurrency", y.Concurrency, p.text(func(s string, n *yaml.Node, field string) error {
+			var c int
+			if err := n.Decode(&c); err != nil || c < 1 || c > 64 {
+				return p.fail(n.Line, field, fmt.Sprintf("%q: want a number from 1 to 64", s), "orders in flight at once")
+			}
+			j.Concurrency = c
+			return nil
+		})},
+		{"missed", y.Missed, p.text(func(s string, n *yaml.Node, field string) error {
+			if s != MissedRunOnce && s != MissedSkip {
+				return p.fail(n.Line, field, fmt.Sprintf("%q: want run-once or skip", s), "run-once runs the latest missed time within starting_deadline; skip runs none")
+			}
+			j.Missed = s
+			return nil
+		})},
+		{"starting_deadline", y.StartingDeadline, p.text(func(s string, n *yaml.Node, field string) error {
+			d, err := time.ParseDuration(s)
+			if err != nil || d <= 0 {
+				return p.fail(n.Line, field, fmt.Sprintf("%q is not a positive duration", s), "write it like 1h or 30m")
+			}
+			j.StartingDeadline = d
+			return nil
+		})},
+		{"overlap", y.Overlap, p.text(func(s string, n *yaml.Node, field string) error {
+			if s != "skip" {
+				return p.fail(n.Line, field, fmt.Sprintf("%q: the only overlap policy is skip", s), "a job still running is not started again; the time is skipped and logged")
+			}
+			return nil
+		})},
+	}
+}
+
+// orderFields are the fields of the orders a job places.
+func (p *jobsParser) orderFields(j *Job, y *jobYAML) []check {
+	return []check{
+		{"description", y.Description, p.text(func(s string, _ *yaml.Node, _ string) error { j.Order.Description = s; return nil })},
+		{"reference_prefix", y.ReferencePrefix, p.text(func(s string, _ *yaml.Node, _ string) error { j.Order.ReferencePrefix = s; return nil })},
+		{"technical_contact", y.TechnicalContact, p.text(func(s string, _ *yaml.Node, _ string) error { j.Order.TechnicalContact = s; return nil })},
+		{"purchase_order", y.PurchaseOrder, p.text(func(s string, _ *yaml.Node, _ string) error { j.Order.PurchaseOrder = s; return nil })},
+		{"notification_contacts", y.NotificationContacts, p.list(func(l []string, _ *yaml.Node, _ string) error {
+			j.Order.NotificationContacts = l
+			return nil
+		})},
+		{"recipients", y.Recipients, p.list(func(l []string, n *yaml.Node, field string) error {
+			for _, r := range l {
+				if !strings.Contains(r, "@") || strings.ContainsAny(r, " <>") {
+					return p.fail(n.Line, field, fmt.Sprintf("%q is not an email address", r), "list the addresses that get the run's report")
+				}
+			}
+			j.Order.ReportEmails = l
+			return nil
+		})},
+	}
+}
+
+// text checks that a field is a single value and hands it over trimmed.
+func (p *jobsParser) text(set func(s string, n *yaml.Node, field string) error) func(*yaml.Node, string) error {
+	return func(n *yaml.Node, field string) error {
+		if n.Kind != yaml.ScalarNode {
+			return p.fail(n.Line, field, "want a single value", "")
+		}
+		return set(strings.TrimSpace(n.Value), n, field)
+	}
+}
+
+// list reads a field that is a list, or one value of comma-separated items.
+func (p *jobsParser) list(set func(l []string, n *yaml.Node, field string) error) func(*yaml.Node, string) error {
+	return func(n *yaml.Node, field string) error {
+		var out []string
+		switch n.Kind {
+		case yaml.ScalarNode:
+			for _, s := range strings.Split(n.Value, ",") {
+				if s = strings.TrimSpace(s); s != "" {
+					out = append(out, s)
+				}
+			}
+		case yaml.SequenceNode:
+			for _, e := range n.Content {
+				if e.Kind != yaml.ScalarNode {
+					return p.fail(e.Line, field, "want a list of values", "")
+				}
+				out = append(out, strings.TrimSpace(e.Value))
+			}
+		default:
+			return p.fail(n.Line, field, "want a list of values", "")
+		}
+		return set(out, n, field)
+	}
+}
+
+// window checks a window rule; m is the window's node in the file.
+func (p *jobsParser) window(y *windowYAML, m *yaml.Node, field string) (*Window, error) {
+	var ws WindowSpec
+	for _, c := range []struct {
+		name string
+		f    raw
+		to   *string
+	}{{"start", y.Start, &ws.Start}, {"from", y.From, &ws.From}, {"to", y.To, &ws.To}, {"days", y.Days, nil}} {
+		n := c.f.n
+		switch {
+		case n == nil:
+		case n.Kind != yaml.ScalarNode:
+			return nil, p.fail(n.Line, field+"."+c.name, "want a single value", "")
+		case c.to != nil:
+			*c.to = n.Value
+		default:
+			if err := n.Decode(&ws.Days); err != nil {
+				return nil, p.fail(n.Line, field+".days", fmt.Sprintf("%q is not a number", n.Value), "the number of days the visit spans")
+			}
+		}
+	}
+	w, err := ParseWindow(ws)
+	if err != nil {
+		var we *windowError
+		if !errors.As(err, &we) {
+			return nil, p.fail(m.Line, field, err.Error(), "")
+		}
+		line := m.Line
+		if n := map[string]*yaml.Node{"start": y.Start.n, "from": y.From.n, "to": y.To.n, "days": y.Days.n}[we.field]; n != nil {
+			line = n.Line
+		}
+		return nil, p.fail(line, field+"."+we.field, we.msg, we.hint)
+	}
+	return w, nil
+}
+
+// value returns the value of key in mapping m, or nil.
+func value(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; m != nil && i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return resolve(m.Content[i+1])
+		}
+	}
+	return nil
+}
+
+// resolve follows an alias (*name) to the node it names.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
 }
 
 // ResolveRoster returns the file a run of the job reads: the roster itself,

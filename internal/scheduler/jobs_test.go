@@ -94,6 +94,7 @@ func TestParseJobsErrors(t *testing.T) {
 		{"bad endpoint", job("    endpoint: ftp://x\n"), 5, "endpoint", "URL"},
 		{"bad recipient", job("    recipients: [not-an-address]\n"), 5, "recipients", "email"},
 		{"bad overlap", job("    overlap: queue\n"), 5, "overlap", "skip"},
+		{"field written twice", job("    missed: skip\n    missed: run-once\n"), 6, "missed", "written twice"},
 		{"bad date order", job("    date_order: ymd\n"), 5, "date_order", ""},
 		{"duplicate job", job("  - name: a\n    schedule: \"@daily\"\n    roster: r.csv\n"), 5, "name", "line 2"},
 		{"default name", "defaults:\n  name: x\njobs:\n  - name: a\n", 2, "defaults.name", "cannot be a default"},
