@@ -118,6 +118,16 @@ func findReplacements(st *queue.Store, res *importer.Result) ([]replacement, err
 	for _, c := range claims {
 		runs[c.RunID] = true
 	}
+	// Pruned runs keep their visitors' keys hashed: compare them with the
+	// roster's keys hashed the same way.
+	unhash := map[string]string{}
+	for _, k := range keys {
+		if h, ok, err := st.HashedVisitorKey(k); err != nil {
+			return nil, err
+		} else if ok {
+			unhash[h] = k
+		}
+	}
 	oldKeys := map[groupKey]map[string]bool{}
 	oldOrders := map[groupKey][]queue.Order{}
 	for _, id := range slices.Sorted(func(yield func(string) bool) {
@@ -140,6 +150,9 @@ func findReplacements(st *queue.Store, res *importer.Result) ([]replacement, err
 				oldKeys[g] = map[string]bool{}
 			}
 			for _, k := range od.VisitorKeys {
+				if plain, ok := unhash[k]; ok {
+					k = plain
+				}
 				if k != "" {
 					oldKeys[g][k] = true
 				}

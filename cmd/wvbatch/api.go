@@ -59,6 +59,9 @@ type fileConfig struct {
 	Rate         float64 `yaml:"rate"`
 	SMTPURL      string  `yaml:"smtp_url"`
 	SMTPFrom     string  `yaml:"smtp_from"`
+	// Retention, when set (90d), makes the daemon and tick prune runs
+	// that ended longer ago, once a day.
+	Retention string `yaml:"retention"`
 }
 
 func loadFileConfig(path string, explicit bool) (fileConfig, error) {
@@ -76,7 +79,7 @@ func loadFileConfig(path string, explicit bool) (fileConfig, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&fc); err != nil {
-		return fc, usageErr(fmt.Errorf("config file %s: %v", path, err), "keys: endpoint, client_id, client_secret, token, timeout, rate, smtp_url, smtp_from")
+		return fc, usageErr(fmt.Errorf("config file %s: %v", path, err), "keys: endpoint, client_id, client_secret, token, timeout, rate, smtp_url, smtp_from, retention")
 	}
 	return fc, nil
 }

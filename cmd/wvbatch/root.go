@@ -89,6 +89,7 @@ and places them, tracking every order so that nothing is ever ordered twice.`,
 		newScheduleCmd(e),
 		newReportCmd(e),
 		newStoreCmd(e),
+		newPruneCmd(e),
 	)
 	return root
 }
@@ -173,7 +174,7 @@ func reportError(w io.Writer, err error) int {
 // plain errors.
 func isCobraUsage(err error) bool {
 	s := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires at least", "requires at most", "invalid argument"} {
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires at least", "requires at most", "invalid argument", "required flag"} {
 		if strings.Contains(s, p) {
 			return true
 		}

@@ -161,6 +161,13 @@ func runScheduleDaemon(ctx context.Context, o daemonOptions, e *env) error {
 	if err != nil {
 		return err
 	}
+	keep, err := retention(e, o.apiConfig)
+	if err != nil {
+		return err
+	}
+	if keep > 0 {
+		go pruneDaily(ctx, e, &o.sched.store, keep, o.reportDir)
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

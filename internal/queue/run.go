@@ -448,8 +448,12 @@ func (s *Store) AlreadyOrdered(keys []string) (map[string]Claim, error) {
 	out := make(map[string]Claim)
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketVisitors)
+		salt := tx.Bucket(bucketMeta).Get(keySalt) // set once a run was pruned
 		for _, k := range keys {
 			v := b.Get([]byte(k))
+			if v == nil && salt != nil {
+				v = b.Get([]byte(hashedKey(salt, k)))
+			}
 			if v == nil {
 				continue
 			}
