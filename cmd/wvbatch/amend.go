@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -134,7 +133,9 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 		return err
 	}
 	var set submit.Settings
-	_ = json.Unmarshal(run.Settings, &set)
+	if err := submit.RunSettings(run, &set); err != nil {
+		return err
+	}
 
 	req, err := o.request(st, run.ID)
 	if err != nil {
@@ -218,10 +219,7 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 	if err != nil {
 		return err
 	}
-	dir := o.run.reportDir
-	if dir == "" {
-		dir = filepath.Join(filepath.Dir(st.Path()), "reports", run.ID)
-	}
+	dir := reportDir(o.run.reportDir, st, run.ID)
 	if err := writeAmendReport(dir, rep); err != nil {
 		return err
 	}

@@ -526,22 +526,8 @@ func cancelStored(ctx context.Context, st *queue.Store, api submit.API, cfg queu
 
 // storedOrder finds the order orderID among the store's runs.
 func storedOrder(st *queue.Store, orderID string) (string, queue.Order, bool) {
-	runs, err := st.Runs()
-	if err != nil {
-		return "", queue.Order{}, false
-	}
-	for _, run := range runs {
-		orders, err := st.Orders(run.ID)
-		if err != nil {
-			continue
-		}
-		for _, o := range orders {
-			if o.OrderID == orderID && o.State != queue.Rejected {
-				return run.ID, o, true
-			}
-		}
-	}
-	return "", queue.Order{}, false
+	runID, o, found, err := st.FindOrder(orderID)
+	return runID, o, found && err == nil
 }
 
 // amendStored applies an Update message to an order a run in the store

@@ -1,12 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -78,7 +76,7 @@ func (f *mailFlags) config(e *env) (mail.Config, error) {
 			if err != nil {
 				return mail.Config{}, err
 			}
-			raw, from = cmpOr(raw, fc.SMTPURL), cmpOr(from, fc.SMTPFrom)
+			raw, from = cmp.Or(raw, fc.SMTPURL), cmp.Or(from, fc.SMTPFrom)
 		}
 	}
 	if raw == "" {
@@ -94,7 +92,7 @@ func (f *mailFlags) config(e *env) (mail.Config, error) {
 	if cfg.From == "" {
 		return mail.Config{}, errors.New("no sender address for report emails: set --smtp-from or WVBATCH_SMTP_FROM")
 	}
-	if ca := cmpOr(f.smtpCAFile, e.getenv("WVBATCH_SMTP_CA_FILE")); ca != "" {
+	if ca := cmp.Or(f.smtpCAFile, e.getenv("WVBATCH_SMTP_CA_FILE")); ca != "" {
 		pem, err := os.ReadFile(ca)
 		if err != nil {
 			return mail.Config{}, fmt.Errorf("SMTP CA file: %w", err)
@@ -106,13 +104,6 @@ func (f *mailFlags) config(e *env) (mail.Config, error) {
 		cfg.TLSConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	return cfg, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // runReportFiles writes a run's report folder from the store and records
@@ -149,10 +140,14 @@ func loadRun(st *queue.Store, runID string, imp *importer.Result) (queue.Run, *r
 // it in the store.
 func writeRunReport(st *queue.Store, run queue.Run, sum *report.RunSummary, rows []queue.RowOutcome, dir string) report.Files {
 	var set submit.Settings
-	_ = json.Unmarshal(run.Settings, &set)
-	source, skip := rosterSource(st, run, set)
+	source, skip := "", ""
+	if err := submit.RunSettings(run, &set); err != nil {
+		skip = err.Error() // the report is made without the roster
+	} else {
+		source, skip = rosterSource(st, run, set)
+	}
 	files := report.WriteFiles(report.FilesInput{
-		Dir: dir, Name: cmpOr(set.Roster, run.File), SkipReason: skip, Errors: sum.Errors, Summary: sum,
+		Dir: dir, Name: cmp.Or(set.Roster, run.File), SkipReason: skip, Errors: sum.Errors, Summary: sum,
 		Workbook: report.RunWorkbook(sum, rows, source, set.Sheet, set.HeaderRow),
 	})
 	rec := queue.ReportRecord{Dir: dir, Files: files.Paths(), Problems: files.Problems, Skipped: files.WorkbookSkipped, Of: report.Fingerprint(sum)}
@@ -216,10 +211,10 @@ func rosterSource(st *queue.Store, run queue.Run, set submit.Settings) (string, 
 	if run.Hash == "" {
 		return p, ""
 	}
-	if h, err := fileHash(kept); err == nil && h == run.Hash {
+	if h, err := importer.HashFile(kept); err == nil && h == run.Hash {
 		return kept, ""
 	}
-	h, err := fileHash(p)
+	h, err := importer.HashFile(p)
 	switch {
 	case err != nil:
 		return "", fmt.Sprintf("the roster %s cannot be read", p)
@@ -254,20 +249,6 @@ func copyFile(src, dst string) error {
 	return err
 }
 
-// fileHash is the SHA-256 of a file's bytes, as a run records its roster's.
-func fileHash(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
 // deliver emails a run's report when the run has recipients, and records
 // the outcome. A mail that cannot be sent is recorded and reported on
 // stderr; it never fails the command.
@@ -280,7 +261,10 @@ func deliver(e *env, st *queue.Store, f mailFlags, sum *report.RunSummary, files
 	to := f.notify
 	if len(to) == 0 {
 		var set submit.Settings
-		_ = json.Unmarshal(run.Settings, &set)
+		if err := submit.RunSettings(run, &set); err != nil {
+			fmt.Fprintf(e.stderr, "wvbatch: report email: %v\n", err)
+			return
+		}
 		to = set.Order.ReportEmails
 	}
 	if len(to) == 0 {
@@ -399,7 +383,9 @@ func runReport(o reportOptions, e *env) error {
 	to := o.mail.notify
 	if len(to) == 0 {
 		var set submit.Settings
-		_ = json.Unmarshal(run.Settings, &set)
+		if err := submit.RunSettings(run, &set); err != nil {
+			return err
+		}
 		to = set.Order.ReportEmails
 	}
 	if len(to) == 0 {

@@ -1,6 +1,7 @@
 package emg
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -246,7 +247,7 @@ func (c *checker) contact(f string, ct contactBody) Contact {
 		Name: strings.TrimSpace(ct.Name), Email: strings.TrimSpace(ct.Email),
 		WorkPhoneCountryCode: strings.TrimSpace(ct.WorkPhoneCountryCode), WorkPhone: strings.TrimSpace(ct.WorkPhone),
 		MobilePhoneCountry: strings.TrimSpace(ct.MobilePhoneCountryCode), MobilePhone: strings.TrimSpace(ct.MobilePhone),
-		TimeZone: strings.TrimSpace(cmpOr(ct.WorkPhoneTimeZone, ct.MobilePhoneTimeZone)),
+		TimeZone: strings.TrimSpace(cmp.Or(ct.WorkPhoneTimeZone, ct.MobilePhoneTimeZone)),
 	}
 	if t := strings.ToUpper(strings.TrimSpace(ct.ContactType)); t != "TECHNICAL" && t != "TECHNIICAL" {
 		c.add(f+".ContactType", "%q: want TECHNICAL", ct.ContactType)
@@ -276,13 +277,6 @@ func (c *checker) contact(f string, ct contactBody) Contact {
 		}
 	}
 	return out
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func (c *checker) update(body []byte, m *Message) *Update {

@@ -1,6 +1,7 @@
 package emg
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -90,7 +91,7 @@ func (m *Message) Request(reference string) *equinix.WorkVisitRequest {
 		ct := c.AdditionalContacts[0]
 		first, last := splitName(ct.Name)
 		tech := equinix.Contact{Type: equinix.ContactTechnical, FirstName: first, LastName: last,
-			Availability: equinix.AvailabilityAnytime, Timezone: cmpOr(ct.TimeZone, zone)}
+			Availability: equinix.AvailabilityAnytime, Timezone: cmp.Or(ct.TimeZone, zone)}
 		if ct.Email != "" {
 			tech.Details = append(tech.Details, equinix.ContactDetail{Type: equinix.DetailEmail, Value: ct.Email})
 		}

@@ -2,11 +2,11 @@ package equinix
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -17,6 +17,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
+
+	"github.com/wvbatch/wvbatch/internal/backoff"
 )
 
 // maxBody bounds how much of an answer is read.
@@ -291,7 +293,7 @@ func (c *Client) send(ctx context.Context, r *request, payload []byte, token str
 		return attempt{resp: &response{status: res.StatusCode, header: res.Header, body: b}, sent: true}
 	}
 	e := parseAPIError(res.StatusCode, b)
-	e.CorrelationID = cmpOr(e.CorrelationID, correlationHeader(res.Header))
+	e.CorrelationID = cmp.Or(e.CorrelationID, correlationHeader(res.Header))
 	if d, ok := parseRetryAfter(res.Header.Get("Retry-After"), c.cfg.Now()); ok {
 		e.RetryAfter = d
 	}
@@ -310,27 +312,13 @@ func (c *Client) secrets(token string) []string {
 }
 
 func correlationHeader(h http.Header) string {
-	return cmpOr(h.Get("X-Correlation-Id"), h.Get("Correlation-Id"))
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+	return cmp.Or(h.Get("X-Correlation-Id"), h.Get("Correlation-Id"))
 }
 
 // backoff returns the wait before retry n (0-based): full jitter over an
 // exponential ceiling.
 func (c *Client) backoff(n int) time.Duration {
-	ceil := c.cfg.RetryMax
-	if n < 30 {
-		ceil = min(ceil, c.cfg.RetryBase<<n)
-	}
-	if ceil <= 0 {
-		return 0
-	}
-	return rand.N(ceil + 1)
+	return backoff.Full(backoff.Ceiling(c.cfg.RetryBase, c.cfg.RetryMax, n))
 }
 
 // parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
@@ -350,20 +338,6 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	return max(0, t.Sub(now)), true
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // transportError is a request that got no answer, after all retries.

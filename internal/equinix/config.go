@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/wvbatch/wvbatch/internal/backoff"
 )
 
 // Defaults applied to a zero Config field.
@@ -112,7 +114,7 @@ func (c Config) withDefaults() Config {
 		c.Now = time.Now
 	}
 	if c.Sleep == nil {
-		c.Sleep = sleepCtx
+		c.Sleep = backoff.Sleep
 	}
 	return c
 }

@@ -2,6 +2,7 @@ package equinix
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,7 +59,7 @@ func (e *APIError) Error() string {
 			b.WriteString(" (and " + strconv.Itoa(len(e.Problems)-3) + " more)")
 			break
 		}
-		b.WriteString("; " + cmpOr(p.Property, "?") + ": " + cmpOr(p.Reason, p.Value))
+		b.WriteString("; " + cmp.Or(p.Property, "?") + ": " + cmp.Or(p.Reason, p.Value))
 	}
 	if h := e.Hint(); h != "" {
 		b.WriteString(" — " + h)
@@ -186,7 +187,7 @@ func parseAPIError(status int, body []byte) *APIError {
 		if msg != "" && !containsString(msgs, msg) {
 			msgs = append(msgs, msg)
 		}
-		e.CorrelationID = cmpOr(e.CorrelationID, w.CorrelationID)
+		e.CorrelationID = cmp.Or(e.CorrelationID, w.CorrelationID)
 		e.Problems = append(e.Problems, parseProblems(w.AdditionalInfo)...)
 		for _, f := range w.Fields {
 			e.Problems = append(e.Problems, Problem{Property: f})

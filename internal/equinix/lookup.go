@@ -1,6 +1,7 @@
 package equinix
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -102,7 +103,7 @@ func (u *User) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*u = User(w.plain)
-	u.Username = cmpOr(u.Username, w.UserName)
+	u.Username = cmp.Or(u.Username, w.UserName)
 	u.Status = UserStatus(strings.ToUpper(string(u.Status)))
 	return nil
 }

@@ -1,6 +1,7 @@
 package equinix
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -212,7 +213,7 @@ func (u WorkVisitUpdate) MarshalJSON() ([]byte, error) {
 		Details  *details  `json:"details,omitempty"`
 	}
 	for _, ct := range u.NotificationContacts {
-		ct.Type = cmpOr(ct.Type, ContactNotification)
+		ct.Type = cmp.Or(ct.Type, ContactNotification)
 		body.Contacts = append(body.Contacts, ct)
 	}
 	if u.VisitStartDateTime != nil || u.VisitEndDateTime != nil || u.OpenCabinet != nil {
@@ -233,7 +234,7 @@ func (u *WorkVisitUpdate) check() error {
 		return errors.New("nothing to change")
 	case len(u.NotificationContacts) > 1:
 		return fmt.Errorf("%d notification contacts given; an update takes at most one", len(u.NotificationContacts))
-	case len(u.NotificationContacts) == 1 && cmpOr(u.NotificationContacts[0].Type, ContactNotification) != ContactNotification:
+	case len(u.NotificationContacts) == 1 && cmp.Or(u.NotificationContacts[0].Type, ContactNotification) != ContactNotification:
 		return fmt.Errorf("an update can change only a NOTIFICATION contact, not %s", u.NotificationContacts[0].Type)
 	}
 	return nil

@@ -90,7 +90,7 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 	}
 	hashc := make(chan hashed, 1)
 	go func() {
-		sum, err := hashFile(opt.Path)
+		sum, err := HashFile(opt.Path)
 		hashc <- hashed{sum, err}
 	}()
 	h := src.Header()
@@ -227,7 +227,8 @@ func RunID(hash string, of roster.OrderFields, order roster.DateOrder, salt stri
 	return "r" + hex.EncodeToString(h.Sum(nil))[:15]
 }
 
-func hashFile(path string) (string, error) {
+// HashFile is the SHA-256 of a file's bytes, as a run records its roster's.
+func HashFile(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", &roster.FileError{Path: path, Msg: "cannot open the file: " + err.Error(), Hint: "check the path and that you may read it", Err: err}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wvbatch/wvbatch/internal/hashindex"
 	"github.com/wvbatch/wvbatch/internal/roster"
 )
 
@@ -52,7 +53,7 @@ type Planner struct {
 	// index finds a group by its key's hash; the rare key whose hash
 	// another key already has is in collided. (A map keyed by the strings
 	// themselves would hash them all again each time it grows.)
-	index    hashIndex
+	index    hashindex.Table[struct{}]
 	collided map[groupKey]int32
 	// groups holds the groups in first-seen order, in blocks of
 	// groupBlock so that adding one never copies the others.
@@ -119,10 +120,10 @@ func (p *Planner) key(g *group) groupKey {
 func (p *Planner) find(k groupKey, zone string) int32 {
 	p.hashing = k // hashed there: a pointer to k would move k to the heap
 	h := p.hash(&p.hashing)
-	slot := p.index.slot(h)
-	ok := slot.group != 0
+	slot := p.index.Find(h, struct{}{})
+	i, ok := slot.Index()
 	if ok {
-		if i := slot.group - 1; p.key(p.group(i)) == k {
+		if p.key(p.group(i)) == k {
 			return i
 		}
 		if j, ok := p.collided[k]; ok {
@@ -138,7 +139,7 @@ func (p *Planner) find(k groupKey, zone string) int32 {
 	}
 	b := &p.groups[len(p.groups)-1]
 	*b = append(*b, g)
-	i := int32(p.n)
+	i = int32(p.n)
 	p.n++
 	if !p.cfg.CountOnly {
 		p.visitors = append(p.visitors, nil)
@@ -149,57 +150,9 @@ func (p *Planner) find(k groupKey, zone string) int32 {
 		}
 		p.collided[p.key(&g)] = i
 	} else {
-		p.index.fill(slot, h, i)
+		p.index.Fill(slot, h, struct{}{}, i)
 	}
 	return i
-}
-
-// hashIndex finds a group by its key's hash: a hash table of open
-// addressing, which finds a hash or the free slot for it in one probe (a
-// map would take one to find it missing and another to add it).
-type hashIndex struct {
-	slots []hashSlot // a power of two of them
-	n     int        // slots in use
-}
-
-type hashSlot struct {
-	hash  uint64
-	group int32 // index+1; 0 in a free slot
-}
-
-// slot returns the slot holding h, or the free slot where it goes.
-func (t *hashIndex) slot(h uint64) *hashSlot {
-	if 2*(t.n+1) > len(t.slots) {
-		t.grow()
-	}
-	mask := uint64(len(t.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		if s := &t.slots[i]; s.group == 0 || s.hash == h {
-			return s
-		}
-	}
-}
-
-// fill puts h and its group in the free slot s.
-func (t *hashIndex) fill(s *hashSlot, h uint64, group int32) {
-	s.hash, s.group = h, group+1
-	t.n++
-}
-
-func (t *hashIndex) grow() {
-	old := t.slots
-	t.slots = make([]hashSlot, max(2*len(old), 1024))
-	mask := uint64(len(t.slots) - 1)
-	for _, s := range old {
-		if s.group == 0 {
-			continue
-		}
-		i := s.hash & mask
-		for t.slots[i].group != 0 {
-			i = (i + 1) & mask
-		}
-		t.slots[i] = s
-	}
 }
 
 // intern returns the number of s in strs, adding a copy of s if need be:

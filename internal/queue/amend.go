@@ -2,6 +2,7 @@ package queue
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -385,7 +386,7 @@ func (s *Store) CreateAmendment(runID string, req AmendRequest, now time.Time, a
 				ao.State, ao.Note = AmendUnchanged, "the order already asks for this"
 			}
 			if ao.Change.Start != nil {
-				place := cmpOr(o.OrderID, o.Key)
+				place := cmp.Or(o.OrderID, o.Key)
 				switch {
 				case ao.After.Start.Before(now):
 					reasons = append(reasons, fmt.Sprintf("order %s would start at %s, which is in the past (now %s)",
@@ -450,13 +451,6 @@ func (s *Store) CreateAmendment(runID string, req AmendRequest, now time.Time, a
 		return nil
 	})
 	return out, created, err
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func lastAmendment(rb *bolt.Bucket, runID string) (*Amendment, error) {

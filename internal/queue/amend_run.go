@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -289,7 +290,7 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 				}
 				continue
 			case !now.Open:
-				note := "the order is " + strings.ToLower(cmpOr(now.Status, "closed"))
+				note := "the order is " + strings.ToLower(cmp.Or(now.Status, "closed"))
 				if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, AmendSkipped, nil, note); err != nil {
 					return err
 				}

@@ -177,6 +177,9 @@ func (s *Store) MarkSubmitted(runID, key, orderID string) error {
 				return err
 			}
 		}
+		if err := indexOrderID(t.tx, t.id, o.Key, orderID); err != nil {
+			return err
+		}
 		return t.claim(o)
 	})
 	return err

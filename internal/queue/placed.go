@@ -94,6 +94,9 @@ func (s *Store) CreatePlacedRun(run Run, orders []PlacedOrder) (created bool, er
 			if err := rb.Bucket(bucketKeys).Put([]byte(p.Key), k); err != nil {
 				return err
 			}
+			if err := indexOrderID(tx, run.ID, p.Key, p.OrderID); err != nil {
+				return err
+			}
 			for _, row := range p.Rows {
 				r := RowOutcome{Row: row, Status: RowOrdered}
 				if old := rb.Bucket(bucketRows).Get(u64(row)); old != nil {

@@ -135,6 +135,8 @@ func migrations() []migration {
 			}
 			return nil
 		},
+		// 1 → 2: the index of Equinix order ids.
+		migrateOrderIDs,
 	}
 }
 

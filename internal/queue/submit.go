@@ -6,12 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"runtime/debug"
 	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/wvbatch/wvbatch/internal/backoff"
 )
 
 // ErrorClass says what a failed request means for the order.
@@ -124,7 +125,7 @@ func (c RunConfig) withDefaults() RunConfig {
 		c.Now = time.Now
 	}
 	if c.Sleep == nil {
-		c.Sleep = sleep
+		c.Sleep = backoff.Sleep
 	}
 	if c.Classify == nil {
 		c.Classify = func(error) ErrorClass { return Uncertain }
@@ -147,27 +148,9 @@ func (c RunConfig) validate() error {
 	return nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // backoff returns the wait before attempt+1, with equal jitter.
 func (c *RunConfig) backoff(attempt int, err error) time.Duration {
-	d := c.BackoffMax
-	if attempt < 1 {
-		attempt = 1
-	}
-	if attempt <= 30 {
-		d = min(c.BackoffBase<<(attempt-1), c.BackoffMax)
-	}
-	d = d/2 + rand.N(d/2+1)
+	d := backoff.Equal(backoff.Ceiling(c.BackoffBase, c.BackoffMax, attempt-1))
 	if c.RetryAfter != nil && err != nil {
 		d = max(d, c.RetryAfter(err))
 	}

@@ -1,6 +1,10 @@
 package roster
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+
+	"github.com/wvbatch/wvbatch/internal/hashindex"
+)
 
 // visitorSet remembers the row on which each visitor was first seen in each
 // place and window. Visitors are known by 64-bit hashes (two different
@@ -12,7 +16,8 @@ import "math/rand/v2"
 // cost a cache miss for every row. Nothing in it holds a pointer, so the
 // garbage collector has nothing to scan in it however large it grows.
 type visitorSet struct {
-	windows windowTable
+	windows hashindex.Table[placeWindow] // place and window → index in lists
+	seed    uint64
 	lists   slab[visitorList]
 	chunks  slab[seenChunk]
 	many    map[listVisitor]int32 // the visitors of lists longer than placeScan
@@ -58,16 +63,16 @@ const placeScan = 32
 func (s *visitorSet) add(pw placeWindow, who uint64, row int32) (int32, bool) {
 	li := s.last
 	if s.lists.blocks == nil || pw != s.lastPW {
-		slot := s.windows.slot(pw)
-		if slot.list == 0 {
+		h := s.hash(pw)
+		slot := s.windows.Find(h, pw)
+		var ok bool
+		if li, ok = slot.Index(); !ok {
 			ci, c := s.chunks.add()
 			c.next = -1
 			var l *visitorList
 			li, l = s.lists.add()
 			l.head, l.tail = ci, ci
-			s.windows.fill(slot, pw, li)
-		} else {
-			li = slot.list - 1
+			s.windows.Fill(slot, h, pw, li)
 		}
 		s.last, s.lastPW = li, pw
 	}
@@ -117,60 +122,12 @@ func (s *visitorSet) add(pw placeWindow, who uint64, row int32) (int32, bool) {
 	return 0, false
 }
 
-// windowTable finds the list of a place and window: a hash table of open
-// addressing, which finds a window or the free slot for it in one probe
-// (a map would take one to find it missing and another to add it).
-type windowTable struct {
-	slots []windowSlot // a power of two of them
-	n     int          // slots in use
-	seed  uint64
-}
-
-type windowSlot struct {
-	pw   placeWindow
-	list int32 // index+1 into lists; 0 in a free slot
-}
-
-// slot returns the slot holding pw, or the free slot where it goes.
-func (t *windowTable) slot(pw placeWindow) *windowSlot {
-	if 2*(t.n+1) > len(t.slots) {
-		t.grow()
+// hash is pw's hash under the set's seed.
+func (s *visitorSet) hash(pw placeWindow) uint64 {
+	if s.seed == 0 {
+		s.seed = rand.Uint64() | 1
 	}
-	mask := uint64(len(t.slots) - 1)
-	for i := t.hash(pw) & mask; ; i = (i + 1) & mask {
-		if s := &t.slots[i]; s.list == 0 || s.pw == pw {
-			return s
-		}
-	}
-}
-
-// fill puts pw and its list in the free slot s.
-func (t *windowTable) fill(s *windowSlot, pw placeWindow, list int32) {
-	s.pw, s.list = pw, list+1
-	t.n++
-}
-
-func (t *windowTable) grow() {
-	old := t.slots
-	if t.seed == 0 {
-		t.seed = rand.Uint64() | 1
-	}
-	t.slots = make([]windowSlot, max(2*len(old), 1024))
-	mask := uint64(len(t.slots) - 1)
-	for _, s := range old {
-		if s.list == 0 {
-			continue
-		}
-		i := t.hash(s.pw) & mask
-		for t.slots[i].list != 0 {
-			i = (i + 1) & mask
-		}
-		t.slots[i] = s
-	}
-}
-
-func (t *windowTable) hash(pw placeWindow) uint64 {
-	h := t.seed ^ uint64(pw.start)*0x9e3779b97f4a7c15 ^ uint64(pw.end)*0xc2b2ae3d27d4eb4f ^ uint64(pw.place)*0x165667b19e3779f9
+	h := s.seed ^ uint64(pw.start)*0x9e3779b97f4a7c15 ^ uint64(pw.end)*0xc2b2ae3d27d4eb4f ^ uint64(pw.place)*0x165667b19e3779f9
 	h ^= h >> 32
 	h *= 0xd6e8feb86659fd93
 	h ^= h >> 32

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -562,7 +563,7 @@ func (s *Server) answer(o *order, now time.Time) orderAnswer {
 		}
 		a.Contacts = append(a.Contacts, c)
 	default:
-		a.Contacts = append(a.Contacts, s.contact("TECHNICAL", cmpOr(o.technicalUser, o.orderingUser)))
+		a.Contacts = append(a.Contacts, s.contact("TECHNICAL", cmp.Or(o.technicalUser, o.orderingUser)))
 	}
 	a.Contacts = append(a.Contacts, s.contact("NOTIFICATION", o.orderingUser))
 	for _, u := range o.NotificationUsers {
@@ -598,13 +599,6 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // handleGetOrder is GET /colocations/v2/orders/{orderId}.

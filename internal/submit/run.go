@@ -26,6 +26,20 @@ type Settings struct {
 	Now       string             `json:"now,omitempty"`
 }
 
+// RunSettings decodes the settings run was recorded with into v (a
+// *Settings, or a type that embeds Settings). A run recorded without
+// settings leaves v as it is; settings that cannot be read are an error
+// naming the run, never silently empty.
+func RunSettings(run queue.Run, v any) error {
+	if len(run.Settings) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(run.Settings, v); err != nil {
+		return fmt.Errorf("run %s: its recorded settings cannot be read (%v); the store may be damaged", run.ID, err)
+	}
+	return nil
+}
+
 // Run is a run ready to be recorded: its orders' requests and every row's
 // outcome so far.
 type Run struct {
