@@ -109,17 +109,6 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 		}
 	}
 
-	keep := cmp.Or(opt.KeepErrors, 100)
-	report := func(e roster.RowError) {
-		res.ErrorsTotal++
-		if opt.OnError != nil {
-			opt.OnError(e)
-			if len(res.Errors) >= keep {
-				return
-			}
-		}
-		res.Errors = append(res.Errors, e)
-	}
 	if missing := roster.MissingColumns(h, opt.Check); len(missing) > 0 {
 		msgs := make([]string, len(missing))
 		for i, e := range missing {
@@ -129,8 +118,94 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 			Msg: strings.Join(msgs, "; "), Hint: missing[0].Hint}
 	}
 
-	planner := plan.New(plan.Config{ReferencePrefix: res.Order.ReferencePrefix, CountOnly: opt.CountOnly})
-	checker := roster.NewChecker(h, opt.Check)
+	check := opt.Check
+	check.Preflight = opt.Preflight != nil
+	// With OnError, the errors of rows from the first date that could be
+	// read two ways are held back until the column's order is known.
+	hold := opt.OnError != nil && check.DateOrder == roster.DateOrderAuto
+	sc, err := scan(ctx, opt, check, src, res, 0, hold)
+	if err != nil {
+		return nil, err
+	}
+	if check.DateOrder == roster.DateOrderAuto {
+		settled := sc.checker.Settled()
+		if len(settled) > 0 || sc.heldFrom > 0 {
+			// Read the rows again with the order the column's other rows
+			// settle: the pre-flight's answers are remembered.
+			for _, st := range settled {
+				slot := 0
+				if st.Field == roster.FieldEnd {
+					slot = 1
+				}
+				check.ColumnOrder[slot] = st.Order
+			}
+			again, err := roster.Open(opt.Path, opt.Read)
+			if err != nil {
+				return nil, err
+			}
+			defer again.Close()
+			if sc, err = scan(ctx, opt, check, again, res, sc.heldFrom, false); err != nil {
+				return nil, err
+			}
+			for _, st := range settled {
+				res.Warnings = append(res.Warnings, st.Note())
+			}
+		}
+	}
+	if sc.hidden.Len() > 0 {
+		res.Warnings = append(res.Warnings, roster.HiddenRowsNote(&sc.hidden))
+	}
+	if res.Rows == 0 {
+		return nil, &roster.FileError{Path: opt.Path, Sheet: h.Sheet, Msg: "the roster has a header but no visitor rows",
+			Hint: "add one row per visitor below the header"}
+	}
+	hs := <-hashc
+	if hs.err != nil {
+		return nil, hs.err
+	}
+	res.Hash = hs.sum
+	res.RunID = RunID(res.Hash, res.Order, opt.Check.DateOrder, opt.Salt)
+	sc.planner.SetRunID(res.RunID)
+	res.Orders, res.Summary = sc.planner.Orders()
+	return res, nil
+}
+
+// scanned is what one pass over a roster's rows leaves besides the counts
+// and errors in the Result.
+type scanned struct {
+	checker *roster.Checker
+	planner *plan.Planner
+	hidden  roster.RowSet
+	// heldFrom is the row from which errors were held back from OnError,
+	// or 0.
+	heldFrom int
+}
+
+// scan checks and plans every row of src, setting res's counts and errors.
+// Errors of rows before deliverFrom are not given to OnError (they were
+// already); with hold, errors from the first row whose date could be read
+// two ways on are not either.
+func scan(ctx context.Context, opt Options, check roster.CheckConfig, src roster.Source, res *Result, deliverFrom int, hold bool) (*scanned, error) {
+	res.Rows, res.ValidRows, res.InvalidRows = 0, 0, 0
+	res.Errors, res.ErrorsTotal = nil, 0
+	h := src.Header()
+	keep := cmp.Or(opt.KeepErrors, 100)
+	sc := &scanned{
+		checker: roster.NewChecker(h, check),
+		planner: plan.New(plan.Config{ReferencePrefix: res.Order.ReferencePrefix, CountOnly: opt.CountOnly}),
+	}
+	report := func(e roster.RowError) {
+		res.ErrorsTotal++
+		if opt.OnError != nil {
+			if e.Row >= deliverFrom && sc.heldFrom == 0 {
+				opt.OnError(e)
+			}
+			if len(res.Errors) >= keep {
+				return
+			}
+		}
+		res.Errors = append(res.Errors, e)
+	}
 	var (
 		v    roster.Visitor  // on the stack: no write barriers as it is filled
 		pv   *roster.Visitor // v's copy for the preflight, which is handed a pointer
@@ -150,7 +225,13 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 			return nil, err
 		}
 		res.Rows++
-		errs = checker.Check(rec, &v, errs[:0])
+		if rec.Hidden {
+			sc.hidden.Add(rec.Row)
+		}
+		errs = sc.checker.Check(rec, &v, errs[:0])
+		if hold && sc.heldFrom == 0 && sc.checker.Ambiguous() != 0 {
+			sc.heldFrom = rec.Row
+		}
 		if len(errs) == 0 && opt.Preflight != nil {
 			if pv == nil {
 				pv = new(roster.Visitor)
@@ -170,21 +251,9 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 			continue
 		}
 		res.ValidRows++
-		planner.Add(&v)
+		sc.planner.Add(&v)
 	}
-	if res.Rows == 0 {
-		return nil, &roster.FileError{Path: opt.Path, Sheet: h.Sheet, Msg: "the roster has a header but no visitor rows",
-			Hint: "add one row per visitor below the header"}
-	}
-	hs := <-hashc
-	if hs.err != nil {
-		return nil, hs.err
-	}
-	res.Hash = hs.sum
-	res.RunID = RunID(res.Hash, res.Order, opt.Check.DateOrder, opt.Salt)
-	planner.SetRunID(res.RunID)
-	res.Orders, res.Summary = planner.Orders()
-	return res, nil
+	return sc, nil
 }
 
 // orderFields merges the roster's Order sheet with the flags.

@@ -180,6 +180,29 @@ func (c *Checker) Visitor(ctx context.Context, h *roster.Header, v *roster.Visit
 	if s != nil {
 		cageAccounts, cageListed = s.cages[cage]
 	}
+	if s != nil && cageListed && v.CabinetIsNumber {
+		// A number cell lost the cabinet's leading zeros: 101 is 0101.
+		match := c.cabinetsNumbered(s, cage, cabinet[len(cage)+1:])
+		if len(match) != 1 {
+			what := "no cabinet numbered " + cabinet[len(cage)+1:]
+			if len(match) > 1 {
+				what = "several cabinets numbered " + cabinet[len(cage)+1:] + ": " + strings.Join(match, ", ")
+			}
+			add(roster.FieldCabinet, v.Cabinet, roster.CodeCabinetNumber,
+				fmt.Sprintf("Cabinet %s is a number cell, which drops leading zeros, and cage %s has %s", cabinet[len(cage)+1:], v.Cage, what),
+				"format the Cabinet column as Text and type the cabinet as the portal shows it; its cabinets are: "+c.cabinetList(s, cage))
+			err := c.user(ctx, v, add)
+			return errs, err
+		}
+		v.Cabinet, cabinet = match[0], match[0]
+	}
+	if s != nil && v.AccountIsNumber && v.Account != "" {
+		if _, listed := s.accounts[v.Account]; !listed {
+			if match := accountsNumbered(s, v.Account); len(match) == 1 {
+				v.Account = match[0]
+			}
+		}
+	}
 	switch {
 	case s == nil:
 		add(roster.FieldIBX, v.IBX, CodeIBXNotPermitted,
@@ -197,10 +220,46 @@ func (c *Checker) Visitor(ctx context.Context, h *roster.Header, v *roster.Visit
 	if s != nil {
 		c.checkAccount(s, v, cageListed, cageAccounts, add)
 	}
+	err = c.user(ctx, v, add)
+	return errs, err
+}
+
+// cabinetsNumbered returns the cage's cabinets whose number is n once
+// leading zeros are set aside (0101 for 101).
+func (c *Checker) cabinetsNumbered(s *site, cage, n string) []string {
+	var out []string
+	n = strings.TrimLeft(n, "0")
+	for _, cg := range s.loc.Cages {
+		id := strings.ToUpper(cg.CabinetID)
+		if !strings.EqualFold(cg.ID, cage) || !strings.HasPrefix(id, cage+":") {
+			continue
+		}
+		if num := id[len(cage)+1:]; strings.TrimLeft(num, "0") == n && !contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// accountsNumbered returns the IBX's accounts whose number is n once
+// leading zeros are set aside.
+func accountsNumbered(s *site, n string) []string {
+	var out []string
+	n = strings.TrimLeft(n, "0")
+	for _, a := range s.loc.Accounts {
+		if strings.TrimLeft(a.AccountNumber, "0") == n && !contains(out, a.AccountNumber) {
+			out = append(out, a.AccountNumber)
+		}
+	}
+	return out
+}
+
+// user adds the problems of the row's registered user, if it has one.
+func (c *Checker) user(ctx context.Context, v *roster.Visitor, add func(f roster.Field, value, code, msg, hint string)) error {
 	if v.Username != "" {
 		u, err := c.User(ctx, v.Username)
 		if err != nil {
-			return errs, err
+			return err
 		}
 		switch {
 		case u == nil:
@@ -213,7 +272,7 @@ func (c *Checker) Visitor(ctx context.Context, h *roster.Header, v *roster.Visit
 				userHint(u))
 		}
 	}
-	return errs, nil
+	return nil
 }
 
 // checkAccount adds a problem when the row's account (or, with none, the

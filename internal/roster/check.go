@@ -36,6 +36,11 @@ const (
 	CodeStartInPast        = "start-in-past"
 	CodeOpenCabinetInvalid = "open-cabinet-invalid"
 	CodeDuplicateVisitor   = "duplicate-visitor"
+	// CodeCabinetNumber: the Cabinet cell is a number, which lost the
+	// cabinet's leading zeros, and nothing tells which cabinet it was.
+	CodeCabinetNumber = "cabinet-number"
+	// CodeFormulaUncalculated: a formula cell has no saved value.
+	CodeFormulaUncalculated = "formula-uncalculated"
 )
 
 // RowError is one problem with one roster row, in words a person can act on.
@@ -72,8 +77,16 @@ type CheckConfig struct {
 	Now func() time.Time
 	// DateOrder says how to read dates like 03/04/2027.
 	DateOrder DateOrder
+	// ColumnOrder is the day/month order of the Visit Start and Visit End
+	// columns (in that order) when DateOrder is auto: the order the other
+	// rows of the column settle (see Checker.Settled).
+	ColumnOrder [2]DateOrder
 	// Window supplies the visit window of rows without dates.
 	Window Window
+	// Preflight tells that the rows are checked against the account after
+	// these checks: a Cabinet cell holding a number is left for it to match
+	// with the cage's cabinet of that number.
+	Preflight bool
 }
 
 // Checker checks roster rows one at a time. It remembers the visitors it has
@@ -95,6 +108,18 @@ type Checker struct {
 	walls     [wallCacheSize]wallEntry
 	place     placeMemo
 	placeIDs  map[placeName]int32
+
+	// evidence of each date column's day/month order, for Settled.
+	evidence [2]dateEvidence
+}
+
+// dateEvidence is what a date column's rows say of its day/month order:
+// the first row whose date could be read either way, and the first whose
+// date is only readable day first (25/04/2027) or month first (04/25/2027).
+type dateEvidence struct {
+	ambiguous        int
+	dmy, mdy         int
+	dmyText, mdyText string
 }
 
 type dateMemo struct {
@@ -135,6 +160,7 @@ const (
 
 type placeMemo struct {
 	ibx, cage, cabinet, zone string
+	cabinetNumber            bool
 	valid                    bool
 	id                       int32 // the place's number, when valid
 	out                      Visitor
@@ -208,6 +234,16 @@ func (c *Checker) Check(rec *Record, v *Visitor, errs []RowError) []RowError {
 		})
 	}
 
+	if formulas(rec) {
+		for f := range NumFields {
+			if rec.Cells[f].Kind == KindFormula {
+				add(f, CodeFormulaUncalculated, fmt.Sprintf("%s has a formula that was never calculated: open and save the file in Excel", f),
+					"the program that wrote the file stores formulas without their values; open the file in Excel or LibreOffice and save it, or type the values instead of formulas")
+			}
+		}
+		return errs
+	}
+
 	placeOK := c.checkPlace(rec, v, &errs)
 	c.checkVisitor(rec, v, add)
 
@@ -231,16 +267,27 @@ func (c *Checker) Check(rec *Record, v *Visitor, errs []RowError) []RowError {
 	return errs
 }
 
+// formulas reports whether a cell of the row is a formula with no value.
+func formulas(rec *Record) bool {
+	for f := range rec.Cells {
+		if rec.Cells[f].Kind == KindFormula {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *Checker) checkPlace(rec *Record, v *Visitor, errs *[]RowError) bool {
 	ibx, cage, cabinet, zone := rec.Value(FieldIBX), rec.Value(FieldCage), rec.Value(FieldCabinet), rec.Value(FieldTimeZone)
+	cabinetNumber := rec.Cells[FieldCabinet].Kind == KindNumber
 	m := &c.place
 	if m.errs != nil || m.valid {
-		if m.ibx == ibx && m.cage == cage && m.cabinet == cabinet && m.zone == zone {
+		if m.ibx == ibx && m.cage == cage && m.cabinet == cabinet && m.zone == zone && m.cabinetNumber == cabinetNumber {
 			c.copyPlace(rec, v, errs)
 			return m.valid
 		}
 	}
-	m.ibx, m.cage, m.cabinet, m.zone = ibx, cage, cabinet, zone
+	m.ibx, m.cage, m.cabinet, m.zone, m.cabinetNumber = ibx, cage, cabinet, zone, cabinetNumber
 	m.out = Visitor{}
 	m.errs = m.errs[:0]
 	m.valid = c.place1(rec, &m.out, &m.errs)
@@ -263,6 +310,7 @@ func (c *Checker) checkPlace(rec *Record, v *Visitor, errs *[]RowError) bool {
 func (c *Checker) copyPlace(rec *Record, v *Visitor, errs *[]RowError) {
 	m := &c.place
 	v.IBX, v.Cage, v.Cabinet, v.Zone = m.out.IBX, m.out.Cage, m.out.Cabinet, m.out.Zone
+	v.CabinetIsNumber = m.out.CabinetIsNumber
 	for _, e := range m.errs {
 		e.Row = rec.Row
 		*errs = append(*errs, e)
@@ -307,6 +355,14 @@ func (c *Checker) place1(rec *Record, v *Visitor, errs *[]RowError) bool {
 
 	if cab := strings.ToUpper(rec.Value(FieldCabinet)); cab != "" && cageOK {
 		switch {
+		case rec.Cells[FieldCabinet].Kind == KindNumber && allDigits(cab):
+			v.Cabinet, v.CabinetIsNumber = cage+":"+cab, true
+			if len(cab) < 4 && !c.cfg.Preflight {
+				add(FieldCabinet, CodeCabinetNumber,
+					fmt.Sprintf("Cabinet %s is a number cell, which drops leading zeros (0101 becomes 101): which cabinet of cage %s it is cannot be told offline", cab, cage),
+					fmt.Sprintf("format the Cabinet column as Text and type the number as the cabinet shows it (0101), or write the full id (%s:0101); or check it against your cabinets with validate --online", cage))
+				ok = false
+			}
 		case validCabinetNumber(cab):
 			v.Cabinet = cage + ":" + cab
 		case strings.HasPrefix(cab, cage+":") && validCabinetNumber(cab[len(cage)+1:]):
@@ -403,7 +459,8 @@ func (c *Checker) date(rec *Record, f Field, slot int, loc *time.Location, end b
 			k := dateKey{text: cell.Text, kind: cell.Kind, end: end, loc: loc}
 			var ok bool
 			if r, ok = c.dateCache[k]; !ok {
-				r = c.parseDate(cell, loc, end)
+				r = c.parseDate(cell, loc, slot, end)
+				c.noteOrder(rec.Row, slot, cell, r)
 				if len(c.dateCache) >= maxDateCache {
 					clear(c.dateCache)
 				}
@@ -441,9 +498,13 @@ func (c *Checker) wallIn(w Wall, loc *time.Location) dateResult {
 	return r
 }
 
-// parseDate reads a date cell in loc.
-func (c *Checker) parseDate(cell Cell, loc *time.Location, end bool) dateResult {
-	w, p := parseWall(cell, c.cfg.DateOrder)
+// parseDate reads a date cell of the date column slot in loc.
+func (c *Checker) parseDate(cell Cell, loc *time.Location, slot int, end bool) dateResult {
+	order := c.cfg.DateOrder
+	if order == DateOrderAuto {
+		order = c.cfg.ColumnOrder[slot]
+	}
+	w, p := parseWall(cell, order, c.header.Date1904)
 	if p != nil {
 		return dateResult{prob: p}
 	}
@@ -457,8 +518,80 @@ func (c *Checker) parseDate(cell Cell, loc *time.Location, end bool) dateResult 
 	return dateResult{t: t}
 }
 
+// noteOrder remembers what a date column's cell, read for the first time
+// as r, says of the column's day/month order.
+func (c *Checker) noteOrder(row, slot int, cell Cell, r dateResult) {
+	e := &c.evidence[slot]
+	if r.prob != nil && r.prob.Code == CodeDateAmbiguous {
+		if e.ambiguous == 0 {
+			e.ambiguous = row
+		}
+		return
+	}
+	switch dayMonthOrder(cell) {
+	case DateOrderDMY:
+		if e.dmy == 0 {
+			e.dmy, e.dmyText = row, cell.Text
+		}
+	case DateOrderMDY:
+		if e.mdy == 0 {
+			e.mdy, e.mdyText = row, cell.Text
+		}
+	}
+}
+
+// Settlement is the day/month order the rows of a date column settle: some
+// of its dates could be read either way (03/04/2027), others only one way
+// (25/04/2027 is day first), and none the other way.
+type Settlement struct {
+	Field Field
+	Order DateOrder
+	// Row and Text are the first cell that settles it.
+	Row  int
+	Text string
+}
+
+// Ambiguous returns the first row whose date could be read two ways, or 0.
+func (c *Checker) Ambiguous() int {
+	a, b := c.evidence[0].ambiguous, c.evidence[1].ambiguous
+	if a == 0 || b != 0 && b < a {
+		return b
+	}
+	return a
+}
+
+// Settled returns, for each date column with dates that could be read two
+// ways, the order its other rows settle; columns whose rows do not settle
+// it, or disagree, are left out. Check the rows again with that order in
+// CheckConfig.ColumnOrder.
+func (c *Checker) Settled() []Settlement {
+	var out []Settlement
+	for slot, f := range []Field{FieldStart, FieldEnd} {
+		e := &c.evidence[slot]
+		switch {
+		case e.ambiguous == 0, e.dmy != 0 && e.mdy != 0:
+		case e.dmy != 0:
+			out = append(out, Settlement{Field: f, Order: DateOrderDMY, Row: e.dmy, Text: e.dmyText})
+		case e.mdy != 0:
+			out = append(out, Settlement{Field: f, Order: DateOrderMDY, Row: e.mdy, Text: e.mdyText})
+		}
+	}
+	return out
+}
+
+// SettledNote says in words how a column's dates are read.
+func (s Settlement) Note() string {
+	how := "day first (03/04/2027 is 3 April 2027)"
+	if s.Order == DateOrderMDY {
+		how = "month first (03/04/2027 is March 4, 2027)"
+	}
+	return fmt.Sprintf("%s: dates that could be read two ways are read %s, as row %d's %s can only be read that way; "+
+		"pass --date-order to read them otherwise", s.Field, how, s.Row, s.Text)
+}
+
 func (c *Checker) checkVisitor(rec *Record, v *Visitor, add func(Field, string, string, string)) {
 	v.Account = rec.Value(FieldAccount)
+	v.AccountIsNumber = rec.Cells[FieldAccount].Kind == KindNumber
 	if a := v.Account; a != "" && !validAccount(a) {
 		add(FieldAccount, CodeAccountInvalid, fmt.Sprintf("%q is not an account number", a),
 			"write the Equinix account number (digits only), or leave it empty to use the cage's account")
@@ -503,7 +636,12 @@ func (c *Checker) checkVisitor(rec *Record, v *Visitor, add func(Field, string, 
 	cc, phone := rec.Value(FieldMobileCountryCode), rec.Value(FieldMobilePhone)
 	if cc != "" {
 		if cc[0] != '+' {
-			cc = "+" + cc // Excel drops the + of a code typed as a number
+			// The international prefix 00 (0031), or a code typed as a
+			// number, whose + Excel drops.
+			if strings.HasPrefix(cc, "00") && len(cc) > 2 {
+				cc = cc[2:]
+			}
+			cc = "+" + cc
 		}
 		v.MobileCountryCode = cc
 		if !validCountryCode(cc) {
@@ -629,6 +767,15 @@ func splitCage(s string) (string, bool) {
 }
 
 func validCabinetNumber(s string) bool { return alnum(s, 1, 12) }
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return s != ""
+}
 
 func validAccount(s string) bool {
 	if len(s) > 20 {

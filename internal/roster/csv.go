@@ -73,7 +73,57 @@ func openCSV(f *os.File, path string) (*csvReader, error) {
 	if binaryText(head) {
 		return fail(&FileError{Msg: "not a spreadsheet: it holds binary data, not text", Hint: hintSaveXLSX})
 	}
+	if loneCR(head) {
+		// Excel for Mac's "CSV (Macintosh)" ends lines with CR alone, and
+		// Excel shows each CR as a line break.
+		text = bufio.NewReaderSize(&crLines{r: text}, sniffSize)
+		if head, err = text.Peek(sniffSize); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+			return fail(&FileError{Msg: "cannot read the file as text: " + err.Error(), Hint: hintSaveCSV, Err: err})
+		}
+	}
 	return &csvReader{f: f, cr: newCSVParser(text, detectDelimiter(head)), path: path, utf8: isUTF8}, nil
+}
+
+// loneCR reports whether b has a carriage return that no line feed follows
+// (a CR at the very end of b may yet be followed by one).
+func loneCR(b []byte) bool {
+	for i := bytes.IndexByte(b, '\r'); i >= 0; {
+		if i+1 < len(b) && b[i+1] != '\n' {
+			return true
+		}
+		j := bytes.IndexByte(b[i+1:], '\r')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+// crLines turns each CR that no LF follows into an LF, so that lines ended
+// by CR alone read as lines; CR LF is left as it is.
+type crLines struct {
+	r *bufio.Reader
+}
+
+func (c *crLines) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	b := p[:n]
+	for i := bytes.IndexByte(b, '\r'); i >= 0; {
+		if i+1 < len(b) {
+			if b[i+1] != '\n' {
+				b[i] = '\n'
+			}
+		} else if next, perr := c.r.Peek(1); perr != nil || next[0] != '\n' {
+			b[i] = '\n'
+		}
+		j := bytes.IndexByte(b[i+1:], '\r')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return n, err
 }
 
 const hintSaveCSV = "save it from Excel as CSV UTF-8 (File > Save As > CSV UTF-8), or as .xlsx"
@@ -149,6 +199,8 @@ func detectDelimiter(b []byte) byte {
 }
 
 func (c *csvReader) want([]bool) {}
+
+func (c *csvReader) rowHidden() bool { return false }
 
 func (c *csvReader) close() error { return c.f.Close() }
 

@@ -71,20 +71,21 @@ func badDate(msg string) *dateProblem {
 // ParseWall reads a date cell: an Excel serial from a date-formatted cell,
 // ISO 8601 text, or other text formats where they are unambiguous under order.
 func ParseWall(c Cell, order DateOrder) (Wall, error) {
-	w, p := parseWall(c, order)
+	w, p := parseWall(c, order, false)
 	if p != nil {
 		return Wall{}, p
 	}
 	return w, nil
 }
 
-func parseWall(c Cell, order DateOrder) (Wall, *dateProblem) {
+// parseWall is ParseWall; date1904 says serials count from 1904-01-01.
+func parseWall(c Cell, order DateOrder, date1904 bool) (Wall, *dateProblem) {
 	s := strings.TrimSpace(c.Text)
 	if s == "" {
 		return Wall{}, &dateProblem{Code: CodeRequired, Msg: "date is empty", Hint: dateHint}
 	}
 	if c.Kind == KindDateSerial || isNumber(s) {
-		return parseSerial(s)
+		return parseSerial(s, date1904)
 	}
 	return parseText(s, order)
 }
@@ -167,9 +168,9 @@ func isNumber(s string) bool {
 // maxSerial is 9999-12-31, the last date Excel can show.
 const maxSerial = 2958465
 
-// parseSerial reads an Excel serial date (days since 1899-12-30, with the
-// fraction the time of day).
-func parseSerial(s string) (Wall, *dateProblem) {
+// parseSerial reads an Excel serial date: days since 1899-12-30 (or, in
+// the 1904 date system, since 1904-01-01), with the fraction the time of day.
+func parseSerial(s string, date1904 bool) (Wall, *dateProblem) {
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) || f < 0 || f >= maxSerial+1 {
 		return Wall{}, badDate(fmt.Sprintf("%q is not a date", s))
@@ -180,12 +181,15 @@ func parseSerial(s string) (Wall, *dateProblem) {
 		days++
 		secs -= 86400
 	}
-	if days < 61 {
+	epoch := time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
+	if date1904 {
+		epoch = time.Date(1904, 1, 1, 0, 0, 0, 0, time.UTC)
+	} else if days < 61 {
 		// Excel's serials 1..59 count from 1900-01-01 and 60 is the
 		// 29 February 1900 that never was; no visit is that old.
 		return Wall{}, badDate(fmt.Sprintf("%s is not a date in this century", s))
 	}
-	t := time.Date(1899, 12, 30, 0, 0, int(secs), 0, time.UTC).AddDate(0, 0, int(days))
+	t := epoch.Add(time.Duration(secs)*time.Second).AddDate(0, 0, int(days))
 	return Wall{
 		Year: t.Year(), Month: int(t.Month()), Day: t.Day(),
 		Hour: t.Hour(), Minute: t.Minute(), Second: t.Second(),
@@ -311,6 +315,44 @@ func parseText(s string, order DateOrder) (Wall, *dateProblem) {
 		return Wall{}, badDate(fmt.Sprintf("%q: cannot read %q", s, rest[0].s))
 	}
 	return w, nil
+}
+
+// dayMonthOrder tells the only order a date such as 25/04/2027 (day first)
+// or 04/25/2027 (month first) can be read in, and auto for any other cell.
+func dayMonthOrder(c Cell) DateOrder {
+	if c.Kind != KindText {
+		return DateOrderAuto
+	}
+	s := strings.TrimSpace(c.Text)
+	num := func(i int) (int, int) {
+		n, j := 0, i
+		for j < len(s) && j < i+2 && s[j] >= '0' && s[j] <= '9' {
+			n = n*10 + int(s[j]-'0')
+			j++
+		}
+		return n, j
+	}
+	a, i := num(0)
+	if i == 0 || i >= len(s) || s[i] != '/' && s[i] != '-' {
+		return DateOrderAuto
+	}
+	sepc := s[i]
+	b, j := num(i + 1)
+	if j == i+1 || j+4 > len(s) || s[j] != sepc {
+		return DateOrderAuto
+	}
+	for k := j + 1; k < j+5; k++ {
+		if s[k] < '0' || s[k] > '9' {
+			return DateOrderAuto
+		}
+	}
+	switch {
+	case a > 12 && a <= 31 && b >= 1 && b <= 12:
+		return DateOrderDMY
+	case b > 12 && b <= 31 && a >= 1 && a <= 12:
+		return DateOrderMDY
+	}
+	return DateOrderAuto
 }
 
 func sep(t token) bool { return t.kind == '-' || t.kind == '/' || t.kind == '.' }

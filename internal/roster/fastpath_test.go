@@ -204,7 +204,7 @@ func checkISOWall(t *testing.T, s string) {
 	t.Helper()
 	w, ok := parseISOWall(Cell{Text: s})
 	for order := range DateOrder(3) {
-		want, p := parseWall(Cell{Text: s}, order)
+		want, p := parseWall(Cell{Text: s}, order, false)
 		if ok && (p != nil || w != want) {
 			t.Fatalf("parseISOWall(%q) = %+v; parseWall (%v) = %+v, %v", s, w, order, want, p)
 		}

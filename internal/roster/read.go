@@ -31,6 +31,8 @@ type rowReader interface {
 	// want tells which columns' text is needed from now on; the others are
 	// only checked for being blank. nil means all.
 	want(cols []bool)
+	// rowHidden tells whether the row next returned last is hidden.
+	rowHidden() bool
 	close() error
 }
 
@@ -45,13 +47,13 @@ func Open(path string, opt ReadOptions) (Source, error) {
 		return nil, err
 	}
 	var rr rowReader
-	sheet := ""
+	sheet, date1904 := "", false
 	switch kind {
 	case kindXLSX:
 		var x *xlsxReader
 		x, err = openXLSX(f, path, opt)
 		if err == nil {
-			sheet = x.sheet
+			sheet, date1904 = x.sheet, x.wb.date1904
 			rr = x
 		}
 	case kindCSV:
@@ -63,7 +65,7 @@ func Open(path string, opt ReadOptions) (Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := newSource(rr, path, sheet)
+	s, err := newSource(rr, path, sheet, date1904)
 	if err != nil {
 		rr.close()
 		return nil, err
@@ -200,7 +202,7 @@ const (
 	batchesAhead = 32
 )
 
-func newSource(rr rowReader, path, sheet string) (*source, error) {
+func newSource(rr rowReader, path, sheet string, date1904 bool) (*source, error) {
 	s := &source{rr: rr, path: path}
 	where := func(e *FileError) *FileError {
 		e.Path, e.Sheet = path, sheet
@@ -243,7 +245,7 @@ func newSource(rr rowReader, path, sheet string) (*source, error) {
 				fe.Row = row
 				return nil, where(fe)
 			}
-			h.Path, h.Sheet, h.Row = path, sheet, row
+			h.Path, h.Sheet, h.Row, h.Date1904 = path, sheet, row, date1904
 			s.header = *h
 			break
 		}
@@ -365,6 +367,7 @@ func (s *source) read(rec *Record) error {
 	if c, ok := s.rr.(*csvReader); ok {
 		for {
 			blank, err := c.readInto(idx, rec)
+			rec.Hidden = false
 			if err != nil {
 				if errors.Is(err, io.EOF) {
 					s.done = true
@@ -388,6 +391,7 @@ func (s *source) read(rec *Record) error {
 			continue
 		}
 		rec.Row = row
+		rec.Hidden = s.rr.rowHidden()
 		for f, i := range idx {
 			if i >= 0 && i < len(cells) {
 				rec.Cells[f] = cells[i]

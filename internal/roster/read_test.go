@@ -421,17 +421,18 @@ func TestReadXLSXCells(t *testing.T) {
 		text string
 		kind CellKind
 	}
-	date, text := KindDateSerial, KindText
+	date, text, num := KindDateSerial, KindText, KindNumber
 	want := []struct {
 		row   int
 		cells []cell
 	}{
 		{4, []cell{{FieldCage, "AM1:01:000111", text}, {FieldStart, "46399.375", date}, {FieldEnd, "46400.708333333336", date},
-			{FieldCompany, "東京", text}, {FieldMobilePhone, "612345678", text}, {FieldOpenCabinet, "TRUE", text}, {FieldAccount, "100001", text}}},
-		{5, []cell{{FieldCage, "AM1:01:000112", text}, {FieldStart, "46399.375", text}, {FieldEnd, "2027-01-11 08:00", text},
-			{FieldCompany, "Line", text}, {FieldMobilePhone, "612345678", text}, {FieldOpenCabinet, "FALSE", text}, {FieldAccount, "#N/A", text}}},
-		{6, []cell{{FieldCage, "AM1 & co", text}, {FieldStart, "46400", date}, {FieldEnd, "7", text},
-			{FieldCompany, "Jan de Vries", text}, {FieldMobilePhone, "", text}, {FieldOpenCabinet, "", text}, {FieldAccount, "1.5E+3", text}}},
+			{FieldCompany, "東京", text}, {FieldMobilePhone, "612345678", num}, {FieldOpenCabinet, "TRUE", text}, {FieldAccount, "100001", num}}},
+		{5, []cell{{FieldCage, "AM1:01:000112", text}, {FieldStart, "46399.375", num}, {FieldEnd, "2027-01-11 08:00", text},
+			{FieldCompany, "Line", text}, {FieldMobilePhone, "612345678", num}, {FieldOpenCabinet, "FALSE", text}, {FieldAccount, "#N/A", text}}},
+		// A number is read as a General cell shows it: 1.5E+3 is 1500.
+		{6, []cell{{FieldCage, "AM1 & co", text}, {FieldStart, "46400", date}, {FieldEnd, "7", num},
+			{FieldCompany, "Jan de Vries", text}, {FieldMobilePhone, "", text}, {FieldOpenCabinet, "", text}, {FieldAccount, "1500", num}}},
 		{9, nil},
 		{20, []cell{{FieldCompany, "2027-01-11T08:00:00", text}}},
 	}

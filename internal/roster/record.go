@@ -64,6 +64,15 @@ const (
 	// KindDateSerial is an Excel date serial (e.g. "46123.375") read from a
 	// date- or time-formatted cell; it is a local wall-clock time with no zone.
 	KindDateSerial
+	// KindNumber is a number cell that is not a date, as Excel shows it in a
+	// General cell ("101" for 101.0) or with its zero-padded format ("0101"
+	// for 101 shown as 0000). Leading zeros typed into a General cell are
+	// lost: the cell holds 101 for 0101.
+	KindNumber
+	// KindFormula is a formula cell with no saved value: the file was
+	// written by a program that does not calculate (openpyxl). Text is the
+	// formula, with its =.
+	KindFormula
 )
 
 // Cell is one cell's raw value.
@@ -81,6 +90,8 @@ type Record struct {
 	// row a spreadsheet app shows when it opens the file.
 	Row   int
 	Cells [NumFields]Cell
+	// Hidden tells that the workbook hides the row (by hand or by a filter).
+	Hidden bool
 }
 
 // Value returns the trimmed text of a field's cell.

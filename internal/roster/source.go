@@ -32,6 +32,9 @@ type Header struct {
 	Columns []string
 	// Ignored lists header cells that name no visitor column, in file order.
 	Ignored []string
+	// Date1904 tells that the workbook counts date serials from 1904-01-01
+	// (Excel for Mac's old date system) rather than from 1900.
+	Date1904 bool
 }
 
 // Has reports whether the roster has a column for f.
@@ -117,4 +120,59 @@ var OrderSheetLabels = []string{
 	"Notification Contacts",
 	"Purchase Order",
 	"Report Email",
+}
+
+// RowSet is a set of row numbers added in ascending order, kept as ranges.
+type RowSet struct {
+	ranges [][2]int
+	n      int
+}
+
+// Add adds a row, not lower than the rows added before.
+func (s *RowSet) Add(row int) {
+	if k := len(s.ranges); k > 0 && s.ranges[k-1][1] >= row-1 {
+		if row > s.ranges[k-1][1] {
+			s.ranges[k-1][1] = row
+			s.n++
+		}
+		return
+	}
+	s.ranges = append(s.ranges, [2]int{row, row})
+	s.n++
+}
+
+// Len returns the number of rows.
+func (s *RowSet) Len() int { return s.n }
+
+// String writes the rows as ranges, "12–19, 23", the first ten ranges of
+// them followed by "and N more rows".
+func (s *RowSet) String() string {
+	var b strings.Builder
+	shown := 0
+	for i, r := range s.ranges {
+		if i == 10 {
+			fmt.Fprintf(&b, " and %d more rows", s.n-shown)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if r[1] > r[0] {
+			fmt.Fprintf(&b, "%d–%d", r[0], r[1])
+		} else {
+			fmt.Fprintf(&b, "%d", r[0])
+		}
+		shown += r[1] - r[0] + 1
+	}
+	return b.String()
+}
+
+// HiddenRowsNote is the note for the data rows a workbook hides: they are
+// read, checked and ordered like the others, which whoever hid them may not
+// expect.
+func HiddenRowsNote(rows *RowSet) string {
+	if rows.Len() == 1 {
+		return fmt.Sprintf("row %s is hidden in the workbook; it was checked and will be ordered like the others", rows)
+	}
+	return fmt.Sprintf("rows %s are hidden in the workbook; they were checked and will be ordered like the others", rows)
 }

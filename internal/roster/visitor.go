@@ -21,4 +21,9 @@ type Visitor struct {
 	Email             string
 	MobileCountryCode string
 	MobilePhone       string
+
+	// CabinetIsNumber and AccountIsNumber tell that the cell was a number,
+	// which drops leading zeros (0101 is 101): the pre-flight matches it to
+	// the account's cabinet or account with the same number.
+	CabinetIsNumber, AccountIsNumber bool
 }

@@ -39,6 +39,8 @@ type workbook struct {
 	sheets []wbSheet
 	base   string // the folder of the workbook part, e.g. "xl"
 	rels   map[string]wbRel
+	// date1904: date serials count from 1904-01-01.
+	date1904 bool
 }
 
 type wbSheet struct {
@@ -118,11 +120,15 @@ func openWorkbook(f *os.File, filePath string, opt ReadOptions) (wb *workbook, e
 	w.base = path.Dir(wbPath)
 	var book struct {
 		Sheets []wbSheet `xml:"sheets>sheet"`
+		Pr     struct {
+			Date1904 string `xml:"date1904,attr"`
+		} `xml:"workbookPr"`
 	}
 	if _, err := w.decodeSmall(wbPath, &book); err != nil {
 		return nil, err
 	}
 	w.sheets = book.Sheets
+	w.date1904 = xmlTrue(book.Pr.Date1904)
 	if len(w.sheets) == 0 {
 		return nil, w.damaged("it lists no sheets", nil)
 	}
@@ -359,9 +365,21 @@ func (w *workbook) readSharedStrings() (*sharedStrings, error) {
 	return t, nil
 }
 
-// readDateStyles returns, for each cell style (the index in a cell's s
-// attribute), whether its number format shows a date or a time.
-func (w *workbook) readDateStyles() ([]bool, error) {
+// xmlTrue reads an XML boolean attribute: "1" or "true".
+func xmlTrue(s string) bool {
+	s = strings.TrimSpace(s)
+	return s == "1" || strings.EqualFold(s, "true")
+}
+
+// cellStyle is what a cell style's number format says of how a number shows.
+type cellStyle struct {
+	date bool  // a date or a time
+	pad  uint8 // digits a whole number is padded to with zeros ("0000": 4)
+}
+
+// readStyles returns, for each cell style (the index in a cell's s
+// attribute), how its number format shows a number.
+func (w *workbook) readStyles() ([]cellStyle, error) {
 	name := w.relOfType("/styles", path.Join(w.base, "styles.xml"))
 	if name == "" {
 		return nil, nil
@@ -378,19 +396,43 @@ func (w *workbook) readDateStyles() ([]bool, error) {
 	if _, err := w.decodeSmall(name, &ss); err != nil {
 		return nil, err
 	}
-	custom := make(map[int]bool, len(ss.NumFmts))
+	custom := make(map[int]cellStyle, len(ss.NumFmts))
 	for _, nf := range ss.NumFmts {
-		custom[nf.ID] = isDateFormat(nf.Code)
+		custom[nf.ID] = cellStyle{date: isDateFormat(nf.Code), pad: zeroPad(nf.Code)}
 	}
-	date := make([]bool, len(ss.Xfs))
+	styles := make([]cellStyle, len(ss.Xfs))
 	for i, xf := range ss.Xfs {
-		if d, ok := custom[xf.NumFmtID]; ok {
-			date[i] = d
+		if st, ok := custom[xf.NumFmtID]; ok {
+			styles[i] = st
 		} else {
-			date[i] = isBuiltInDateFormat(xf.NumFmtID)
+			styles[i].date = isBuiltInDateFormat(xf.NumFmtID)
 		}
 	}
-	return date, nil
+	return styles, nil
+}
+
+// zeroPad returns how many digits at least a number format of zeros (and
+// #) shows a whole number with, "0000" giving 4: a format that keeps the
+// leading zeros of codes typed as numbers. It returns 0 for any other
+// format, and for one that pads to a single digit ("0", "0###").
+func zeroPad(code string) uint8 {
+	if code == "" || len(code) > 40 {
+		return 0
+	}
+	zeros := 0
+	for i := 0; i < len(code); i++ {
+		switch code[i] {
+		case '0':
+			zeros++
+		case '#':
+		default:
+			return 0
+		}
+	}
+	if zeros < 2 {
+		return 0 // "0" and "#" show a number as General does
+	}
+	return uint8(zeros)
 }
 
 // isBuiltInDateFormat reports whether a built-in number format (one a

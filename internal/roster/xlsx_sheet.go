@@ -5,25 +5,30 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 )
 
 // xlsxReader streams one worksheet's rows.
 type xlsxReader struct {
-	wb        *workbook
-	sheet     string
-	rc        io.ReadCloser
-	sc        *xmlScanner
-	sst       *sharedStrings
-	dateStyle []bool
+	wb     *workbook
+	sheet  string
+	rc     io.ReadCloser
+	sc     *xmlScanner
+	sst    *sharedStrings
+	styles []cellStyle
 
 	cells  []Cell
 	wanted []bool // nil: all columns
 	row    int    // the last row's number
+	hidden bool   // the last row is hidden
 	inData bool
 	done   bool
 	val    []byte
+	num    []byte // a number cell's text, as shown
+	// formula is the formula of the cell being read.
+	formula []byte
 }
 
 // nonEmpty stands for the text of a cell in a column nobody reads: it only
@@ -51,7 +56,7 @@ func (wb *workbook) reader(sheet string) (*xlsxReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	dates, err := wb.readDateStyles()
+	styles, err := wb.readStyles()
 	if err != nil {
 		return nil, err
 	}
@@ -63,10 +68,12 @@ func (wb *workbook) reader(sheet string) (*xlsxReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &xlsxReader{wb: wb, sheet: s.Name, rc: rc, sc: newXMLScanner(rc), sst: sst, dateStyle: dates}, nil
+	return &xlsxReader{wb: wb, sheet: s.Name, rc: rc, sc: newXMLScanner(rc), sst: sst, styles: styles}, nil
 }
 
 func (x *xlsxReader) want(cols []bool) { x.wanted = cols }
+
+func (x *xlsxReader) rowHidden() bool { return x.hidden }
 
 func (x *xlsxReader) close() error {
 	x.rc.Close()
@@ -124,6 +131,8 @@ func (x *xlsxReader) next() (int, []Cell, error) {
 					row = n
 				}
 				x.row = row
+				h, _ := sc.attr("hidden")
+				x.hidden = xmlTrue(string(h))
 				x.cells = x.cells[:0]
 				if sc.self {
 					return row, x.cells, nil
@@ -154,8 +163,9 @@ const (
 	cellInline
 	cellBool
 	cellError
-	cellString // a formula's text result
-	cellDate   // ISO 8601 text
+	cellString  // a formula's text result
+	cellDate    // ISO 8601 text
+	cellFormula // a formula with no saved value
 )
 
 // readRow reads the cells of the row just started.
@@ -229,7 +239,7 @@ func (x *xlsxReader) readRow() error {
 func (x *xlsxReader) readCell(col, style, typ int) error {
 	sc := x.sc
 	x.val = x.val[:0]
-	var inV, inT, inRPh bool
+	var inV, inT, inRPh, formula bool
 	for {
 		if !sc.next() {
 			return x.scanError()
@@ -243,7 +253,12 @@ func (x *xlsxReader) readCell(col, style, typ int) error {
 				inT = !sc.self
 			case "rPh":
 				inRPh = !sc.self
-			case "f", "extLst":
+			case "f":
+				formula = true
+				if !x.readFormula() {
+					return x.scanError()
+				}
+			case "extLst":
 				if !sc.skipElement() {
 					return x.scanError()
 				}
@@ -258,6 +273,11 @@ func (x *xlsxReader) readCell(col, style, typ int) error {
 			case "rPh":
 				inRPh = false
 			case "c":
+				if formula && typ != cellString && typ != cellInline && len(trimASCII(x.val)) == 0 {
+					// A formula whose value was never saved: it would read
+					// as empty, or as 0.
+					typ = cellFormula
+				}
 				return x.store(col, style, typ)
 			}
 			continue
@@ -271,6 +291,35 @@ func (x *xlsxReader) readCell(col, style, typ int) error {
 		}
 	}
 }
+
+// readFormula reads the formula element just started into x.formula.
+func (x *xlsxReader) readFormula() bool {
+	sc := x.sc
+	x.formula = x.formula[:0]
+	if sc.self {
+		return true
+	}
+	for depth := 1; sc.next(); {
+		switch sc.kind {
+		case tokStart:
+			if !sc.self {
+				depth++
+			}
+		case tokEnd:
+			if depth--; depth == 0 {
+				return true
+			}
+		case tokText:
+			if len(x.formula) < maxFormulaText {
+				x.formula = append(x.formula, sc.text...)
+			}
+		}
+	}
+	return false
+}
+
+// maxFormulaText bounds the formula text kept for a message.
+const maxFormulaText = 256
 
 // store converts a cell's raw value and puts it in its column.
 func (x *xlsxReader) store(col, style, typ int) error {
@@ -302,15 +351,59 @@ func (x *xlsxReader) store(col, style, typ int) error {
 		}
 	case cellNumber:
 		v := trimASCII(x.val)
-		c.Text = x.text(v, wanted)
-		if len(v) > 0 && wanted && style < len(x.dateStyle) && x.dateStyle[style] && isNumeral(v) {
-			c.Kind = KindDateSerial
+		if len(v) == 0 || !wanted || !isNumeral(v) {
+			c.Text = x.text(v, wanted)
+			break
+		}
+		var st cellStyle
+		if style < len(x.styles) {
+			st = x.styles[style]
+		}
+		if st.date {
+			c.Text, c.Kind = string(v), KindDateSerial
+			break
+		}
+		x.num = shownNumber(x.num[:0], v, int(st.pad))
+		c.Text, c.Kind = string(x.num), KindNumber
+	case cellFormula:
+		c.Text, c.Kind = "="+string(trimASCII(x.formula)), KindFormula
+		if !wanted {
+			c.Text = nonEmpty
 		}
 	default:
 		c.Text = x.text(cleanText(x.val), wanted)
 	}
 	x.cells[col] = c
 	return nil
+}
+
+// shownNumber appends the text Excel shows for a number cell's value v in a
+// General cell, or with a format padding whole numbers to pad digits: a
+// whole number without a fraction or exponent ("101.0" and "1.01E2" show as
+// 101), zero-padded; any other number as it is stored.
+func shownNumber(dst, v []byte, pad int) []byte {
+	plain := true
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			plain = false
+			break
+		}
+	}
+	if plain && len(v) >= pad {
+		return append(dst, v...)
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) >= 1e15 {
+		return append(dst, v...)
+	}
+	digits := strconv.AppendInt(nil, int64(math.Abs(f)), 10)
+	if f < 0 {
+		dst = append(dst, '-')
+	}
+	for n := len(digits); n < pad; n++ {
+		dst = append(dst, '0')
+	}
+	return append(dst, digits...)
 }
 
 // text returns b as a string, or nonEmpty for a column nobody reads.
