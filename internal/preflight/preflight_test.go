@@ -262,3 +262,53 @@ func TestLookupFailure(t *testing.T) {
 		t.Fatalf("Visitor = %v, %v; want a refusal of the credentials and no row problems", errs, err)
 	}
 }
+
+// TestNumberCells matches a Cabinet or Account Number that was a number
+// cell, and lost its leading zeros, to the account's cabinet or account of
+// the same number, when there is exactly one.
+func TestNumberCells(t *testing.T) {
+	t.Parallel()
+	acct := sandbox.DefaultAccount()
+	am1 := &acct.IBXs[0]
+	am1.Accounts = append(am1.Accounts, sandbox.BillingAccount{Number: "0100002", Name: "Zero", AllowOrder: true})
+	am1.Cages[1].Cabinets = append(am1.Cages[1].Cabinets, "AM1:01:000112:00201")
+	c, _ := newChecker(t, acct)
+	number := func(row int, cabinet, account string) roster.Visitor {
+		v := named(row, "AM1", "AM1:01:000111", cabinet, account)
+		v.CabinetIsNumber, v.AccountIsNumber = cabinet != "", account != ""
+		return v
+	}
+	// 101 is the cage's cabinet 0101.
+	v := number(2, "AM1:01:000111:101", "")
+	if errs, err := c.Visitor(t.Context(), header(), &v, nil); err != nil || len(errs) != 0 || v.Cabinet != "AM1:01:000111:0101" {
+		t.Errorf("101: %v %v, cabinet %s", errs, err, v.Cabinet)
+	}
+	// 100002 is account 0100002.
+	v = number(3, "", "100002")
+	if errs, err := c.Visitor(t.Context(), header(), &v, nil); err != nil || v.Account != "0100002" {
+		t.Errorf("100002: %v %v, account %s", errs, err, v.Account)
+	}
+	// The same text, typed as text, is taken as written.
+	v = named(4, "AM1", "AM1:01:000111", "AM1:01:000111:101", "")
+	if errs, _ := c.Visitor(t.Context(), header(), &v, nil); len(errs) != 1 || errs[0].Code != CodeCabinetNotPermitted {
+		t.Errorf("text 101: %v", errs)
+	}
+	// No cabinet of that number, or two: format the column as text.
+	for _, tt := range []struct {
+		v    roster.Visitor
+		says string
+	}{
+		{number(5, "AM1:01:000111:199", ""), "no cabinet numbered 199"},
+		{func() roster.Visitor {
+			v := number(6, "AM1:01:000112:201", "")
+			v.Cage = "AM1:01:000112"
+			return v
+		}(), "several cabinets numbered 201: AM1:01:000112:0201, AM1:01:000112:00201"},
+	} {
+		errs, err := c.Visitor(t.Context(), header(), &tt.v, nil)
+		if err != nil || len(errs) != 1 || errs[0].Code != roster.CodeCabinetNumber || errs[0].Column != "C" ||
+			!strings.Contains(errs[0].Message, tt.says) || !strings.Contains(errs[0].Hint, "format the Cabinet column as Text") {
+			t.Errorf("row %d: %+v %v", tt.v.Row, errs, err)
+		}
+	}
+}

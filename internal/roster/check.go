@@ -418,6 +418,9 @@ func (c *Checker) checkWindow(rec *Record, v *Visitor, add func(Field, string, s
 	} else {
 		var ok bool
 		if v.Start, ok = c.date(rec, FieldStart, 0, loc, false, add); !ok {
+			// Read the end all the same, for what it says of its column's
+			// day/month order (see Settled).
+			c.date(rec, FieldEnd, 1, loc, true, func(Field, string, string, string) {})
 			return
 		}
 		if v.End, ok = c.date(rec, FieldEnd, 1, loc, true, add); !ok {
