@@ -213,6 +213,9 @@ func (f *apiFlags) connect(e *env, now *time.Time) (*apiConn, error) {
 		}
 	}
 	cfg.Logger = e.log
+	if e.metrics != nil {
+		cfg.Observer = e.metrics
+	}
 	conn.endpoint = cmp.Or(cfg.Endpoint, equinix.EndpointDefault)
 	client, err := equinix.New(cfg)
 	if err != nil {

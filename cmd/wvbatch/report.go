@@ -295,6 +295,7 @@ func deliver(e *env, st *queue.Store, f mailFlags, sum *report.RunSummary, files
 // sendReport sends a report email; outbox is the folder it was written to
 // instead, for a file:// URL.
 func sendReport(e *env, f mailFlags, to []string, d mail.ReportData, files report.Files) (outbox string, err error) {
+	defer func() { e.metrics.Mail(err == nil) }()
 	cfg, err := f.config(e)
 	if err != nil {
 		return "", err

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
+	"github.com/wvbatch/wvbatch/internal/metrics"
 	"github.com/wvbatch/wvbatch/internal/roster"
 )
 
@@ -34,6 +35,9 @@ type env struct {
 	getenv         func(string) string
 	now            func() time.Time
 	log            zerolog.Logger
+	// metrics, when set, counts API requests, runs and emails (the daemon
+	// with --metrics-listen, tick with --metrics-file); nil counts nothing.
+	metrics *metrics.Metrics
 }
 
 type rootOptions struct {

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/wvbatch/wvbatch/internal/metrics"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/scheduler"
 )
@@ -124,7 +125,7 @@ func (o *daemonOptions) scheduler(e *env, jobs []scheduler.Job, log zerolog.Logg
 	return scheduler.New(scheduler.Config{
 		Jobs:   jobs,
 		Open:   func() (*queue.Store, error) { return o.sched.store.open(e) },
-		Run:    r.run,
+		Run:    r.measured,
 		Now:    e.now,
 		Logger: log,
 	})
@@ -132,6 +133,7 @@ func (o *daemonOptions) scheduler(e *env, jobs []scheduler.Job, log zerolog.Logg
 
 func newScheduleRunCmd(e *env) *cobra.Command {
 	var o daemonOptions
+	var metricsAddr string
 	cmd := &cobra.Command{
 		Use:   "run --config jobs.yaml",
 		Short: "Run the scheduler daemon",
@@ -141,25 +143,34 @@ exits. SIGHUP reads the jobs file again; a file that is not valid is logged and
 the jobs already loaded carry on. The store is open only while a job is decided
 or runs, so other wvbatch commands can use it in between.
 
-Exit status: 0 after SIGTERM, 2 when the jobs file is not valid at start.`,
+With --metrics-listen it serves Prometheus metrics on /metrics and a health\ncheck on /healthz.\n\nExit status: 0 after SIGTERM, 2 when the jobs file is not valid at start.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runScheduleDaemon(cmd.Context(), o, e)
+			return runScheduleDaemon(cmd.Context(), o, metricsAddr, e)
 		},
 	}
 	o.bind(cmd.Flags())
+	cmd.Flags().StringVar(&metricsAddr, "metrics-listen", "", "serve Prometheus metrics on /metrics and a health check on /healthz at this address, e.g. 127.0.0.1:9464")
 	return cmd
 }
 
-func runScheduleDaemon(ctx context.Context, o daemonOptions, e *env) error {
+func runScheduleDaemon(ctx context.Context, o daemonOptions, metricsAddr string, e *env) error {
 	path := o.sched.jobsPath(e)
 	jobs, err := o.sched.load(e)
 	if err != nil {
 		return err
 	}
+	if metricsAddr != "" {
+		e.metrics = metrics.New()
+	}
 	s, err := o.scheduler(e, jobs, e.log)
 	if err != nil {
 		return err
+	}
+	if metricsAddr != "" {
+		if err := serveMetrics(ctx, e, metricsAddr, s, o.sched.store.resolve(e)); err != nil {
+			return err
+		}
 	}
 	keep, err := retention(e, o.apiConfig)
 	if err != nil {

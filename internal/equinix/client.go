@@ -209,6 +209,7 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 			return nil, c.final(r, a.apiErr)
 		}
 		retries++
+		c.cfg.Observer.Retry(opName(r), retryReason(a), wait)
 		if err := c.cfg.Sleep(ctx, wait); err != nil {
 			return nil, c.giveUp(ctx, r, err)
 		}
@@ -222,6 +223,7 @@ func (c *Client) final(r *request, e *APIError) error {
 	if r.token {
 		switch e.Status {
 		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden:
+			c.cfg.Observer.CredentialsRefused()
 			return &AuthError{Status: e.Status, Code: e.Code, Message: e.Message}
 		}
 	}
@@ -270,6 +272,11 @@ func (c *Client) send(ctx context.Context, r *request, payload []byte, token str
 
 	start := time.Now()
 	res, err := c.hc.Do(req)
+	status := 0
+	if res != nil {
+		status = res.StatusCode
+	}
+	c.cfg.Observer.Request(opName(r), status, time.Since(start))
 	if err != nil {
 		c.log.Debug().Str("method", r.method).Str("path", r.path).Int("attempt", n).
 			Dur("duration", time.Since(start)).Err(err).Msg("equinix request failed")
@@ -358,4 +365,15 @@ func decodeJSON(op string, resp *response, v any) error {
 		return fmt.Errorf("%s: Equinix's answer (HTTP %d) is not the expected JSON: %w", op, resp.status, err)
 	}
 	return nil
+}
+
+// retryReason names why an attempt is repeated, for an Observer.
+func retryReason(a attempt) string {
+	switch {
+	case a.err != nil:
+		return "transport"
+	case a.apiErr != nil && a.apiErr.Status == http.StatusTooManyRequests:
+		return "429"
+	}
+	return "5xx"
 }

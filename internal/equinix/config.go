@@ -92,6 +92,9 @@ type Config struct {
 	Logger zerolog.Logger
 	// UserAgent is sent as the User-Agent header (default "wvbatch").
 	UserAgent string
+	// Observer, when set, is told of every request, retry, token request
+	// and refusal of the credentials (for metrics).
+	Observer Observer
 }
 
 // withDefaults returns c with every zero field set to its default.
@@ -115,6 +118,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Sleep == nil {
 		c.Sleep = backoff.Sleep
+	}
+	if c.Observer == nil {
+		c.Observer = noObserver{}
 	}
 	return c
 }

@@ -70,6 +70,7 @@ func (ts *tokenSource) get(ctx context.Context) (string, error) {
 
 func (ts *tokenSource) fetch(ctx context.Context, call *tokenCall) {
 	tok, ttl, err := ts.client.requestToken(ctx)
+	ts.client.cfg.Observer.TokenRefresh(err == nil)
 	ts.mu.Lock()
 	if err == nil {
 		ts.token = tok
@@ -100,6 +101,7 @@ func (ts *tokenSource) invalidate(token string) {
 	ts.token = ""
 	if !ts.creds {
 		ts.refused = &AuthError{Status: http.StatusUnauthorized, ReadyToken: true}
+		ts.client.cfg.Observer.CredentialsRefused()
 	}
 }
 

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/scheduler"
+)
+
+// measured is run, counted in the process's metrics: how late it started,
+// its outcome, and the store's orders by state after it.
+func (r *jobRunner) measured(ctx context.Context, st *queue.Store, job *scheduler.Job, at time.Time) scheduler.Result {
+	m := r.e.metrics
+	m.RunStarted(job.Name, r.e.now().Sub(at))
+	res := r.run(ctx, st, job, at)
+	m.RunFinished(res.Outcome, r.e.now())
+	if m != nil {
+		if byState, err := ordersByState(st); err == nil {
+			m.Orders(byState)
+		}
+	}
+	return res
+}
+
+// ordersByState counts the store's orders by state.
+func ordersByState(st *queue.Store) (map[string]int, error) {
+	runs, err := st.Runs()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, r := range runs {
+		for s, n := range r.Orders {
+			out[string(s)] += n
+		}
+	}
+	return out, nil
+}
+
+// serveMetrics serves /metrics and /healthz on addr until ctx ends, for
+// the scheduler s and the store at path.
+func serveMetrics(ctx context.Context, e *env, addr string, s *scheduler.Scheduler, path string) error {
+	e.metrics.NextRuns(s.NextRuns)
+	e.metrics.Store(path)
+	health := func() error {
+		// The daemon is healthy while it can reach its store's folder.
+		_, err := os.Stat(filepath.Dir(path))
+		return err
+	}
+	at, err := e.metrics.Serve(ctx, addr, health)
+	if err != nil {
+		return usageErr(err, "give a free address, e.g. --metrics-listen 127.0.0.1:9464")
+	}
+	fmt.Fprintf(e.stdout, "metrics on http://%s/metrics, health on http://%s/healthz\n", at, at)
+	return nil
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wvbatch/wvbatch/internal/sandbox"
+)
+
+// scrape reads a Prometheus text page into series → value; the series is
+// written as the page writes it: name{label="value",…}.
+func scrape(t *testing.T, url string) (map[string]float64, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", url, res.StatusCode, err)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(strings.NewReader(string(b)))
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	return out, string(b)
+}
+
+// TestScheduleMetrics runs the daemon with --metrics-listen against a
+// sandbox that answers the first request with 429, scrapes /metrics while
+// the job's run is under way and after it, and checks the counters against
+// the run: runs by outcome, orders by state, work visit requests, the 429
+// retry and its wait, the token, the report email, the job's next time and
+// the store's size; no visitor's name is in any label.
+func TestScheduleMetrics(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv, err := sandbox.New(sandbox.Config{Latency: 250 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, stop, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stop(context.Background()) })
+	if err := srv.FailNext(sandbox.Fault429); err != nil {
+		t.Fatal(err)
+	}
+	roster, err := filepath.Abs("../../samples/contractors.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := filepath.Join(dir, "jobs.yaml")
+	// Once an hour, the first time in 3 seconds: one run in the test.
+	at := time.Now().UTC().Add(3 * time.Second)
+	schedule := fmt.Sprintf("CRON_TZ=UTC %d %d * * * *", at.Second(), at.Minute())
+	if err := os.WriteFile(jobs, []byte("jobs:\n  - name: often\n    schedule: \""+schedule+"\"\n    concurrency: 1\n    recipients: [ops@example.com]\n    roster: "+roster+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(dir, "s.db")
+	c := newCLI(t, map[string]string{"EQUINIX_API_ENDPOINT": url, "EQUINIX_API_CLIENTID": sandbox.DefaultClientID,
+		"EQUINIX_API_CLIENTSECRET": sandbox.DefaultClientSecret,
+		"WVBATCH_SMTP_URL":         "file://" + filepath.Join(dir, "outbox"), "WVBATCH_SMTP_FROM": "wvbatch@example.com"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"schedule", "run", "--config", jobs, "--store", store, "--metrics-listen", "127.0.0.1:0"},
+			strings.NewReader(""), &out, &errb, func(k string) string { return c.env[k] })
+	}()
+	var base string
+	waitFor(t, 10*time.Second, "the metrics address", func() bool {
+		m := regexp.MustCompile(`metrics on (http://\S+)/metrics`).FindStringSubmatch(out.String())
+		if m != nil {
+			base = m[1]
+		}
+		return m != nil
+	})
+	if res, err := http.Get(base + "/healthz"); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz: %v %v", res, err)
+	}
+
+	const creates = `wvbatch_api_requests_total{operation="POST /colocations/v2/orders/workVisits",status="201"}`
+	const ordered = `wvbatch_runs_total{outcome="ordered"}`
+	sawMidRun := false
+	var m map[string]float64
+	var page string
+	waitFor(t, 30*time.Second, "the run to finish", func() bool {
+		m, page = scrape(t, base+"/metrics")
+		if m[creates] > 0 && m[ordered] == 0 {
+			sawMidRun = true
+		}
+		return m[ordered] >= 1
+	})
+	if !sawMidRun {
+		t.Error("no scrape saw the run under way")
+	}
+	placed := len(sandboxByRef(t, srv))
+	if placed == 0 {
+		t.Fatal("nothing was ordered")
+	}
+	for series, want := range map[string]float64{
+		ordered:                                1,
+		`wvbatch_runs_total{outcome="failed"}`: 0,
+		creates:                                float64(placed),
+		`wvbatch_orders{state="submitted"}`:    float64(placed),
+		`wvbatch_orders{state="planned"}`:      0,
+		`wvbatch_api_retries_total{operation="POST /oauth2/v1/token",reason="429"}`:  1,
+		`wvbatch_api_rate_limited_total`:                                             1,
+		`wvbatch_api_requests_total{operation="POST /oauth2/v1/token",status="429"}`: 1,
+		`wvbatch_token_refreshes_total{result="ok"}`:                                 1,
+		`wvbatch_credentials_refused_total`:                                          0,
+		`wvbatch_report_emails_total{result="sent"}`:                                 1,
+		`wvbatch_report_emails_total{result="failed"}`:                               0,
+	} {
+		if got, ok := m[series]; !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", series, got, ok, want)
+		}
+	}
+	if m[`wvbatch_api_rate_limit_wait_seconds_total`] < 1 {
+		t.Errorf("429 wait %v s, want the sandbox's Retry-After of 1 s", m[`wvbatch_api_rate_limit_wait_seconds_total`])
+	}
+	if n := m[`wvbatch_api_request_duration_seconds_count{operation="POST /colocations/v2/orders/workVisits"}`]; n != float64(placed) {
+		t.Errorf("latency histogram counted %v create requests, want %d", n, placed)
+	}
+	if next := m[`wvbatch_scheduler_next_run_timestamp_seconds{job="often"}`]; next != float64(at.Add(time.Hour).Unix()) {
+		t.Errorf("next run %v, want %d (an hour after the run)", next, at.Add(time.Hour).Unix())
+	}
+	if _, ok := m[`wvbatch_scheduler_lag_seconds{job="often"}`]; !ok {
+		t.Error("no scheduler lag")
+	}
+	if m[`wvbatch_store_size_bytes`] <= 0 {
+		t.Error("no store size")
+	}
+	for _, v := range personalData(t, roster) {
+		if strings.Contains(strings.ToLower(page), v) {
+			t.Errorf("the metrics show %q", v)
+		}
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("daemon: exit %d", code)
+	}
+}
