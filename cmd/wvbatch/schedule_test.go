@@ -1,13 +1,14 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,11 +38,16 @@ func scheduleRoster(t *testing.T, dir string, set, n int) {
 	}
 }
 
-// daemon is one `wvbatch schedule run` child process.
+// daemon is one `wvbatch schedule run` child process. Its output is read
+// as it comes, and kept in a file shown when the test fails.
 type daemon struct {
 	cmd  *exec.Cmd
 	log  string
 	done chan struct{}
+
+	mu    sync.Mutex
+	lines []string
+	more  chan struct{} // closed (and replaced) when a line comes
 }
 
 func startDaemon(t *testing.T, dir, jobs, store, url string, n int) *daemon {
@@ -54,14 +60,34 @@ func startDaemon(t *testing.T, dir, jobs, store, url string, n int) *daemon {
 	cmd := exec.Command(os.Args[0], "schedule", "run", "--config", jobs, "--store", store,
 		"--concurrency", "1", "--log-level", "info", "--log-format", "json")
 	cmd.Env = append(childEnv(dir), "EQUINIX_API_ENDPOINT="+url)
-	cmd.Stdout, cmd.Stderr = f, f
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{cmd: cmd, log: log, done: make(chan struct{})}
+	pw.Close()
+	d := &daemon{cmd: cmd, log: log, done: make(chan struct{}), more: make(chan struct{})}
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			fmt.Fprintln(f, sc.Text())
+			d.mu.Lock()
+			d.lines = append(d.lines, sc.Text())
+			close(d.more)
+			d.more = make(chan struct{})
+			d.mu.Unlock()
+		}
+		f.Close()
+	}()
 	go func() {
 		_ = cmd.Wait()
-		f.Close()
+		<-read
 		close(d.done)
 	}()
 	t.Cleanup(func() {
@@ -75,20 +101,54 @@ func startDaemon(t *testing.T, dir, jobs, store, url string, n int) *daemon {
 	return d
 }
 
-func (d *daemon) logHas(s string) bool {
-	b, _ := os.ReadFile(d.log)
-	return bytes.Contains(b, []byte(s))
+// logged returns how many lines the daemon wrote so far that hold s, and a
+// channel closed when it writes another line.
+func (d *daemon) logged(s string) (int, <-chan struct{}) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, l := range d.lines {
+		if strings.Contains(l, s) {
+			n++
+		}
+	}
+	return n, d.more
 }
 
-// waitFor polls cond every 20ms for up to limit.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+func (d *daemon) logHas(s string) bool {
+	n, _ := d.logged(s)
+	return n > 0
+}
+
+// waitLog waits, for up to limit, until the daemon has written n lines
+// holding s.
+func (d *daemon) waitLog(t *testing.T, limit time.Duration, n int, s string) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
+	timeout := time.After(limit)
+	for {
+		got, more := d.logged(s)
+		if got >= n {
+			return
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-more:
+		case <-d.done:
+			if got, _ := d.logged(s); got < n {
+				t.Fatalf("the daemon exited before it logged %q", s)
+			}
+		case <-timeout:
+			t.Fatalf("timed out after %s waiting for the daemon to log %q", limit, s)
+		}
+	}
+}
+
+// waitOrders waits, for up to limit, until the sandbox holds n orders.
+func waitOrders(t *testing.T, srv *sandbox.Server, limit time.Duration, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), limit)
+	defer cancel()
+	if err := srv.WaitOrders(ctx, n); err != nil {
+		t.Fatalf("timed out after %s waiting for the sandbox to hold %d orders (it holds %d)", limit, n, len(srv.Orders()))
 	}
 }
 
@@ -137,7 +197,7 @@ func TestScheduleDaemonRestart(t *testing.T) {
 
 	// First daemon: killed once its first run has placed some orders.
 	a := startDaemon(t, dir, jobs, store, url, 1)
-	waitFor(t, 20*time.Second, "the first run to place 2 orders", func() bool { return len(srv.Orders()) >= 2 })
+	waitOrders(t, srv, 20*time.Second, 2) // the first run placed 2 orders
 	_ = a.cmd.Process.Kill()
 	<-a.done
 	if held := len(srv.Orders()); held >= perRun {
@@ -149,10 +209,10 @@ func TestScheduleDaemonRestart(t *testing.T) {
 	// each new set of orders needs a new roster (the newest file wins).
 	b := startDaemon(t, dir, jobs, store, url, 2)
 	for set := 2; set <= 3; set++ {
-		waitFor(t, 30*time.Second, fmt.Sprintf("%d runs' orders", set-1), func() bool { return len(srv.Orders()) >= (set-1)*perRun })
+		waitOrders(t, srv, 30*time.Second, (set-1)*perRun)
 		scheduleRoster(t, rosters, set, visitors)
 	}
-	waitFor(t, 30*time.Second, "3 runs' orders", func() bool { return len(srv.Orders()) >= 3*perRun })
+	waitOrders(t, srv, 30*time.Second, 3*perRun)
 	if !b.logHas("resuming the run that was not finished") {
 		t.Error("the restarted daemon did not say it resumed the unfinished run")
 	}
@@ -162,17 +222,19 @@ func TestScheduleDaemonRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = b.cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, 10*time.Second, "the invalid reload to be logged", func() bool { return b.logHas("reload: the jobs file is not valid") })
+	b.waitLog(t, 10*time.Second, 1, "reload: the jobs file is not valid")
 	if !b.logHas("line 3, field schedule") {
 		t.Error("the invalid reload's error does not name line 3, field schedule")
 	}
 	writeJobs("0 0 1 1 *") // next: New Year
 	_ = b.cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, 10*time.Second, "the reload", func() bool { return b.logHas("reloaded the jobs file") })
+	b.waitLog(t, 10*time.Second, 1, "reloaded the jobs file")
 
-	// Once the daemon idles the store is free: every run is finished.
+	// Once the daemon idles the store is free: every run is finished. The
+	// store is opened when the daemon lets go of it (a wait on its lock),
+	// and looked at again after each run the daemon finishes.
 	jobState := func() (queue.JobState, []queue.Run, bool) {
-		st, err := queue.Open(store, queue.Options{LockTimeout: 20 * time.Millisecond})
+		st, err := queue.Open(store, queue.Options{LockTimeout: 10 * time.Second})
 		if err != nil {
 			return queue.JobState{}, nil, false
 		}
@@ -181,12 +243,16 @@ func TestScheduleDaemonRestart(t *testing.T) {
 		runs, _ := st.Runs()
 		return js, runs, true
 	}
-	idle := func(what string) {
+	idle := func(d *daemon) { // every run finished, the store free
 		t.Helper()
-		waitFor(t, 30*time.Second, what, func() bool {
-			js, _, ok := jobState()
-			return ok && js.Pending.IsZero() && js.LastOutcome != ""
-		})
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			finished, _ := d.logged(`"run finished"`)
+			if js, _, ok := jobState(); ok && js.Pending.IsZero() && js.LastOutcome != "" {
+				return
+			}
+			d.waitLog(t, time.Until(deadline), finished+1, `"run finished"`)
+		}
 	}
 	stopDaemon := func(d *daemon) {
 		t.Helper()
@@ -200,7 +266,7 @@ func TestScheduleDaemonRestart(t *testing.T) {
 			t.Fatalf("exit status after SIGTERM %d, want 0", code)
 		}
 	}
-	idle("the daemon to finish its runs and let go of the store")
+	idle(b)
 	stopDaemon(b)
 
 	// SIGTERM in the middle of a run: the run records its state, stays
@@ -208,14 +274,14 @@ func TestScheduleDaemonRestart(t *testing.T) {
 	writeJobs("*/3 * * * * *")
 	scheduleRoster(t, rosters, 4, visitors)
 	c := startDaemon(t, dir, jobs, store, url, 3)
-	waitFor(t, 30*time.Second, "the fourth run to place 2 orders", func() bool { return len(srv.Orders()) >= 3*perRun+2 })
+	waitOrders(t, srv, 30*time.Second, 3*perRun+2) // the fourth run placed 2 orders
 	stopDaemon(c)
 	if js, _, ok := jobState(); !ok || js.Pending.IsZero() || js.LastOutcome != queue.OutcomeInterrupted {
 		t.Errorf("after SIGTERM in a run: job state %+v (store opened: %v), want the run pending and interrupted", js, ok)
 	}
 	writeJobs("0 0 1 1 *")
 	d := startDaemon(t, dir, jobs, store, url, 4)
-	idle("the next daemon to finish the interrupted run")
+	idle(d) // the next daemon finished the interrupted run
 	stopDaemon(d)
 	_, runs, _ := jobState()
 

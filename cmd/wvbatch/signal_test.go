@@ -56,10 +56,7 @@ func TestSubmitInterrupt(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Let some orders go out, then interrupt.
-			deadline := time.Now().Add(20 * time.Second)
-			for len(srv.Orders()) < 3 && time.Now().Before(deadline) {
-				time.Sleep(20 * time.Millisecond)
-			}
+			waitOrders(t, srv, 20*time.Second, 3)
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}

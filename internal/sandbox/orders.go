@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -106,6 +107,29 @@ func (s *Server) Orders() []Order {
 		out[i] = o.snapshot(now)
 	}
 	return out
+}
+
+// WaitOrders waits until the server holds at least n orders, or ctx ends
+// (returning its error): a test's signal that orders were placed, instead
+// of polling Orders.
+func (s *Server) WaitOrders(ctx context.Context, n int) error {
+	for {
+		s.ordersMu.Lock()
+		if len(s.list) >= n {
+			s.ordersMu.Unlock()
+			return nil
+		}
+		if s.created == nil {
+			s.created = make(chan struct{})
+		}
+		ch := s.created
+		s.ordersMu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // SetOrderStatus sets an order's state, as Equinix's staff would move it
@@ -228,6 +252,10 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, t tokenInf
 	o.ID = "1-" + strconv.FormatInt(s.nextID, 10)
 	s.orders[o.ID] = o
 	s.list = append(s.list, o)
+	if s.created != nil {
+		close(s.created)
+		s.created = nil
+	}
 	s.ordersMu.Unlock()
 
 	w.Header().Set("Location", "/orders/"+o.ID)

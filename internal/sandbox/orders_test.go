@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -360,4 +361,31 @@ func TestUnknownPath(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Config{})
 	wantError(t, e.do("GET", "/colocations/v2/nothing", nil, e.login()), 404, "404")
+}
+
+// TestWaitOrders: WaitOrders returns once the orders are there, without
+// polling, and ends with its context.
+func TestWaitOrders(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{})
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if err := e.srv.WaitOrders(ctx, 1); err != context.DeadlineExceeded {
+		t.Fatalf("WaitOrders with no orders = %v, want the context's deadline", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.srv.WaitOrders(t.Context(), 2) }()
+	e.mustCreate(visitBody())
+	select {
+	case err := <-done:
+		t.Fatalf("WaitOrders(2) returned after one order: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	e.mustCreate(visitBody())
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.WaitOrders(t.Context(), 2); err != nil {
+		t.Fatal(err)
+	}
 }

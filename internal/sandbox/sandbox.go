@@ -125,6 +125,7 @@ type Server struct {
 	orders   map[string]*order
 	list     []*order // in creation order
 	nextID   int64
+	created  chan struct{} // closed (and replaced) when an order is created
 
 	faultMu  sync.Mutex
 	faultRNG *rand.Rand
