@@ -142,6 +142,18 @@ func (d *daemon) waitLog(t *testing.T, limit time.Duration, n int, s string) {
 	}
 }
 
+// waitFor polls cond every 20ms for up to limit.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // waitOrders waits, for up to limit, until the sandbox holds n orders.
 func waitOrders(t *testing.T, srv *sandbox.Server, limit time.Duration, n int) {
 	t.Helper()
