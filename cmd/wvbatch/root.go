@@ -94,6 +94,7 @@ and places them, tracking every order so that nothing is ever ordered twice.`,
 		newReportCmd(e),
 		newStoreCmd(e),
 		newPruneCmd(e),
+		newServeCmd(e), newUsersCmd(e),
 	)
 	return root
 }

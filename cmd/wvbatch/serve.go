@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/wvbatch/wvbatch/internal/equinix"
+	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/preflight"
+	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/web"
+)
+
+type serveOptions struct {
+	listen         string
+	jobs           string
+	tlsCert        string
+	tlsKey         string
+	authHeader     string
+	trustedProxies []string
+	maxUploadMB    int64
+	now            string
+	dateOrder      string
+	noPreflight    bool
+	run            runFlags
+}
+
+func newServeCmd(e *env) *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the web page: sign in, upload a roster, fix it in place, follow runs",
+		Long: `serve runs wvbatch's web page. People sign in (add them with 'wvbatch users add'),
+upload a roster (.xlsx or .csv), see every row checked as 'wvbatch validate' checks
+it, correct flagged cells in place and download the corrected roster; the runs
+page lists every run of the store with its orders, rows and report files.
+
+The store is open only while a request reads or writes it, so the CLI works
+beside the server on the same store. With API credentials (or --sandbox) the
+check includes the pre-flight against the Equinix account.
+
+Exit status: 0 after SIGTERM or SIGINT, 2 for bad flags, 1 when the address
+cannot be served.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd.Context(), o, e)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to serve on")
+	f.StringVar(&o.jobs, "jobs", "", "a jobs file: the server runs the scheduler too (not available yet)")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key the server speaks HTTPS and cookies are Secure")
+	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")
+	f.StringVar(&o.authHeader, "auth-header", "", "header naming the signed-in user, set by a reverse proxy (e.g. X-Forwarded-User); believed only from --trusted-proxy")
+	f.StringSliceVar(&o.trustedProxies, "trusted-proxy", nil, "address range (CIDR) of the reverse proxy whose --auth-header is believed; repeatable")
+	f.Int64Var(&o.maxUploadMB, "max-upload", web.MaxUploadDefault>>20, "largest roster upload, in MB")
+	f.StringVar(&o.now, "now", "", "treat this RFC 3339 instant as the current time (for demos and tests)")
+	f.StringVar(&o.dateOrder, "date-order", "", "how to read dates like 03/04/2027: dmy or mdy")
+	f.BoolVar(&o.noPreflight, "no-preflight", false, "do not check rosters against the Equinix account")
+	o.run.bind(cmd)
+	return cmd
+}
+
+func (o *serveOptions) config(e *env) (web.Config, error) {
+	var cfg web.Config
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return cfg, usageErr(errors.New("--tls-cert and --tls-key go together"), "give both, or neither for plain HTTP")
+	}
+	if o.jobs != "" {
+		return cfg, usageErr(errors.New("--jobs: the web page does not run the scheduler yet"), "run 'wvbatch schedule run' beside it on the same store")
+	}
+	if o.authHeader != "" && len(o.trustedProxies) == 0 {
+		return cfg, usageErr(errors.New("--auth-header needs --trusted-proxy"), "name the reverse proxy's address range, e.g. --trusted-proxy 127.0.0.1/32")
+	}
+	for _, p := range o.trustedProxies {
+		pfx, err := netip.ParsePrefix(strings.TrimSpace(p))
+		if err != nil {
+			a, aerr := netip.ParseAddr(strings.TrimSpace(p))
+			if aerr != nil {
+				return cfg, usageErr(fmt.Errorf("--trusted-proxy %q is not an address range", p), "write it like 10.0.0.0/24 or 127.0.0.1/32")
+			}
+			pfx = netip.PrefixFrom(a, a.BitLen())
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, pfx.Masked())
+	}
+	if o.maxUploadMB < 1 {
+		return cfg, usageErr(fmt.Errorf("--max-upload %d: want at least 1 (MB)", o.maxUploadMB), "")
+	}
+	order, err := roster.ParseDateOrder(o.dateOrder)
+	if err != nil {
+		return cfg, usageErr(err, "use --date-order dmy (3/4 = 3 April) or --date-order mdy (3/4 = March 4)")
+	}
+	now, err := parseNow(o.now, e.now)
+	if err != nil {
+		return cfg, err
+	}
+	storePath := o.run.store.resolve(e)
+	cfg.Open = func() (*queue.Store, error) {
+		return queue.Open(storePath, queue.Options{Now: now, LockTimeout: 250 * time.Millisecond})
+	}
+	cfg.DataDir = filepath.Dir(storePath)
+	cfg.Check = func() roster.CheckConfig { return roster.CheckConfig{Now: now, DateOrder: order} }
+	cfg.MaxUpload = o.maxUploadMB << 20
+	cfg.AuthHeader = o.authHeader
+	cfg.Secure = o.tlsCert != ""
+	cfg.Log = e.log
+	cfg.Audit = auditLogger(e)
+	cfg.Now = now
+	return cfg, nil
+}
+
+// auditLogger writes the audit lines whatever --log-level says.
+func auditLogger(e *env) zerolog.Logger {
+	return e.log.Level(zerolog.InfoLevel)
+}
+
+func runServe(ctx context.Context, o serveOptions, e *env) error {
+	cfg, err := o.config(e)
+	if err != nil {
+		return err
+	}
+	var nowPtr *time.Time
+	if o.now != "" {
+		t := cfg.Now()
+		nowPtr = &t
+	}
+	cfg.Endpoint = "Equinix"
+	conn, err := o.run.api.connect(e, nowPtr)
+	switch {
+	case errors.Is(err, equinix.ErrNoCredentials):
+		e.log.Warn().Msg("no Equinix API credentials: rosters are checked without the pre-flight")
+		if ep, cerr := o.run.api.clientConfig(e); cerr == nil && ep.Endpoint != "" {
+			cfg.Endpoint = ep.Endpoint
+		}
+	case err != nil:
+		return err
+	default:
+		defer conn.close()
+		cfg.Endpoint = conn.endpointName()
+		if !o.noPreflight {
+			client := conn.client
+			cfg.Preflight = func() importer.Preflight { return preflight.New(client) }
+		}
+	}
+	srv, err := web.New(cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return usageErr(fmt.Errorf("--listen %s: %w", o.listen, err), "pick a free address, e.g. --listen 127.0.0.1:8081")
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: nil, BaseContext: func(net.Listener) context.Context { return ctx }}
+	scheme := "http"
+	if o.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			ln.Close()
+			return usageErr(fmt.Errorf("--tls-cert/--tls-key: %w", err), "give a PEM certificate and its private key")
+		}
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		scheme = "https"
+	}
+	fmt.Fprintf(e.stdout, "wvbatch serving on %s://%s (orders go to %s; store %s; Ctrl-C to stop)\n",
+		scheme, ln.Addr(), cfg.Endpoint, o.run.store.resolve(e))
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		fmt.Fprintf(e.stderr, "wvbatch: shutting down: %v\n", err)
+	}
+	<-done
+	return nil
+}

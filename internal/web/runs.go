@@ -1,0 +1,288 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/report"
+	"github.com/wvbatch/wvbatch/internal/roster"
+)
+
+var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// runInfo is what the runs list shows of a run.
+type runInfo struct {
+	queue.Run
+	Name      string
+	Endpoint  string
+	StartedBy string
+	Reference string
+	Ordered   int
+	Total     int
+}
+
+// runSettings reads what the runs list needs from a run's settings; a
+// record it cannot read shows blanks.
+func runSettings(run queue.Run) (endpoint, who, prefix string) {
+	var st struct {
+		Endpoint  string             `json:"endpoint"`
+		StartedBy string             `json:"started_by"`
+		User      string             `json:"user"`
+		Order     roster.OrderFields `json:"order"`
+	}
+	if len(run.Settings) > 0 && json.Unmarshal(run.Settings, &st) == nil {
+		who = st.StartedBy
+		if who == "" {
+			who = st.User
+		}
+		return st.Endpoint, who, st.Order.ReferencePrefix
+	}
+	return "", "", ""
+}
+
+func newRunInfo(run queue.Run) runInfo {
+	ri := runInfo{Run: run, Name: filepath.Base(run.File)}
+	ri.Endpoint, ri.StartedBy, ri.Reference = runSettings(run)
+	if run.Job != "" && ri.StartedBy == "" {
+		ri.StartedBy = "job " + run.Job
+	}
+	for k, n := range run.Rows {
+		ri.Total += n
+		if k == queue.RowOrdered || k == queue.RowAlreadyOrdered {
+			ri.Ordered += n
+		}
+	}
+	return ri
+}
+
+type runsFilter struct {
+	Endpoint, State, Who, Q string
+}
+
+type runsData struct {
+	Filter    runsFilter
+	Runs      []runInfo
+	Endpoints []string
+	States    []string
+	Whos      []string
+}
+
+func (s *Server) runsPage(w http.ResponseWriter, r *http.Request, u *user) {
+	q := r.URL.Query()
+	f := runsFilter{Endpoint: q.Get("endpoint"), State: q.Get("state"), Who: q.Get("who"), Q: strings.TrimSpace(q.Get("q"))}
+	data := runsData{Filter: f}
+	err := s.store.with(r.Context(), func(st *queue.Store) error {
+		runs, err := st.Runs()
+		if err != nil {
+			return err
+		}
+		slices.SortStableFunc(runs, func(a, b queue.Run) int { return b.CreatedAt.Compare(a.CreatedAt) })
+		seen := map[string]map[string]bool{"e": {}, "s": {}, "w": {}}
+		for _, run := range runs {
+			ri := newRunInfo(run)
+			for k, v := range map[string]string{"e": ri.Endpoint, "s": string(ri.State), "w": ri.StartedBy} {
+				if v != "" && !seen[k][v] {
+					seen[k][v] = true
+					switch k {
+					case "e":
+						data.Endpoints = append(data.Endpoints, v)
+					case "s":
+						data.States = append(data.States, v)
+					case "w":
+						data.Whos = append(data.Whos, v)
+					}
+				}
+			}
+			if f.Endpoint != "" && ri.Endpoint != f.Endpoint || f.State != "" && string(ri.State) != f.State || f.Who != "" && ri.StartedBy != f.Who {
+				continue
+			}
+			if f.Q != "" && !matchRun(st, ri, f.Q) {
+				continue
+			}
+			data.Runs = append(data.Runs, ri)
+		}
+		return nil
+	})
+	if err != nil {
+		s.storeFail(w, r, u, err)
+		return
+	}
+	for _, l := range [][]string{data.Endpoints, data.States, data.Whos} {
+		slices.Sort(l)
+	}
+	s.render(w, r, http.StatusOK, "runs", page{Title: "Runs", User: u, Data: data})
+}
+
+// matchRun tells whether a run matches a search: its id, roster name or
+// reference prefix holds the text, or one of its orders has it as id.
+func matchRun(st *queue.Store, ri runInfo, q string) bool {
+	lq := strings.ToLower(q)
+	for _, s := range []string{ri.ID, ri.Name, ri.Reference} {
+		if s != "" && strings.Contains(strings.ToLower(s), lq) {
+			return true
+		}
+	}
+	orders, err := st.Orders(ri.ID)
+	if err != nil {
+		return false
+	}
+	for _, o := range orders {
+		if o.OrderID != "" && strings.EqualFold(o.OrderID, q) || strings.Contains(strings.ToLower(o.Reference), lq) {
+			return true
+		}
+	}
+	return false
+}
+
+// runFiles are a run's report files that exist.
+type runFiles struct {
+	Workbook, Errors, Summary string
+}
+
+func (s *Server) reportDir(runID string) string {
+	return filepath.Join(s.cfg.DataDir, "reports", runID)
+}
+
+func (s *Server) findRunFiles(runID string) runFiles {
+	var f runFiles
+	entries, err := os.ReadDir(s.reportDir(runID))
+	if err != nil {
+		return f
+	}
+	for _, e := range entries {
+		n := e.Name()
+		switch {
+		case e.IsDir() || strings.HasPrefix(n, "."):
+		case strings.HasSuffix(n, "-report.xlsx"):
+			f.Workbook = n
+		case strings.HasSuffix(n, "-errors.csv"):
+			f.Errors = n
+		case n == "summary.json":
+			f.Summary = n
+		}
+	}
+	return f
+}
+
+type runData struct {
+	Info    runInfo
+	Sum     *report.RunSummary
+	Files   runFiles
+	Visible []report.RunRow
+}
+
+func (s *Server) loadRun(r *http.Request, id string) (runData, error) {
+	var d runData
+	if !runIDPattern.MatchString(id) {
+		return d, queue.ErrNotFound
+	}
+	err := s.store.with(r.Context(), func(st *queue.Store) error {
+		run, err := st.Run(id)
+		if err != nil {
+			return err
+		}
+		orders, err := st.Orders(id)
+		if err != nil {
+			return err
+		}
+		var rows []queue.RowOutcome
+		if err := st.Rows(id, func(ro queue.RowOutcome) error { rows = append(rows, ro); return nil }); err != nil {
+			return err
+		}
+		d.Info = newRunInfo(run)
+		d.Sum = report.NewRunSummary(run, orders, rows, nil)
+		d.Sum.AddRows(rows)
+		as, err := st.Amendments(id)
+		if err != nil {
+			return err
+		}
+		d.Sum.AddAmendments(as)
+		return nil
+	})
+	d.Files = s.findRunFiles(id)
+	return d, err
+}
+
+func (s *Server) runPage(w http.ResponseWriter, r *http.Request, u *user) {
+	d, err := s.loadRun(r, r.PathValue("id"))
+	if errors.Is(err, queue.ErrNotFound) {
+		s.fail(w, r, u, http.StatusNotFound, "there is no run "+r.PathValue("id"), "the runs page lists them")
+		return
+	}
+	if err != nil {
+		s.storeFail(w, r, u, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "run", page{Title: "Run " + d.Info.ID, User: u, Data: d})
+}
+
+// runFile sends one of a run's report files: kind is report, errors or
+// summary, never a path.
+func (s *Server) runFile(w http.ResponseWriter, r *http.Request, u *user) {
+	id := r.PathValue("id")
+	if _, err := s.loadRun(r, id); err != nil {
+		s.fail(w, r, u, http.StatusNotFound, "there is no run "+id, "the runs page lists them")
+		return
+	}
+	f := s.findRunFiles(id)
+	var name string
+	switch r.PathValue("kind") {
+	case "report":
+		name = f.Workbook
+	case "errors":
+		name = f.Errors
+	case "summary":
+		name = f.Summary
+	}
+	if name == "" {
+		s.fail(w, r, u, http.StatusNotFound, "the run has no such report file", "an administrator can write it again with wvbatch report "+id)
+		return
+	}
+	sendFile(w, r, filepath.Join(s.reportDir(id), name), name)
+}
+
+// draftFromRun starts a draft from a run's report workbook, to fix its
+// flagged rows and order again what is left.
+func (s *Server) draftFromRun(w http.ResponseWriter, r *http.Request, u *user) {
+	id := r.PathValue("id")
+	if _, err := s.loadRun(r, id); err != nil {
+		s.fail(w, r, u, http.StatusNotFound, "there is no run "+id, "the runs page lists them")
+		return
+	}
+	f := s.findRunFiles(id)
+	if f.Workbook == "" {
+		s.fail(w, r, u, http.StatusNotFound, "the run has no report workbook", "write it with wvbatch report "+id)
+		return
+	}
+	name, err := uploadName(f.Workbook)
+	if err != nil {
+		name = "report.xlsx"
+	}
+	d := &draft{ID: newDraftID(), Owner: u.Name, Name: name, Created: time.Now().UTC(), FromRun: id}
+	if err := os.MkdirAll(s.draftDir(d.ID), 0o700); err != nil {
+		s.fail(w, r, u, http.StatusInternalServerError, err.Error(), "")
+		return
+	}
+	src := filepath.Join(s.reportDir(id), f.Workbook)
+	err = copyPath(s.originalPath(d), src)
+	if err == nil {
+		err = copyPath(s.correctedPath(d), src)
+	}
+	if err == nil {
+		err = s.saveDraft(d)
+	}
+	if err != nil {
+		os.RemoveAll(s.draftDir(d.ID))
+		s.fail(w, r, u, http.StatusInternalServerError, err.Error(), "")
+		return
+	}
+	http.Redirect(w, r, "/drafts/"+d.ID, http.StatusSeeOther)
+}

@@ -1,0 +1,79 @@
+// wvbatch's pages work without this script; it adds drag and drop to the
+// upload and corrects a flagged cell as soon as it is changed.
+"use strict";
+(function () {
+  var main = document.getElementById("main");
+  var csrf = main ? main.getAttribute("data-csrf") : "";
+
+  // Upload: dropping a file on the page picks it and sends the form.
+  var form = document.getElementById("upload-form");
+  var input = document.getElementById("file");
+  var drop = document.getElementById("drop");
+  if (form && input && drop) {
+    ["dragenter", "dragover"].forEach(function (t) {
+      document.addEventListener(t, function (e) { e.preventDefault(); drop.classList.add("over"); });
+    });
+    ["dragleave", "drop"].forEach(function (t) {
+      document.addEventListener(t, function (e) { e.preventDefault(); drop.classList.remove("over"); });
+    });
+    document.addEventListener("drop", function (e) {
+      if (!e.dataTransfer || !e.dataTransfer.files.length) { return; }
+      input.files = e.dataTransfer.files;
+      form.requestSubmit();
+    });
+  }
+
+  // Check page: a changed cell is sent alone and the check is redrawn.
+  var check = document.getElementById("check");
+  if (!check) { return; }
+  var busy = false;
+  function send(cell) {
+    var row = cell.getAttribute("data-row");
+    var f = document.getElementById("f-" + row);
+    if (!f || busy) { return; }
+    busy = true;
+    var body = new URLSearchParams();
+    body.set("row", row);
+    body.set("c" + cell.getAttribute("data-col"), cell.value);
+    var status = document.createElement("p");
+    status.className = "muted";
+    status.setAttribute("role", "status");
+    status.textContent = "Checking row " + row + "…";
+    check.prepend(status);
+    fetch(f.getAttribute("action"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf, "X-Fragment": "1", "Content-Type": "application/x-www-form-urlencoded" },
+      body: body
+    }).then(function (r) {
+      return r.text().then(function (t) { return { ok: r.ok, text: t }; });
+    }).then(function (res) {
+      busy = false;
+      if (!res.ok) { status.textContent = "The correction was not kept: reload the page."; return; }
+      check.innerHTML = res.text;
+      check.setAttribute("data-version", String(Number(check.getAttribute("data-version") || "0") + 1));
+    }).catch(function () {
+      busy = false;
+      status.textContent = "The server could not be reached: the correction was not kept.";
+    });
+  }
+  check.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t && t.matches("input[data-row]")) { send(t); }
+  });
+  check.addEventListener("submit", function (e) {
+    // Enter in a cell: send the cell that has the focus.
+    var a = document.activeElement;
+    if (a && a.matches && a.matches("input[data-row]")) {
+      e.preventDefault();
+      send(a);
+    }
+  });
+  check.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (e.key === "Enter" && t && t.matches && t.matches("input[data-row]")) {
+      e.preventDefault();
+      send(t);
+    }
+  });
+})();

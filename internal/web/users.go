@@ -1,0 +1,147 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/wvbatch/wvbatch/internal/queue"
+)
+
+// MinPasswordLength is the shortest password accepted.
+const MinPasswordLength = 10
+
+// CheckUserName tells what is wrong with a user name, or "".
+func CheckUserName(name string) string {
+	if name == "" || utf8.RuneCountInString(name) > 64 {
+		return "a user name has 1 to 64 characters"
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@-", r)) {
+			return "a user name has letters, digits and . _ @ - only"
+		}
+	}
+	return ""
+}
+
+// CheckNewPassword tells what is wrong with a new password, or "".
+func CheckNewPassword(p string) string {
+	if utf8.RuneCountInString(p) < MinPasswordLength {
+		return "a password has at least 10 characters"
+	}
+	if len(p) > 1024 {
+		return "a password has at most 1024 bytes"
+	}
+	return ""
+}
+
+type usersData struct {
+	Users []queue.User
+}
+
+func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, u *user) {
+	s.showUsers(w, r, u, http.StatusOK, "", "", "")
+}
+
+func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, u *user, status int, notice, msg, hint string) {
+	var us []queue.User
+	if err := s.store.with(r.Context(), func(st *queue.Store) (err error) { us, err = st.Users(); return err }); err != nil {
+		s.storeFail(w, r, u, err)
+		return
+	}
+	s.render(w, r, status, "users", page{Title: "Users", User: u, Notice: notice, Error: msg, Hint: hint, Data: usersData{Users: us}})
+}
+
+func (s *Server) addUser(w http.ResponseWriter, r *http.Request, u *user) {
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	role := r.PostFormValue("role")
+	password := r.PostFormValue("password")
+	sso := r.PostFormValue("sso") != ""
+	if p := CheckUserName(name); p != "" {
+		s.showUsers(w, r, u, http.StatusBadRequest, "", p, "e.g. jane.doe")
+		return
+	}
+	if !ValidRole(role) {
+		s.showUsers(w, r, u, http.StatusBadRequest, "", "pick a role", "viewer, orderer or admin")
+		return
+	}
+	nu := queue.User{Name: name, Role: role}
+	if !sso || password != "" {
+		if p := CheckNewPassword(password); p != "" {
+			s.showUsers(w, r, u, http.StatusBadRequest, "", p, "or tick 'signs in through the proxy' for a user without one")
+			return
+		}
+		h, err := HashPassword(password)
+		if err != nil {
+			s.fail(w, r, u, http.StatusInternalServerError, err.Error(), "")
+			return
+		}
+		nu.Hash = h
+	}
+	err := s.store.with(r.Context(), func(st *queue.Store) error { return st.AddUser(nu) })
+	if errors.Is(err, queue.ErrUserExists) {
+		s.showUsers(w, r, u, http.StatusConflict, "", "there is a user "+name+" already", "pick another name")
+		return
+	}
+	if err != nil {
+		s.storeFail(w, r, u, err)
+		return
+	}
+	s.auth.forgetUsers()
+	s.cfg.Audit.Info().Str("audit", "user-add").Str("by", u.Name).Str("user", name).Str("role", role).Msg("user added")
+	s.showUsers(w, r, u, http.StatusOK, "added "+name+" ("+role+")", "", "")
+}
+
+func (s *Server) removeUser(w http.ResponseWriter, r *http.Request, u *user) {
+	name := r.PathValue("name")
+	if name == u.Name {
+		s.showUsers(w, r, u, http.StatusBadRequest, "", "you cannot remove yourself", "another administrator can")
+		return
+	}
+	err := s.store.with(r.Context(), func(st *queue.Store) error { return st.RemoveUser(name) })
+	if errors.Is(err, queue.ErrNotFound) {
+		s.showUsers(w, r, u, http.StatusNotFound, "", "there is no user "+name, "")
+		return
+	}
+	if err != nil {
+		s.storeFail(w, r, u, err)
+		return
+	}
+	s.auth.forgetUsers()
+	s.cfg.Audit.Info().Str("audit", "user-remove").Str("by", u.Name).Str("user", name).Msg("user removed")
+	s.showUsers(w, r, u, http.StatusOK, "removed "+name, "", "")
+}
+
+func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, u *user) {
+	name := r.PathValue("name")
+	password := r.PostFormValue("password")
+	if p := CheckNewPassword(password); p != "" {
+		s.showUsers(w, r, u, http.StatusBadRequest, "", p, "")
+		return
+	}
+	h, err := HashPassword(password)
+	if err != nil {
+		s.fail(w, r, u, http.StatusInternalServerError, err.Error(), "")
+		return
+	}
+	_, err = func() (queue.User, error) {
+		var out queue.User
+		err := s.store.with(r.Context(), func(st *queue.Store) (err error) {
+			out, err = st.UpdateUser(name, func(x *queue.User) error { x.Hash = h; return nil })
+			return err
+		})
+		return out, err
+	}()
+	if errors.Is(err, queue.ErrNotFound) {
+		s.showUsers(w, r, u, http.StatusNotFound, "", "there is no user "+name, "")
+		return
+	}
+	if err != nil {
+		s.storeFail(w, r, u, err)
+		return
+	}
+	s.auth.forgetUsers()
+	s.cfg.Audit.Info().Str("audit", "user-password").Str("by", u.Name).Str("user", name).Msg("password set; the user's sessions end")
+	s.showUsers(w, r, u, http.StatusOK, "new password set for "+name, "", "")
+}
