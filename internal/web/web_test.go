@@ -67,7 +67,9 @@ func newTestEnv(t *testing.T, tweak func(*Config)) *testEnv {
 	st.Close()
 	now := func() time.Time { return testNow }
 	cfg := Config{
-		Open:     func() (*queue.Store, error) { return queue.Open(path, queue.Options{LockTimeout: 100 * time.Millisecond}) },
+		Open: func() (*queue.Store, error) {
+			return queue.Open(path, queue.Options{LockTimeout: 100 * time.Millisecond})
+		},
 		DataDir:  dir,
 		Endpoint: "sandbox",
 		Check:    func() roster.CheckConfig { return roster.CheckConfig{Now: now} },
