@@ -52,6 +52,17 @@ demo: build
 	@echo
 	@echo "The report: $(DEMO_STATE)/report; the email it sent: $(DEMO_STATE)/outbox"
 
+## demo-web: the web page on the built-in sandbox, with a demo user
+DEMO_WEB       := $(CURDIR)/.demo-web
+DEMO_WEB_ADDR  ?= 127.0.0.1:8080
+demo-web: build
+	@rm -rf $(DEMO_WEB)
+	@echo "demo-password" | $(BIN)/wvbatch users add demo --role admin --password-stdin --store $(DEMO_WEB)/wvbatch.db >/dev/null
+	@echo "wvbatch web demo: open http://$(DEMO_WEB_ADDR) and sign in as demo, password demo-password"
+	@echo "orders go to the built-in sandbox; try samples/contractors-with-errors.csv. Ctrl-C stops it."
+	XDG_STATE_HOME=$(DEMO_WEB) WVBATCH_SMTP_URL=file://$(DEMO_WEB)/outbox WVBATCH_SMTP_FROM=wvbatch@localhost \
+		$(BIN)/wvbatch serve --sandbox --now $(DEMO_NOW) --store $(DEMO_WEB)/wvbatch.db --listen $(DEMO_WEB_ADDR)
+
 ## bench: full-size roster benchmarks (slow; not part of CI)
 BENCH_ROWS ?= 1048575
 bench:
@@ -72,4 +83,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/emg/
 
 clean:
-	rm -rf $(BIN) $(DEMO_STATE)
+	rm -rf $(BIN) $(DEMO_STATE) $(DEMO_WEB)
