@@ -70,10 +70,10 @@ func newBrowser(t *testing.T) context.Context {
 	return ctx
 }
 
-// shot saves a full-page screenshot as out/NN-name.png.
+// shot saves a screenshot of the window as out/name.png.
 func shot(out, name string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		buf, err := chromedp.FullScreenshot(100)(ctx, t)
+		buf, err := chromedp.CaptureScreenshot()(ctx, t)
 		if err != nil {
 			return err
 		}
@@ -95,7 +95,7 @@ func textOf(ctx context.Context, sel string) (string, error) {
 // signInBrowser signs in through the form.
 func signInBrowser(base, name, out string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(
-		chromedp.Navigate(base + "/"),
+		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#name")),
 		chromedp.SendKeys(chromedp.CSS("#name"), name),
 		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
@@ -191,34 +191,7 @@ func TestBrowserUploadFix(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	all := map[int]bool{}
-	for i := 1; i <= 40; i++ {
-		all[i] = true
-	}
-	before, err := roster.RowCells(sample, roster.ReadOptions{}, all)
-	if err != nil {
-		t.Fatal(err)
-	}
-	after, err := roster.RowCells(got, roster.ReadOptions{}, all)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(before) != len(after) {
-		t.Fatalf("%d rows before, %d after", len(before), len(after))
-	}
-	for row, cells := range before {
-		for col, v := range cells {
-			switch {
-			case row == 6 && col == 7:
-				v = "David"
-			case row == 4 && col == 1:
-				v = "AM1:01:000111"
-			}
-			if after[row][col] != v {
-				t.Errorf("corrected roster row %d, column %s: %q; want %q", row, roster.ColumnName(col), after[row][col], v)
-			}
-		}
-	}
+	checkCorrected(t, sample, got, map[string]string{"6/7": "David", "4/1": "AM1:01:000111"})
 
 	// The same page on a phone-width screen.
 	err = chromedp.Do(ctx,

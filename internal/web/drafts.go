@@ -440,10 +440,19 @@ func cmpName(name string, i int) string {
 	return name
 }
 
-func (s *Server) draftPage(w http.ResponseWriter, r *http.Request, u *user) {
+// draftOr404 returns the draft the request names, or answers 404.
+func (s *Server) draftOr404(w http.ResponseWriter, r *http.Request, u *user) (*draft, bool) {
 	d, err := s.loadDraft(r.PathValue("id"), u)
 	if err != nil {
 		s.fail(w, r, u, http.StatusNotFound, "there is no such upload", "upload the roster again")
+		return nil, false
+	}
+	return d, true
+}
+
+func (s *Server) draftPage(w http.ResponseWriter, r *http.Request, u *user) {
+	d, ok := s.draftOr404(w, r, u)
+	if !ok {
 		return
 	}
 	s.showDraft(w, r, u, d, http.StatusOK, "", "")
@@ -464,9 +473,8 @@ func (s *Server) showDraft(w http.ResponseWriter, r *http.Request, u *user, d *d
 func (s *Server) editCells(w http.ResponseWriter, r *http.Request, u *user) {
 	unlock := s.drafts.lock(r.PathValue("id"))
 	defer unlock()
-	d, err := s.loadDraft(r.PathValue("id"), u)
-	if err != nil {
-		s.fail(w, r, u, http.StatusNotFound, "there is no such upload", "upload the roster again")
+	d, ok := s.draftOr404(w, r, u)
+	if !ok {
 		return
 	}
 	row, err := strconv.Atoi(r.PostFormValue("row"))
@@ -548,9 +556,8 @@ func splitList(s string) []string {
 func (s *Server) editFields(w http.ResponseWriter, r *http.Request, u *user) {
 	unlock := s.drafts.lock(r.PathValue("id"))
 	defer unlock()
-	d, err := s.loadDraft(r.PathValue("id"), u)
-	if err != nil {
-		s.fail(w, r, u, http.StatusNotFound, "there is no such upload", "upload the roster again")
+	d, ok := s.draftOr404(w, r, u)
+	if !ok {
 		return
 	}
 	f := roster.OrderFields{
@@ -579,9 +586,8 @@ func (s *Server) editFields(w http.ResponseWriter, r *http.Request, u *user) {
 // downloadCorrected sends the roster with the corrections: the upload's
 // own columns, order and sheets.
 func (s *Server) downloadCorrected(w http.ResponseWriter, r *http.Request, u *user) {
-	d, err := s.loadDraft(r.PathValue("id"), u)
-	if err != nil {
-		s.fail(w, r, u, http.StatusNotFound, "there is no such upload", "upload the roster again")
+	d, ok := s.draftOr404(w, r, u)
+	if !ok {
 		return
 	}
 	sendFile(w, r, s.correctedPath(d), d.Name)

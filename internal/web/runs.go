@@ -224,15 +224,24 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request, u *user) {
 	s.render(w, r, http.StatusOK, "run", page{Title: "Run " + d.Info.ID, User: u, Data: d})
 }
 
-// runFile sends one of a run's report files: kind is report, errors or
-// summary, never a path.
-func (s *Server) runFile(w http.ResponseWriter, r *http.Request, u *user) {
+// runFilesOr404 returns the run the request names and its report files,
+// or answers 404.
+func (s *Server) runFilesOr404(w http.ResponseWriter, r *http.Request, u *user) (string, runFiles, bool) {
 	id := r.PathValue("id")
 	if _, err := s.loadRun(r, id); err != nil {
 		s.fail(w, r, u, http.StatusNotFound, "there is no run "+id, "the runs page lists them")
+		return "", runFiles{}, false
+	}
+	return id, s.findRunFiles(id), true
+}
+
+// runFile sends one of a run's report files: kind is report, errors or
+// summary, never a path.
+func (s *Server) runFile(w http.ResponseWriter, r *http.Request, u *user) {
+	id, f, ok := s.runFilesOr404(w, r, u)
+	if !ok {
 		return
 	}
-	f := s.findRunFiles(id)
 	var name string
 	switch r.PathValue("kind") {
 	case "report":
@@ -252,12 +261,10 @@ func (s *Server) runFile(w http.ResponseWriter, r *http.Request, u *user) {
 // draftFromRun starts a draft from a run's report workbook, to fix its
 // flagged rows and order again what is left.
 func (s *Server) draftFromRun(w http.ResponseWriter, r *http.Request, u *user) {
-	id := r.PathValue("id")
-	if _, err := s.loadRun(r, id); err != nil {
-		s.fail(w, r, u, http.StatusNotFound, "there is no run "+id, "the runs page lists them")
+	id, f, ok := s.runFilesOr404(w, r, u)
+	if !ok {
 		return
 	}
-	f := s.findRunFiles(id)
 	if f.Workbook == "" {
 		s.fail(w, r, u, http.StatusNotFound, "the run has no report workbook", "write it with wvbatch report "+id)
 		return

@@ -100,6 +100,12 @@ func (s *Server) removeUser(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	err := s.store.with(r.Context(), func(st *queue.Store) error { return st.RemoveUser(name) })
+	s.userChanged(w, r, u, name, err, "user-remove", "removed "+name)
+}
+
+// userChanged answers a change of a user's record and writes its audit
+// line.
+func (s *Server) userChanged(w http.ResponseWriter, r *http.Request, u *user, name string, err error, audit, notice string) {
 	if errors.Is(err, queue.ErrNotFound) {
 		s.showUsers(w, r, u, http.StatusNotFound, "", "there is no user "+name, "")
 		return
@@ -109,8 +115,8 @@ func (s *Server) removeUser(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	s.auth.forgetUsers()
-	s.cfg.Audit.Info().Str("audit", "user-remove").Str("by", u.Name).Str("user", name).Msg("user removed")
-	s.showUsers(w, r, u, http.StatusOK, "removed "+name, "", "")
+	s.cfg.Audit.Info().Str("audit", audit).Str("by", u.Name).Str("user", name).Msg(notice)
+	s.showUsers(w, r, u, http.StatusOK, notice, "", "")
 }
 
 func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, u *user) {
@@ -125,23 +131,9 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, u *user) 
 		s.fail(w, r, u, http.StatusInternalServerError, err.Error(), "")
 		return
 	}
-	_, err = func() (queue.User, error) {
-		var out queue.User
-		err := s.store.with(r.Context(), func(st *queue.Store) (err error) {
-			out, err = st.UpdateUser(name, func(x *queue.User) error { x.Hash = h; return nil })
-			return err
-		})
-		return out, err
-	}()
-	if errors.Is(err, queue.ErrNotFound) {
-		s.showUsers(w, r, u, http.StatusNotFound, "", "there is no user "+name, "")
-		return
-	}
-	if err != nil {
-		s.storeFail(w, r, u, err)
-		return
-	}
-	s.auth.forgetUsers()
-	s.cfg.Audit.Info().Str("audit", "user-password").Str("by", u.Name).Str("user", name).Msg("password set; the user's sessions end")
-	s.showUsers(w, r, u, http.StatusOK, "new password set for "+name, "", "")
+	err = s.store.with(r.Context(), func(st *queue.Store) error {
+		_, err := st.UpdateUser(name, func(x *queue.User) error { x.Hash = h; return nil })
+		return err
+	})
+	s.userChanged(w, r, u, name, err, "user-password", "new password set for "+name+"; their sessions have ended")
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -474,7 +475,7 @@ func TestUploadCheckCorrect(t *testing.T) {
 		t.Fatalf("invalid rows %d, validate says %d", got, want.InvalidRows)
 	}
 	for _, e := range want.Errors[:5] {
-		if !strings.Contains(body, template_escape(e.Message)) {
+		if !strings.Contains(body, html.EscapeString(e.Message)) {
 			t.Errorf("the check page lacks %q", e.Message)
 		}
 	}
@@ -525,32 +526,8 @@ func TestUploadCheckCorrect(t *testing.T) {
 	// upload's, on the same row.
 	corr := filepath.Join(t.TempDir(), "corrected.csv")
 	os.WriteFile(corr, got, 0o600)
-	all := map[int]bool{}
-	for i := 1; i <= 60; i++ {
-		all[i] = true
-	}
-	before, err := roster.RowCells(src, roster.ReadOptions{}, all)
-	if err != nil {
-		t.Fatal(err)
-	}
-	after, err := roster.RowCells(corr, roster.ReadOptions{}, all)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(before) != len(after) {
-		t.Fatalf("%d rows before, %d after", len(before), len(after))
-	}
-	changed := map[string]string{"6/7": "David", "3/7": "Anna", "3/8": "de Vries", "3/11": "anna.devries@voltcare.example", "3/12": "+31", "3/13": "612 345 678", "4/1": "AM1:01:000111"}
-	for row, cells := range before {
-		for col, v := range cells {
-			if w, ok := changed[fmt.Sprintf("%d/%d", row, col)]; ok {
-				v = w
-			}
-			if after[row][col] != v {
-				t.Errorf("row %d col %d: %q; want %q", row, col, after[row][col], v)
-			}
-		}
-	}
+	checkCorrected(t, src, corr, map[string]string{"6/7": "David", "3/7": "Anna", "3/8": "de Vries",
+		"3/11": "anna.devries@voltcare.example", "3/12": "+31", "3/13": "612 345 678", "4/1": "AM1:01:000111"})
 	// Another orderer cannot see this draft.
 	o2 := te.signedIn("ada")
 	if resp, _ := o2.get(draft); resp.StatusCode != http.StatusOK {
@@ -558,25 +535,36 @@ func TestUploadCheckCorrect(t *testing.T) {
 	}
 }
 
-func template_escape(s string) string {
-	var b bytes.Buffer
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString("&#34;")
-		case '\'':
-			b.WriteString("&#39;")
-		case '&':
-			b.WriteString("&amp;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		default:
-			b.WriteRune(r)
+// checkCorrected compares a corrected roster with its upload row by row:
+// the cells of changed ("row/col") hold their new text, every other cell is
+// the upload's, on the same row.
+func checkCorrected(t *testing.T, upload, corrected string, changed map[string]string) {
+	t.Helper()
+	all := map[int]bool{}
+	for i := 1; i <= 200; i++ {
+		all[i] = true
+	}
+	before, err := roster.RowCells(upload, roster.ReadOptions{}, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := roster.RowCells(corrected, roster.ReadOptions{}, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before) != len(after) {
+		t.Fatalf("%d rows before, %d after", len(before), len(after))
+	}
+	for row, cells := range before {
+		for col, v := range cells {
+			if w, ok := changed[fmt.Sprintf("%d/%d", row, col)]; ok {
+				v = w
+			}
+			if after[row][col] != v {
+				t.Errorf("corrected roster row %d, column %s: %q; want %q", row, roster.ColumnName(col), after[row][col], v)
+			}
 		}
 	}
-	return b.String()
 }
 
 // A workbook keeps its Order sheet, which fills the order form; the
@@ -590,7 +578,7 @@ func TestUploadWorkbookOrderSheet(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("sample's Order sheet: %v %v", ok, err)
 	}
-	if !strings.Contains(body, `name="description" value="`+template_escape(of.Description)+`"`) {
+	if !strings.Contains(body, `name="description" value="`+html.EscapeString(of.Description)+`"`) {
 		t.Errorf("the order form lacks the Order sheet's description %q", of.Description)
 	}
 	if resp, _ := c.post(draft+"/cells", url.Values{"csrf": {c.csrf}, "row": {"2"}, "c7": {"Anneke"}}); resp.StatusCode != http.StatusSeeOther {
@@ -651,7 +639,7 @@ func TestUploadRefused(t *testing.T) {
 		{"header.csv", []byte("Cage,First Name,Last Name,Company,Visit Start,Visit End\n"), http.StatusUnprocessableEntity, "no visitor rows"},
 	} {
 		resp, body := c.upload(tc.name, tc.content, c.csrf)
-		if resp.StatusCode != tc.status || !strings.Contains(body, template_escape(tc.want)) || !strings.Contains(body, "hint: ") {
+		if resp.StatusCode != tc.status || !strings.Contains(body, html.EscapeString(tc.want)) || !strings.Contains(body, "hint: ") {
 			t.Errorf("%s: %s; want %d with %q and a hint\n%s", tc.name, resp.Status, tc.status, tc.want, errorLine(body))
 		}
 		if strings.Contains(body, te.dir) {
