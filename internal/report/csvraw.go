@@ -10,10 +10,11 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
+
+	"github.com/wvbatch/wvbatch/internal/roster"
 )
 
 // csvSheetName names the report's copy of a CSV roster: the sheet a roster
@@ -29,6 +30,7 @@ type csvSource struct {
 	breaks  int // line breaks inside the fields of the records read so far
 	lastRow int
 	lastCol int
+	buf     []byte
 }
 
 // rowOf is the row a spreadsheet app shows a record on, as the roster
@@ -43,12 +45,17 @@ func (s *csvSource) rowOf(rec []string) int {
 	return row
 }
 
-// openCSV opens the CSV at p and counts its records and widest record.
-func openCSV(p string) (*csvSource, error) {
+// openCSV opens the CSV at p; with measure, it first counts its records
+// and widest record (see extent).
+func openCSV(p string, measure bool) (*csvSource, error) {
 	s := &csvSource{}
 	r, f, err := newCSVReader(p)
 	if err != nil {
 		return nil, err
+	}
+	if !measure {
+		s.r, s.f = r, f
+		return s, nil
 	}
 	s.r = r
 	for {
@@ -155,26 +162,33 @@ func sniffComma(head []byte) rune {
 	return rune(best)
 }
 
-func (s *csvSource) sheetName() string                  { return csvSheetName }
-func (s *csvSource) extent() (int, int)                 { return s.lastRow, s.lastCol }
-func (s *csvSource) widths() []colWidth                 { return nil }
-func (s *csvSource) style(int) (*excelize.Style, error) { return &excelize.Style{}, nil }
-func (s *csvSource) date1904() bool                     { return false }
-func (s *csvSource) close() error                       { return s.f.Close() }
+func (s *csvSource) name() string                   { return csvSheetName }
+func (s *csvSource) columns() []roster.RawColumn    { return nil }
+func (s *csvSource) extent() (lastRow, lastCol int) { return s.lastRow, s.lastCol }
+func (s *csvSource) close() error                   { return s.f.Close() }
 
-// next returns the next record, on its row as the roster reader numbers
-// CSV rows (see rowOf).
-func (s *csvSource) next(r *rawRow) error {
+// next returns the next record as text cells, on its row as the roster
+// reader numbers CSV rows (see rowOf). The row is valid until the next call.
+func (s *csvSource) next(r *roster.RawRow) error {
 	rec, err := s.r.Read()
 	if err != nil {
 		return err
 	}
-	*r = rawRow{row: s.rowOf(rec), cells: r.cells[:0]}
+	r.Row, r.Height, r.Hidden, r.Style = s.rowOf(rec), 0, false, 0
+	r.Cells = r.Cells[:0]
+	s.buf = s.buf[:0]
 	for i, v := range rec {
 		if v == "" {
 			continue
 		}
-		r.cells = append(r.cells, rawCell{col: i + 1, value: strings.ToValidUTF8(v, "\uFFFD")})
+		s.buf = append(s.buf, v...)
+		r.Cells = append(r.Cells, roster.RawCell{Col: i, Kind: roster.RawText})
+	}
+	off := 0
+	for i := range r.Cells {
+		n := len(rec[r.Cells[i].Col])
+		r.Cells[i].Value = s.buf[off : off+n : off+n]
+		off += n
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"archive/zip"
 	"bytes"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
 
+	"github.com/wvbatch/wvbatch/internal/report/openpyxl"
 	"github.com/wvbatch/wvbatch/internal/roster"
 )
 
@@ -106,6 +108,7 @@ func writeReport(t testing.TB, in WorkbookInput) *excelize.File {
 		t.Fatalf("WriteWorkbook: %v", err)
 	}
 	assertNoFormulas(t, buf.Bytes())
+	checkOpenpyxl(t, buf.Bytes())
 	f, err := excelize.OpenReader(&buf)
 	if err != nil {
 		t.Fatal(err)
@@ -113,6 +116,21 @@ func writeReport(t testing.TB, in WorkbookInput) *excelize.File {
 	t.Cleanup(func() { f.Close() })
 	return f
 }
+
+// checkOpenpyxl fails the test when openpyxl cannot open the workbook.
+// Without openpyxl it does nothing (TestOpenpyxlInstalled says so, and fails
+// under CI); while fuzzing it does nothing, to keep the fuzzer fast.
+func checkOpenpyxl(t testing.TB, xlsx []byte) {
+	t.Helper()
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" || !openpyxl.Available() {
+		return
+	}
+	p := filepath.Join(t.TempDir(), "report.xlsx")
+	must(t, os.WriteFile(p, xlsx, 0o600))
+	openpyxl.Check(t, p)
+}
+
+func TestOpenpyxlInstalled(t *testing.T) { openpyxl.Need(t) }
 
 // assertNoFormulas fails if any worksheet of the workbook has a formula.
 func assertNoFormulas(t testing.TB, xlsx []byte) {
@@ -140,12 +158,24 @@ func styleOf(t testing.TB, f *excelize.File, sheet, ref string) *excelize.Style 
 	must(t, err)
 	st, err := f.GetStyle(id)
 	must(t, err)
+	// excelize gives no fill colour in a workbook without a theme part (a
+	// report made from a CSV has none): read it from the styles part.
+	if st.Fill.Type == "pattern" && strings.Join(st.Fill.Color, "") == "" && f.Styles != nil && f.Styles.CellXfs != nil && id < len(f.Styles.CellXfs.Xf) {
+		if fid := f.Styles.CellXfs.Xf[id].FillID; fid != nil && f.Styles.Fills != nil && *fid < len(f.Styles.Fills.Fill) {
+			if pf := f.Styles.Fills.Fill[*fid].PatternFill; pf != nil && pf.FgColor != nil && pf.FgColor.RGB != "" {
+				st.Fill.Color = []string{pf.FgColor.RGB}
+			}
+		}
+	}
 	return st
 }
 
 func hasFill(st *excelize.Style, color string) bool {
-	return st.Fill.Type == "pattern" && slices.ContainsFunc(st.Fill.Color, func(c string) bool { return strings.EqualFold(c, color) })
+	return st.Fill.Type == "pattern" && slices.ContainsFunc(st.Fill.Color, func(c string) bool { return strings.EqualFold(rgb6(c), rgb6(color)) })
 }
+
+// rgb6 is a colour without its alpha.
+func rgb6(c string) string { return c[max(0, len(c)-6):] }
 
 func highlighted(st *excelize.Style) bool { return st.Fill.Pattern != 0 || len(st.Fill.Color) > 0 }
 
@@ -363,6 +393,7 @@ func writeReportFile(t testing.TB, in WorkbookInput, out string) string {
 	var buf bytes.Buffer
 	must(t, WriteWorkbook(&buf, in))
 	must(t, os.WriteFile(out, buf.Bytes(), 0o600))
+	checkOpenpyxl(t, buf.Bytes())
 	return out
 }
 

@@ -41,6 +41,9 @@ type workbook struct {
 	rels   map[string]wbRel
 	// date1904: date serials count from 1904-01-01.
 	date1904 bool
+
+	workbookPart string // lower case
+	keepSpace    bool   // shared strings as stored, not trimmed (OpenRawSheet)
 }
 
 type wbSheet struct {
@@ -118,6 +121,7 @@ func openWorkbook(f *os.File, filePath string, opt ReadOptions) (wb *workbook, e
 		return nil, w.notWorkbook()
 	}
 	w.base = path.Dir(wbPath)
+	w.workbookPart = strings.ToLower(wbPath)
 	var book struct {
 		Sheets []wbSheet `xml:"sheets>sheet"`
 		Pr     struct {
@@ -344,7 +348,11 @@ func (w *workbook) readSharedStrings() (*sharedStrings, error) {
 			case "si":
 				if inSI {
 					inSI = false
-					b.Write(cleanText(si))
+					if w.keepSpace {
+						b.Write(unescapeOOXML(si))
+					} else {
+						b.Write(cleanText(si))
+					}
 					t.ends = append(t.ends, b.Len())
 				}
 			case "rPh":

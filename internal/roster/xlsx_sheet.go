@@ -29,6 +29,8 @@ type xlsxReader struct {
 	num    []byte // a number cell's text, as shown
 	// formula is the formula of the cell being read.
 	formula []byte
+
+	raw *rawState // non-nil: cells are kept as stored (OpenRawSheet)
 }
 
 // nonEmpty stands for the text of a cell in a column nobody reads: it only
@@ -118,6 +120,10 @@ func (x *xlsxReader) next() (int, []Cell, error) {
 					x.done = true
 					return 0, nil, io.EOF
 				}
+			case "col":
+				if x.raw != nil && !x.inData {
+					x.rawCol()
+				}
 			case "row":
 				if !x.inData {
 					continue
@@ -134,6 +140,9 @@ func (x *xlsxReader) next() (int, []Cell, error) {
 				h, _ := sc.attr("hidden")
 				x.hidden = xmlTrue(string(h))
 				x.cells = x.cells[:0]
+				if x.raw != nil {
+					x.rawRowAttrs()
+				}
 				if sc.self {
 					return row, x.cells, nil
 				}
@@ -221,6 +230,12 @@ func (x *xlsxReader) readRow() error {
 				}
 			}
 			if sc.self {
+				if x.raw != nil && style != 0 {
+					x.val = x.val[:0]
+					if err := x.storeRaw(col, style, typ); err != nil {
+						return err
+					}
+				}
 				continue
 			}
 			if err := x.readCell(col, style, typ); err != nil {
@@ -323,6 +338,9 @@ const maxFormulaText = 256
 
 // store converts a cell's raw value and puts it in its column.
 func (x *xlsxReader) store(col, style, typ int) error {
+	if x.raw != nil {
+		return x.storeRaw(col, style, typ)
+	}
 	for len(x.cells) <= col {
 		x.cells = append(x.cells, Cell{})
 	}

@@ -1,5 +1,8 @@
 package report
 
+// The report's own reader of the roster workbook, as it was: kept in the
+// tests for the old writer the new one is compared with.
+
 import (
 	"archive/zip"
 	"bufio"
@@ -15,6 +18,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/wvbatch/wvbatch/internal/roster"
 )
 
 // rawCell is one source cell as stored: its value keeps its type (string,
@@ -659,4 +664,33 @@ func unescapeBstr(s string) string {
 		i++
 	}
 	return b.String()
+}
+
+// legacyCSV gives the CSV reader's rows to the old writer.
+type legacyCSV struct{ s *csvSource }
+
+func legacyOpenCSV(p string) (rawSource, error) {
+	s, err := openCSV(p, true)
+	if err != nil {
+		return nil, err
+	}
+	return legacyCSV{s}, nil
+}
+
+func (l legacyCSV) sheetName() string                  { return csvSheetName }
+func (l legacyCSV) extent() (int, int)                 { return l.s.extent() }
+func (l legacyCSV) widths() []colWidth                 { return nil }
+func (l legacyCSV) style(int) (*excelize.Style, error) { return &excelize.Style{}, nil }
+func (l legacyCSV) date1904() bool                     { return false }
+func (l legacyCSV) close() error                       { return l.s.close() }
+func (l legacyCSV) next(r *rawRow) error {
+	var rr roster.RawRow
+	if err := l.s.next(&rr); err != nil {
+		return err
+	}
+	*r = rawRow{row: rr.Row, cells: r.cells[:0]}
+	for _, c := range rr.Cells {
+		r.cells = append(r.cells, rawCell{col: c.Col + 1, value: strings.ToValidUTF8(string(c.Value), "\uFFFD")})
+	}
+	return nil
 }

@@ -1,0 +1,191 @@
+package roster
+
+import (
+	"archive/zip"
+	"os"
+	"strconv"
+)
+
+// RawSheet streams one worksheet of an .xlsx as stored, for copying it:
+// every cell with its style id and type, text neither trimmed nor
+// converted, and the rows' heights, styles and hidden flags. It is the same
+// reader the roster import uses, so the copy sees the rows the import saw.
+type RawSheet struct {
+	x         *xlsxReader
+	wbp, part string
+}
+
+// RawKind is what a raw cell holds.
+type RawKind uint8
+
+// Raw cell kinds.
+const (
+	RawNumber RawKind = iota // a number as the sheet stores it ("46123.375")
+	RawText                  // shared, inline or formula text
+	RawBool                  // "1" or "0"
+	RawError                 // "#N/A"
+	RawDate                  // ISO 8601 text (t="d")
+)
+
+// RawCell is one stored cell. Value is valid until the next call of Next.
+type RawCell struct {
+	Col   int // 0-based
+	Style int // the cell's style id, 0 for none
+	Kind  RawKind
+	Value []byte // empty for a cell that only carries a style
+}
+
+// RawRow is one stored row.
+type RawRow struct {
+	Row    int // 1-based
+	Height float64
+	Hidden bool
+	Style  int // the row's style id, 0 for none
+	Cells  []RawCell
+	buf    []byte
+}
+
+// RawColumn is a <col> range of the sheet: width and hidden flag.
+type RawColumn struct {
+	Min, Max int // 1-based, inclusive
+	Width    float64
+	Hidden   bool
+}
+
+type rawState struct {
+	row  *RawRow
+	cols []RawColumn
+}
+
+// OpenRawSheet opens sheet ("" = the sheet the roster reader picks) of the
+// .xlsx or .xlsm at path for copying.
+func OpenRawSheet(path, sheet string, opt ReadOptions) (*RawSheet, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	wb, err := openWorkbook(f, path, opt)
+	if err != nil {
+		return nil, err
+	}
+	wb.keepSpace = true
+	x, err := wb.reader(sheet)
+	if err != nil {
+		wb.close()
+		return nil, err
+	}
+	x.raw = &rawState{}
+	rs := &RawSheet{x: x, wbp: wb.parts[wb.workbookPart].Name}
+	if sh, err := wb.findSheet(x.sheet); err == nil {
+		rs.part = wb.part(wb.relTarget(wb.rels[sh.RID])).Name
+	}
+	return rs, nil
+}
+
+// Name is the sheet's name.
+func (s *RawSheet) Name() string { return s.x.sheet }
+
+// Package returns the workbook's zip and the names (as stored) of the
+// workbook part and of this sheet's part.
+func (s *RawSheet) Package() (zr *zip.Reader, workbookPart, sheetPart string) {
+	return s.x.wb.zr, s.wbp, s.part
+}
+
+// Columns are the sheet's <col> ranges with a width or hidden; complete
+// once the first row has been read.
+func (s *RawSheet) Columns() []RawColumn { return s.x.raw.cols }
+
+// Next reads the next row that is in the file (blank rows too); io.EOF
+// after the last.
+func (s *RawSheet) Next(r *RawRow) error {
+	r.Cells, r.buf = r.Cells[:0], r.buf[:0]
+	r.Height, r.Hidden, r.Style = 0, false, 0
+	s.x.raw.row = r
+	row, _, err := s.x.next()
+	if err != nil {
+		return err
+	}
+	r.Row = row
+	off := 0
+	for i := range r.Cells {
+		n := len(r.Cells[i].Value)
+		r.Cells[i].Value = r.buf[off : off+n : off+n]
+		off += n
+	}
+	return nil
+}
+
+// Close releases the file.
+func (s *RawSheet) Close() error { return s.x.close() }
+
+// rawRowAttrs takes a <row> tag's height, style and hidden flag.
+func (x *xlsxReader) rawRowAttrs() {
+	r, sc := x.raw.row, x.sc
+	if v, ok := sc.attr("ht"); ok {
+		r.Height, _ = strconv.ParseFloat(string(v), 64)
+	}
+	if v, ok := sc.attr("hidden"); ok {
+		r.Hidden = string(v) == "1" || string(v) == "true"
+	}
+	if v, ok := sc.attr("s"); ok {
+		r.Style, _ = strconv.Atoi(string(v))
+	}
+}
+
+// rawCol takes a <col> range.
+func (x *xlsxReader) rawCol() {
+	sc := x.sc
+	var c RawColumn
+	lo, _ := sc.attr("min")
+	hi, _ := sc.attr("max")
+	var err1, err2 error
+	c.Min, err1 = strconv.Atoi(string(lo))
+	c.Max, err2 = strconv.Atoi(string(hi))
+	if v, ok := sc.attr("width"); ok {
+		c.Width, _ = strconv.ParseFloat(string(v), 64)
+	}
+	if v, ok := sc.attr("hidden"); ok {
+		c.Hidden = string(v) == "1" || string(v) == "true"
+	}
+	if err1 != nil || err2 != nil || c.Min < 1 || c.Max < c.Min || c.Max > maxColumns || c.Width < 0 || c.Width > 255 {
+		return
+	}
+	if c.Width > 0 || c.Hidden {
+		x.raw.cols = append(x.raw.cols, c)
+	}
+}
+
+// storeRaw keeps a cell as stored.
+func (x *xlsxReader) storeRaw(col, style, typ int) error {
+	r := x.raw.row
+	c := RawCell{Col: col, Style: style}
+	v := x.val
+	switch typ {
+	case cellShared:
+		t := trimASCII(v)
+		if len(t) > 0 {
+			i, err := strconv.Atoi(string(t))
+			s, ok := x.sst.get(i)
+			if err != nil || !ok {
+				return x.damaged(x.row, ColumnName(col), "the cell refers to shared string %q of %d", shorten(string(t), 20), len(x.sst.ends))
+			}
+			v = []byte(s)
+		}
+		c.Kind = RawText
+	case cellInline, cellString:
+		c.Kind = RawText
+		v = unescapeOOXML(v)
+	case cellBool:
+		c.Kind, v = RawBool, trimASCII(v)
+	case cellError:
+		c.Kind, v = RawError, trimASCII(v)
+	case cellDate:
+		c.Kind, v = RawDate, trimASCII(v)
+	default:
+		c.Kind, v = RawNumber, trimASCII(v)
+	}
+	r.buf = append(r.buf, v...)
+	c.Value = v[:len(v):len(v)] // only its length counts until the row ends
+	r.Cells = append(r.Cells, c)
+	return nil
+}
