@@ -16,12 +16,17 @@ const (
 )
 
 // TemplateRows is the last row of the Visitors sheet that the template
-// prepares: date formats on Visit Start and Visit End, the Y/N list on Open
-// Cabinet. Rows below it can still be used; they are just not pre-formatted.
+// prepares: date formats on Visit Start and Visit End, the Text format on
+// the code columns, the Y/N list on Open Cabinet. Rows below it can still be used; they are just not pre-formatted.
 const TemplateRows = 1000
 
 // TemplateDateFormat is the number format of the template's date cells.
 const TemplateDateFormat = "yyyy-mm-dd hh:mm"
+
+// TemplateTextFormat is the built-in number format (Text, "@") of the
+// template's code columns: Cabinet, Account Number, Mobile Country Code and
+// Mobile Phone keep what is typed, leading zeros and + included.
+const TemplateTextFormat = 49
 
 // templateColumns describes each visitor column of the template: its width in
 // characters and the comment on its header cell.
@@ -183,7 +188,13 @@ func buildTemplate(f *excelize.File, fields []Field) error {
 	if err != nil {
 		return err
 	}
-	if err := templateVisitors(f, fields, header, date); err != nil {
+	// Codes are text: a General cell would make the cabinet 0101 the
+	// number 101.
+	text, err := f.NewStyle(&excelize.Style{NumFmt: TemplateTextFormat})
+	if err != nil {
+		return err
+	}
+	if err := templateVisitors(f, fields, header, date, text); err != nil {
 		return fmt.Errorf("sheet %s: %w", TemplateVisitorsSheet, err)
 	}
 	if err := templateOrder(f, header, wrap); err != nil {
@@ -195,7 +206,7 @@ func buildTemplate(f *excelize.File, fields []Field) error {
 	return nil
 }
 
-func templateVisitors(f *excelize.File, fields []Field, header, date int) error {
+func templateVisitors(f *excelize.File, fields []Field, header, date, text int) error {
 	const sheet = TemplateVisitorsSheet
 	names := make([]any, len(fields))
 	for i, fld := range fields {
@@ -231,6 +242,10 @@ func templateVisitors(f *excelize.File, fields []Field, header, date int) error 
 		switch fld {
 		case FieldStart, FieldEnd:
 			if err := f.SetCellStyle(sheet, col+"2", fmt.Sprintf("%s%d", col, TemplateRows), date); err != nil {
+				return err
+			}
+		case FieldCabinet, FieldAccount, FieldMobileCountryCode, FieldMobilePhone:
+			if err := f.SetCellStyle(sheet, col+"2", fmt.Sprintf("%s%d", col, TemplateRows), text); err != nil {
 				return err
 			}
 		case FieldOpenCabinet:

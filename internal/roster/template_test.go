@@ -150,9 +150,26 @@ func TestTemplateDateCells(t *testing.T) {
 	if got, err := f.GetCellValue("Visitors", "E2"); err != nil || got != "2027-01-11 08:00" {
 		t.Errorf("E2 shows %q (%v), want 2027-01-11 08:00", got, err)
 	}
-	for _, cell := range []string{"A2", "D2", "G2"} {
+	for _, cell := range []string{"A2", "B2", "G2", "H2", "O2"} {
 		if s := tmplCellStyle(t, f, "Visitors", cell); s.CustomNumFmt != "" || s.NumFmt != 0 {
-			t.Errorf("%s has a number format (%d %q); only the date columns should", cell, s.NumFmt, s.CustomNumFmt)
+			t.Errorf("%s has a number format (%d %q); only the date and code columns should", cell, s.NumFmt, s.CustomNumFmt)
+		}
+	}
+}
+
+// TestTemplateCodeColumnsText: the columns holding codes are formatted as
+// Text, so that Excel keeps the cabinet 0101, the account 0100001, the
+// country code +31 and the phone 0612345678 as typed.
+func TestTemplateCodeColumnsText(t *testing.T) {
+	t.Parallel()
+	f := openTemplate(t)
+	for _, fld := range []Field{FieldCabinet, FieldAccount, FieldMobileCountryCode, FieldMobilePhone} {
+		col := ColumnName(int(fld))
+		for _, row := range []int{2, 500, TemplateRows} {
+			cell := fmt.Sprintf("%s%d", col, row)
+			if s := tmplCellStyle(t, f, "Visitors", cell); s.NumFmt != TemplateTextFormat || s.CustomNumFmt != "" {
+				t.Errorf("%s (%s) number format = %d %q, want Text (%d)", cell, fld, s.NumFmt, s.CustomNumFmt, TemplateTextFormat)
+			}
 		}
 	}
 }
