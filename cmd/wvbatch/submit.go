@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
-	"github.com/wvbatch/wvbatch/internal/preflight"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
 	"github.com/wvbatch/wvbatch/internal/submit"
@@ -114,7 +113,9 @@ func runSubmit(ctx context.Context, o submitOptions, e *env, res *importer.Resul
 	}
 	defer conn.close()
 	if !o.noPreflight {
-		imp.Preflight = preflight.New(conn.client)
+		if imp.Preflight, err = conn.preflight(ctx, imp); err != nil {
+			return apiErr(err)
+		}
 		if res, err = importer.Import(ctx, imp); err != nil {
 			return apiErr(err)
 		}

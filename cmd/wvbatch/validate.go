@@ -11,7 +11,6 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/mail"
-	"github.com/wvbatch/wvbatch/internal/preflight"
 	"github.com/wvbatch/wvbatch/internal/report"
 )
 
@@ -82,7 +81,9 @@ func runValidate(ctx context.Context, o validateOptions, e *env) error {
 			return err
 		}
 		defer conn.close()
-		opt.Preflight = preflight.New(conn.client)
+		if opt.Preflight, err = conn.preflight(ctx, opt); err != nil {
+			return apiErr(err)
+		}
 	}
 	res, err := importer.Import(ctx, opt)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -329,25 +330,46 @@ func (s *Server) handleLocations(w http.ResponseWriter, r *http.Request, _ token
 	}
 	ibxs := splitList(qv["ibxs"])
 	out := []locationAnswer{}
+	s.permitMu.RLock()
+	defer s.permitMu.RUnlock()
+	// The account's IBXs in its order, then those only a permissive
+	// sandbox was told of; each with the account's places first.
+	codes := make([]string, 0, len(s.idx.acct.IBXs)+len(s.permitted))
 	for _, ibx := range s.idx.acct.IBXs {
-		if len(ibxs) > 0 && !slices.Contains(ibxs, ibx.Code) {
+		codes = append(codes, ibx.Code)
+	}
+	for _, code := range slices.Sorted(maps.Keys(s.permitted)) {
+		if s.idx.ibx[code] == nil {
+			codes = append(codes, code)
+		}
+	}
+	for _, code := range codes {
+		if len(ibxs) > 0 && !slices.Contains(ibxs, code) {
 			continue
 		}
-		la := locationAnswer{IBX: ibx.Code, AccessRestricted: ibx.AccessRestricted}
+		la := locationAnswer{IBX: code}
+		if ibx := s.idx.ibx[code]; ibx != nil {
+			la.AccessRestricted = ibx.AccessRestricted
+		}
 		if details {
 			la.Accounts = []accountAnswer{}
-			for _, a := range ibx.Accounts {
-				la.Accounts = append(la.Accounts, accountAnswer{AccountNumber: a.Number, AccountName: a.Name, AllowOrder: a.AllowOrder})
-			}
 			la.Cages = []cageLineAnswer{}
-			for _, c := range ibx.Cages {
-				line := cageLineAnswer{ID: c.ID, Type: cmp.Or(c.Type, "PRIVATE"), AccountNumber: c.AccountNumber}
-				if len(c.Cabinets) == 0 {
-					la.Cages = append(la.Cages, line)
+			for _, src := range []*IBX{s.idx.ibx[code], s.permitted[code]} {
+				if src == nil {
+					continue
 				}
-				for _, cab := range c.Cabinets {
-					line.CabinetID, line.CabinetType = cab, cmp.Or(c.CabinetType, "PRIVATE")
-					la.Cages = append(la.Cages, line)
+				for _, a := range src.Accounts {
+					la.Accounts = append(la.Accounts, accountAnswer{AccountNumber: a.Number, AccountName: a.Name, AllowOrder: a.AllowOrder})
+				}
+				for _, c := range src.Cages {
+					line := cageLineAnswer{ID: c.ID, Type: cmp.Or(c.Type, "PRIVATE"), AccountNumber: c.AccountNumber}
+					if len(c.Cabinets) == 0 {
+						la.Cages = append(la.Cages, line)
+					}
+					for _, cab := range c.Cabinets {
+						line.CabinetID, line.CabinetType = cab, cmp.Or(c.CabinetType, "PRIVATE")
+						la.Cages = append(la.Cages, line)
+					}
 				}
 			}
 		}

@@ -300,3 +300,64 @@ func TestAccountFileAndPermissive(t *testing.T) {
 		}
 	})
 }
+
+// TestPermit: a permissive sandbox lists in its location lookups the places
+// it was told of, beside the account's, and the account's rules stand.
+func TestPermit(t *testing.T) {
+	t.Parallel()
+	if err := newEnv(t, Config{}).srv.Permit("SG3", "SG3:02:00X123", "", ""); err == nil {
+		t.Error("a strict sandbox permitted a place")
+	}
+	e := newEnv(t, Config{Permissive: true})
+	for _, p := range [][4]string{
+		{"SG3", "SG3:02:00X123", "SG3:02:00X123:0417", "700001"},
+		{"sg3", "sg3:02:00x123", "", "700001"},
+		{"SG3", "SG3:02:00X124", "", ""},
+		{"AM1", "AM1:01:000111", "AM1:01:000111:0199", "100099"},
+		{"AM1", "AM1:01:000111", "AM1:01:000111:0101", ""},
+		{"AM1", "AM1:09:000001", "", "300001"},
+	} {
+		if err := e.srv.Permit(p[0], p[1], p[2], p[3]); err != nil {
+			t.Errorf("Permit%q: %v", p, err)
+		}
+	}
+	for _, p := range [][4]string{
+		{"Amsterdam", "AM1:01:000111", "", ""},
+		{"AM1", "DC2:01:123456", "", ""},
+		{"AM1", "AM1:01:000111", "AM1:01:000112:0201", ""},
+		{"AM1", "AM1:01:000111", "", "ACME-1"},
+	} {
+		if err := e.srv.Permit(p[0], p[1], p[2], p[3]); err == nil {
+			t.Errorf("Permit%q: no error", p)
+		}
+	}
+	a := e.do("GET", "/colocations/v2/locations?permissionCode=WORK_VISIT&details=true&ibxs=AM1,SG3", nil, e.login())
+	if a.status != 200 {
+		t.Fatalf("%d %s", a.status, a)
+	}
+	var ans struct {
+		WorkVisits []locationAnswer `json:"workVisits"`
+	}
+	mustUnmarshal(t, a.body, &ans)
+	if len(ans.WorkVisits) != 2 || ans.WorkVisits[0].IBX != "AM1" || ans.WorkVisits[1].IBX != "SG3" {
+		t.Fatalf("IBXs %+v", ans.WorkVisits)
+	}
+	am1, sg3 := ans.WorkVisits[0], ans.WorkVisits[1]
+	// The account's 15 cabinet lines, the new cabinet of a listed cage (on
+	// the cage's own account), and a new cage on the account given.
+	if len(am1.Cages) != 17 || am1.Cages[15] != (cageLineAnswer{ID: "AM1:01:000111", Type: "PRIVATE", AccountNumber: "100001",
+		CabinetID: "AM1:01:000111:0199", CabinetType: "PRIVATE"}) || am1.Cages[16].ID != "AM1:09:000001" || am1.Cages[16].AccountNumber != "300001" {
+		t.Errorf("AM1 cages %+v", am1.Cages[15:])
+	}
+	// 100099 may still not order; 300001, listed at LD8, is added at AM1.
+	if len(am1.Accounts) != 3 || am1.Accounts[1].AllowOrder || am1.Accounts[2].AccountNumber != "300001" || !am1.Accounts[2].AllowOrder {
+		t.Errorf("AM1 accounts %+v", am1.Accounts)
+	}
+	want := []cageLineAnswer{
+		{ID: "SG3:02:00X123", Type: "PRIVATE", AccountNumber: "700001", CabinetID: "SG3:02:00X123:0417", CabinetType: "PRIVATE"},
+		{ID: "SG3:02:00X124", Type: "PRIVATE"},
+	}
+	if !reflect.DeepEqual(sg3.Cages, want) || len(sg3.Accounts) != 1 || sg3.Accounts[0].AccountNumber != "700001" || !sg3.Accounts[0].AllowOrder {
+		t.Errorf("SG3 %+v", sg3)
+	}
+}
