@@ -6,12 +6,17 @@ STATICCHECK_VERSION := v0.8.2
 DEMO_STATE  := $(CURDIR)/.demo
 DEMO_NOW    := 2027-01-04T09:00:00Z
 
-.PHONY: all build test fmt-check tidy-check vet staticcheck unit demo bench soak fuzz clean
+.PHONY: all build test fmt-check tidy-check vet staticcheck unit demo bench soak fuzz image clean
 
 all: build
 
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+KO          := $(BIN)/ko
+KO_VERSION  := v0.19.1
+IMAGE       := $(CURDIR)/wvbatch-image.oci.tar
+
 build:
-	$(GO) build -o $(BIN)/wvbatch ./cmd/wvbatch
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/wvbatch ./cmd/wvbatch
 
 ## test: formatting, go.mod tidiness, vet, staticcheck and the race-enabled test suite (what CI runs)
 test: fmt-check tidy-check vet staticcheck unit
@@ -82,5 +87,22 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzXLSX$$' -fuzztime $(FUZZTIME) ./internal/roster/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/emg/
 
+## image: the container image as an OCI archive ($(IMAGE)), built by ko without a Docker engine or a registry:
+## the base (CA certificates, /etc/passwd, /tmp; no OS) is written into ko's cache by deploy/image/kobase
+$(KO):
+	GOBIN=$(BIN) GOFLAGS= $(GO) install github.com/google/ko@$(KO_VERSION)
+
+image: $(KO)
+	rm -rf $(CURDIR)/.image && mkdir -p $(CURDIR)/.image/kocache
+	digest=$$(cd deploy/image/kobase && GOFLAGS= $(GO) run . -layout $(CURDIR)/.image/kocache/img) && \
+	VERSION=$(VERSION) KOCACHE=$(CURDIR)/.image/kocache KO_DOCKER_REPO=wvbatch.local/wvbatch \
+	KO_DEFAULTBASEIMAGE=wvbatch.local/base@$$digest \
+		$(KO) build ./cmd/wvbatch --bare --push=false --platform=linux/amd64 --image-user 65532:65532 \
+		--image-label org.opencontainers.image.version=$(VERSION) --tags $(VERSION) \
+		--oci-layout-path $(CURDIR)/.image/oci
+	tar -C $(CURDIR)/.image/oci -cf $(IMAGE) .
+	cd deploy/image/kobase && WVBATCH_IMAGE_LAYOUT=$(CURDIR)/.image/oci WVBATCH_IMAGE_VERSION=$(VERSION) GOFLAGS= $(GO) test -count=1 .
+	@echo "$(IMAGE): load it with 'podman load -i $(IMAGE)' or 'skopeo copy oci-archive:$(IMAGE) docker://REGISTRY/wvbatch:$(VERSION)'"
+
 clean:
-	rm -rf $(BIN) $(DEMO_STATE) $(DEMO_WEB)
+	rm -rf $(BIN) $(DEMO_STATE) $(DEMO_WEB) $(CURDIR)/.image $(IMAGE)
