@@ -484,7 +484,12 @@ func (rep *reportWriter) basePackage() (*basePkg, error) {
 		}
 		drop[stylesName] = true
 	} else {
-		stylesName = path.Join(path.Dir(rep.wbPart), "styles.wvbatch.xml")
+		// openpyxl looks for the styles at xl/styles.xml, whatever the
+		// relationship says.
+		stylesName = path.Join(path.Dir(rep.wbPart), "styles.xml")
+		if files[stylesName] != nil {
+			stylesName = path.Join(path.Dir(rep.wbPart), "styles.wvbatch.xml")
+		}
 		b.wbRels = addRelationship(b.wbRels, "rIdWvStyles", relStyles, relPath(rep.wbPart, stylesName))
 		b.contentTypes = addContentType(b.contentTypes, "/"+stylesName, ctStyles)
 	}
