@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/mail"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
@@ -106,82 +105,6 @@ func (f *mailFlags) config(e *env) (mail.Config, error) {
 	return cfg, nil
 }
 
-// runReportFiles writes a run's report folder from the store and records
-// it. imp, when not nil, is the run's roster as imported in this process.
-// A file that cannot be written is in files.Problems, never an error: only
-// reading the store can fail it.
-func runReportFiles(st *queue.Store, runID, dir string, imp *importer.Result) (*report.RunSummary, report.Files, error) {
-	run, sum, rows, err := loadRun(st, runID, imp)
-	if err != nil {
-		return nil, report.Files{}, err
-	}
-	files := writeRunReport(st, run, sum, rows, dir)
-	return sum, files, nil
-}
-
-// loadRun reads a run, its summary and its rows from the store.
-func loadRun(st *queue.Store, runID string, imp *importer.Result) (queue.Run, *report.RunSummary, []queue.RowOutcome, error) {
-	run, err := st.Run(runID)
-	if err != nil {
-		return queue.Run{}, nil, nil, err
-	}
-	orders, err := st.Orders(runID)
-	if err != nil {
-		return queue.Run{}, nil, nil, err
-	}
-	var rows []queue.RowOutcome
-	if err := st.Rows(runID, func(r queue.RowOutcome) error { rows = append(rows, r); return nil }); err != nil {
-		return queue.Run{}, nil, nil, err
-	}
-	return run, report.NewRunSummary(run, orders, rows, imp), rows, nil
-}
-
-// writeRunReport writes a run's report folder and records what became of
-// it in the store.
-func writeRunReport(st *queue.Store, run queue.Run, sum *report.RunSummary, rows []queue.RowOutcome, dir string) report.Files {
-	var set submit.Settings
-	source, skip := "", ""
-	if err := submit.RunSettings(run, &set); err != nil {
-		skip = err.Error() // the report is made without the roster
-	} else {
-		source, skip = rosterSource(st, run, set)
-	}
-	files := report.WriteFiles(report.FilesInput{
-		Dir: dir, Name: cmp.Or(set.Roster, run.File), SkipReason: skip, Errors: sum.Errors, Summary: sum,
-		Workbook: report.RunWorkbook(sum, rows, source, set.Sheet, set.HeaderRow),
-	})
-	rec := queue.ReportRecord{Dir: dir, Files: files.Paths(), Problems: files.Problems, Skipped: files.WorkbookSkipped, Of: report.Fingerprint(sum)}
-	if err := st.RecordReport(run.ID, rec); err != nil {
-		files.Problems = append(files.Problems, fmt.Sprintf("record the report in the store: %v", err))
-	}
-	return files
-}
-
-// recordedReport returns the run's recorded report when it is complete, up
-// to date with sum and still on disk in dir, so it need not be written
-// again.
-func recordedReport(run queue.Run, sum *report.RunSummary, dir string) (report.Files, bool) {
-	rec := run.Report
-	if rec == nil || rec.Of == "" || len(rec.Problems) > 0 || rec.Dir != dir || rec.Of != report.Fingerprint(sum) {
-		return report.Files{}, false
-	}
-	files := report.Files{Dir: rec.Dir, WorkbookSkipped: rec.Skipped}
-	for _, p := range rec.Files {
-		if _, err := os.Stat(p); err != nil {
-			return report.Files{}, false
-		}
-		switch {
-		case strings.HasSuffix(p, "-report.xlsx"):
-			files.Workbook = p
-		case strings.HasSuffix(p, "-errors.csv"):
-			files.ErrorsCSV = p
-		default:
-			files.Summary = p
-		}
-	}
-	return files, true
-}
-
 // warnReport prints the report files that could not be written: a warning,
 // never the command's failure.
 func warnReport(w io.Writer, files report.Files, runID string) {
@@ -198,105 +121,16 @@ func warnReport(w io.Writer, files report.Files, runID string) {
 	fmt.Fprintf(w, "hint: free space or fix the report folder's permissions (or choose another with --report-dir), then run the command again\n")
 }
 
-// rosterSource is the roster file to annotate for a run, or "" and why not.
-// The first report of a run keeps a copy of its roster beside the store
-// (rosters/<run><ext>), so that the report can be made again from the store
-// after the roster was moved or edited.
-func rosterSource(st *queue.Store, run queue.Run, set submit.Settings) (string, string) {
-	p := set.Roster
-	if p == "" {
-		return "", "the run has no roster file to annotate"
-	}
-	kept := filepath.Join(filepath.Dir(st.Path()), "rosters", run.ID+strings.ToLower(filepath.Ext(p)))
-	if run.Hash == "" {
-		return p, ""
-	}
-	if h, err := importer.HashFile(kept); err == nil && h == run.Hash {
-		return kept, ""
-	}
-	h, err := importer.HashFile(p)
-	switch {
-	case err != nil:
-		return "", fmt.Sprintf("the roster %s cannot be read", p)
-	case h != run.Hash:
-		return "", fmt.Sprintf("the roster %s changed since the run", p)
-	}
-	if err := copyFile(p, kept); err != nil {
-		// Only a later report needs the copy: this one reads the roster.
-		os.Remove(kept)
-	}
-	return p, ""
+// cliMailer sends report emails as the mail flags, the environment and
+// the config file say.
+type cliMailer struct {
+	e *env
+	f mailFlags
 }
 
-// copyFile copies src to dst (mode 0600), creating dst's folder.
-func copyFile(src, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return err
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// deliver emails a run's report when the run has recipients, and records
-// the outcome. A mail that cannot be sent is recorded and reported on
-// stderr; it never fails the command.
-func deliver(e *env, st *queue.Store, f mailFlags, sum *report.RunSummary, files report.Files, resumeHint string) {
-	run, err := st.Run(sum.RunID)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "wvbatch: report email: %v\n", err)
-		return
-	}
-	to := f.notify
-	if len(to) == 0 {
-		var set submit.Settings
-		if err := submit.RunSettings(run, &set); err != nil {
-			fmt.Fprintf(e.stderr, "wvbatch: report email: %v\n", err)
-			return
-		}
-		to = set.Order.ReportEmails
-	}
-	if len(to) == 0 {
-		return
-	}
-	d := report.RunMailData(sum, resumeHint)
-	subject := mail.Subject(d)
-	outbox, err := sendReport(e, f, to, d, files)
-	rec := queue.MailRecord{To: to, Subject: subject, Sent: err == nil}
-	if err != nil {
-		rec.Error = err.Error()
-	}
-	if rerr := st.RecordMail(sum.RunID, rec); rerr != nil {
-		fmt.Fprintf(e.stderr, "wvbatch: record the report email: %v\n", rerr)
-	}
-	if err != nil {
-		fmt.Fprintf(e.stderr, "wvbatch: the report was not emailed to %s: %v\n", strings.Join(to, ", "), err)
-		fmt.Fprintf(e.stderr, "hint: %s; then send it with: wvbatch report %s --send\n", mailHint(err), sum.RunID)
-		return
-	}
-	if outbox != "" {
-		fmt.Fprintf(e.stderr, "report email to %s written to the outbox %s: %q\n", strings.Join(to, ", "), outbox, subject)
-		return
-	}
-	fmt.Fprintf(e.stderr, "report emailed to %s: %q\n", strings.Join(to, ", "), subject)
-}
-
-// sendReport sends a report email; outbox is the folder it was written to
-// instead, for a file:// URL.
-func sendReport(e *env, f mailFlags, to []string, d mail.ReportData, files report.Files) (outbox string, err error) {
-	defer func() { e.metrics.Mail(err == nil) }()
-	cfg, err := f.config(e)
+func (m cliMailer) Send(ctx context.Context, to []string, d mail.ReportData, files report.Files) (outbox string, err error) {
+	defer func() { m.e.metrics.Mail(err == nil) }()
+	cfg, err := m.f.config(m.e)
 	if err != nil {
 		return "", err
 	}
@@ -304,10 +138,50 @@ func sendReport(e *env, f mailFlags, to []string, d mail.ReportData, files repor
 	if err != nil {
 		return "", err
 	}
-	// The run is over: the email gets its own time, even after Ctrl-C.
+	return cfg.Outbox, mail.Send(ctx, cfg, msg)
+}
+
+// sendReport sends a report email now, with two minutes to do it; outbox
+// is the folder it was written to instead, for a file:// URL.
+func sendReport(e *env, f mailFlags, to []string, d mail.ReportData, files report.Files) (outbox string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	return cfg.Outbox, mail.Send(ctx, cfg, msg)
+	return cliMailer{e, f}.Send(ctx, to, d, files)
+}
+
+// printMail says what became of a report's email, on stderr: a mail that
+// was not sent is a warning with a hint, never the command's failure.
+func printMail(w io.Writer, m *submit.MailOutcome, runID string) {
+	switch {
+	case m == nil:
+	case m.Setup != nil:
+		fmt.Fprintf(w, "wvbatch: report email: %v\n", m.Setup)
+	default:
+		if m.RecordErr != nil {
+			fmt.Fprintf(w, "wvbatch: record the report email: %v\n", m.RecordErr)
+		}
+		to := strings.Join(m.To, ", ")
+		switch {
+		case m.Err != nil:
+			fmt.Fprintf(w, "wvbatch: the report was not emailed to %s: %v\n", to, m.Err)
+			fmt.Fprintf(w, "hint: %s; then send it with: wvbatch report %s --send\n", mailHint(m.Err), runID)
+		case m.Outbox != "":
+			fmt.Fprintf(w, "report email to %s written to the outbox %s: %q\n", to, m.Outbox, m.Subject)
+		default:
+			fmt.Fprintf(w, "report emailed to %s: %q\n", to, m.Subject)
+		}
+	}
+}
+
+// printOutcome prints a run's report (as JSON with asJSON), the parts of
+// it that could not be written, and what became of its email.
+func printOutcome(e *env, o *submit.Outcome, asJSON bool) error {
+	if err := printRunReport(e.stdout, o.Summary, o.Files, asJSON); err != nil {
+		return err
+	}
+	warnReport(e.stderr, o.Files, o.Run.ID)
+	printMail(e.stderr, o.Mail, o.Run.ID)
+	return nil
 }
 
 func mailHint(err error) string {
@@ -365,34 +239,30 @@ func runReport(o reportOptions, e *env) error {
 	if err != nil {
 		return err
 	}
-	dir := reportDir(o.reportDir, st, run.ID)
-	sum, files, err := runReportFiles(st, run.ID, dir, nil)
+	o.mail.configPath = configPathFunc(e, o.config)
+	p := &submit.Pipeline{Store: st, ReportDir: func(string) string { return o.reportDir }, Mailer: cliMailer{e, o.mail}, Notify: o.mail.notify}
+	out, err := p.Report(run.ID, nil)
 	if err != nil {
 		return err
 	}
-	if err := printRunReport(e.stdout, sum, files, o.json); err != nil {
+	if err := printRunReport(e.stdout, out.Summary, out.Files, o.json); err != nil {
 		return err
 	}
-	warnReport(e.stderr, files, run.ID)
-	if len(files.Problems) > 0 && !o.send {
+	warnReport(e.stderr, out.Files, run.ID)
+	if len(out.Files.Problems) > 0 && !o.send {
 		return &cliError{code: exitFailure, err: errors.New("the report was not written in full"), hint: "see the warnings above; run the command again when they are fixed"}
 	}
 	if !o.send {
 		return nil
 	}
-	o.mail.configPath = configPathFunc(e, o.config)
-	to := o.mail.notify
-	if len(to) == 0 {
-		var set submit.Settings
-		if err := submit.RunSettings(run, &set); err != nil {
-			return err
-		}
-		to = set.Order.ReportEmails
+	to, err := p.Recipients(run)
+	if err != nil {
+		return err
 	}
 	if len(to) == 0 {
 		return usageErr(fmt.Errorf("run %s has no report recipients", run.ID), "name them with --notify a@example.com,b@example.com")
 	}
-	deliver(e, st, o.mail, sum, files, "")
+	printMail(e.stderr, p.Mail(out, ""), run.ID)
 	after, err := st.Run(run.ID)
 	if err != nil {
 		return err
@@ -409,7 +279,7 @@ func reportDir(dir string, st *queue.Store, runID string) string {
 	if dir != "" {
 		return dir
 	}
-	return filepath.Join(filepath.Dir(st.Path()), "reports", runID)
+	return submit.DefaultReportDir(st, runID)
 }
 
 // printRunReport prints a run's summary as JSON, or for a person with its

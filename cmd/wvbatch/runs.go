@@ -189,7 +189,7 @@ func newStatusCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			sum, err := loadRunSummary(st, run.ID, nil)
+			sum, err := (&submit.Pipeline{Store: st}).Summary(run.ID)
 			if err != nil {
 				return err
 			}

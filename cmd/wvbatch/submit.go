@@ -207,33 +207,47 @@ func printPlan(w io.Writer, res *importer.Result, r *submit.Run) {
 	}
 }
 
+// pipeline is the run pipeline over st as the run flags set it up.
+func (f *runFlags) pipeline(e *env, st *queue.Store) *submit.Pipeline {
+	if f.mail.configPath == nil {
+		f.mail.configPath = configPathFunc(e, f.api.configFile)
+	}
+	dir := f.reportDir
+	return &submit.Pipeline{
+		Store: st, Concurrency: f.concurrency, Logger: e.log,
+		ReportDir: func(string) string { return dir },
+		Mailer:    cliMailer{e, f.mail}, Notify: f.mail.notify,
+		Hooks: submit.Hooks{Progress: progressHook(e)},
+	}
+}
+
 // executeRun submits a recorded run and reports on it.
 func executeRun(ctx context.Context, e *env, st *queue.Store, run queue.Run, f runFlags, conn *apiConn, imp *importer.Result) error {
-	prog := newProgress(e, run)
-	tally, err := queue.Submit(ctx, st, run.ID, submit.API{Client: conn.client}, queue.RunConfig{
-		Concurrency: f.concurrency,
-		Classify:    submit.Classify,
-		RetryAfter:  submit.RetryAfter,
-		ToStored:    submit.ToStored,
-		Progress:    prog.update,
-		Logger:      e.log.With().Str("run", run.ID).Logger(),
-	})
-	prog.finish(tally)
-	stopped := err != nil
-	if stopped {
-		_ = st.SetRunState(run.ID, queue.RunInterrupted)
+	o, err := f.pipeline(e, st).Place(ctx, run, conn.client, imp)
+	return ranRun(ctx, e, o, err, f.json)
+}
+
+// ranRun prints what became of a run that was placed (or shown again) and
+// maps it to the command's error: a run that stopped says how to resume
+// it, one with rows not ordered is errRowsFailed.
+func ranRun(ctx context.Context, e *env, o *submit.Outcome, err error, asJSON bool) error {
+	if err != nil {
+		return err
 	}
-	if rerr := finishRun(e, st, run.ID, f, imp); rerr != nil && err == nil {
-		err = rerr
+	var rerr error
+	if o.Summary != nil {
+		if rerr = printOutcome(e, o, asJSON); rerr == nil && o.RowsFailed() {
+			rerr = errRowsFailed
+		}
 	}
-	if stopped {
-		fmt.Fprintf(e.stderr, "resume with: wvbatch resume %s\n", run.ID)
+	if o.Stopped != nil {
+		fmt.Fprintf(e.stderr, "resume with: wvbatch resume %s\n", o.Run.ID)
 		if ctx.Err() != nil {
 			return &cliError{code: exitFailure, err: errors.New("interrupted: orders in flight were recorded")}
 		}
-		return apiErr(err)
+		return apiErr(o.Stopped)
 	}
-	return err
+	return rerr
 }
 
 // finishRun writes the run's report, prints its outcome, emails the report
@@ -241,28 +255,8 @@ func executeRun(ctx context.Context, e *env, st *queue.Store, run queue.Run, f r
 // ordered. A report that cannot be written is a warning: the orders are
 // printed and the email goes out with what could be written.
 func finishRun(e *env, st *queue.Store, runID string, f runFlags, imp *importer.Result) error {
-	dir := reportDir(f.reportDir, st, runID)
-	run, sum, rows, err := loadRun(st, runID, imp)
-	if err != nil {
-		return err
-	}
-	files := writeRunReport(st, run, sum, rows, dir)
-	if err := printRunReport(e.stdout, sum, files, f.json); err != nil {
-		return err
-	}
-	warnReport(e.stderr, files, runID)
-	var resumeHint string
-	if sum.Rows[string(queue.RowPending)] > 0 {
-		resumeHint = "Some visitors are not ordered yet: the run was interrupted. Finish it with: wvbatch resume " + runID
-	}
-	if f.mail.configPath == nil {
-		f.mail.configPath = configPathFunc(e, f.api.configFile)
-	}
-	deliver(e, st, f.mail, sum, files, resumeHint)
-	if sum.RowsOK < sum.RowsTotal {
-		return errRowsFailed
-	}
-	return nil
+	o, err := f.pipeline(e, st).Finish(runID, imp)
+	return ranRun(context.Background(), e, o, err, f.json)
 }
 
 // showFinishedRun prints a finished run's outcome for resume or a new
@@ -270,32 +264,11 @@ func finishRun(e *env, st *queue.Store, runID string, f runFlags, imp *importer.
 // missing, incomplete or out of date, and emailed only when it was not sent
 // yet. Nothing was done, so nothing failed: it returns nil.
 func showFinishedRun(e *env, st *queue.Store, run queue.Run, f runFlags, imp *importer.Result) error {
-	dir := reportDir(f.reportDir, st, run.ID)
-	run, sum, rows, err := loadRun(st, run.ID, imp)
+	o, err := f.pipeline(e, st).Show(run.ID, imp)
 	if err != nil {
 		return err
 	}
-	files, current := recordedReport(run, sum, dir)
-	if !current {
-		files = writeRunReport(st, run, sum, rows, dir)
-	}
-	if err := printRunReport(e.stdout, sum, files, f.json); err != nil {
-		return err
-	}
-	warnReport(e.stderr, files, run.ID)
-	if current && run.Mail != nil && run.Mail.Sent && len(f.mail.notify) == 0 {
-		return nil
-	}
-	if f.mail.configPath == nil {
-		f.mail.configPath = configPathFunc(e, f.api.configFile)
-	}
-	deliver(e, st, f.mail, sum, files, "")
-	return nil
-}
-
-func loadRunSummary(st *queue.Store, runID string, imp *importer.Result) (*report.RunSummary, error) {
-	_, sum, _, err := loadRun(st, runID, imp)
-	return sum, err
+	return printOutcome(e, o, f.json)
 }
 
 func printRunSummary(w io.Writer, s *report.RunSummary) {
@@ -343,9 +316,27 @@ func counts(m map[string]int, order ...string) string {
 	return strings.Join(parts, ", ")
 }
 
+// progressHook shows each run's progress: a bar on a terminal, log lines
+// otherwise.
+func progressHook(e *env) func(queue.Run, queue.Tally, bool) {
+	var p *progress
+	return func(run queue.Run, t queue.Tally, done bool) {
+		if p == nil || p.run != run.ID {
+			p = newProgress(e, run)
+		}
+		if done {
+			p.finish(t)
+			p = nil
+			return
+		}
+		p.update(t)
+	}
+}
+
 // progress shows a run's progress: a bar on a terminal, log lines otherwise.
 type progress struct {
 	e      *env
+	run    string
 	total  int
 	start  time.Time
 	last   time.Time
@@ -358,7 +349,7 @@ func newProgress(e *env, run queue.Run) *progress {
 	for _, n := range run.Orders {
 		total += n
 	}
-	p := &progress{e: e, total: total, start: time.Now()}
+	p := &progress{e: e, run: run.ID, total: total, start: time.Now()}
 	if isTerminal(e.stderr) {
 		p.bar = newBar(e.stderr, total)
 	}

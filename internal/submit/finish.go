@@ -1,0 +1,294 @@
+package submit
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/mail"
+	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/report"
+)
+
+// Mailer emails a run's report.
+type Mailer interface {
+	// Send emails the report to; outbox is the folder the message was
+	// written to instead of being sent, if it was.
+	Send(ctx context.Context, to []string, d mail.ReportData, files report.Files) (outbox string, err error)
+}
+
+// Outcome is what became of a run: its summary and report as the store
+// holds them now, the email of the report, and, when orders were placed,
+// what the queue did and why it stopped.
+type Outcome struct {
+	Run     queue.Run
+	Summary *report.RunSummary
+	Files   report.Files
+	// Mail is the email of the report; nil when none was due.
+	Mail *MailOutcome
+	// Tally is what placing the orders did; zero when none were placed.
+	Tally queue.Tally
+	// Stopped is why placing stopped with work left (an outage, the
+	// context ended): the run is recorded interrupted, to be resumed.
+	Stopped error
+}
+
+// RowsFailed reports whether some rows were not ordered.
+func (o *Outcome) RowsFailed() bool { return o.Summary.RowsOK < o.Summary.RowsTotal }
+
+// MailOutcome is what became of a report's email.
+type MailOutcome struct {
+	To      []string
+	Subject string
+	// Outbox is the folder the message was written to instead of sent.
+	Outbox string
+	// Err is why the email was not sent; Setup why it was not even tried
+	// (the run or its recipients could not be read).
+	Err, Setup error
+	// RecordErr is why the attempt could not be recorded in the store.
+	RecordErr error
+}
+
+// reportDir is the folder of a run's report.
+func (p *Pipeline) reportDir(runID string) string {
+	if p.ReportDir != nil {
+		if dir := p.ReportDir(runID); dir != "" {
+			return dir
+		}
+	}
+	return DefaultReportDir(p.Store, runID)
+}
+
+// DefaultReportDir is the folder of a run's report when none is chosen:
+// reports/<run> beside the store.
+func DefaultReportDir(st *queue.Store, runID string) string {
+	return filepath.Join(filepath.Dir(st.Path()), "reports", runID)
+}
+
+// load reads a run, its summary and its rows from the store. imp, when not
+// nil, is the run's roster as imported in this process.
+func (p *Pipeline) load(runID string, imp *importer.Result) (*Outcome, []queue.RowOutcome, error) {
+	run, err := p.Store.Run(runID)
+	if err != nil {
+		return nil, nil, err
+	}
+	orders, err := p.Store.Orders(runID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rows []queue.RowOutcome
+	if err := p.Store.Rows(runID, func(r queue.RowOutcome) error { rows = append(rows, r); return nil }); err != nil {
+		return nil, nil, err
+	}
+	return &Outcome{Run: run, Summary: report.NewRunSummary(run, orders, rows, imp)}, rows, nil
+}
+
+// Summary returns a run's summary as the store holds it.
+func (p *Pipeline) Summary(runID string) (*report.RunSummary, error) {
+	o, _, err := p.load(runID, nil)
+	if err != nil {
+		return nil, err
+	}
+	return o.Summary, nil
+}
+
+// Report writes run runID's report folder from the store and records it.
+// A file that cannot be written is in Files.Problems, never an error: only
+// reading the store can fail it. imp, when not nil, is the run's roster as
+// imported in this process.
+func (p *Pipeline) Report(runID string, imp *importer.Result) (*Outcome, error) {
+	o, rows, err := p.load(runID, imp)
+	if err != nil {
+		return nil, err
+	}
+	o.Files = p.writeReport(o, rows)
+	return o, nil
+}
+
+// writeReport writes a run's report folder and records what became of it
+// in the store.
+func (p *Pipeline) writeReport(o *Outcome, rows []queue.RowOutcome) report.Files {
+	dir := p.reportDir(o.Run.ID)
+	var set Settings
+	source, skip := "", ""
+	if err := RunSettings(o.Run, &set); err != nil {
+		skip = err.Error() // the report is made without the roster
+	} else {
+		source, skip = rosterSource(p.Store, o.Run, set)
+	}
+	files := report.WriteFiles(report.FilesInput{
+		Dir: dir, Name: cmp.Or(set.Roster, o.Run.File), SkipReason: skip, Errors: o.Summary.Errors, Summary: o.Summary,
+		Workbook: report.RunWorkbook(o.Summary, rows, source, set.Sheet, set.HeaderRow),
+	})
+	rec := queue.ReportRecord{Dir: dir, Files: files.Paths(), Problems: files.Problems, Skipped: files.WorkbookSkipped, Of: report.Fingerprint(o.Summary)}
+	if err := p.Store.RecordReport(o.Run.ID, rec); err != nil {
+		files.Problems = append(files.Problems, fmt.Sprintf("record the report in the store: %v", err))
+	}
+	return files
+}
+
+// recordedReport returns the run's recorded report when it is complete, up
+// to date with its summary and still on disk in dir, so it need not be
+// written again.
+func recordedReport(o *Outcome, dir string) (report.Files, bool) {
+	rec := o.Run.Report
+	if rec == nil || rec.Of == "" || len(rec.Problems) > 0 || rec.Dir != dir || rec.Of != report.Fingerprint(o.Summary) {
+		return report.Files{}, false
+	}
+	files := report.Files{Dir: rec.Dir, WorkbookSkipped: rec.Skipped}
+	for _, p := range rec.Files {
+		if _, err := os.Stat(p); err != nil {
+			return report.Files{}, false
+		}
+		switch {
+		case strings.HasSuffix(p, "-report.xlsx"):
+			files.Workbook = p
+		case strings.HasSuffix(p, "-errors.csv"):
+			files.ErrorsCSV = p
+		default:
+			files.Summary = p
+		}
+	}
+	return files, true
+}
+
+// rosterSource is the roster file to annotate for a run, or "" and why not.
+// The first report of a run keeps a copy of its roster beside the store
+// (rosters/<run><ext>), so that the report can be made again from the store
+// after the roster was moved or edited.
+func rosterSource(st *queue.Store, run queue.Run, set Settings) (string, string) {
+	p := set.Roster
+	if p == "" {
+		return "", "the run has no roster file to annotate"
+	}
+	kept := filepath.Join(filepath.Dir(st.Path()), "rosters", run.ID+strings.ToLower(filepath.Ext(p)))
+	if run.Hash == "" {
+		return p, ""
+	}
+	if h, err := importer.HashFile(kept); err == nil && h == run.Hash {
+		return kept, ""
+	}
+	h, err := importer.HashFile(p)
+	switch {
+	case err != nil:
+		return "", fmt.Sprintf("the roster %s cannot be read", p)
+	case h != run.Hash:
+		return "", fmt.Sprintf("the roster %s changed since the run", p)
+	}
+	if err := copyFile(p, kept); err != nil {
+		// Only a later report needs the copy: this one reads the roster.
+		os.Remove(kept)
+	}
+	return p, ""
+}
+
+// copyFile copies src to dst (mode 0600), creating dst's folder.
+func copyFile(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Finish writes a run's report and emails it to the run's recipients (or
+// Notify). It is the end of every run that placed orders.
+func (p *Pipeline) Finish(runID string, imp *importer.Result) (*Outcome, error) {
+	o, err := p.Report(runID, imp)
+	if err != nil {
+		return nil, err
+	}
+	var resumeHint string
+	if o.Summary.Rows[string(queue.RowPending)] > 0 {
+		resumeHint = "Some visitors are not ordered yet: the run was interrupted. Finish it with: wvbatch resume " + runID
+	}
+	o.Mail = p.Mail(o, resumeHint)
+	return o, nil
+}
+
+// Show is Finish for a run that is finished already, shown again (resumed,
+// or the same input submitted again): its report is written again only
+// when it is missing, incomplete or out of date, and emailed only when it
+// was not sent yet (or Notify names recipients).
+func (p *Pipeline) Show(runID string, imp *importer.Result) (*Outcome, error) {
+	o, rows, err := p.load(runID, imp)
+	if err != nil {
+		return nil, err
+	}
+	files, current := recordedReport(o, p.reportDir(runID))
+	if !current {
+		files = p.writeReport(o, rows)
+	}
+	o.Files = files
+	if current && o.Run.Mail != nil && o.Run.Mail.Sent && len(p.Notify) == 0 {
+		return o, nil
+	}
+	o.Mail = p.Mail(o, "")
+	return o, nil
+}
+
+// Recipients are who get a run's report: Notify, else those the run was
+// given. An error means the run's settings cannot be read.
+func (p *Pipeline) Recipients(run queue.Run) ([]string, error) {
+	if len(p.Notify) > 0 {
+		return p.Notify, nil
+	}
+	var set Settings
+	if err := RunSettings(run, &set); err != nil {
+		return nil, err
+	}
+	return set.Order.ReportEmails, nil
+}
+
+// Mail emails a run's report (o as Report returned it) when the run has
+// recipients, and records the attempt in the store. It returns nil when
+// there is no one to send it to. An email that cannot be sent never fails
+// the run: the outcome says why, and the attempt is recorded.
+func (p *Pipeline) Mail(o *Outcome, resumeHint string) *MailOutcome {
+	run, err := p.Store.Run(o.Run.ID)
+	if err != nil {
+		return &MailOutcome{Setup: err}
+	}
+	to, err := p.Recipients(run)
+	if err != nil {
+		return &MailOutcome{Setup: err}
+	}
+	if len(to) == 0 {
+		return nil
+	}
+	d := report.RunMailData(o.Summary, resumeHint)
+	m := &MailOutcome{To: to, Subject: mail.Subject(d)}
+	if p.Mailer == nil {
+		m.Err = ErrNoMailer
+	} else {
+		// The run is over: the email gets its own time, even after the
+		// run's context ended.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		m.Outbox, m.Err = p.Mailer.Send(ctx, to, d, o.Files)
+		cancel()
+	}
+	rec := queue.MailRecord{To: to, Subject: m.Subject, Sent: m.Err == nil}
+	if m.Err != nil {
+		rec.Error = m.Err.Error()
+	}
+	m.RecordErr = p.Store.RecordMail(o.Run.ID, rec)
+	return m
+}

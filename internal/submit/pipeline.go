@@ -1,0 +1,271 @@
+package submit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wvbatch/wvbatch/internal/equinix"
+	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/preflight"
+	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/roster"
+)
+
+// ErrNoMailer means the Pipeline has no Mailer to email reports with.
+var ErrNoMailer = errors.New("no way to send email is configured")
+
+// Pipeline runs rosters, and runs recorded already, from input to report
+// against one store: Prepare imports a roster once (with the pre-flight
+// when asked), finds the run of the same input recorded already or builds
+// a new one; the caller shows the plan and asks its own question; Execute
+// records the run, places its orders, settles the run's state, writes its
+// report and emails it. Every front door (the command line, the
+// scheduler, EMG messages, a web page) calls these; none copies their
+// steps.
+//
+// The zero value of every field but Store is a default. A Pipeline is
+// used by one goroutine at a time.
+type Pipeline struct {
+	Store *queue.Store
+	// Concurrency is how many orders are in flight at once (0: the
+	// queue's default).
+	Concurrency int
+	// ReportDir is the folder of a run's report ("" or nil: reports/<run>
+	// beside the store).
+	ReportDir func(runID string) string
+	// Mailer emails reports; Notify, when set, replaces the recipients a
+	// run recorded.
+	Mailer Mailer
+	Notify []string
+	Logger zerolog.Logger
+	Hooks  Hooks
+}
+
+// Hooks tell the caller what the Pipeline does, as it does it. Each may be
+// nil.
+type Hooks struct {
+	// Recorded is called once a new run is recorded, before anything is
+	// sent.
+	Recorded func(run queue.Run)
+	// Progress is called as orders change state while a run is placed, and
+	// once more with done set when placing ends.
+	Progress func(run queue.Run, t queue.Tally, done bool)
+}
+
+// OrderFieldError is an order-level field (a contact) that the account
+// refuses, as the pre-flight found: nothing can be ordered with it.
+type OrderFieldError struct{ roster.RowError }
+
+func (e *OrderFieldError) Error() string { return e.Field + ": " + e.Message }
+
+// Input is a roster to run.
+type Input struct {
+	// Import says how to read, check and plan the roster.
+	Import importer.Options
+	// Imported, when not nil, is the roster imported already with Import
+	// and no pre-flight: it is not read again.
+	Imported *importer.Result
+	// Client is the API the run orders through: the pre-flight checks the
+	// roster against its account unless NoPreflight. Nil means no
+	// pre-flight.
+	Client      *equinix.Client
+	NoPreflight bool
+	// Endpoint names where the run orders, as it records it; Now is the
+	// clock it was asked with ("" for the real one).
+	Endpoint, Now string
+	// Job and ScheduledAt name a scheduled run.
+	Job         string
+	ScheduledAt time.Time
+	// New, when set, prepares a new run even if the same input was
+	// recorded already (a dry run shows what it would order).
+	New bool
+	// Claims finds the visitors earlier runs ordered (nil: the store).
+	Claims Claims
+}
+
+// Prepared is a roster ready to run: either the run recorded already for
+// the same input, or a new run to record.
+type Prepared struct {
+	// Import is the roster as imported (with the pre-flight when there
+	// was one).
+	Import *importer.Result
+	// Existing is the run of the same input recorded already; New the run
+	// to record when there is none.
+	Existing *queue.Run
+	New      *Run
+}
+
+// Prepare imports the roster once and finds or builds its run. The
+// pre-flight (a second import that also checks the roster against the
+// account) runs only for a new run.
+func (p *Pipeline) Prepare(ctx context.Context, in Input) (*Prepared, error) {
+	res := in.Imported
+	if res == nil {
+		var err error
+		if res, err = importer.Import(ctx, in.Import); err != nil {
+			return nil, err
+		}
+	}
+	if !in.New {
+		run, err := p.Store.Run(res.RunID)
+		if err == nil {
+			return &Prepared{Import: res, Existing: &run}, nil
+		}
+		if !errors.Is(err, queue.ErrNotFound) {
+			return nil, err
+		}
+	}
+	if in.Client != nil && !in.NoPreflight {
+		imp := in.Import
+		imp.Preflight = preflight.New(in.Client)
+		var err error
+		if res, err = importer.Import(ctx, imp); err != nil {
+			return nil, err
+		}
+	}
+	for _, oe := range res.OrderErrors {
+		return nil, &OrderFieldError{oe}
+	}
+	claims := in.Claims
+	if claims == nil {
+		claims = p.Store
+	}
+	r, err := NewRun(res, in.settings(res), claims)
+	if err != nil {
+		return nil, err
+	}
+	r.Run.Job, r.Run.ScheduledAt = in.Job, in.ScheduledAt
+	if !in.ScheduledAt.IsZero() {
+		r.Run.ScheduledAt = in.ScheduledAt.UTC()
+	}
+	return &Prepared{Import: res, New: r}, nil
+}
+
+// settings are what a run of the input records of how it was asked for.
+func (in *Input) settings(res *importer.Result) Settings {
+	header := 0
+	if res.Header != nil {
+		header = res.Header.Row
+	}
+	roster := in.Import.Path
+	if abs, err := filepath.Abs(roster); err == nil {
+		roster = abs
+	}
+	return Settings{
+		Roster: roster, Sheet: res.Sheet, HeaderRow: header, Order: res.Order, Endpoint: in.Endpoint,
+		DateOrder: in.Import.Check.DateOrder.String(), Now: in.Now,
+	}
+}
+
+// Record records a new run; nothing is sent. Recording a run recorded
+// already changes nothing.
+func (p *Pipeline) Record(r *Run) (queue.Run, error) {
+	if _, err := p.Store.CreateRun(r.Run, r.Orders, r.Rows); err != nil {
+		return queue.Run{}, err
+	}
+	run, err := p.Store.Run(r.Run.ID)
+	if err != nil {
+		return queue.Run{}, err
+	}
+	if p.Hooks.Recorded != nil {
+		p.Hooks.Recorded(run)
+	}
+	return run, nil
+}
+
+// Execute runs a prepared roster: it records a new run, then places what
+// is left of the run through client and finishes it (see Place). A run
+// recorded already with nothing left to send is only shown again (see
+// Show), and needs no client.
+func (p *Pipeline) Execute(ctx context.Context, prep *Prepared, client *equinix.Client) (*Outcome, error) {
+	run := queue.Run{}
+	if prep.Existing != nil {
+		run = *prep.Existing
+		if Finished(run) {
+			return p.Show(run.ID, prep.Import)
+		}
+	} else {
+		var err error
+		if run, err = p.Record(prep.New); err != nil {
+			return nil, err
+		}
+	}
+	return p.Place(ctx, run, client, prep.Import)
+}
+
+// Finished reports whether a run has nothing left to send: done (or
+// cancelled), with no order planned or sending.
+func Finished(run queue.Run) bool {
+	return (run.State == queue.RunDone || run.State == queue.RunCancelled) && Settled(run)
+}
+
+// Settled reports whether no order of the run is planned or sending.
+func Settled(run queue.Run) bool {
+	return run.Orders[queue.Planned]+run.Orders[queue.Sending] == 0
+}
+
+// Place submits what is left of a recorded run through client, exactly
+// once per order, and finishes it: a run that stops with work left (an
+// outage, the context ended) is recorded interrupted, and Outcome.Stopped
+// says why; then its report is written and emailed (Finish). The error is
+// for what kept the run from being placed or finished at all.
+func (p *Pipeline) Place(ctx context.Context, run queue.Run, client *equinix.Client, imp *importer.Result) (*Outcome, error) {
+	progress := func(t queue.Tally) {
+		if p.Hooks.Progress != nil {
+			p.Hooks.Progress(run, t, false)
+		}
+	}
+	tally, err := queue.Submit(ctx, p.Store, run.ID, API{Client: client}, queue.RunConfig{
+		Concurrency: p.Concurrency,
+		Classify:    Classify,
+		RetryAfter:  RetryAfter,
+		ToStored:    ToStored,
+		Progress:    progress,
+		Logger:      p.Logger.With().Str("run", run.ID).Logger(),
+	})
+	if p.Hooks.Progress != nil {
+		p.Hooks.Progress(run, tally, true)
+	}
+	if err != nil {
+		if serr := p.Store.SetRunState(run.ID, queue.RunInterrupted); serr != nil {
+			p.Logger.Error().Err(serr).Str("run", run.ID).Msg("record the run as interrupted")
+		}
+	}
+	o, ferr := p.Finish(run.ID, imp)
+	if ferr != nil {
+		if err != nil {
+			return &Outcome{Run: run, Tally: tally, Stopped: err}, nil
+		}
+		return nil, ferr
+	}
+	o.Tally, o.Stopped = tally, err
+	return o, nil
+}
+
+// Resume carries on with a recorded run: one with nothing left to send is
+// shown again (Show); otherwise connect is called for the client to place
+// the rest with, and the run is placed and finished (Place).
+func (p *Pipeline) Resume(ctx context.Context, run queue.Run, connect func() (*equinix.Client, func(), error), imp *importer.Result) (*Outcome, error) {
+	if run.State == queue.RunDone && Settled(run) {
+		return p.Show(run.ID, imp)
+	}
+	client, done, err := connect()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return p.Place(ctx, run, client, imp)
+}
+
+// String names the prepared run for a person.
+func (prep *Prepared) String() string {
+	if prep.Existing != nil {
+		return fmt.Sprintf("run %s (recorded %s)", prep.Existing.ID, prep.Existing.CreatedAt.Format(time.RFC3339))
+	}
+	return "new run " + prep.New.Run.ID
+}
