@@ -155,6 +155,9 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 	if sc.hidden.Len() > 0 {
 		res.Warnings = append(res.Warnings, roster.HiddenRowsNote(&sc.hidden))
 	}
+	if p := sc.checker.NumberPhones(); p.Len() > 0 {
+		res.Warnings = append(res.Warnings, roster.NumberPhonesNote(p))
+	}
 	if res.Rows == 0 {
 		return nil, &roster.FileError{Path: opt.Path, Sheet: h.Sheet, Msg: "the roster has a header but no visitor rows",
 			Hint: "add one row per visitor below the header"}

@@ -297,6 +297,10 @@ func (c *Checker) checkAccount(s *site, v *roster.Visitor, cageListed bool, cage
 	}
 	a, listed := s.accounts[v.Account]
 	switch {
+	case !listed && v.AccountIsNumber:
+		add(roster.FieldAccount, v.Account, CodeAccountNotPermitted,
+			fmt.Sprintf("account %s may not order work visits at %s%s; the cell is a number, which drops leading zeros", v.Account, v.IBX, refused),
+			"format the Account Number column as Text and type the account as the portal shows it, or leave Account Number empty")
 	case !listed || !a.AllowOrder:
 		add(roster.FieldAccount, v.Account, CodeAccountNotPermitted,
 			fmt.Sprintf("account %s may not order work visits at %s%s", v.Account, v.IBX, refused),

@@ -288,6 +288,12 @@ func TestNumberCells(t *testing.T) {
 	if errs, err := c.Visitor(t.Context(), header(), &v, nil); err != nil || v.Account != "0100002" {
 		t.Errorf("100002: %v %v, account %s", errs, err, v.Account)
 	}
+	// A number that is no account: format the column as text.
+	v = number(7, "", "4242")
+	if errs, _ := c.Visitor(t.Context(), header(), &v, nil); len(errs) != 1 || errs[0].Code != CodeAccountNotPermitted ||
+		!strings.Contains(errs[0].Hint, "format the Account Number column as Text") {
+		t.Errorf("4242: %v", errs)
+	}
 	// The same text, typed as text, is taken as written.
 	v = named(4, "AM1", "AM1:01:000111", "AM1:01:000111:101", "")
 	if errs, _ := c.Visitor(t.Context(), header(), &v, nil); len(errs) != 1 || errs[0].Code != CodeCabinetNotPermitted {

@@ -111,6 +111,22 @@ type Checker struct {
 
 	// evidence of each date column's day/month order, for Settled.
 	evidence [2]dateEvidence
+	// numberPhones are the rows whose Mobile Phone is a number cell.
+	numberPhones RowSet
+}
+
+// NumberPhones returns the rows whose Mobile Phone was a number cell, which
+// drops a leading 0: see NumberPhonesNote.
+func (c *Checker) NumberPhones() *RowSet { return &c.numberPhones }
+
+// NumberPhonesNote is the note for phone numbers read from number cells.
+func NumberPhonesNote(rows *RowSet) string {
+	what := "row " + rows.String() + " is a number cell, which drops"
+	if rows.Len() > 1 {
+		what = "rows " + rows.String() + " are number cells, which drop"
+	}
+	return "Mobile Phone of " + what + " a leading 0 (0612 345 678 becomes 612345678): " +
+		"after a country code that is how most numbers are dialled, but format the column as Text to keep them as typed"
 }
 
 // dateEvidence is what a date column's rows say of its day/month order:
@@ -654,6 +670,9 @@ func (c *Checker) checkVisitor(rec *Record, v *Visitor, add func(Field, string, 
 	}
 	if phone != "" {
 		v.MobilePhone = phone
+		if rec.Cells[FieldMobilePhone].Kind == KindNumber {
+			c.numberPhones.Add(rec.Row)
+		}
 		if !validPhone(phone) {
 			add(FieldMobilePhone, CodePhoneInvalid, fmt.Sprintf("%q is not a phone number Equinix accepts", phone),
 				"use only digits, spaces, dots, dashes and brackets (2 to 40), optionally x or ext and an extension; put the country code in its own column")
