@@ -1,4 +1,3 @@
-// Package mail sends run reports by email over SMTP.
 package mail
 
 import (

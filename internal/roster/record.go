@@ -1,5 +1,3 @@
-// Package roster reads visitor rosters (.xlsx and .csv) row by row and checks each row
-// against the rules of Equinix work visits.
 package roster
 
 import "strconv"

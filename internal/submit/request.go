@@ -1,5 +1,3 @@
-// Package submit places a plan's orders with Equinix: it builds each order's
-// request, records the run in the queue and submits it exactly once.
 package submit
 
 import (

@@ -1,0 +1,2 @@
+// Package mail sends run reports by email over SMTP.
+package mail

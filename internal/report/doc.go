@@ -1,0 +1,3 @@
+// Package report turns a run's outcome into files people read and fix: the
+// errors CSV, the JSON summary and the annotated workbook.
+package report

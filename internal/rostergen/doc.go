@@ -1,0 +1,2 @@
+// Package rostergen writes synthetic visitor rosters of any size for demos and benchmarks.
+package rostergen

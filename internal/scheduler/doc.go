@@ -1,0 +1,9 @@
+// Package scheduler runs recurring work visit jobs: it reads the jobs file,
+// decides when each job's runs are due (cron expressions, DST, missed-run
+// and overlap policies) and keeps each job's last scheduled time durable in
+// the store, so that a run is identified by (job, scheduled time) and is
+// never made twice.
+//
+// What a run does is the caller's (RunFunc): the command line runs it the
+// way a manual submit runs.
+package scheduler

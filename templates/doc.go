@@ -1,0 +1,3 @@
+// Package templates holds the email bodies and the roster workbook template,
+// embedded so the binary runs from any directory.
+package templates
