@@ -56,15 +56,7 @@ func scrape(t *testing.T, url string) (map[string]float64, string) {
 func TestScheduleMetrics(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	srv, err := sandbox.New(sandbox.Config{Latency: 250 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, stop, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stop(context.Background()) })
+	srv, url := startSandbox(t, sandbox.Config{Latency: 250 * time.Millisecond})
 	if err := srv.FailNext(sandbox.Fault429); err != nil {
 		t.Fatal(err)
 	}

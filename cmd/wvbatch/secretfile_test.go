@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,15 +28,7 @@ func writeSecret(t *testing.T, dir, name, content string, mode os.FileMode) stri
 // warning; no secret shows in the output.
 func TestSecretsFromFiles(t *testing.T) {
 	t.Parallel()
-	srv, err := sandbox.New(sandbox.Config{StartAt: crashStart})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, stop, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stop(context.Background()) })
+	_, url := startSandbox(t, sandbox.Config{StartAt: crashStart})
 	cert := mailtest.NewCert(t)
 	smtp := mailtest.Start(t, cert, mailtest.Options{StartTLS: true, User: smtpUser, Password: smtpPassword})
 

@@ -15,12 +15,11 @@ import (
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 )
 
-// sandboxCLI serves a sandbox with latency and returns a cli pointed at it
-// and a roster of rows visitors.
-func sandboxCLI(t *testing.T, latency time.Duration, rows int) (*cli, *sandbox.Server, string) {
+// startSandbox serves a sandbox until the test ends and returns it and its
+// URL.
+func startSandbox(t *testing.T, cfg sandbox.Config) (*sandbox.Server, string) {
 	t.Helper()
-	dir := t.TempDir()
-	srv, err := sandbox.New(sandbox.Config{StartAt: crashStart, Latency: latency})
+	srv, err := sandbox.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,6 +28,15 @@ func sandboxCLI(t *testing.T, latency time.Duration, rows int) (*cli, *sandbox.S
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = stop(context.Background()) })
+	return srv, url
+}
+
+// sandboxCLI serves a sandbox with latency and returns a cli pointed at it
+// and a roster of rows visitors.
+func sandboxCLI(t *testing.T, latency time.Duration, rows int) (*cli, *sandbox.Server, string) {
+	t.Helper()
+	dir := t.TempDir()
+	srv, url := startSandbox(t, sandbox.Config{StartAt: crashStart, Latency: latency})
 	roster := filepath.Join(dir, "roster.csv")
 	f, err := os.Create(roster)
 	if err != nil {
