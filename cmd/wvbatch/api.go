@@ -253,6 +253,9 @@ func (f *apiFlags) connect(e *env, now *time.Time) (*apiConn, error) {
 	if e.metrics != nil {
 		cfg.Observer = e.metrics
 	}
+	if e.tuneClient != nil {
+		e.tuneClient(&cfg)
+	}
 	conn.endpoint = cmp.Or(cfg.Endpoint, equinix.EndpointDefault)
 	client, err := equinix.New(cfg)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/metrics"
+	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
 )
 
@@ -38,6 +39,10 @@ type env struct {
 	// metrics, when set, counts API requests, runs and emails (the daemon
 	// with --metrics-listen, tick with --metrics-file); nil counts nothing.
 	metrics *metrics.Metrics
+	// tuneClient and tuneRun, when set (tests do), adjust the API client's
+	// and the runs' settings, e.g. to shorten the retry budgets.
+	tuneClient func(*equinix.Config)
+	tuneRun    func(*queue.RunConfig)
 }
 
 type rootOptions struct {
@@ -47,7 +52,12 @@ type rootOptions struct {
 
 // run runs the command line args and returns the process's exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, now: time.Now}
+	return runEnv(ctx, args, &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, now: time.Now})
+}
+
+// runEnv runs the command line args in e and returns the exit code.
+func runEnv(ctx context.Context, args []string, e *env) int {
+	stdin, stdout, stderr := e.stdin, e.stdout, e.stderr
 	cmd := newRootCmd(e)
 	cmd.SetArgs(args)
 	cmd.SetIn(stdin)
@@ -223,6 +233,10 @@ func apiErr(err error) error {
 	case errors.As(err, &ae):
 		return &cliError{code: exitFailure, err: err,
 			hint: "check EQUINIX_API_CLIENTID and EQUINIX_API_CLIENTSECRET; no further attempt was made, as Equinix locks the account after 5 refused attempts"}
+	case errors.Is(err, queue.ErrGaveUp):
+		return &cliError{code: exitFailure, err: err,
+			hint: "Equinix could not be reached or kept failing; no order was rejected for it: once Equinix answers again (check the network, a proxy, " +
+				equinix.EnvEndpoint + "), resuming the run places what is left"}
 	}
 	return err
 }

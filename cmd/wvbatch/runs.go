@@ -264,13 +264,18 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 		return err
 	}
 	defer conn.close()
-	tally, err := queue.Cancel(ctx, st, run.ID, submit.API{Client: conn.client}, reason, queue.RunConfig{
+	cfg := queue.RunConfig{
 		Concurrency: o.run.concurrency,
 		Classify:    submit.Classify,
 		RetryAfter:  submit.RetryAfter,
 		ToStored:    submit.ToStored,
+		Outage:      conn.client.Outage,
 		Logger:      e.log.With().Str("run", run.ID).Logger(),
-	})
+	}
+	if e.tuneRun != nil {
+		e.tuneRun(&cfg)
+	}
+	tally, err := queue.Cancel(ctx, st, run.ID, submit.API{Client: conn.client}, reason, cfg)
 	fmt.Fprintf(e.stdout, "cancelled %d orders of run %s\n", tally.Cancelled, run.ID)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "run it again to retry: wvbatch cancel %s --reason %q\n", run.ID, reason)

@@ -218,6 +218,7 @@ func (f *runFlags) pipeline(e *env, st *queue.Store) *submit.Pipeline {
 		ReportDir: func(string) string { return dir },
 		Mailer:    cliMailer{e, f.mail}, Notify: f.mail.notify,
 		Hooks: submit.Hooks{Progress: progressHook(e)},
+		Tune:  e.tuneRun,
 	}
 }
 

@@ -46,6 +46,7 @@ type Client struct {
 	limiter *rate.Limiter
 	log     zerolog.Logger
 	tokens  tokenSource
+	down    outage
 }
 
 // MaxIdleConnsPerHost is how many idle connections to the API the client
@@ -157,6 +158,7 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 			}
 		}
 		a := c.send(ctx, r, payload, token, n)
+		c.track(a)
 		var wait time.Duration
 		switch {
 		case a.err != nil:

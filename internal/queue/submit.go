@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -63,6 +64,27 @@ type Submitter interface {
 	FindByReference(ctx context.Context, reference string) (orderID string, found bool, err error)
 }
 
+// ErrGaveUp is matched by the error Submit returns when an order kept
+// failing in a way that may pass (no answer, a timeout, 429, 5xx) for
+// MaxAttempts sends in one call: the order is left planned with its last
+// error, never rejected for it, the run stops, and submitting the run again
+// resumes it.
+var ErrGaveUp = errors.New("gave up for now")
+
+// gaveUpError is an order whose retries ran out on failures that may pass.
+type gaveUpError struct {
+	ref   string // the order's reference
+	tries int
+	err   error
+}
+
+func (e *gaveUpError) Error() string {
+	return fmt.Sprintf("order %s failed %d times in a row without a verdict from Equinix (last: %v); it is kept to be sent again",
+		e.ref, e.tries, e.err)
+}
+
+func (e *gaveUpError) Unwrap() []error { return []error{ErrGaveUp, e.err} }
+
 // ErrUnresolved is matched by the error Submit returns when some orders may
 // or may not have been placed and the search for them kept failing; they
 // are left sending and resolved by the next Submit of the run.
@@ -76,14 +98,17 @@ const (
 	BackoffMaxDefault   = time.Minute
 	SettleDelayDefault  = 5 * time.Second
 	DrainTimeoutDefault = 30 * time.Second
+	WarnEveryDefault    = 30 * time.Second
 )
 
 // RunConfig configures Submit and Cancel; the zero value means defaults.
 type RunConfig struct {
 	// Concurrency bounds the requests in flight.
 	Concurrency int
-	// MaxAttempts bounds the requests sent for one order (and the searches
-	// for one uncertain order) before it is given up.
+	// MaxAttempts bounds the requests sent for one order in one call (and
+	// the searches for one uncertain order) before the call gives up: an
+	// order that failed only in ways that may pass is left planned and the
+	// run stops (ErrGaveUp); it is never rejected for it.
 	MaxAttempts int
 	// BackoffBase is the wait after the first retryable failure; it doubles
 	// with each attempt up to BackoffMax, with jitter.
@@ -111,7 +136,12 @@ type RunConfig struct {
 	// Progress, if set, is called after each order changes state, from
 	// one goroutine.
 	Progress func(Tally)
-	Logger   zerolog.Logger
+	// Outage, if set, tells how long the API has been failing to answer
+	// and why (0 while it answers). While it is down, a warning is logged
+	// every WarnEvery (default 30s) with the number of orders waiting.
+	Outage    func() (down time.Duration, cause string)
+	WarnEvery time.Duration
+	Logger    zerolog.Logger
 }
 
 func (c RunConfig) withDefaults() RunConfig {
@@ -121,6 +151,7 @@ func (c RunConfig) withDefaults() RunConfig {
 	c.BackoffMax = cmp.Or(c.BackoffMax, BackoffMaxDefault)
 	c.SettleDelay = cmp.Or(c.SettleDelay, SettleDelayDefault)
 	c.DrainTimeout = cmp.Or(c.DrainTimeout, DrainTimeoutDefault)
+	c.WarnEvery = cmp.Or(c.WarnEvery, WarnEveryDefault)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -214,6 +245,7 @@ type task struct {
 	state     OrderState // Planned: send it; Sending: search for it
 	due       time.Time
 	lookups   int
+	tries     int       // requests sent for it in this call
 	uncertain bool      // sending because of an uncertain answer in this run
 	since     time.Time // when an order found sending was marked so
 	index     int
@@ -257,6 +289,7 @@ func Submit(ctx context.Context, s *Store, runID string, sub Submitter, cfg RunC
 	}
 	r := newRunner(s, runID, sub, cfg)
 	r.tally = tallyOf(run)
+	r.waiting.Store(int64(r.tally.Planned + r.tally.Sending))
 	if run.Orders[Planned] == 0 && run.Orders[Sending] == 0 {
 		// Nothing to do: the counts are kept with the orders, in the same
 		// transactions, so the orders need not be read.
@@ -282,7 +315,9 @@ func Submit(ctx context.Context, s *Store, runID string, sub Submitter, cfg RunC
 		}
 		r.push(t)
 	}
+	stopWatch := watchOutage(cfg, r.log, func() int { return int(r.waiting.Load()) })
 	stopErr := r.loop(ctx)
+	stopWatch()
 
 	state := RunDone
 	switch {
@@ -310,6 +345,8 @@ type runner struct {
 	cfg   RunConfig
 	log   zerolog.Logger
 	tally Tally
+	// waiting is tally.Planned+tally.Sending, for the outage warnings.
+	waiting atomic.Int64
 
 	ready   taskHeap // due: sending orders first, then plan order
 	delayed taskHeap // not yet due: by due time
@@ -485,6 +522,7 @@ func (r *runner) apply(res result) {
 	if res.found {
 		r.tally.Found++
 	}
+	r.waiting.Store(int64(r.tally.Planned + r.tally.Sending))
 	if res.requeue {
 		r.push(res.t)
 	}
@@ -562,6 +600,7 @@ func (r *runner) send(ctx context.Context, t *task, wait func() bool, release fu
 
 	orderID, err := r.sub.Create(ctx, &o)
 	res.sent = 1
+	t.tries++
 	if err == nil {
 		release()
 		if err := r.s.MarkSubmitted(r.runID, t.key, orderID); err != nil {
@@ -577,8 +616,17 @@ func (r *runner) send(ctx context.Context, t *task, wait func() bool, release fu
 	stored := r.cfg.ToStored(err)
 	switch class {
 	case Retryable:
-		if o.Attempts >= r.cfg.MaxAttempts {
-			return r.reject(res, t, stored, log, err)
+		if t.tries >= r.cfg.MaxAttempts {
+			// An outage, or a server error that does not go away: not a
+			// verdict on the order. It stays planned and the run stops.
+			if err := r.s.MarkRetry(r.runID, t.key, stored, time.Time{}); err != nil {
+				res.stop = err
+				return res
+			}
+			res.moves = append(res.moves, [2]OrderState{Sending, Planned})
+			res.stop = &gaveUpError{ref: t.ref, tries: t.tries, err: err}
+			log.Warn().Err(err).Msg("order kept failing without a verdict; the run stops and keeps it to send again")
+			return res
 		}
 		next := r.cfg.Now().Add(r.cfg.backoff(o.Attempts, err))
 		if err := r.s.MarkRetry(r.runID, t.key, stored, next); err != nil {
@@ -664,17 +712,15 @@ func (r *runner) resolve(ctx context.Context, t *task, wait func() bool, release
 		return res
 	}
 	res.moves = append(res.moves, [2]OrderState{Sending, Planned})
-	if o.Attempts >= r.cfg.MaxAttempts {
-		stored := StoredError{Message: "not placed after the last attempt"}
+	if t.tries >= r.cfg.MaxAttempts {
+		// Every send met no clear answer and none placed it: the order
+		// stays planned, and the run stops.
+		var last error = errors.New("no clear answer")
 		if o.LastError != nil {
-			stored = *o.LastError
+			last = o.LastError
 		}
-		if err := r.s.MarkRejected(r.runID, t.key, stored); err != nil {
-			res.stop = err
-			return res
-		}
-		res.moves = append(res.moves, [2]OrderState{Planned, Rejected})
-		log.Info().Msg("order not placed and out of attempts; rejected")
+		res.stop = &gaveUpError{ref: t.ref, tries: t.tries, err: last}
+		log.Warn().Err(last).Msg("order not placed and every send met no clear answer; the run stops and keeps it to send again")
 		return res
 	}
 	t.state, t.due, t.lookups, t.uncertain = Planned, time.Time{}, 0, false

@@ -395,8 +395,9 @@ func TestSubmitRetries(t *testing.T) {
 		// Backoff 1s then 2s, each with jitter down to half.
 		{"succeeds on the third attempt", 2, 0, Submitted, 3, 1500 * time.Millisecond, 3 * time.Second},
 		{"Retry-After wins over a shorter backoff", 2, 30 * time.Second, Submitted, 3, 60 * time.Second, 60 * time.Second},
-		// 4 attempts with 3 waits: 1s, 2s, 4s (jitter down to half).
-		{"rejected after the last attempt", 99, 0, Rejected, 4, 3500 * time.Millisecond, 7 * time.Second},
+		// 4 attempts with 3 waits: 1s, 2s, 4s (jitter down to half); a
+		// failure that may pass is no verdict: the order stays planned.
+		{"kept planned after the last attempt", 99, 0, Planned, 4, 3500 * time.Millisecond, 7 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -418,7 +419,11 @@ func TestSubmitRetries(t *testing.T) {
 				cfg.RetryAfter = func(error) time.Duration { return tt.retryAfter }
 			}
 			tally, err := Submit(context.Background(), s, "r", api, cfg)
-			if err != nil {
+			if tt.wantState == Planned {
+				if !errors.Is(err, ErrGaveUp) || !strings.Contains(fmt.Sprint(err), "service unavailable") {
+					t.Fatalf("Submit = %v; want ErrGaveUp with the last error", err)
+				}
+			} else if err != nil {
 				t.Fatal(err)
 			}
 			o := orderOf(t, s, "r", orders[0].Key)
@@ -429,14 +434,17 @@ func TestSubmitRetries(t *testing.T) {
 			if waited := clock.Now().Sub(start); waited < tt.minWait || waited > tt.maxWait {
 				t.Errorf("waited %s between attempts; want %s..%s", waited, tt.minWait, tt.maxWait)
 			}
-			if tt.wantState == Rejected {
+			if tt.wantState == Planned {
 				if o.LastError == nil || o.LastError.Status != 503 {
 					t.Errorf("last error = %+v; want the 503", o.LastError)
 				}
 				for _, r := range rowsOf(t, s, "r") {
-					if r.Status != RowRejected || r.Message != "service unavailable" {
-						t.Errorf("row %d = %+v; want rejected with the last error", r.Row, r)
+					if r.Status != RowPending {
+						t.Errorf("row %d = %+v; want pending", r.Row, r)
 					}
+				}
+				if run := checkCounts(t, s, "r"); run.State != RunInterrupted {
+					t.Errorf("run state = %s; want interrupted", run.State)
 				}
 			}
 			checkCounts(t, s, "r")

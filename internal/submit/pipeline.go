@@ -44,6 +44,9 @@ type Pipeline struct {
 	Notify []string
 	Logger zerolog.Logger
 	Hooks  Hooks
+	// Tune, when set, adjusts the queue's settings of a run (tests shorten
+	// the retry budgets with it).
+	Tune func(*queue.RunConfig)
 }
 
 // Hooks tell the caller what the Pipeline does, as it does it. Each may be
@@ -220,14 +223,19 @@ func (p *Pipeline) Place(ctx context.Context, run queue.Run, client *equinix.Cli
 			p.Hooks.Progress(run, t, false)
 		}
 	}
-	tally, err := queue.Submit(ctx, p.Store, run.ID, API{Client: client}, queue.RunConfig{
+	cfg := queue.RunConfig{
 		Concurrency: p.Concurrency,
 		Classify:    Classify,
 		RetryAfter:  RetryAfter,
 		ToStored:    ToStored,
 		Progress:    progress,
+		Outage:      client.Outage,
 		Logger:      p.Logger.With().Str("run", run.ID).Logger(),
-	})
+	}
+	if p.Tune != nil {
+		p.Tune(&cfg)
+	}
+	tally, err := queue.Submit(ctx, p.Store, run.ID, API{Client: client}, cfg)
 	if p.Hooks.Progress != nil {
 		p.Hooks.Progress(run, tally, true)
 	}

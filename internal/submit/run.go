@@ -218,8 +218,14 @@ func Classify(err error) queue.ErrorClass {
 			return queue.Final
 		case ae.Status == http.StatusUnauthorized:
 			return queue.Fatal
-		case ae.Status >= 400 && ae.Status < 500:
+		case ae.Status >= 400 && ae.Status < 500 && ae.Code != "":
+			// Equinix's verdict on the request.
 			return queue.Final
+		case ae.Status >= 400 && ae.Status < 500:
+			// A refusal without Equinix's error code (a proxy, a wrong
+			// endpoint) says nothing about the order: stop the run and
+			// keep it.
+			return queue.Fatal
 		}
 		return queue.Retryable
 	}
@@ -235,14 +241,25 @@ func RetryAfter(err error) time.Duration {
 	return 0
 }
 
+// hintNoVerdict is the fix for an order that met no answer or a server
+// error: it is not rejected, and resuming the run sends it.
+const hintNoVerdict = "not a verdict on the order: Equinix could not be reached or failed; resume the run once it answers again"
+
 // ToStored turns an API error into what the store keeps, with the plain
 // words of the error catalogue and each problem traced to its roster row.
 func ToStored(err error) queue.StoredError {
 	var ae *equinix.APIError
 	if !errors.As(err, &ae) {
-		return queue.StoredError{Message: err.Error()}
+		s := queue.StoredError{Message: err.Error()}
+		if equinix.IsRetryable(err) || equinix.IsUncertain(err) {
+			s.Hint = hintNoVerdict
+		}
+		return s
 	}
 	s := queue.StoredError{Status: ae.Status, Code: ae.Code, Message: ae.Message, CorrelationID: ae.CorrelationID, Hint: ae.Hint()}
+	if s.Hint == "" && Classify(err) == queue.Retryable {
+		s.Hint = hintNoVerdict
+	}
 	var rows []int
 	if re, ok := errors.AsType[*rowsError](err); ok {
 		rows = re.rows

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wvbatch/wvbatch/internal/equinix"
+	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/sandbox"
+)
+
+// outageCLI runs wvbatch in-process against endpoint with short retry
+// budgets, so that an outage outlasts them in a fraction of a second.
+type outageCLI struct {
+	t   *testing.T
+	env map[string]string
+}
+
+func (c *outageCLI) run(args ...string) (code int, stdout, stderr string) {
+	c.t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return c.env[k] },
+		now: time.Now,
+		tuneClient: func(cfg *equinix.Config) {
+			cfg.MaxRetries, cfg.RetryBase, cfg.RetryMax, cfg.Timeout = 2, 5*time.Millisecond, 20*time.Millisecond, time.Second
+		},
+		tuneRun: func(cfg *queue.RunConfig) {
+			cfg.MaxAttempts, cfg.BackoffBase, cfg.BackoffMax = 3, 200*time.Millisecond, 400*time.Millisecond
+			cfg.WarnEvery = 150 * time.Millisecond
+		},
+	}
+	code = runEnv(context.Background(), args, e)
+	c.t.Logf("wvbatch %s → %d\n%s%s", strings.Join(args, " "), code, out.String(), errb.String())
+	return code, out.String(), errb.String()
+}
+
+// TestOutageLongerThanTheRetryBudget points submit at an Equinix that
+// does not answer (nothing listens) for longer than every retry budget:
+// the run stops (exit 1) with the way to resume it and nothing rejected,
+// warnings say so while it lasts, and once Equinix answers, submitting the
+// roster again and resuming place every order exactly once.
+func TestOutageLongerThanTheRetryBudget(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there until the sandbox starts
+
+	dir := t.TempDir()
+	c := &outageCLI{t: t, env: map[string]string{
+		"XDG_STATE_HOME": dir, "HOME": dir,
+		"EQUINIX_API_ENDPOINT": "http://" + addr,
+		"EQUINIX_API_CLIENTID": sandbox.DefaultClientID, "EQUINIX_API_CLIENTSECRET": sandbox.DefaultClientSecret,
+	}}
+	start := time.Now()
+	at := func() string { return time.Since(start).Round(time.Millisecond).String() }
+	var timeline []string
+	mark := func(s string) { timeline = append(timeline, at()+" "+s) }
+
+	mark("Equinix down (nothing listens on " + addr + ")")
+	submit := []string{"submit", "../../samples/contractors.csv", "--yes", "--no-preflight", "--now", demoNow, "--reference-prefix", "OUT"}
+	code, out, errOut := c.run(submit...)
+	mark("submit ended: exit " + strconv.Itoa(code))
+	m := runIDRe.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatal("submit recorded no run")
+	}
+	runID := m[1]
+	if code != exitFailure {
+		t.Errorf("submit during the outage: exit %d; want %d", code, exitFailure)
+	}
+	for _, want := range []string{"resume with: wvbatch resume " + runID, "connection refused", "hint: Equinix could not be reached",
+		"Equinix unreachable for"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("submit's stderr lacks %q", want)
+		}
+	}
+	if regexp.MustCompile(`\d+ rejected`).MatchString(out) {
+		t.Errorf("orders or rows rejected during an outage:\n%s", out)
+	}
+	run, rows := storedRows(t, c.env["XDG_STATE_HOME"]+"/wvbatch/wvbatch.db", runID)
+	if run.State != queue.RunInterrupted || run.Orders[queue.Rejected] != 0 || run.Orders[queue.Submitted] != 0 {
+		t.Errorf("run after the outage: %s %v; want interrupted with nothing rejected or submitted", run.State, run.Orders)
+	}
+	for _, r := range rows {
+		if r.Status != queue.RowPending && r.Status != queue.RowInvalid {
+			t.Errorf("row %d: %s; want pending", r.Row, r.Status)
+		}
+	}
+	planned := run.Orders[queue.Planned]
+
+	// Equinix answers again.
+	when, err := time.Parse(time.RFC3339, demoNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sandbox.New(sandbox.Config{StartAt: when})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stop, err := srv.Start(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = stop(context.Background()) }()
+	mark("Equinix answers")
+
+	code, out, _ = c.run(submit...)
+	mark("submit again ended: exit " + strconv.Itoa(code))
+	if code != exitOK || !strings.Contains(out, "resuming it; nothing is ordered twice") || !strings.Contains(out, "rows:   20 of 20 ordered") {
+		t.Errorf("submit once Equinix answers: exit %d; want every row ordered", code)
+	}
+	code, out, _ = c.run("resume", runID)
+	mark("resume ended: exit " + strconv.Itoa(code))
+	if code != exitOK || !strings.Contains(out, "nothing to send") {
+		t.Errorf("resume after that: exit %d; want nothing left to send", code)
+	}
+	refs := map[string]int{}
+	for _, o := range srv.Orders() {
+		refs[o.CustomerReferenceID]++
+	}
+	if len(refs) != planned {
+		t.Errorf("the sandbox holds %d references; want the %d orders planned", len(refs), planned)
+	}
+	for ref, n := range refs {
+		if n != 1 {
+			t.Errorf("reference %s ordered %d times", ref, n)
+		}
+	}
+	t.Logf("timeline:\n  %s", strings.Join(timeline, "\n  "))
+}
