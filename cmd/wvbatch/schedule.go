@@ -168,7 +168,7 @@ func runScheduleDaemon(ctx context.Context, o daemonOptions, metricsAddr string,
 		return err
 	}
 	if metricsAddr != "" {
-		if err := serveMetrics(ctx, e, metricsAddr, s, o.sched.store.resolve(e)); err != nil {
+		if err := serveMetrics(ctx, e, metricsAddr, s.NextRuns, o.sched.store.resolve(e)); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/wvbatch/wvbatch/internal/metrics"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/scheduler"
 )
@@ -41,13 +42,18 @@ func ordersByState(st *queue.Store) (map[string]int, error) {
 	return out, nil
 }
 
-// serveMetrics serves /metrics and /healthz on addr until ctx ends, for
-// the scheduler s and the store at path.
-func serveMetrics(ctx context.Context, e *env, addr string, s *scheduler.Scheduler, path string) error {
-	e.metrics.NextRuns(s.NextRuns)
+// serveMetrics serves /metrics and /healthz on addr until ctx ends, with
+// the store at path and, when next is set, the scheduler's next times.
+func serveMetrics(ctx context.Context, e *env, addr string, next func() map[string]time.Time, path string) error {
+	if e.metrics == nil {
+		e.metrics = metrics.New()
+	}
+	if next != nil {
+		e.metrics.NextRuns(next)
+	}
 	e.metrics.Store(path)
 	health := func() error {
-		// The daemon is healthy while it can reach its store's folder.
+		// Healthy while the store's folder can be reached.
 		_, err := os.Stat(filepath.Dir(path))
 		return err
 	}

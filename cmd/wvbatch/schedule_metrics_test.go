@@ -157,3 +157,38 @@ func TestScheduleMetrics(t *testing.T) {
 		t.Errorf("daemon: exit %d", code)
 	}
 }
+
+// TestServeMetrics: serve --metrics-listen serves /metrics and /healthz
+// apart from the web page.
+func TestServeMetrics(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, nil)
+	store := filepath.Join(t.TempDir(), "s.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--sandbox", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--store", store},
+			strings.NewReader(""), &out, &errb, func(k string) string { return c.env[k] })
+	}()
+	var base string
+	waitFor(t, 10*time.Second, "the metrics address", func() bool {
+		m := regexp.MustCompile(`metrics on (http://\S+)/metrics`).FindStringSubmatch(out.String())
+		if m != nil {
+			base = m[1]
+		}
+		return m != nil
+	})
+	if res, err := http.Get(base + "/healthz"); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz: %v %v", res, err)
+	}
+	m, _ := scrape(t, base+"/metrics")
+	if _, ok := m[`wvbatch_report_emails_total{result="sent"}`]; !ok {
+		t.Errorf("/metrics lacks the wvbatch series:\n%v", m)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("serve: exit %d\n%s", code, errb.String())
+	}
+}

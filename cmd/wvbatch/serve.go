@@ -34,6 +34,7 @@ type serveOptions struct {
 	now            string
 	dateOrder      string
 	noPreflight    bool
+	metricsListen  string
 	run            runFlags
 }
 
@@ -69,6 +70,7 @@ cannot be served.`,
 	f.StringVar(&o.now, "now", "", "treat this RFC 3339 instant as the current time (for demos and tests)")
 	f.StringVar(&o.dateOrder, "date-order", "", "how to read dates like 03/04/2027: dmy or mdy")
 	f.BoolVar(&o.noPreflight, "no-preflight", false, "do not check rosters against the Equinix account")
+	f.StringVar(&o.metricsListen, "metrics-listen", "", "serve Prometheus metrics on /metrics and a health check on /healthz at this address (apart from the web page), e.g. 127.0.0.1:9464")
 	o.run.bind(cmd)
 	return cmd
 }
@@ -137,6 +139,11 @@ func runServe(ctx context.Context, o serveOptions, e *env) error {
 		nowPtr = &t
 	}
 	cfg.Endpoint = "Equinix"
+	if o.metricsListen != "" {
+		if err := serveMetrics(ctx, e, o.metricsListen, nil, o.run.store.resolve(e)); err != nil {
+			return err
+		}
+	}
 	conn, err := o.run.api.connect(e, nowPtr)
 	switch {
 	case errors.Is(err, equinix.ErrNoCredentials):
