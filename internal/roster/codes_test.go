@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -344,5 +345,32 @@ func TestCRLines(t *testing.T) {
 	}
 	if want := "a\nb\r\nc\n\nd\n\ne\n"; string(got) != want {
 		t.Errorf("%q, want %q", got, want)
+	}
+}
+
+// TestOrderSheetFormula: an Order sheet value that is a formula never
+// calculated stops the read, naming the cell, rather than ordering with the
+// formula's text as the description.
+func TestOrderSheetFormula(t *testing.T) {
+	t.Parallel()
+	f := book(t,
+		sheetRows{"Visitors", [][]any{{"Cage", "Company"}, {"c", "x"}}},
+		sheetRows{"Order", [][]any{{"Setting", "Value"}, {"Description", "x"}, {"Purchase Order", "PO-1"}}})
+	if err := f.SetCellFormula("Order", "B2", `CONCAT("Quarterly ","UPS maintenance")`); err != nil {
+		t.Fatal(err)
+	}
+	path := saveBook(t, f, "order.xlsx")
+	// excelize saves the formula with the value it had; take the value out
+	// as openpyxl writes it.
+	path = rewritePart(t, path, "xl/worksheets/sheet2.xml", func(s string) string {
+		i := strings.Index(s, `<c r="B2"`)
+		j := i + strings.Index(s[i:], "</c>")
+		return s[:i] + `<c r="B2"><f>CONCAT("Quarterly ","UPS maintenance")</f><v></v>` + s[j:]
+	})
+	_, _, err := ReadOrderSheet(path, ReadOptions{})
+	var fe *FileError
+	if !errors.As(err, &fe) || fe.Sheet != "Order" || fe.Row != 2 || fe.Column != "B" ||
+		fe.Msg != "Description has a formula that was never calculated: open and save the file in Excel" || fe.Hint == "" {
+		t.Errorf("error %v, want the Order sheet's B2 formula", err)
 	}
 }

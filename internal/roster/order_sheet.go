@@ -49,7 +49,7 @@ func ReadOrderSheet(path string, opt ReadOptions) (OrderFields, bool, error) {
 		labels[normalizeHeader(l)] = i
 	}
 	for {
-		_, cells, err := x.next()
+		row, cells, err := x.next()
 		if errors.Is(err, io.EOF) {
 			return of, true, nil
 		}
@@ -69,6 +69,11 @@ func ReadOrderSheet(path string, opt ReadOptions) (OrderFields, bool, error) {
 		}
 		if !ok {
 			continue
+		}
+		if cells[1].Kind == KindFormula {
+			return of, false, &FileError{Path: path, Sheet: x.sheet, Row: row, Column: "B",
+				Msg:  OrderSheetLabels[i] + " has a formula that was never calculated: open and save the file in Excel",
+				Hint: "the program that wrote the file stores formulas without their values; open the file in Excel or LibreOffice and save it, or type the value instead of a formula"}
 		}
 		v := cells[1].Text
 		switch OrderSheetLabels[i] {
