@@ -286,7 +286,7 @@ func reportDir(dir string, st *queue.Store, runID string) string {
 // report's files.
 func printRunReport(w io.Writer, sum *report.RunSummary, files report.Files, asJSON bool) error {
 	if asJSON {
-		return writeJSON(w, sum)
+		return sum.WriteJSON(w)
 	}
 	printRunSummary(w, sum)
 	printFiles(w, files)

@@ -61,6 +61,9 @@ type Result struct {
 	Warnings []string
 
 	Rows, ValidRows, InvalidRows int
+	// LastRow and LastColumn are the last row of the sheet that holds a
+	// cell and its widest row's cells, for a report's copy of the sheet.
+	LastRow, LastColumn int
 	// OrderErrors are problems with the order-level fields (contacts).
 	OrderErrors []roster.RowError
 	// Errors are the row errors (all of them unless Options.OnError is set).
@@ -125,6 +128,7 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	setExtent(res, src)
 	if check.DateOrder == roster.DateOrderAuto {
 		settled := sc.checker.Settled()
 		if len(settled) > 0 || sc.heldFrom > 0 {
@@ -145,6 +149,7 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 			if sc, err = scan(ctx, opt, check, again, res, sc.heldFrom, false); err != nil {
 				return nil, err
 			}
+			setExtent(res, again)
 			for _, st := range settled {
 				res.Warnings = append(res.Warnings, st.Note())
 			}
@@ -169,6 +174,13 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 	sc.planner.SetRunID(res.RunID)
 	res.Orders, res.Summary = sc.planner.Orders()
 	return res, nil
+}
+
+// setExtent takes the last row and column of a roster read to its end.
+func setExtent(res *Result, src roster.Source) {
+	if e, ok := src.(interface{ Extent() (lastRow, lastCol int) }); ok {
+		res.LastRow, res.LastColumn = e.Extent()
+	}
 }
 
 // scanned is what one pass over a roster's rows leaves besides the counts

@@ -216,7 +216,7 @@ func ValidationWorkbook(r *importer.Result) WorkbookInput {
 		problems[e.Row] = append(problems[e.Row], e)
 	}
 	in := WorkbookInput{
-		Source: r.File, Sheet: r.Sheet, Counts: map[string]int{StatusValid: r.ValidRows, StatusInvalid: r.InvalidRows},
+		Source: r.File, Sheet: r.Sheet, LastRow: r.LastRow, LastColumn: r.LastColumn, Counts: map[string]int{StatusValid: r.ValidRows, StatusInvalid: r.InvalidRows},
 		Title: fmt.Sprintf("Check of %s: %d of %d rows valid", filepath.Base(r.File), r.ValidRows, r.Rows),
 		Outcome: func(row int) (RowOutcome, bool) {
 			if p, ok := problems[row]; ok {

@@ -43,7 +43,14 @@ func TestWorkbookMatchesLegacy(t *testing.T) {
 			if res.InvalidRows == 0 {
 				t.Fatal("the generated roster has no invalid rows")
 			}
-			compareWithLegacy(t, ValidationWorkbook(res))
+			in := ValidationWorkbook(res)
+			if in.LastRow != 601 || in.LastColumn != 15 {
+				t.Errorf("the import gives the extent %d×%d, want 601×15", in.LastRow, in.LastColumn)
+			}
+			compareWithLegacy(t, in)
+			// Without the import's extent, the writer measures the sheet.
+			in.LastRow, in.LastColumn = 0, 0
+			compareWithLegacy(t, in)
 		})
 	}
 	for seed := range uint64(6) {

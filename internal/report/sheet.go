@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/wvbatch/wvbatch/internal/roster"
@@ -222,6 +223,17 @@ func (o *xmlOut) rawCell(cols []string, row, style int, c *roster.RawCell, st *t
 	default:
 		o.textCell(cols, c.Col, row, style, c.Value, st)
 	}
+}
+
+var (
+	columnsOnce sync.Once
+	columnsAll  []string
+)
+
+// allColumns are the letters of every column of a sheet.
+func allColumns() []string {
+	columnsOnce.Do(func() { columnsAll = columnNames(maxSheetColumns) })
+	return columnsAll
 }
 
 // columnNames caches column letters up to n columns.

@@ -87,27 +87,52 @@ func NewSummary(r *importer.Result) *Summary {
 func (s *Summary) WriteJSON(w io.Writer) error {
 	head := *s
 	head.Errors, head.Plan = nil, nil
+	return writeJSONSpliced(w, head,
+		splice{"errors", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Errors) }},
+		splice{"plan", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Plan) }})
+}
+
+// WriteJSON writes the run's summary as indented JSON (the bytes of a
+// json.Encoder with two-space indent), its orders and errors as they are
+// made.
+func (s *RunSummary) WriteJSON(w io.Writer) error {
+	head := *s
+	head.OrderList, head.Errors = nil, nil
+	return writeJSONSpliced(w, head,
+		splice{"order_list", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.OrderList) }},
+		splice{"errors", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Errors) }})
+}
+
+// splice is a top-level array of a JSON document, written item by item.
+type splice struct {
+	name  string
+	write func(*bufio.Writer) error
+}
+
+// writeJSONSpliced writes head as indented JSON with each spliced field,
+// which is null in head, written by its own function in its place.
+func writeJSONSpliced(w io.Writer, head any, fields ...splice) error {
 	b, err := json.MarshalIndent(head, "", "  ")
 	if err != nil {
 		return err
 	}
-	// The head ends `"errors": null, "errors_total": N, "plan": null }`.
-	const errorsNull, planNull = "\n  \"errors\": null,", "\n  \"plan\": null\n}"
-	i := bytes.Index(b, []byte(errorsNull))
-	j := bytes.LastIndex(b, []byte(planNull))
-	if i < 0 || j < i {
-		return errors.New("summary: unexpected JSON layout")
-	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.Write(b[:i+len(errorsNull)-len("null,")])
-	if err := writeJSONArray(bw, s.Errors); err != nil {
-		return err
+	at := 0
+	for _, f := range fields {
+		key := []byte("\n  \"" + f.name + "\": null")
+		i := bytes.Index(b[at:], key)
+		if i < 0 {
+			return errors.New("summary: unexpected JSON layout")
+		}
+		i += at + len(key) - len("null")
+		bw.Write(b[at:i])
+		if err := f.write(bw); err != nil {
+			return err
+		}
+		at = i + len("null")
 	}
-	bw.Write(b[i+len(errorsNull)-1 : j+len(planNull)-len("null\n}")])
-	if err := writeJSONArray(bw, s.Plan); err != nil {
-		return err
-	}
-	bw.WriteString("\n}\n")
+	bw.Write(b[at:])
+	bw.WriteString("\n")
 	return bw.Flush()
 }
 
@@ -142,8 +167,7 @@ func writeJSONArray[T any](bw *bufio.Writer, items []T) error {
 // whichever separator a spreadsheet opens it with, and every field is made
 // inert (see Inert).
 type ErrorsCSV struct {
-	w   *bufio.Writer
-	rec [7]string
+	w *bufio.Writer
 }
 
 // NewErrorsCSV writes the header line and returns the writer.
@@ -222,6 +246,9 @@ func Inert(s string) string {
 }
 
 func writeIndentedJSON(w io.Writer, v any) error {
+	if s, ok := v.(interface{ WriteJSON(io.Writer) error }); ok {
+		return s.WriteJSON(w)
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)

@@ -91,3 +91,35 @@ func TestSummaryWriteJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestRunSummaryWriteJSON: the streamed run summary is byte for byte what
+// json.Encoder with a two-space indent writes, with and without its row
+// list.
+func TestRunSummaryWriteJSON(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2027, 1, 11, 7, 0, 0, 0, time.UTC)
+	full := &RunSummary{RunID: "r1", File: "r.xlsx", State: "done", CreatedAt: start, UpdatedAt: start,
+		Orders: map[string]int{"submitted": 2}, Rows: map[string]int{"ordered": 2, "invalid": 1}, RowsTotal: 3, RowsOK: 2,
+		OrderList: []RunOrder{{Key: "k", CustomerReference: "UPS-1", OrderID: "1-2", State: "submitted", IBX: "AM1", Cages: []string{"AM1:01:000111"},
+			Start: start, End: start.Add(time.Hour), Visitors: 2, Rows: []int{2, 3}, Error: &APIProblem{Message: "m <&>"}}},
+		Errors:  []roster.RowError{{Row: 4, Column: "B", Message: "bad\n\"cage\""}},
+		RowList: []RunRow{{Row: 2, Status: "ordered", OrderIDs: []string{"1-2"}}},
+	}
+	for name, s := range map[string]*RunSummary{
+		"empty": {Orders: map[string]int{}, Rows: map[string]int{}, OrderList: []RunOrder{}, Errors: []roster.RowError{}},
+		"full":  full,
+	} {
+		var want, got bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.WriteJSON(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%s: WriteJSON:\n%s\nwant\n%s", name, got.String(), want.String())
+		}
+	}
+}

@@ -708,7 +708,7 @@ func (rep *reportWriter) writeSheet(o *xmlOut) error {
 		slices.SortFunc(head, func(a, b *roster.RawRow) int { return a.Row - b.Row })
 	}
 	rep.placeColumns(header)
-	rep.cols = columnNames(rep.width)
+	rep.cols = allColumns()
 
 	lastRow := min(max(rep.lastRow, hr), maxSheetRows)
 	o.s(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n" +

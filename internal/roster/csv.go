@@ -26,6 +26,7 @@ type csvReader struct {
 	path  string
 	utf8  bool // the file is read as UTF-8: a field that is not is Windows-1252
 	cells []Cell
+	width int // the most fields of a record read so far
 }
 
 // openCSV detects a CSV file's encoding and delimiter. It takes ownership
@@ -231,6 +232,7 @@ func (c *csvReader) readInto(idx *[NumFields]int, rec *Record) (blank bool, err 
 		return false, c.readError(err)
 	}
 	rec.Row = line - c.cr.recBreaks
+	c.width = max(c.width, len(fields))
 	blank = true
 	ascii := c.cr.ascii
 	for f, i := range idx {

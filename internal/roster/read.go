@@ -187,6 +187,8 @@ type source struct {
 	stopped chan struct{}  // closed when the read-ahead goroutine ends
 	cur     *rowBatch
 	at      int // the next record of cur
+
+	lastRow, lastCol int // see Extent
 }
 
 // rowBatch is a run of data rows read ahead, then what ended the run, if
@@ -216,6 +218,7 @@ func newSource(rr rowReader, path, sheet string, date1904 bool) (*source, error)
 	)
 	for {
 		row, cells, err := rr.next()
+		s.saw(row, len(cells))
 		if errors.Is(err, io.EOF) {
 			if seen == 0 {
 				return nil, where(&FileError{Msg: "the roster is empty: it has no rows", Hint: hintNoRows})
@@ -368,6 +371,9 @@ func (s *source) read(rec *Record) error {
 		for {
 			blank, err := c.readInto(idx, rec)
 			rec.Hidden = false
+			if err == nil {
+				s.saw(rec.Row, c.width)
+			}
 			if err != nil {
 				if errors.Is(err, io.EOF) {
 					s.done = true
@@ -387,6 +393,7 @@ func (s *source) read(rec *Record) error {
 			}
 			return err
 		}
+		s.saw(row, len(cells))
 		if blank(cells) {
 			continue
 		}
@@ -402,6 +409,18 @@ func (s *source) read(rec *Record) error {
 		return nil
 	}
 }
+
+// saw notes a row that is in the file, for Extent.
+func (s *source) saw(row, cells int) {
+	if cells > 0 {
+		s.lastRow = max(s.lastRow, row)
+		s.lastCol = max(s.lastCol, cells)
+	}
+}
+
+// Extent returns the last row and the number of columns of the rows read
+// so far: of the whole sheet once Next has returned io.EOF.
+func (s *source) Extent() (lastRow, lastCol int) { return s.lastRow, s.lastCol }
 
 func (s *source) Close() error {
 	if s.stop != nil {

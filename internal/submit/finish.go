@@ -107,13 +107,15 @@ func (p *Pipeline) Report(runID string, imp *importer.Result) (*Outcome, error) 
 	if err != nil {
 		return nil, err
 	}
-	o.Files = p.writeReport(o, rows)
+	o.Files = p.writeReport(o, rows, imp)
 	return o, nil
 }
 
 // writeReport writes a run's report folder and records what became of it
-// in the store.
-func (p *Pipeline) writeReport(o *Outcome, rows []queue.RowOutcome) report.Files {
+// in the store. imp, when not nil, is the run's roster as imported in this
+// process: it knows the sheet's extent, which spares the report a pass over
+// the sheet.
+func (p *Pipeline) writeReport(o *Outcome, rows []queue.RowOutcome, imp *importer.Result) report.Files {
 	dir := p.reportDir(o.Run.ID)
 	var set Settings
 	source, skip := "", ""
@@ -122,9 +124,12 @@ func (p *Pipeline) writeReport(o *Outcome, rows []queue.RowOutcome) report.Files
 	} else {
 		source, skip = rosterSource(p.Store, o.Run, set)
 	}
+	wb := report.RunWorkbook(o.Summary, rows, source, set.Sheet, set.HeaderRow)
+	if imp != nil && imp.Hash == o.Run.Hash {
+		wb.LastRow, wb.LastColumn = imp.LastRow, imp.LastColumn
+	}
 	files := report.WriteFiles(report.FilesInput{
-		Dir: dir, Name: cmp.Or(set.Roster, o.Run.File), SkipReason: skip, Errors: o.Summary.Errors, Summary: o.Summary,
-		Workbook: report.RunWorkbook(o.Summary, rows, source, set.Sheet, set.HeaderRow),
+		Dir: dir, Name: cmp.Or(set.Roster, o.Run.File), SkipReason: skip, Errors: o.Summary.Errors, Summary: o.Summary, Workbook: wb,
 	})
 	rec := queue.ReportRecord{Dir: dir, Files: files.Paths(), Problems: files.Problems, Skipped: files.WorkbookSkipped, Of: report.Fingerprint(o.Summary)}
 	if err := p.Store.RecordReport(o.Run.ID, rec); err != nil {
@@ -235,7 +240,7 @@ func (p *Pipeline) Show(runID string, imp *importer.Result) (*Outcome, error) {
 	}
 	files, current := recordedReport(o, p.reportDir(runID))
 	if !current {
-		files = p.writeReport(o, rows)
+		files = p.writeReport(o, rows, imp)
 	}
 	o.Files = files
 	if current && o.Run.Mail != nil && o.Run.Mail.Sent && len(p.Notify) == 0 {
