@@ -189,12 +189,17 @@ func RunWorkbook(s *RunSummary, rows []queue.RowOutcome, source, sheet string, h
 			return o, ok
 		},
 	}
-	for _, o := range s.OrderList {
-		zone, _ := roster.MetroZone(o.IBX)
-		in.Orders = append(in.Orders, OrderLine{
-			OrderID: o.OrderID, Reference: o.CustomerReference, IBX: o.IBX, Cages: orderPlace(o),
-			Start: o.Start, End: o.End, Zone: zone, Visitors: o.Visitors, Status: o.State,
-		})
+	in.NumOrders = len(s.OrderList)
+	in.OrderSeq = func(yield func(OrderLine) bool) {
+		for _, o := range s.OrderList {
+			zone, _ := roster.MetroZone(o.IBX)
+			if !yield(OrderLine{
+				OrderID: o.OrderID, Reference: o.CustomerReference, IBX: o.IBX, Cages: orderPlace(o),
+				Start: o.Start, End: o.End, Zone: zone, Visitors: o.Visitors, Status: o.State,
+			}) {
+				return
+			}
+		}
 	}
 	return in
 }
@@ -228,11 +233,16 @@ func ValidationWorkbook(r *importer.Result) WorkbookInput {
 	if r.Header != nil {
 		in.HeaderRow = r.Header.Row
 	}
-	for _, o := range r.Orders {
-		in.Orders = append(in.Orders, OrderLine{
-			Reference: o.Reference, IBX: o.IBX, Cages: plannedPlace(o.Cage, o.Cabinet),
-			Start: o.Start, End: o.End, Zone: o.Zone, Visitors: o.Count, Status: "planned",
-		})
+	in.NumOrders = len(r.Orders)
+	in.OrderSeq = func(yield func(OrderLine) bool) {
+		for _, o := range r.Orders {
+			if !yield(OrderLine{
+				Reference: o.Reference, IBX: o.IBX, Cages: plannedPlace(o.Cage, o.Cabinet),
+				Start: o.Start, End: o.End, Zone: o.Zone, Visitors: o.Count, Status: "planned",
+			}) {
+				return
+			}
+		}
 	}
 	return in
 }

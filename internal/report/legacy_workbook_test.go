@@ -446,7 +446,9 @@ func (ww *workbookWriter) writeSummary() error {
 			counts = append(counts, k)
 		}
 	}
-	rows := 5 + len(counts) + 2 + len(ww.in.Orders)
+	seq, _ := ww.in.orders()
+	allOrders := slices.Collect(seq)
+	rows := 5 + len(counts) + 2 + len(allOrders)
 	if ww.in.Title != "" {
 		rows++
 	}
@@ -492,7 +494,7 @@ func (ww *workbookWriter) writeSummary() error {
 	}
 	const layout = "2006-01-02 15:04"
 	zones := map[string]*time.Location{}
-	for _, o := range ww.in.Orders {
+	for _, o := range allOrders {
 		loc, ok := zones[o.Zone]
 		if !ok {
 			loc = time.UTC

@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+	"iter"
+	"slices"
 	"time"
 
 	"github.com/wvbatch/wvbatch/internal/roster"
@@ -80,13 +82,24 @@ type WorkbookInput struct {
 	// Outcome returns the outcome of a data row, false when there is none
 	// (a blank row, or a row the run did not reach).
 	Outcome func(row int) (RowOutcome, bool)
-	// Orders are the run's orders.
-	Orders []OrderLine
+	// Orders are the run's orders; or, to spare a large run a copy of them,
+	// OrderSeq yields NumOrders orders.
+	Orders    []OrderLine
+	OrderSeq  iter.Seq[OrderLine]
+	NumOrders int
 	// Counts are row counts by status (or any other label) for the Summary
 	// sheet.
 	Counts map[string]int
 	// Title heads the Summary sheet.
 	Title string
+}
+
+// orders yields the input's orders and says how many there are.
+func (in *WorkbookInput) orders() (iter.Seq[OrderLine], int) {
+	if in.OrderSeq != nil {
+		return in.OrderSeq, in.NumOrders
+	}
+	return slices.Values(in.Orders), len(in.Orders)
 }
 
 // Report colours (aRGB): the light fills spreadsheets use for bad and good
