@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -275,9 +276,24 @@ func (c *Client) updateWorkVisit(ctx context.Context, orderID string, u *WorkVis
 	return err
 }
 
+// ErrOrderClosed is matched by the error CancelOrder returns for an order
+// that Equinix closed (the visit is over): it can no longer be cancelled,
+// and never will be.
+var ErrOrderClosed = errors.New("the order is closed at Equinix")
+
+// Codes of Equinix's refusal to cancel or change an order because of the
+// state it is in (among others, cancelled or closed already).
+const (
+	CodeCannotCancel = "EQ-2014007"
+	CodeCannotUpdate = "EQ-2016007"
+)
+
 // CancelOrder cancels order orderID, giving reason (5..4000 characters).
-// When an earlier attempt may have reached Equinix and a repeat is refused,
-// the order is read back: if it is CANCELLED, the cancel succeeded.
+// When the cancel is refused because of the order's state (EQ-2014007,
+// EQ-2016007), or a repeat of an attempt that may have reached Equinix is
+// refused, the order is read back: CANCELLED means the cancel holds (nil),
+// CLOSED gives an error matching ErrOrderClosed. A read-back that fails
+// gives its own error, retryable when it is.
 func (c *Client) CancelOrder(ctx context.Context, orderID, reason string) error {
 	op := "cancel order " + orderID
 	if err := checkOrderID(orderID); err != nil {
@@ -298,10 +314,23 @@ func (c *Client) CancelOrder(ctx context.Context, orderID, reason string) error 
 		replay: replaySafe,
 	}
 	_, err := c.do(ctx, r)
-	if e, ok := errors.AsType[*APIError](err); ok && e.Status >= 400 && e.Status < 500 && r.maybeSent {
-		if o, gerr := c.GetOrder(ctx, orderID); gerr == nil && o.Status == StatusCancelled {
-			return nil
-		}
+	e, ok := errors.AsType[*APIError](err)
+	if !ok || e.Status < 400 || e.Status >= 500 || e.Status == http.StatusUnauthorized {
+		return err
+	}
+	if !r.maybeSent && e.Code != CodeCannotCancel && e.Code != CodeCannotUpdate {
+		return err
+	}
+	o, gerr := c.GetOrder(ctx, orderID)
+	switch {
+	case gerr != nil && IsRetryable(gerr):
+		return fmt.Errorf("%s: refused with %s; reading the order back: %w", op, cmp.Or(e.Code, "HTTP "+strconv.Itoa(e.Status)), gerr)
+	case gerr != nil:
+		return err
+	case o.Status == StatusCancelled:
+		return nil
+	case o.Status == StatusClosed:
+		return fmt.Errorf("%s: %w", op, ErrOrderClosed)
 	}
 	return err
 }

@@ -371,6 +371,10 @@ func (s *Store) CreateAmendment(runID string, req AmendRequest, now time.Time, a
 				ao.State, ao.Note = AmendSkipped, "the order is cancelled"
 				aos = append(aos, ao)
 				return nil
+			case Closed:
+				ao.State, ao.Note = AmendSkipped, "the order is closed"
+				aos = append(aos, ao)
+				return nil
 			default:
 				return nil // rejected: never placed
 			}

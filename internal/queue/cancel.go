@@ -28,7 +28,8 @@ const localLimit = 256
 
 // Cancel cancels a run: every submitted order (and every one left
 // cancelling) is cancelled at Equinix, at most cfg.Concurrency at once; an
-// answer classified Done (already cancelled) counts as cancelled. Planned
+// answer classified Done (already cancelled) counts as cancelled, one
+// classified OrderClosed (Equinix closed the order) is recorded closed. Planned
 // orders are marked cancelled without a request. Orders left sending are
 // searched for first when c is also a Finder, and otherwise left as they
 // are. Each outcome is recorded; cancelling again picks up what is left.
@@ -212,6 +213,9 @@ func (k *canceller) cancel(ctx context.Context, o Order) error {
 		case class == Done:
 			log.Debug().Err(err).Msg("order cancelled")
 			return k.record(k.s.MarkCancelled(k.runID, o.Key), Cancelling, Cancelled)
+		case class == OrderClosed:
+			log.Info().Err(err).Msg("order closed at Equinix before it could be cancelled")
+			return k.record(k.s.MarkClosed(k.runID, o.Key), Cancelling, Closed)
 		case class == Fatal:
 			// Stays cancelling: the next Cancel asks again.
 			k.fatal(err)

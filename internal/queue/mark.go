@@ -377,6 +377,22 @@ func (s *Store) MarkCancelled(runID, key string) error {
 	return err
 }
 
+// MarkClosed records that Equinix closed the order (the visit is over)
+// before it could be cancelled: it is settled, its rows stay as they were.
+func (s *Store) MarkClosed(runID, key string) error {
+	_, err := s.change(runID, key, Closed, func(t *runTx, o *Order) error {
+		if o.State == Closed {
+			return errNoChange
+		}
+		if err := need(o, Closed, Submitted, Cancelling); err != nil {
+			return err
+		}
+		o.State, o.LastError = Closed, nil
+		return nil
+	})
+	return err
+}
+
 // MarkCancelFailed records that a cancellation was refused: the order
 // stays submitted, with the error.
 func (s *Store) MarkCancelFailed(runID, key string, e StoredError) error {

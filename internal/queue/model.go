@@ -28,7 +28,8 @@ type OrderState string
 
 // Order states. An order moves planned → sending → submitted or rejected;
 // a retryable failure moves it from sending back to planned. A submitted
-// order moves to cancelling → cancelled when its run is cancelled.
+// order moves to cancelling → cancelled when its run is cancelled, or to
+// closed when Equinix closed it (the visit is over) before it could be.
 const (
 	Planned    OrderState = "planned"
 	Sending    OrderState = "sending"
@@ -36,6 +37,7 @@ const (
 	Rejected   OrderState = "rejected"
 	Cancelling OrderState = "cancelling"
 	Cancelled  OrderState = "cancelled"
+	Closed     OrderState = "closed"
 )
 
 // RowStatus is what became of one roster row.

@@ -147,7 +147,7 @@ func CancelOrder(ctx context.Context, s *Store, runID, key string, c Canceller, 
 		return Order{}, err
 	}
 	switch o.State {
-	case Cancelled:
+	case Cancelled, Closed:
 		return o, nil
 	case Submitted, Cancelling:
 	default:

@@ -35,6 +35,9 @@ const (
 	// Done: the request's effect already holds (e.g. cancelling an order
 	// that is already cancelled).
 	Done
+	// OrderClosed: the order is closed at Equinix (the visit is over): it
+	// can be neither changed nor cancelled, now or later.
+	OrderClosed
 )
 
 func (c ErrorClass) String() string {
@@ -49,6 +52,8 @@ func (c ErrorClass) String() string {
 		return "fatal"
 	case Done:
 		return "done"
+	case OrderClosed:
+		return "order closed"
 	}
 	return fmt.Sprintf("ErrorClass(%d)", int(c))
 }
@@ -197,6 +202,7 @@ type Tally struct {
 	Rejected   int
 	Cancelling int
 	Cancelled  int
+	Closed     int
 
 	// Sent counts the requests sent by this call, Retries the retryable
 	// failures among them, Lookups the searches by reference, and Found
@@ -230,6 +236,8 @@ func (t *Tally) add(s OrderState, n int) {
 		t.Cancelling += n
 	case Cancelled:
 		t.Cancelled += n
+	case Closed:
+		t.Closed += n
 	}
 }
 
@@ -571,7 +579,7 @@ func (r *runner) classify(err error) ErrorClass {
 	if c == Retryable && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return Uncertain
 	}
-	if c == Done {
+	if c == Done || c == OrderClosed {
 		return Uncertain
 	}
 	return c

@@ -206,6 +206,8 @@ func Classify(err error) queue.ErrorClass {
 	switch {
 	case equinix.IsAuth(err):
 		return queue.Fatal
+	case errors.Is(err, equinix.ErrOrderClosed):
+		return queue.OrderClosed
 	case equinix.IsUncertain(err), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return queue.Uncertain
 	case equinix.IsRetryable(err):
