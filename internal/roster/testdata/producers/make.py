@@ -322,7 +322,7 @@ def pandas_typed():
 
 # --- LibreOffice and Gnumeric ---------------------------------------------
 
-def soffice(src, name, infilter=None):
+def soffice(src, name, infilter=None, convert="xlsx:Calc MS Excel 2007 XML"):
     with tempfile.TemporaryDirectory() as tmp:
         args = ["soffice", "-env:UserInstallation=file://%s/profile" % tmp, "--headless"]
         if infilter:
@@ -330,9 +330,9 @@ def soffice(src, name, infilter=None):
         os.mkdir(os.path.join(tmp, "in"))
         src_copy = os.path.join(tmp, "in", os.path.splitext(name)[0] + os.path.splitext(src)[1])
         shutil.copy(src, src_copy)
-        args += ["--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", tmp, src_copy]
+        args += ["--convert-to", convert, "--outdir", tmp, src_copy]
         subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        shutil.move(os.path.join(tmp, os.path.splitext(name)[0] + ".xlsx"), out(name))
+        shutil.move(os.path.join(tmp, name), out(name))
 
 
 def libreoffice():
@@ -344,6 +344,10 @@ def libreoffice():
     types = "/".join("%d/%d" % (i + 1, 2 if i in CODE_COLS else 1) for i in range(len(HEADER)))
     soffice(SOURCE, "libreoffice-text.xlsx", "CSV:44,34,76,1," + types)
     fixture("libreoffice-text.xlsx", "LibreOffice Calc: the CSV opened with the code columns as Text")
+    # A macro-enabled workbook (.xlsm).
+    soffice(SOURCE, "libreoffice-text.xlsm", "CSV:44,34,76,1," + types, "xlsm:Calc MS Excel 2007 VBA XML")
+    fixture("libreoffice-text.xlsm", "LibreOffice Calc: the CSV with the code columns as Text, saved as a "
+            "macro-enabled workbook (.xlsm)")
     # Workbooks of other producers, opened and saved again.
     soffice(out("openpyxl-styled.xlsx"), "libreoffice-styled.xlsx")
     f = dict(FIXTURES["openpyxl-styled.xlsx"])
@@ -576,7 +580,7 @@ def csv_cr():
 
 def main():
     for name in os.listdir(HERE):
-        if name.endswith(".xlsx") or (name.endswith(".csv") and name != "roster.csv"):
+        if name.endswith((".xlsx", ".xlsm")) or (name.endswith(".csv") and name != "roster.csv"):
             os.remove(out(name))
     openpyxl_plain()
     openpyxl_numbers()
