@@ -18,7 +18,6 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/importer"
-	"github.com/wvbatch/wvbatch/internal/preflight"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
@@ -298,7 +297,9 @@ func runSubmitReplace(ctx context.Context, o submitOptions, e *env) error {
 	defer conn.close()
 	imp := importer.Options{Path: o.file, Read: o.roster.readOptions(), Check: check, Order: o.roster.orderFields()}
 	if !o.noPreflight {
-		imp.Preflight = preflight.New(conn.client)
+		if imp.Preflight, err = conn.preflight(ctx, imp); err != nil {
+			return apiErr(err)
+		}
 		if res, err = importer.Import(ctx, imp); err != nil {
 			return apiErr(err)
 		}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
-	"github.com/wvbatch/wvbatch/internal/preflight"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
 	"github.com/wvbatch/wvbatch/internal/scheduler"
@@ -99,7 +98,9 @@ func (r *jobRunner) run(ctx context.Context, st *queue.Store, job *scheduler.Job
 		return r.result(st, job, at, "", err)
 	}
 	defer conn.close()
-	imp.Preflight = preflight.New(conn.client)
+	if imp.Preflight, err = conn.preflight(ctx, imp); err != nil {
+		return r.result(st, job, at, "", apiErr(err))
+	}
 	if res, err = importer.Import(ctx, imp); err != nil {
 		return r.result(st, job, at, "", apiErr(err))
 	}
