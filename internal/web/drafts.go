@@ -40,6 +40,10 @@ type draft struct {
 	Edits   []roster.CellEdit   `json:"edits,omitempty"`
 	Version int                 `json:"version"`
 	FromRun string              `json:"fromRun,omitempty"`
+	// RunID is the run ordered from the draft, by OrderedBy at OrderedAt.
+	RunID     string    `json:"runId,omitempty"`
+	OrderedBy string    `json:"orderedBy,omitempty"`
+	OrderedAt time.Time `json:"orderedAt,omitzero"`
 }
 
 // Limits of the check page and of one corrected cell.

@@ -173,10 +173,14 @@ func (s *Server) findRunFiles(runID string) runFiles {
 }
 
 type runData struct {
-	Info    runInfo
-	Sum     *report.RunSummary
-	Files   runFiles
-	Visible []report.RunRow
+	Info     runInfo
+	Sum      *report.RunSummary
+	Files    runFiles
+	Progress *Progress
+	// CanOrder tells that the server can cancel, reschedule and resend;
+	// Cancellable lists the placed orders' ids.
+	CanOrder    bool
+	Cancellable []string
 }
 
 func (s *Server) loadRun(r *http.Request, id string) (runData, error) {
@@ -221,7 +225,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request, u *user) {
 		s.storeFail(w, r, u, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "run", page{Title: "Run " + d.Info.ID, User: u, Data: d})
+	s.render(w, r, http.StatusOK, "run", page{Title: "Run " + d.Info.ID, User: u, Data: s.withProgress(r, d)})
 }
 
 // runFilesOr404 returns the run the request names and its report files,

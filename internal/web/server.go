@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -65,6 +66,12 @@ type Config struct {
 	Log   zerolog.Logger
 	Audit zerolog.Logger
 	Now   func() time.Time
+	// Orderer places, cancels and reschedules orders through the run
+	// pipeline; without it the page checks and corrects rosters only.
+	Orderer Orderer
+	// Scheduler, when set, is the scheduler daemon the server runs; its
+	// jobs show on the Schedules page.
+	Scheduler Scheduler
 }
 
 // Server is the web front door's http.Handler.
@@ -75,6 +82,7 @@ type Server struct {
 	mux    *http.ServeMux
 	auth   *authState
 	drafts draftCache
+	runs   runs
 }
 
 // New makes a server. Sessions recorded by an earlier server on the same
@@ -159,17 +167,20 @@ func (s *Server) routes() {
 	m.Handle("POST /drafts/{id}/cells", s.need(RoleOrderer, s.editCells))
 	m.Handle("POST /drafts/{id}/fields", s.need(RoleOrderer, s.editFields))
 	m.Handle("GET /drafts/{id}/corrected", s.need(RoleOrderer, s.downloadCorrected))
-	m.Handle("POST /drafts/{id}/confirm", s.need(RoleOrderer, s.notYet))
-	m.Handle("POST /drafts/{id}/order", s.need(RoleOrderer, s.notYet))
+	m.Handle("POST /drafts/{id}/confirm", s.need(RoleOrderer, s.confirm))
+	m.Handle("POST /drafts/{id}/order", s.need(RoleOrderer, s.order))
 	m.Handle("POST /runs/{id}/again", s.need(RoleOrderer, s.draftFromRun))
 
 	m.Handle("GET /runs", s.need(RoleViewer, s.runsPage))
 	m.Handle("GET /runs/{id}", s.need(RoleViewer, s.runPage))
 	m.Handle("GET /runs/{id}/files/{kind}", s.need(RoleViewer, s.runFile))
-	m.Handle("POST /runs/{id}/cancel", s.need(RoleOrderer, s.notYet))
-	m.Handle("POST /runs/{id}/reschedule", s.need(RoleOrderer, s.notYet))
-	m.Handle("POST /runs/{id}/resend", s.need(RoleOrderer, s.notYet))
+	m.Handle("GET /runs/{id}/events", s.need(RoleViewer, s.events))
+	m.Handle("POST /runs/{id}/cancel", s.need(RoleOrderer, s.cancelOrders))
+	m.Handle("POST /runs/{id}/reschedule", s.need(RoleOrderer, s.reschedule))
+	m.Handle("POST /runs/{id}/resend", s.need(RoleOrderer, s.resend))
 
+	m.Handle("GET /schedules", s.need(RoleViewer, s.schedulesPage))
+	m.Handle("POST /schedules/{job}/run", s.need(RoleAdmin, s.runNow))
 	m.Handle("GET /users", s.need(RoleAdmin, s.usersPage))
 	m.Handle("POST /users", s.need(RoleAdmin, s.addUser))
 	m.Handle("POST /users/{name}/remove", s.need(RoleAdmin, s.removeUser))
@@ -198,10 +209,12 @@ type page struct {
 	User     *user
 	CSRF     string
 	Endpoint string
-	Error    string
-	Hint     string
-	Notice   string
-	Data     any
+	// Schedules tells that the server runs the scheduler.
+	Schedules bool
+	Error     string
+	Hint      string
+	Notice    string
+	Data      any
 }
 
 func parsePages() (map[string]*template.Template, error) {
@@ -213,6 +226,13 @@ func parsePages() (map[string]*template.Template, error) {
 		"yesno":  func(b bool) string { return map[bool]string{true: "Y", false: "N"}[b] },
 		"can":    func(u *user, role string) bool { return u != nil && roleRank(u.Role) >= roleRank(role) },
 		"plural": func(n int, one, many string) string { return map[bool]string{true: one, false: many}[n == 1] },
+		"has":    func(l []string, v string) bool { return slices.Contains(l, v) },
+		"localIn": func(t time.Time, zone string) string {
+			if loc, err := time.LoadLocation(zone); err == nil {
+				t = t.In(loc)
+			}
+			return t.Format("2006-01-02 15:04 MST")
+		},
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -248,7 +268,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if p.User != nil && p.CSRF == "" {
 		p.CSRF = p.User.csrf
 	}
-	p.Endpoint = s.cfg.Endpoint
+	p.Endpoint, p.Schedules = s.cfg.Endpoint, s.cfg.Scheduler != nil
 	var buf bytes.Buffer
 	entry := "layout"
 	if r.Header.Get("X-Fragment") != "" && t.Lookup("fragment") != nil {

@@ -77,3 +77,37 @@
     }
   });
 })();
+
+// Run page: the progress of a run under way, as the server sends it.
+(function () {
+  var box = document.getElementById("progress");
+  if (!box || !window.EventSource) { return; }
+  var state = box.getAttribute("data-state");
+  if (state !== "running" && state !== "elsewhere") { return; }
+  function set(id, text) { var e = document.getElementById(id); if (e) { e.textContent = text; } }
+  function mmss(s) {
+    s = Math.round(s);
+    if (s < 60) { return s + " s"; }
+    return Math.floor(s / 60) + " min " + (s % 60) + " s";
+  }
+  var es = new EventSource("/runs/" + encodeURIComponent(box.getAttribute("data-run")) + "/events");
+  function show(e) {
+    var p = JSON.parse(e.data);
+    var bar = document.getElementById("bar");
+    if (bar) { bar.max = Math.max(p.total, 1); bar.value = p.done; bar.textContent = p.done + " of " + p.total; }
+    set("p-done", p.done); set("p-total", p.total); set("p-placed", p.placed); set("p-rejected", p.rejected);
+    set("p-rate", p.rate > 0 ? ", " + p.rate.toFixed(1) + " orders/s" : "");
+    set("p-left", p.left_s > 0 ? ", about " + mmss(p.left_s) + " left" : "");
+    box.setAttribute("data-state", p.state);
+    if (p.state === "running") { set("p-state", "Placing orders…"); }
+    return p;
+  }
+  es.addEventListener("progress", show);
+  es.addEventListener("end", function (e) {
+    var p = show(e);
+    es.close();
+    set("p-state", p.state === "finished" ? "Done: loading the result…" : "The run stopped: " + (p.error || "see the log"));
+    // The result (row outcomes, order ids, report) is the run page itself.
+    window.setTimeout(function () { window.location.reload(); }, 300);
+  });
+})();
