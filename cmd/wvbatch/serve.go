@@ -20,6 +20,7 @@ import (
 	"github.com/wvbatch/wvbatch/internal/preflight"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/scheduler"
 	"github.com/wvbatch/wvbatch/internal/web"
 )
 
@@ -61,7 +62,7 @@ cannot be served.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to serve on")
-	f.StringVar(&o.jobs, "jobs", "", "a jobs file: the server runs the scheduler too (not available yet)")
+	f.StringVar(&o.jobs, "jobs", "", "a jobs file: the server runs the scheduler daemon too, and shows its jobs on the Schedules page")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key the server speaks HTTPS and cookies are Secure")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	f.StringVar(&o.authHeader, "auth-header", "", "header naming the signed-in user, set by a reverse proxy (e.g. X-Forwarded-User); believed only from --trusted-proxy")
@@ -79,9 +80,6 @@ func (o *serveOptions) config(e *env) (web.Config, error) {
 	var cfg web.Config
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return cfg, usageErr(errors.New("--tls-cert and --tls-key go together"), "give both, or neither for plain HTTP")
-	}
-	if o.jobs != "" {
-		return cfg, usageErr(errors.New("--jobs: the web page does not run the scheduler yet"), "run 'wvbatch schedule run' beside it on the same store")
 	}
 	if o.authHeader != "" && len(o.trustedProxies) == 0 {
 		return cfg, usageErr(errors.New("--auth-header needs --trusted-proxy"), "name the reverse proxy's address range, e.g. --trusted-proxy 127.0.0.1/32")
@@ -165,6 +163,13 @@ func runServe(ctx context.Context, o serveOptions, e *env) error {
 	if err != nil {
 		return err
 	}
+	var sched *scheduler.Scheduler
+	if o.jobs != "" {
+		if sched, err = o.scheduler(e, srv); err != nil {
+			return err
+		}
+		srv.AttachScheduler(sched)
+	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return usageErr(fmt.Errorf("--listen %s: %w", o.listen, err), "pick a free address, e.g. --listen 127.0.0.1:8081")
@@ -184,11 +189,19 @@ func runServe(ctx context.Context, o serveOptions, e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "wvbatch serving on %s://%s (orders go to %s; store %s; Ctrl-C to stop)\n",
 		scheme, ln.Addr(), cfg.Endpoint, o.run.store.resolve(e))
-	done := make(chan error, 1)
+	srv.Start(ctx)
+	done := make(chan error, 2)
 	go func() { done <- hs.Serve(ln) }()
+	if sched != nil {
+		go func() {
+			if err := sched.Run(ctx); err != nil && ctx.Err() == nil {
+				done <- fmt.Errorf("scheduler: %w", err)
+			}
+		}()
+	}
+	var serveErr error
 	select {
-	case err := <-done:
-		return err
+	case serveErr = <-done:
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -196,6 +209,34 @@ func runServe(ctx context.Context, o serveOptions, e *env) error {
 	if err := hs.Shutdown(sctx); err != nil {
 		fmt.Fprintf(e.stderr, "wvbatch: shutting down: %v\n", err)
 	}
-	<-done
-	return nil
+	// Runs under way record their state before the process ends.
+	srv.Wait()
+	if sched != nil {
+		sched.Wait()
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
+
+// scheduler is the daemon serve --jobs runs, on the web server's store: the
+// one open store is shared, and let go of when neither uses it.
+func (o *serveOptions) scheduler(e *env, srv *web.Server) (*scheduler.Scheduler, error) {
+	d := daemonOptions{sched: scheduleFlags{jobs: o.jobs, store: o.run.store}, apiConfig: o.run.api.configFile,
+		sandbox: o.run.api.sandbox, concurrency: o.run.concurrency, reportDir: o.run.reportDir}
+	jobs, err := d.sched.load(e)
+	if err != nil {
+		return nil, err
+	}
+	r := d.runner(e)
+	e.log.Info().Int("jobs", len(jobs)).Str("file", o.jobs).Msg("jobs file loaded")
+	return scheduler.New(scheduler.Config{
+		Jobs:   jobs,
+		Open:   srv.OpenStore,
+		Close:  srv.CloseStore,
+		Run:    r.measured,
+		Now:    e.now,
+		Logger: e.log,
+	})
 }

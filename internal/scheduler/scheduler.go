@@ -46,7 +46,11 @@ type Config struct {
 	// Open opens the store. An error matching queue.ErrStoreBusy is
 	// retried every BusyRetry until it opens or the context ends.
 	Open func() (*queue.Store, error)
-	Run  RunFunc
+	// Close, when set, lets go of a store Open returned instead of closing
+	// it: a process that shares one open store with other users (a web
+	// server) closes it itself.
+	Close func(*queue.Store) error
+	Run   RunFunc
 	// Now and After are the clock.
 	Now       func() time.Time
 	After     func(time.Duration) <-chan time.Time
@@ -518,7 +522,11 @@ func (l *lease) release() {
 	defer l.mu.Unlock()
 	l.refs--
 	if l.refs == 0 && l.st != nil {
-		if err := l.st.Close(); err != nil {
+		closeStore := (*queue.Store).Close
+		if l.s.cfg.Close != nil {
+			closeStore = l.s.cfg.Close
+		}
+		if err := closeStore(l.st); err != nil {
 			l.s.cfg.Logger.Error().Err(err).Msg("close the store")
 		}
 		l.st = nil

@@ -27,6 +27,7 @@ import (
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/scheduler"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -205,7 +206,7 @@ func (c *client) uploadDraft(name string, content []byte) string {
 func TestUnauthenticated(t *testing.T) {
 	te := newTestEnv(t, nil)
 	c := te.client()
-	for _, p := range []string{"/", "/upload", "/runs", "/runs/r0123456789abcde", "/runs/r0123456789abcde/files/report", "/users", "/drafts/0123456789abcdef", "/drafts/0123456789abcdef/corrected"} {
+	for _, p := range []string{"/", "/upload", "/runs", "/schedules", "/runs/r0123456789abcde/events", "/runs/r0123456789abcde", "/runs/r0123456789abcde/files/report", "/users", "/drafts/0123456789abcdef", "/drafts/0123456789abcdef/corrected"} {
 		resp, _ := c.get(p)
 		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/signin?next=") {
 			t.Errorf("GET %s: %s to %q; want 303 to /signin", p, resp.Status, resp.Header.Get("Location"))
@@ -229,7 +230,7 @@ func stateChanging() []string {
 		"/drafts/0123456789abcdef/confirm", "/drafts/0123456789abcdef/order",
 		"/runs/r0123456789abcde/again", "/runs/r0123456789abcde/cancel",
 		"/runs/r0123456789abcde/reschedule", "/runs/r0123456789abcde/resend",
-		"/users", "/users/vera/remove", "/users/vera/password",
+		"/users", "/users/vera/remove", "/users/vera/password", "/schedules/dc2-ups-monthly/run",
 	}
 }
 
@@ -823,5 +824,67 @@ func TestPasswordHash(t *testing.T) {
 	h2, _ := HashPassword("a long enough one")
 	if h == h2 {
 		t.Error("two hashes of one password are the same: no salt")
+	}
+}
+
+// The Schedules page shows each job of the daemon the server runs, with its
+// next times in the job's zone and UTC; only an administrator may run one.
+func TestSchedulesPage(t *testing.T) {
+	te := newTestEnv(t, nil)
+	c := te.signedIn("vera")
+	if resp, _ := c.get("/schedules"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("without a scheduler: %s; want 404", resp.Status)
+	}
+	jobs, err := scheduler.LoadFile(filepath.Join("..", "..", "samples", "jobs.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sch, err := scheduler.New(scheduler.Config{Jobs: jobs, Open: te.srv.OpenStore, Close: te.srv.CloseStore,
+		Run: func(context.Context, *queue.Store, *scheduler.Job, time.Time) scheduler.Result {
+			t.Error("a job ran")
+			return scheduler.Result{}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	te.srv.AttachScheduler(sch)
+	resp, body := c.get("/schedules")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("schedules: %s", resp.Status)
+	}
+	next := jobs[0].Schedule.Next(time.Now())
+	for _, want := range []string{"dc2-ups-monthly", "dc2-weekly-inspection", "America/New_York",
+		next.UTC().Format("2006-01-02 15:04 UTC"), next.In(jobs[0].Schedule.Location()).Format("2006-01-02 15:04 MST")} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the schedules page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "Run now") {
+		t.Error("a viewer is offered Run now")
+	}
+	for _, who := range []string{"vera", "otto"} {
+		u := te.signedIn(who)
+		if resp, _ := u.post("/schedules/dc2-ups-monthly/run", url.Values{"csrf": {u.csrf}}); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s runs a job: %s; want 403", who, resp.Status)
+		}
+	}
+	a := te.signedIn("ada")
+	if resp, _ := a.post("/schedules/nope/run", url.Values{"csrf": {a.csrf}}); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("run-now of an unknown job: %s; want 404", resp.Status)
+	}
+	// The daemon's store is the server's: open while either uses it, then
+	// let go.
+	st, err := te.srv.OpenStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := c.get("/runs"); resp.StatusCode != http.StatusOK {
+		t.Errorf("a page while the daemon holds the store: %s", resp.Status)
+	}
+	te.srv.CloseStore(st)
+	if st, err := queue.Open(te.store, queue.Options{LockTimeout: 50 * time.Millisecond}); err != nil {
+		t.Errorf("the store is still held: %v", err)
+	} else {
+		st.Close()
 	}
 }
