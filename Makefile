@@ -72,6 +72,11 @@ demo-web: build
 BENCH_ROWS ?= 1048575
 bench:
 	WVBATCH_BENCH_ROWS=$(BENCH_ROWS) $(GO) test -run '^$$' -bench Roster -benchtime 1x -timeout 60m -v ./internal/importer/ | tee bench-roster.txt
+	# The whole validate command, report included, against its import and the bare loops: per-row cost at 10k, 100k and full size.
+	rm -f bench-validate.txt
+	for n in 10000 100000 $(BENCH_ROWS); do \
+		WVBATCH_BENCH_ROWS=$$n $(GO) test -run '^$$' -bench ValidateCommand -benchtime 1x -timeout 90m ./cmd/wvbatch/ | tee -a bench-validate.txt || exit 1; \
+	done
 	$(GO) test -run '^$$' -bench Sandbox -benchtime 3x -timeout 30m ./internal/submit/ | tee bench-submit.txt
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./internal/queue/ | tee bench-queue.txt
 

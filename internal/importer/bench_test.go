@@ -2,10 +2,7 @@ package importer
 
 import (
 	"context"
-	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/xuri/excelize/v2"
 
 	"github.com/wvbatch/wvbatch/internal/roster"
 	"github.com/wvbatch/wvbatch/internal/rostergen"
@@ -53,9 +48,9 @@ func benchChild(job, path string) error {
 	var err error
 	switch job {
 	case "bare-xlsx":
-		rows, err = bareXLSX(path)
+		rows, err = rostergen.BareXLSX(path)
 	case "bare-csv":
-		rows, err = bareCSV(path)
+		rows, err = rostergen.BareCSV(path)
 	case "import":
 		var res *Result
 		res, err = Import(context.Background(), Options{
@@ -97,54 +92,6 @@ func vmHWM() int64 {
 		}
 	}
 	return 0
-}
-
-// bareXLSX is excelize's raw-value row loop with no work per row: the
-// baseline of PERFORMANCE.md.
-func bareXLSX(path string) (int, error) {
-	f, err := excelize.OpenFile(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	rows, err := f.Rows("Visitors")
-	if err != nil {
-		return 0, err
-	}
-	n, cells := 0, 0
-	for rows.Next() {
-		cols, err := rows.Columns(excelize.Options{RawCellValue: true})
-		if err != nil {
-			return 0, err
-		}
-		cells += len(cols)
-		n++
-	}
-	return n - 1, rows.Close()
-}
-
-// bareCSV is encoding/csv with ReuseRecord and no work per row.
-func bareCSV(path string) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.ReuseRecord = true
-	r.FieldsPerRecord = -1
-	n, cells := 0, 0
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return n - 1, nil
-		}
-		if err != nil {
-			return 0, err
-		}
-		cells += len(rec)
-		n++
-	}
 }
 
 func benchRoster(b *testing.B, format string) {

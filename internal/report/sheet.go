@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"io"
 	"slices"
 	"strconv"
 	"sync"
@@ -280,4 +281,99 @@ func ifNonEmpty(s []string, v string) string {
 		return ""
 	}
 	return v
+}
+
+// prefetch reads a source's rows on another goroutine, in batches, so that
+// reading the roster (inflating and scanning its XML) runs beside encoding
+// the report's XML, while a third goroutine compresses it.
+type prefetch struct {
+	src  rowSource
+	full chan *rowBatch
+	free chan *rowBatch
+	stop chan struct{}
+	done chan struct{}
+	cur  *rowBatch
+	at   int
+}
+
+type rowBatch struct {
+	rows []roster.RawRow
+	n    int
+	err  error // what ended the batch early (io.EOF after the last row)
+}
+
+const (
+	prefetchRows    = 256
+	prefetchBatches = 8
+)
+
+func newPrefetch(src rowSource) *prefetch {
+	p := &prefetch{src: src, full: make(chan *rowBatch, prefetchBatches), free: make(chan *rowBatch, prefetchBatches+2),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go p.run()
+	return p
+}
+
+func (p *prefetch) run() {
+	defer close(p.done)
+	defer close(p.full)
+	for {
+		var b *rowBatch
+		select {
+		case b = <-p.free:
+		default:
+			b = &rowBatch{rows: make([]roster.RawRow, prefetchRows)}
+		}
+		b.n, b.err = 0, nil
+		for b.n < len(b.rows) {
+			if err := p.src.next(&b.rows[b.n]); err != nil {
+				b.err = err
+				break
+			}
+			b.n++
+		}
+		select {
+		case p.full <- b:
+		case <-p.stop:
+			return
+		}
+		if b.err != nil {
+			return
+		}
+	}
+}
+
+func (p *prefetch) name() string { return p.src.name() }
+
+// columns are complete once the first batch is in: the source reads them
+// before its first row.
+func (p *prefetch) columns() []roster.RawColumn { return p.src.columns() }
+
+// next gives the next row; r shares its cells with the batch, valid until
+// the next call.
+func (p *prefetch) next(r *roster.RawRow) error {
+	for p.cur == nil || p.at == p.cur.n {
+		if p.cur != nil {
+			if p.cur.err != nil {
+				return p.cur.err
+			}
+			p.free <- p.cur
+		}
+		b, ok := <-p.full
+		if !ok {
+			return io.ErrUnexpectedEOF
+		}
+		p.cur, p.at = b, 0
+	}
+	*r = p.cur.rows[p.at]
+	p.at++
+	return nil
+}
+
+func (p *prefetch) close() error {
+	close(p.stop)
+	for range p.full { // let the reader finish its batch
+	}
+	<-p.done
+	return p.src.close()
 }

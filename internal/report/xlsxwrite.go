@@ -118,7 +118,7 @@ func (rep *reportWriter) open() error {
 		if err != nil {
 			return err
 		}
-		rep.src, rep.sheetName = xlsxRows{s}, s.Name()
+		rep.src, rep.sheetName = newPrefetch(xlsxRows{s}), s.Name()
 		rep.pkg, rep.wbPart, rep.sheetPart = s.Package()
 	default:
 		return fmt.Errorf("cannot report on %q files: the roster must be .xlsx or .csv", ext)
