@@ -158,6 +158,16 @@ func runServe(ctx context.Context, o serveOptions, e *env) error {
 			client := conn.client
 			cfg.Preflight = func() importer.Preflight { return preflight.New(client) }
 		}
+		mf := o.run.mail
+		mf.configPath = configPathFunc(e, o.run.api.configFile)
+		var reportDir func(string) string
+		if o.run.reportDir != "" {
+			reportDir = func(runID string) string { return filepath.Join(o.run.reportDir, runID) }
+		}
+		cfg.Orderer = web.NewOrderer(web.PipelineConfig{
+			Client: conn.client, Endpoint: conn.endpointName(), NoPreflight: o.noPreflight, Now: o.now,
+			Concurrency: o.run.concurrency, ReportDir: reportDir, Mailer: cliMailer{e, mf}, Logger: e.log,
+		})
 	}
 	srv, err := web.New(cfg)
 	if err != nil {

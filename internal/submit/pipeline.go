@@ -89,6 +89,8 @@ type Input struct {
 	New bool
 	// Claims finds the visitors earlier runs ordered (nil: the store).
 	Claims Claims
+	// StartedBy names who asked for the run, as it records it.
+	StartedBy string
 }
 
 // Prepared is a roster ready to run: either the run recorded already for
@@ -161,7 +163,7 @@ func (in *Input) settings(res *importer.Result) Settings {
 	}
 	return Settings{
 		Roster: roster, Sheet: res.Sheet, HeaderRow: header, Order: res.Order, Endpoint: in.Endpoint,
-		DateOrder: in.Import.Check.DateOrder.String(), Now: in.Now,
+		DateOrder: in.Import.Check.DateOrder.String(), Now: in.Now, StartedBy: in.StartedBy,
 	}
 }
 

@@ -24,6 +24,9 @@ type Settings struct {
 	Endpoint  string             `json:"endpoint"` // "sandbox" or the API's base URL
 	DateOrder string             `json:"date_order,omitempty"`
 	Now       string             `json:"now,omitempty"`
+	// StartedBy names who asked for the run, when a front door knows it
+	// (the web page's signed-in user).
+	StartedBy string `json:"started_by,omitempty"`
 }
 
 // RunSettings decodes the settings run was recorded with into v (a

@@ -13,9 +13,11 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/sandbox"
 )
 
 // chromiumPath is Debian's Chromium, which the browser tests drive.
@@ -62,11 +64,23 @@ func newBrowser(t *testing.T) context.Context {
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelB := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() { cancelT(); cancelB(); cancelA() })
+	t.Cleanup(func() { cancelB(); cancelA() })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start %s: %v", chromiumPath, err)
 	}
+	// Steps get a deadline of their own; a test that fails leaves a
+	// screenshot of where it was.
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() {
+		if t.Failed() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if buf, err := chromedp.CaptureScreenshot()(sctx, chromedp.FromContext(ctx).Target); err == nil {
+				os.WriteFile(filepath.Join(browserOut(t), "failed-"+t.Name()+".png"), buf, 0o644)
+			}
+		}
+		cancelT()
+	})
 	return ctx
 }
 
@@ -122,13 +136,16 @@ func fixCell(ctx context.Context, row, col int, value string) error {
 	)
 }
 
-// TestBrowserUploadFix signs in, uploads the sample roster with errors,
-// fixes two flagged cells in the grid and downloads the corrected roster,
-// in a real browser, checking it row by row.
-func TestBrowserUploadFix(t *testing.T) {
+// TestBrowserOrder is what a coordinator does, in a real browser: sign in,
+// upload the sample roster with errors, fix two flagged cells in the grid,
+// download the corrected roster (checked row by row), order against the
+// sandbox, watch the progress reach the end, and download the report,
+// checked row by row against the check and the sandbox's orders.
+func TestBrowserOrder(t *testing.T) {
 	ctx := newBrowser(t)
 	out := browserOut(t)
-	te := newTestEnv(t, nil)
+	oe := newOrderEnv(t, sandbox.Config{Latency: 400 * time.Millisecond}, 1)
+	te := oe.testEnv
 	base := te.ts.URL
 	sample := filepath.Join("..", "..", "samples", "contractors-with-errors.csv")
 	abs, _ := filepath.Abs(sample)
@@ -202,5 +219,174 @@ func TestBrowserUploadFix(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatal(err)
+	}
+
+	// Order: the confirmation, then the progress, then the result.
+	err = chromedp.Do(ctx,
+		chromedp.EmulateViewport(1280, 800),
+		chromedp.WaitVisible(chromedp.CSS("#order")),
+		chromedp.Click(chromedp.CSS("#order")),
+		chromedp.WaitVisible(chromedp.CSS("#place")),
+		shot(out, "07-confirm"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	will, _ := textOf(ctx, "#will")
+	wont, _ := textOf(ctx, "#wont")
+	if !strings.Contains(will, "2 orders for 5 visitors") || !strings.Contains(wont, strconv.Itoa(want.InvalidRows-2)+" rows are invalid") {
+		t.Errorf("the confirmation says %q / %q", will, wont)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#place")),
+		chromedp.WaitVisible(chromedp.CSS("#progress")),
+		shot(out, "08-progress"),
+		chromedp.WaitNotPresent(chromedp.CSS("#progress")),
+		chromedp.WaitVisible(chromedp.CSS("#rows")),
+		shot(out, "09-result"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := textOf(ctx, "#run-state"); got != "done" {
+		t.Errorf("run state %q; want done", got)
+	}
+	sbOrders := oe.sb.Orders()
+	if len(sbOrders) != 2 {
+		t.Fatalf("the sandbox holds %d orders; want 2", len(sbOrders))
+	}
+	ids := map[string]bool{}
+	for _, o := range sbOrders {
+		ids[o.ID] = true
+	}
+
+	// The report workbook, downloaded by the browser: every row's outcome.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#dl-report"))); err != nil {
+		t.Fatal(err)
+	}
+	rep := waitFile(t, filepath.Join(downloads, "contractors-with-errors-report.xlsx"))
+	f, err := excelize.OpenFile(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := f.GetRows(f.GetSheetName(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	fixedValid := map[int]bool{6: true, 4: true}
+	invalidRows := map[int]bool{}
+	for _, e := range want.Errors {
+		invalidRows[e.Row] = true
+	}
+	seen := 0
+	for i, r := range rows[1:] {
+		row := i + 2
+		cell := func(name string) string {
+			if j, ok := col[name]; ok && j < len(r) {
+				return r[j]
+			}
+			return ""
+		}
+		status, order := cell("Status"), cell("Order")
+		switch {
+		case invalidRows[row] && !fixedValid[row]:
+			if status != "invalid" || cell("Problems") == "" {
+				t.Errorf("report row %d: %q, problems %q; want invalid with its problem", row, status, cell("Problems"))
+			}
+		default:
+			seen++
+			if status != "ordered" || !ids[order] {
+				t.Errorf("report row %d: %q order %q; want ordered with one of the sandbox's orders", row, status, order)
+			}
+		}
+	}
+	if seen != 5 {
+		t.Errorf("%d rows ordered in the report; want 5", seen)
+	}
+}
+
+// waitFile waits for a download to arrive whole.
+func waitFile(t *testing.T, path string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if st, err := os.Stat(path); err == nil && st.Size() > 0 {
+			if _, err := os.Stat(path + ".crdownload"); err != nil {
+				return path
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s was not downloaded", filepath.Base(path))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestBrowserReloadRestart orders a roster of 9 orders and, while they are
+// placed, reloads the page and then restarts the server: the page follows
+// the run to its end and every order is placed once.
+func TestBrowserReloadRestart(t *testing.T) {
+	ctx := newBrowser(t)
+	out := browserOut(t)
+	oe := newOrderEnv(t, sandbox.Config{Latency: 300 * time.Millisecond}, 1)
+	abs, _ := filepath.Abs(filepath.Join("..", "..", "samples", "contractors.xlsx"))
+	err := chromedp.Do(ctx,
+		signInBrowser(oe.ts.URL, "otto", t.TempDir()),
+		chromedp.WaitVisible(chromedp.CSS("#upload-form")),
+		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{abs}),
+		chromedp.Click(chromedp.CSS("#upload")),
+		chromedp.WaitVisible(chromedp.CSS("#order")),
+		chromedp.Click(chromedp.CSS("#order")),
+		chromedp.WaitVisible(chromedp.CSS("#place")),
+		chromedp.Click(chromedp.CSS("#place")),
+		chromedp.WaitVisible(chromedp.CSS("#progress")),
+		chromedp.Poll[chromedp.Void](`Number(document.querySelector("#p-done").textContent) >= 1`, chromedp.WithPollingTimeout(30*time.Second)),
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS("#progress")),
+		chromedp.Poll[chromedp.Void](`Number(document.querySelector("#p-done").textContent) >= 2`, chromedp.WithPollingTimeout(30*time.Second)),
+		shot(out, "10-reloaded"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, _ := textOf(ctx, "#p-total")
+	// Restart the server while orders are left.
+	oe.cancel()
+	oe.srv.Wait()
+	placed := len(oe.sb.Orders())
+	t.Logf("%d of %s orders placed when the server stopped", placed, total)
+	if strconv.Itoa(placed) == total {
+		t.Fatal("every order was placed before the restart: the test proves nothing")
+	}
+	srv2, err := New(oe.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oe.ts.Config.Handler = srv2
+	oe.start(srv2)
+	err = chromedp.Do(ctx,
+		chromedp.WaitNotPresent(chromedp.CSS("#progress")),
+		chromedp.WaitVisible(chromedp.CSS("#rows")),
+		shot(out, "11-after-restart"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := oe.references()
+	if strconv.Itoa(len(refs)) != total {
+		t.Errorf("the sandbox holds %d references; want %s", len(refs), total)
+	}
+	for ref, n := range refs {
+		if n != 1 {
+			t.Errorf("reference %s ordered %d times", ref, n)
+		}
+	}
+	if got, _ := textOf(ctx, "#rows-ok"); !strings.HasPrefix(got, "120 of 120") {
+		t.Errorf("rows ordered: %q; want 120 of 120", got)
 	}
 }

@@ -65,6 +65,8 @@ type Prepared struct {
 	// InvalidRows will not be ordered; AlreadyOrdered visitors were ordered
 	// by earlier runs and are left out.
 	InvalidRows, AlreadyOrdered int
+	// Recipients get the run's report by email.
+	Recipients []string
 	// Problems stop the order: contacts the account does not know, or
 	// settings the pipeline refuses.
 	Problems []roster.RowError
@@ -93,15 +95,22 @@ type liveRun struct {
 	start   time.Time
 	startN  int
 	changed chan struct{} // closed and replaced at every change
+	// ready is closed once the run is recorded (its first tally) or ended.
+	ready     chan struct{}
+	readyOnce sync.Once
 }
 
 func newLiveRun(id string) *liveRun {
-	return &liveRun{p: Progress{Run: id, State: "running"}, start: time.Now(), startN: -1, changed: make(chan struct{})}
+	return &liveRun{p: Progress{Run: id, State: "running"}, start: time.Now(), startN: -1,
+		changed: make(chan struct{}), ready: make(chan struct{})}
 }
 
 func (l *liveRun) update(t queue.Tally, state, errText string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if t.Orders > 0 || state != "" {
+		l.readyOnce.Do(func() { close(l.ready) })
+	}
 	if t.Orders > 0 {
 		done := t.Submitted + t.Rejected + t.Cancelled
 		if l.startN < 0 {
@@ -190,6 +199,11 @@ func (s *Server) startRun(id string, fn func(ctx context.Context, st *queue.Stor
 			l.update(final, "stopped", err.Error())
 		}
 	}()
+	// The run's page needs the run recorded: wait for that (or the end).
+	select {
+	case <-l.ready:
+	case <-time.After(30 * time.Second):
+	}
 	return true, nil
 }
 
@@ -405,6 +419,16 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, u *user) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	// A page whose stream ends (the server stops) asks again a second later:
+	// a restarted server resumes the run and goes on telling.
+	fmt.Fprint(w, "retry: 1000\n\n")
+	flusher.Flush()
+	s.runs.mu.Lock()
+	var stopping <-chan struct{}
+	if s.runs.ctx != nil {
+		stopping = s.runs.ctx.Done()
+	}
+	s.runs.mu.Unlock()
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
 	var last []byte
@@ -419,7 +443,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, u *user) {
 			flusher.Flush()
 			last = b
 		}
-		if p.State != "running" && p.State != "elsewhere" {
+		// Only a finished run ends the stream: a stopped one may be resumed
+		// (by this server when it starts again, or by the CLI).
+		if p.State == "finished" {
 			fmt.Fprintf(w, "event: end\ndata: %s\n\n", b)
 			flusher.Flush()
 			return
@@ -428,10 +454,14 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, u *user) {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-stopping:
+			return
 		case <-time.After(250 * time.Millisecond):
 		}
 		select {
 		case <-r.Context().Done():
+			return
+		case <-stopping:
 			return
 		case <-changed:
 		case <-tick.C:

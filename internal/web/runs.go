@@ -147,26 +147,32 @@ type runFiles struct {
 	Workbook, Errors, Summary string
 }
 
-func (s *Server) reportDir(runID string) string {
-	return filepath.Join(s.cfg.DataDir, "reports", runID)
-}
-
-func (s *Server) findRunFiles(runID string) runFiles {
-	var f runFiles
-	entries, err := os.ReadDir(s.reportDir(runID))
-	if err != nil {
-		return f
+// findRunFiles finds a run's report files: those the store recorded, else
+// those in reports/<run> beside the store. Names only: a download is named
+// by its kind, never by a path from the request.
+func (s *Server) findRunFiles(run queue.Run) runFiles {
+	var paths []string
+	if rec := run.Report; rec != nil && len(rec.Files) > 0 {
+		paths = rec.Files
+	} else {
+		dir := filepath.Join(s.cfg.DataDir, "reports", run.ID)
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+				paths = append(paths, filepath.Join(dir, e.Name()))
+			}
+		}
 	}
-	for _, e := range entries {
-		n := e.Name()
+	var f runFiles
+	for _, p := range paths {
+		n := filepath.Base(p)
 		switch {
-		case e.IsDir() || strings.HasPrefix(n, "."):
 		case strings.HasSuffix(n, "-report.xlsx"):
-			f.Workbook = n
+			f.Workbook = p
 		case strings.HasSuffix(n, "-errors.csv"):
-			f.Errors = n
+			f.Errors = p
 		case n == "summary.json":
-			f.Summary = n
+			f.Summary = p
 		}
 	}
 	return f
@@ -188,9 +194,9 @@ func (s *Server) loadRun(r *http.Request, id string) (runData, error) {
 	if !runIDPattern.MatchString(id) {
 		return d, queue.ErrNotFound
 	}
-	err := s.store.with(r.Context(), func(st *queue.Store) error {
-		run, err := st.Run(id)
-		if err != nil {
+	var run queue.Run
+	err := s.store.with(r.Context(), func(st *queue.Store) (err error) {
+		if run, err = st.Run(id); err != nil {
 			return err
 		}
 		orders, err := st.Orders(id)
@@ -211,7 +217,7 @@ func (s *Server) loadRun(r *http.Request, id string) (runData, error) {
 		d.Sum.AddAmendments(as)
 		return nil
 	})
-	d.Files = s.findRunFiles(id)
+	d.Files = s.findRunFiles(run)
 	return d, err
 }
 
@@ -232,11 +238,12 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request, u *user) {
 // or answers 404.
 func (s *Server) runFilesOr404(w http.ResponseWriter, r *http.Request, u *user) (string, runFiles, bool) {
 	id := r.PathValue("id")
-	if _, err := s.loadRun(r, id); err != nil {
+	d, err := s.loadRun(r, id)
+	if err != nil {
 		s.fail(w, r, u, http.StatusNotFound, "there is no run "+id, "the runs page lists them")
 		return "", runFiles{}, false
 	}
-	return id, s.findRunFiles(id), true
+	return id, d.Files, true
 }
 
 // runFile sends one of a run's report files: kind is report, errors or
@@ -246,20 +253,20 @@ func (s *Server) runFile(w http.ResponseWriter, r *http.Request, u *user) {
 	if !ok {
 		return
 	}
-	var name string
+	var path string
 	switch r.PathValue("kind") {
 	case "report":
-		name = f.Workbook
+		path = f.Workbook
 	case "errors":
-		name = f.Errors
+		path = f.Errors
 	case "summary":
-		name = f.Summary
+		path = f.Summary
 	}
-	if name == "" {
+	if path == "" {
 		s.fail(w, r, u, http.StatusNotFound, "the run has no such report file", "an administrator can write it again with wvbatch report "+id)
 		return
 	}
-	sendFile(w, r, filepath.Join(s.reportDir(id), name), name)
+	sendFile(w, r, path, filepath.Base(path))
 }
 
 // draftFromRun starts a draft from a run's report workbook, to fix its
@@ -273,7 +280,7 @@ func (s *Server) draftFromRun(w http.ResponseWriter, r *http.Request, u *user) {
 		s.fail(w, r, u, http.StatusNotFound, "the run has no report workbook", "write it with wvbatch report "+id)
 		return
 	}
-	name, err := uploadName(f.Workbook)
+	name, err := uploadName(filepath.Base(f.Workbook))
 	if err != nil {
 		name = "report.xlsx"
 	}
@@ -282,7 +289,7 @@ func (s *Server) draftFromRun(w http.ResponseWriter, r *http.Request, u *user) {
 		s.fail(w, r, u, http.StatusInternalServerError, err.Error(), "")
 		return
 	}
-	src := filepath.Join(s.reportDir(id), f.Workbook)
+	src := f.Workbook
 	err = copyPath(s.originalPath(d), src)
 	if err == nil {
 		err = copyPath(s.correctedPath(d), src)

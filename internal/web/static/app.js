@@ -82,8 +82,6 @@
 (function () {
   var box = document.getElementById("progress");
   if (!box || !window.EventSource) { return; }
-  var state = box.getAttribute("data-state");
-  if (state !== "running" && state !== "elsewhere") { return; }
   function set(id, text) { var e = document.getElementById(id); if (e) { e.textContent = text; } }
   function mmss(s) {
     s = Math.round(s);
@@ -100,13 +98,14 @@
     set("p-left", p.left_s > 0 ? ", about " + mmss(p.left_s) + " left" : "");
     box.setAttribute("data-state", p.state);
     if (p.state === "running") { set("p-state", "Placing orders…"); }
+    if (p.state === "stopped") { set("p-state", "The run stopped: " + (p.error || "see the log") + ". It goes on when the server starts again, or with wvbatch resume."); }
     return p;
   }
   es.addEventListener("progress", show);
   es.addEventListener("end", function (e) {
     var p = show(e);
     es.close();
-    set("p-state", p.state === "finished" ? "Done: loading the result…" : "The run stopped: " + (p.error || "see the log"));
+    set("p-state", "Done: loading the result…");
     // The result (row outcomes, order ids, report) is the run page itself.
     window.setTimeout(function () { window.location.reload(); }, 300);
   });

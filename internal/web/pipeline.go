@@ -1,0 +1,204 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wvbatch/wvbatch/internal/equinix"
+	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/submit"
+)
+
+// PipelineConfig is how the server's runs reach Equinix and mail.
+type PipelineConfig struct {
+	// Client is the server's API client: the sandbox's or Equinix's.
+	Client *equinix.Client
+	// Endpoint names it as runs record it ("sandbox" or the API's URL).
+	Endpoint    string
+	NoPreflight bool
+	// Now is the clock the server was asked to use (--now), "" for the
+	// real one.
+	Now         string
+	Concurrency int
+	// ReportDir is a run's report folder (nil: reports/<run> beside the
+	// store).
+	ReportDir func(runID string) string
+	Mailer    submit.Mailer
+	Logger    zerolog.Logger
+}
+
+// NewOrderer returns the Orderer that runs rosters through the run
+// pipeline (package submit), as `wvbatch submit` and the scheduler do.
+func NewOrderer(c PipelineConfig) Orderer { return &pipelineOrderer{c: c} }
+
+type pipelineOrderer struct{ c PipelineConfig }
+
+func (o *pipelineOrderer) pipeline(st *queue.Store, progress func(queue.Tally)) *submit.Pipeline {
+	p := &submit.Pipeline{Store: st, Concurrency: o.c.Concurrency, ReportDir: o.c.ReportDir, Mailer: o.c.Mailer, Logger: o.c.Logger}
+	if progress != nil {
+		p.Hooks.Progress = func(_ queue.Run, t queue.Tally, _ bool) { progress(t) }
+		p.Hooks.Recorded = func(run queue.Run) { progress(tallyOfRun(run)) }
+	}
+	return p
+}
+
+func (o *pipelineOrderer) runConfig(runID string) queue.RunConfig {
+	return queue.RunConfig{Concurrency: o.c.Concurrency, Classify: submit.Classify, RetryAfter: submit.RetryAfter,
+		ToStored: submit.ToStored, Logger: o.c.Logger.With().Str("run", runID).Logger()}
+}
+
+func (o *pipelineOrderer) Prepare(ctx context.Context, st *queue.Store, req OrderRequest) (*Prepared, error) {
+	in := submit.Input{
+		Import:   importer.Options{Path: req.Roster, Check: req.Check, Order: req.Order},
+		Client:   o.c.Client,
+		Endpoint: o.c.Endpoint, Now: o.c.Now, NoPreflight: o.c.NoPreflight,
+		StartedBy: req.StartedBy,
+	}
+	prep, err := o.pipeline(st, nil).Prepare(ctx, in)
+	var ofe *submit.OrderFieldError
+	if errors.As(err, &ofe) {
+		return &Prepared{Endpoint: o.c.Endpoint, Problems: []roster.RowError{ofe.RowError}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := &Prepared{Endpoint: o.c.Endpoint, InvalidRows: prep.Import.InvalidRows, Recipients: prep.Import.Order.ReportEmails, Pipeline: prep}
+	ibx := map[string]bool{}
+	if prep.Existing != nil {
+		p.RunID, p.Existing, p.State = prep.Existing.ID, true, string(prep.Existing.State)
+		orders, err := st.Orders(prep.Existing.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, od := range orders {
+			if od.State == queue.Planned || od.State == queue.Sending {
+				p.Orders++
+				p.Visitors += od.Count
+				ibx[od.IBX] = true
+			}
+		}
+	} else {
+		r := prep.New
+		p.RunID, p.Orders, p.Visitors, p.AlreadyOrdered = r.Run.ID, len(r.Orders), r.Visitors, r.AlreadyOrdered
+		for _, od := range r.Orders {
+			ibx[od.IBX] = true
+		}
+	}
+	for k := range ibx {
+		p.IBXs = append(p.IBXs, k)
+	}
+	slices.Sort(p.IBXs)
+	return p, nil
+}
+
+// stopped turns a run that stopped with work left into an error.
+func stopped(out *submit.Outcome, err error) error {
+	if err != nil {
+		return err
+	}
+	if out != nil && out.Stopped != nil {
+		return fmt.Errorf("the run stopped with orders left: %w", out.Stopped)
+	}
+	return nil
+}
+
+func (o *pipelineOrderer) Execute(ctx context.Context, st *queue.Store, p *Prepared, progress func(queue.Tally)) error {
+	prep, ok := p.Pipeline.(*submit.Prepared)
+	if !ok {
+		return errors.New("the run was not prepared by the pipeline")
+	}
+	return stopped(o.pipeline(st, progress).Execute(ctx, prep, o.c.Client))
+}
+
+func (o *pipelineOrderer) Resume(ctx context.Context, st *queue.Store, runID string, progress func(queue.Tally)) error {
+	run, err := st.Run(runID)
+	if err != nil {
+		return err
+	}
+	connect := func() (*equinix.Client, func(), error) { return o.c.Client, func() {}, nil }
+	return stopped(o.pipeline(st, progress).Resume(ctx, run, connect, nil))
+}
+
+// Cancel cancels the picked orders through the queue (each recorded
+// cancelling before it is asked for, never twice), then writes and sends
+// the run's report as every run's end does.
+func (o *pipelineOrderer) Cancel(ctx context.Context, st *queue.Store, runID string, orderIDs []string, reason, who string) error {
+	orders, err := st.Orders(runID)
+	if err != nil {
+		return err
+	}
+	keys := map[string]string{}
+	for _, od := range orders {
+		if od.OrderID != "" {
+			keys[od.OrderID] = od.Key
+		}
+	}
+	var problems []string
+	for _, id := range orderIDs {
+		key, ok := keys[id]
+		if !ok {
+			problems = append(problems, id+" is not an order of run "+runID)
+			continue
+		}
+		od, err := queue.CancelOrder(ctx, st, runID, key, submit.API{Client: o.c.Client}, reason, o.runConfig(runID))
+		switch {
+		case err != nil:
+			problems = append(problems, id+": "+err.Error())
+		case od.State != queue.Cancelled && od.LastError != nil:
+			problems = append(problems, id+": Equinix refused: "+od.LastError.Error())
+		}
+	}
+	if _, err := o.pipeline(st, nil).Finish(runID, nil); err != nil {
+		problems = append(problems, "the report: "+err.Error())
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Reschedule records the shift as an amendment of the run and applies it
+// through the queue (each update recorded before it is sent, never twice),
+// then writes and sends the run's report.
+func (o *pipelineOrderer) Reschedule(ctx context.Context, st *queue.Store, runID string, shift time.Duration, who string) error {
+	now := time.Now()
+	if o.c.Now != "" {
+		if t, err := time.Parse(time.RFC3339, o.c.Now); err == nil {
+			now = t
+		}
+	}
+	a, _, err := st.CreateAmendment(runID, queue.AmendRequest{Shift: shift}, now, false)
+	if err != nil {
+		return err
+	}
+	_, err = queue.Amend(ctx, st, runID, a.N, submit.API{Client: o.c.Client}, queue.AmendConfig{RunConfig: o.runConfig(runID), Closed: submit.IsClosed})
+	if _, ferr := o.pipeline(st, nil).Finish(runID, nil); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// Resend writes the run's report again and emails it.
+func (o *pipelineOrderer) Resend(ctx context.Context, st *queue.Store, runID, who string) error {
+	out, err := o.pipeline(st, nil).Finish(runID, nil)
+	if err != nil {
+		return err
+	}
+	switch m := out.Mail; {
+	case m == nil:
+		return errors.New("the run has no one to send its report to: it was given no report email")
+	case m.Setup != nil:
+		return m.Setup
+	case m.Err != nil:
+		return m.Err
+	}
+	return nil
+}
