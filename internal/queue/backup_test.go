@@ -154,6 +154,11 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 		{"claim on nothing", func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketVisitors).Put([]byte("u:someone|x"), []byte(`{"runId":"r","orderKey":"nope","orderId":"1-1"}`))
 		}, "which is not placed"},
+		{"order id not indexed", func(tx *bolt.Tx) error {
+			ib := tx.Bucket(bucketOrderIDs)
+			k, _ := ib.Cursor().First()
+			return ib.Delete(k)
+		}, "is not in the order id index"},
 		{"run without orders", func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketRun).DeleteBucket([]byte("r"))
 		}, "its orders and rows are missing"},

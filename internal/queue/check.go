@@ -35,9 +35,10 @@ func (r *CheckReport) add(format string, args ...any) {
 // then the store's invariants: every run recorded has its buckets; every
 // order is in a known state and the run's counts match its orders; the
 // order-key index names every order and nothing else; every order has its
-// request body (unless the run was pruned); every row has a known outcome,
-// every order's rows are there and the run's row counts match; every
-// visitor claim names an order that was placed. It reads one transaction,
+// request body (unless the run was pruned); every order id leads to its
+// order through the order id index; every row has a known outcome, every
+// order's rows are there and the run's row counts match; every visitor
+// claim names an order that was placed. It reads one transaction,
 // so other changes can go on while it runs.
 func (s *Store) Check() (CheckReport, error) {
 	var rep CheckReport
@@ -92,6 +93,7 @@ func check(tx *bolt.Tx, rep *CheckReport) error {
 		return nil
 	}
 	placed := map[string]Order{} // run id + "\x00" + order key → submitted order
+	held := map[string]Order{}   // run id + "\x00" + order key → every order with an order id
 	err := tx.Bucket(bucketRuns).ForEach(func(k, v []byte) error {
 		rep.Runs++
 		var run Run
@@ -99,11 +101,26 @@ func check(tx *bolt.Tx, rep *CheckReport) error {
 			rep.add("run %s: its record is not readable: %v", k, err)
 			return nil
 		}
-		checkRun(tx, &run, rep, placed)
+		checkRun(tx, &run, rep, placed, held)
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	// The order id index: every order id an order holds leads to an order
+	// holding it (a later run's, when two hold it). Entries whose order
+	// no longer holds the id are stale and ignored by FindOrder.
+	if ib := tx.Bucket(bucketOrderIDs); ib != nil {
+		for _, o := range held {
+			v := ib.Get([]byte(o.OrderID))
+			if v == nil {
+				rep.add("run %s: order %s is not in the order id index", o.RunID, o.OrderID)
+				continue
+			}
+			if t, ok := held[string(v)]; !ok || t.OrderID != o.OrderID {
+				rep.add("the order id index leads order %s to an order that does not hold it", o.OrderID)
+			}
+		}
 	}
 	return tx.Bucket(bucketVisitors).ForEach(func(k, v []byte) error {
 		rep.Claims++
@@ -125,7 +142,7 @@ func check(tx *bolt.Tx, rep *CheckReport) error {
 	})
 }
 
-func checkRun(tx *bolt.Tx, run *Run, rep *CheckReport, placed map[string]Order) {
+func checkRun(tx *bolt.Tx, run *Run, rep *CheckReport, placed, held map[string]Order) {
 	id := run.ID
 	rb := tx.Bucket(bucketRun).Bucket([]byte(id))
 	if rb == nil {
@@ -154,11 +171,16 @@ func checkRun(tx *bolt.Tx, run *Run, rep *CheckReport, placed map[string]Order) 
 		}
 		orders[o.State]++
 		keys[o.Key] = seq
-		if (o.State == Submitted || o.State == Cancelling || o.State == Cancelled) && o.OrderID == "" {
+		// (A cancelled order may have none: a planned order can be cancelled.)
+		if (o.State == Submitted || o.State == Cancelling) && o.OrderID == "" {
 			rep.add("run %s: order %q is %s but has no order id", id, o.Key, o.State)
 		}
+		o.RunID = id
 		if o.State == Submitted || o.State == Cancelling {
 			placed[id+"\x00"+o.Key] = o
+		}
+		if o.OrderID != "" && o.State != Rejected {
+			held[id+"\x00"+o.Key] = o
 		}
 		if !pruned && bb.Get(k) == nil {
 			rep.add("run %s: order %q has no request body", id, o.Key)
