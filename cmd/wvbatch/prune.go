@@ -35,7 +35,8 @@ func newPruneCmd(e *env) *cobra.Command {
 left to send) before the cut-off: from the store, the request bodies, the row
 messages that quote cells, the contacts and report recipients; the run's roster
 copy (rosters/) and its report folder (reports/, and --report-dir); and report
-folders of validations older than the cut-off. It keeps what exactly-once
+folders of validations and the web page's uploads (uploads/) older than the
+cut-off. It keeps what exactly-once
 needs: run ids, order ids and keys, references, row outcomes and codes, and
 each visitor's key with the name or username replaced by a salted hash, so a
 roster submitted again still orders nothing twice. The store file is then
@@ -196,7 +197,8 @@ func pruneStore(ctx context.Context, e *env, f *storeFlag, age time.Duration, dr
 			leftover = append(leftover, fs...)
 		}
 	}
-	for _, d := range reportDirs {
+	// The web page's uploads (uploads/<id>/) are drafts of rosters, not runs.
+	for _, d := range append(reportDirs, filepath.Join(base, "uploads")) {
 		entries, _ := os.ReadDir(d)
 		for _, de := range entries {
 			if !de.IsDir() || recorded[de.Name()] {
@@ -208,7 +210,7 @@ func pruneStore(ctx context.Context, e *env, f *storeFlag, age time.Duration, dr
 		}
 	}
 	if len(leftover) > 0 {
-		fmt.Fprintf(w, "%s files of pruned runs and old validations: %s\n", verb, strings.Join(leftover, ", "))
+		fmt.Fprintf(w, "%s files of pruned runs, old validations and old uploads: %s\n", verb, strings.Join(leftover, ", "))
 		if err := remove(leftover); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -105,7 +106,27 @@ func TestPrune(t *testing.T) {
 	if placed == 0 {
 		t.Fatal("nothing was ordered")
 	}
-	scanned := []string{store, filepath.Join(dir, "rosters"), filepath.Join(dir, "reports")}
+	// A web upload of the roster, from before the cut-off, and one from now.
+	for i, r := range rosters[:1] {
+		b, err := os.ReadFile(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		up := filepath.Join(dir, "uploads", fmt.Sprintf("u%d", i))
+		if err := os.MkdirAll(up, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(up, "original.csv"), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().Add(-time.Hour)
+		for _, p := range []string{filepath.Join(up, "original.csv"), up} {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	scanned := []string{store, filepath.Join(dir, "rosters"), filepath.Join(dir, "reports"), filepath.Join(dir, "uploads")}
 	if found := scanFor(t, values, scanned...); len(found) == 0 {
 		t.Fatal("the scan finds nothing before the prune: it cannot tell")
 	}
@@ -125,7 +146,7 @@ func TestPrune(t *testing.T) {
 	}
 
 	code, out, _ = c.run("prune", "--older-than", "10ms", "--store", store)
-	if code != exitOK || !strings.Contains(out, "pruned 2 runs") || !strings.Contains(out, "rosters") || !strings.Contains(out, "reports") {
+	if code != exitOK || !strings.Contains(out, "pruned 2 runs") || !strings.Contains(out, "rosters") || !strings.Contains(out, "reports") || !strings.Contains(out, "uploads") {
 		t.Fatalf("prune: exit %d\n%s", code, out)
 	}
 	if found := scanFor(t, values, scanned...); len(found) > 0 {
