@@ -36,6 +36,7 @@ func TestSecretsFromFiles(t *testing.T) {
 	tight := writeSecret(t, dir, "client-secret", sandbox.DefaultClientSecret+"\n", 0o600)
 	loose := writeSecret(t, dir, "client-secret-loose", sandbox.DefaultClientSecret+"\n", 0o644)
 	wrong := writeSecret(t, dir, "client-secret-wrong", "wrong-secret-5678\n", 0o600)
+	tokenFile := writeSecret(t, dir, "token", "expired-token-1234\n", 0o600)
 	creds := t.TempDir()
 	writeSecret(t, creds, "EQUINIX_API_CLIENTSECRET", sandbox.DefaultClientSecret+"\n", 0o400)
 	smtpURLFile := writeSecret(t, dir, "smtp-url", smtpURL(smtp.Addr)+"\n", 0o600)
@@ -57,6 +58,7 @@ func TestSecretsFromFiles(t *testing.T) {
 		{"client secret file others may read", map[string]string{"EQUINIX_API_CLIENTSECRET_FILE": loose}, exitOK, "may be read by others", false, ""},
 		{"systemd credential", map[string]string{"CREDENTIALS_DIRECTORY": creds}, exitOK, "", false, ""},
 		{"refused secret from a file", map[string]string{"EQUINIX_API_CLIENTSECRET_FILE": wrong}, exitFailure, "", false, "check EQUINIX_API_CLIENTID"},
+		{"token file", map[string]string{"EQUINIX_API_CLIENTID": "", "EQUINIX_API_TOKEN_FILE": tokenFile}, exitFailure, "", false, "the token in EQUINIX_API_TOKEN was refused"},
 		{"secret twice", map[string]string{"EQUINIX_API_CLIENTSECRET_FILE": tight, "EQUINIX_API_CLIENTSECRET": "x"}, exitUsage, "", false, "both EQUINIX_API_CLIENTSECRET and EQUINIX_API_CLIENTSECRET_FILE"},
 		{"missing file", map[string]string{"EQUINIX_API_CLIENTSECRET_FILE": filepath.Join(dir, "nope")}, exitUsage, "", false, "no file"},
 		{"SMTP URL file", map[string]string{"EQUINIX_API_CLIENTSECRET_FILE": tight, "WVBATCH_SMTP_URL_FILE": smtpURLFile}, exitOK, "", true, ""},
@@ -94,7 +96,7 @@ func TestSecretsFromFiles(t *testing.T) {
 					t.Errorf("no report email: %q", errOut)
 				}
 			}
-			for _, s := range []string{sandbox.DefaultClientSecret, "wrong-secret-5678", smtpPassword, "p4ss"} {
+			for _, s := range []string{sandbox.DefaultClientSecret, "wrong-secret-5678", "expired-token-1234", smtpPassword, "p4ss"} {
 				if strings.Contains(out+errOut, s) {
 					t.Errorf("the output shows a secret (%q)", s)
 				}
