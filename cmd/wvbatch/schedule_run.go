@@ -14,9 +14,8 @@ import (
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
-// jobRunner runs a scheduled job's run through the same functions as a
-// manual submit: import, pre-flight, submit.NewRun, CreateRun, executeRun,
-// and resumeRun for a run that exists already.
+// jobRunner runs a scheduled job's run through the run pipeline, as a
+// manual submit does, and resumes a run that exists already.
 type jobRunner struct {
 	e *env
 	// flags are the daemon's own: store, API config, concurrency, report
@@ -60,7 +59,22 @@ func salt(job string, at time.Time) string {
 	return "schedule " + job + " " + at.UTC().Format(time.RFC3339)
 }
 
-// run is a scheduler.RunFunc.
+// pipeline is the run pipeline of one job's run: the job's concurrency
+// and endpoint, and a report folder per run under the daemon's
+// --report-dir.
+func (r *jobRunner) pipeline(st *queue.Store, f runFlags) *submit.Pipeline {
+	p := f.pipeline(r.e, st)
+	if base := r.flags.reportDir; base != "" {
+		p.ReportDir = func(runID string) string { return filepath.Join(base, runID) }
+	}
+	p.Hooks.Recorded = func(run queue.Run) {
+		fmt.Fprintf(r.e.stdout, "run %s recorded in %s\n", run.ID, st.Path())
+	}
+	return p
+}
+
+// run is a scheduler.RunFunc: the job's roster through the pipeline, as a
+// manual submit goes, under the run id of the job and scheduled time.
 func (r *jobRunner) run(ctx context.Context, st *queue.Store, job *scheduler.Job, at time.Time) scheduler.Result {
 	e, f := r.e, r.runFlags(job)
 	fmt.Fprintf(e.stdout, "job %s: run for %s (%s)\n", job.Name, at.UTC().Format(time.RFC3339),
@@ -84,51 +98,39 @@ func (r *jobRunner) run(ctx context.Context, st *queue.Store, job *scheduler.Job
 	if job.Window != nil {
 		check.Window = job.Window.For(at)
 	}
-	imp := importer.Options{Path: path, Read: roster.ReadOptions{Sheet: job.Sheet}, Check: check,
-		Order: job.Order, Salt: salt(job.Name, at)}
-	res, err := importer.Import(ctx, imp)
-	if err != nil {
-		return r.result(st, job, at, "", err)
-	}
-	if run, err := st.Run(res.RunID); err == nil {
-		return r.resume(ctx, st, job, at, run, f)
-	}
-	conn, err := f.api.connect(e, nil)
-	if err != nil {
-		return r.result(st, job, at, "", err)
-	}
-	defer conn.close()
-	if imp.Preflight, err = conn.preflight(ctx, imp); err != nil {
+	var conn *apiConn
+	defer func() {
+		if conn != nil {
+			conn.close()
+		}
+	}()
+	p := r.pipeline(st, f)
+	prep, err := p.Prepare(ctx, submit.Input{
+		Import: importer.Options{Path: path, Read: roster.ReadOptions{Sheet: job.Sheet}, Check: check,
+			Order: job.Order, Salt: salt(job.Name, at)},
+		Connect: func() (*submit.Conn, error) {
+			c, err := f.api.connect(e, nil)
+			if err != nil {
+				return nil, err
+			}
+			conn = c
+			return &submit.Conn{Client: c.client, Endpoint: c.endpointName()}, nil
+		},
+		Job: job.Name, ScheduledAt: at,
+	})
+	var fe *submit.OrderFieldError
+	switch {
+	case errors.As(err, &fe):
+		return r.result(st, job, at, "", fmt.Errorf("%s: %s (hint: %s)", fe.Field, fe.Message, fe.Hint))
+	case err != nil:
 		return r.result(st, job, at, "", apiErr(err))
+	case prep.Existing != nil:
+		return r.resume(ctx, st, job, at, *prep.Existing, f)
 	}
-	if res, err = importer.Import(ctx, imp); err != nil {
-		return r.result(st, job, at, "", apiErr(err))
-	}
-	for _, oe := range res.OrderErrors {
-		return r.result(st, job, at, "", fmt.Errorf("%s: %s (hint: %s)", oe.Field, oe.Message, oe.Hint))
-	}
-	headerRow := 0
-	if res.Header != nil {
-		headerRow = res.Header.Row
-	}
-	sr, err := submit.NewRun(res, submit.Settings{
-		Roster: abs(path), Sheet: res.Sheet, HeaderRow: headerRow, Order: res.Order, Endpoint: conn.endpointName(),
-		DateOrder: order.String(),
-	}, st)
-	if err != nil {
-		return r.result(st, job, at, "", err)
-	}
-	sr.Run.Job, sr.Run.ScheduledAt = job.Name, at.UTC()
-	printPlan(e.stdout, res, sr)
-	if _, err := st.CreateRun(sr.Run, sr.Orders, sr.Rows); err != nil {
-		return r.result(st, job, at, "", err)
-	}
-	run, err := st.Run(sr.Run.ID)
-	if err != nil {
-		return r.result(st, job, at, sr.Run.ID, err)
-	}
-	fmt.Fprintf(e.stdout, "run %s recorded in %s\n", run.ID, st.Path())
-	return r.result(st, job, at, run.ID, executeRun(ctx, e, st, run, r.forRun(f, run.ID), conn, res))
+	printPlan(e.stdout, prep.Import, prep.New)
+	o, err := p.Execute(ctx, prep)
+	runID := prep.New.Run.ID
+	return r.result(st, job, at, runID, ranRun(ctx, e, o, err, false))
 }
 
 // resume carries on with the run a job already made for at. A finished run

@@ -3,7 +3,6 @@ package submit
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"time"
 
@@ -73,14 +72,16 @@ type Input struct {
 	// Imported, when not nil, is the roster imported already with Import
 	// and no pre-flight: it is not read again.
 	Imported *importer.Result
-	// Client is the API the run orders through: the pre-flight checks the
-	// roster against its account unless NoPreflight. Nil means no
-	// pre-flight.
-	Client      *equinix.Client
+	// Conn is where the run orders: the pre-flight checks the roster
+	// against its account unless NoPreflight. When it is nil, Connect, if
+	// set, is called for it once it is needed: for a new run, or for a
+	// recorded one with orders left to send. With neither there is no
+	// pre-flight, and nothing can be sent.
+	Conn        *Conn
+	Connect     func() (*Conn, error)
 	NoPreflight bool
-	// Endpoint names where the run orders, as it records it; Now is the
-	// clock it was asked with ("" for the real one).
-	Endpoint, Now string
+	// Now is the clock the run was asked with ("" for the real one).
+	Now string
 	// Job and ScheduledAt name a scheduled run.
 	Job         string
 	ScheduledAt time.Time
@@ -103,6 +104,33 @@ type Prepared struct {
 	// to record when there is none.
 	Existing *queue.Run
 	New      *Run
+	// Conn is where the run orders: Input.Conn, or what Input.Connect
+	// gave once it was called.
+	Conn    *Conn
+	connect func() (*Conn, error)
+}
+
+// Conn is a connection to where runs order.
+type Conn struct {
+	Client *equinix.Client
+	// Endpoint names it as runs record it: "sandbox", or the API's base
+	// URL.
+	Endpoint string
+}
+
+// conn returns the prepared run's connection, connecting if need be.
+func (prep *Prepared) conn() (*Conn, error) {
+	if prep.Conn == nil && prep.connect != nil {
+		c, err := prep.connect()
+		if err != nil {
+			return nil, err
+		}
+		prep.Conn, prep.connect = c, nil
+	}
+	if prep.Conn == nil {
+		return nil, errors.New("no connection to place the orders through")
+	}
+	return prep.Conn, nil
 }
 
 // Prepare imports the roster once and finds or builds its run. The
@@ -116,18 +144,25 @@ func (p *Pipeline) Prepare(ctx context.Context, in Input) (*Prepared, error) {
 			return nil, err
 		}
 	}
+	prep := &Prepared{Import: res, Conn: in.Conn, connect: in.Connect}
 	if !in.New {
 		run, err := p.Store.Run(res.RunID)
 		if err == nil {
-			return &Prepared{Import: res, Existing: &run}, nil
+			prep.Existing = &run
+			return prep, nil
 		}
 		if !errors.Is(err, queue.ErrNotFound) {
 			return nil, err
 		}
 	}
-	if in.Client != nil && !in.NoPreflight {
+	if prep.Conn != nil || prep.connect != nil {
+		if _, err := prep.conn(); err != nil {
+			return nil, err
+		}
+	}
+	if prep.Conn != nil && !in.NoPreflight {
 		imp := in.Import
-		imp.Preflight = preflight.New(in.Client)
+		imp.Preflight = preflight.New(prep.Conn.Client)
 		var err error
 		if res, err = importer.Import(ctx, imp); err != nil {
 			return nil, err
@@ -140,29 +175,34 @@ func (p *Pipeline) Prepare(ctx context.Context, in Input) (*Prepared, error) {
 	if claims == nil {
 		claims = p.Store
 	}
-	r, err := NewRun(res, in.settings(res), claims)
+	r, err := NewRun(res, in.settings(res, prep.Conn), claims)
 	if err != nil {
 		return nil, err
 	}
-	r.Run.Job, r.Run.ScheduledAt = in.Job, in.ScheduledAt
+	r.Run.Job = in.Job
 	if !in.ScheduledAt.IsZero() {
 		r.Run.ScheduledAt = in.ScheduledAt.UTC()
 	}
-	return &Prepared{Import: res, New: r}, nil
+	prep.Import, prep.New = res, r
+	return prep, nil
 }
 
 // settings are what a run of the input records of how it was asked for.
-func (in *Input) settings(res *importer.Result) Settings {
+func (in *Input) settings(res *importer.Result, conn *Conn) Settings {
 	header := 0
 	if res.Header != nil {
 		header = res.Header.Row
+	}
+	endpoint := ""
+	if conn != nil {
+		endpoint = conn.Endpoint
 	}
 	roster := in.Import.Path
 	if abs, err := filepath.Abs(roster); err == nil {
 		roster = abs
 	}
 	return Settings{
-		Roster: roster, Sheet: res.Sheet, HeaderRow: header, Order: res.Order, Endpoint: in.Endpoint,
+		Roster: roster, Sheet: res.Sheet, HeaderRow: header, Order: res.Order, Endpoint: endpoint,
 		DateOrder: in.Import.Check.DateOrder.String(), Now: in.Now, StartedBy: in.StartedBy,
 	}
 }
@@ -184,23 +224,24 @@ func (p *Pipeline) Record(r *Run) (queue.Run, error) {
 }
 
 // Execute runs a prepared roster: it records a new run, then places what
-// is left of the run through client and finishes it (see Place). A run
-// recorded already with nothing left to send is only shown again (see
-// Show), and needs no client.
-func (p *Pipeline) Execute(ctx context.Context, prep *Prepared, client *equinix.Client) (*Outcome, error) {
-	run := queue.Run{}
+// is left of the run through its connection and finishes it (see Place). A
+// run recorded already with nothing left to send is only shown again (see
+// Show), and needs no connection.
+func (p *Pipeline) Execute(ctx context.Context, prep *Prepared) (*Outcome, error) {
+	if prep.Existing != nil && done(*prep.Existing) {
+		return p.Show(prep.Existing.ID, prep.Import)
+	}
+	conn, err := prep.conn()
+	if err != nil {
+		return nil, err
+	}
+	var run queue.Run
 	if prep.Existing != nil {
 		run = *prep.Existing
-		if Finished(run) {
-			return p.Show(run.ID, prep.Import)
-		}
-	} else {
-		var err error
-		if run, err = p.Record(prep.New); err != nil {
-			return nil, err
-		}
+	} else if run, err = p.Record(prep.New); err != nil {
+		return nil, err
 	}
-	return p.Place(ctx, run, client, prep.Import)
+	return p.Place(ctx, run, conn.Client, prep.Import)
 }
 
 // Finished reports whether a run has nothing left to send: done (or
@@ -208,6 +249,11 @@ func (p *Pipeline) Execute(ctx context.Context, prep *Prepared, client *equinix.
 func Finished(run queue.Run) bool {
 	return (run.State == queue.RunDone || run.State == queue.RunCancelled) && Settled(run)
 }
+
+// done reports whether a run is done with nothing left to send: it is
+// shown again rather than placed. (A cancelled run is placed: nothing is
+// sent, and it is finished again.)
+func done(run queue.Run) bool { return run.State == queue.RunDone && Settled(run) }
 
 // Settled reports whether no order of the run is planned or sending.
 func Settled(run queue.Run) bool {
@@ -261,7 +307,7 @@ func (p *Pipeline) Place(ctx context.Context, run queue.Run, client *equinix.Cli
 // shown again (Show); otherwise connect is called for the client to place
 // the rest with, and the run is placed and finished (Place).
 func (p *Pipeline) Resume(ctx context.Context, run queue.Run, connect func() (*equinix.Client, func(), error), imp *importer.Result) (*Outcome, error) {
-	if run.State == queue.RunDone && Settled(run) {
+	if done(run) {
 		return p.Show(run.ID, imp)
 	}
 	client, done, err := connect()
@@ -270,12 +316,4 @@ func (p *Pipeline) Resume(ctx context.Context, run queue.Run, connect func() (*e
 	}
 	defer done()
 	return p.Place(ctx, run, client, imp)
-}
-
-// String names the prepared run for a person.
-func (prep *Prepared) String() string {
-	if prep.Existing != nil {
-		return fmt.Sprintf("run %s (recorded %s)", prep.Existing.ID, prep.Existing.CreatedAt.Format(time.RFC3339))
-	}
-	return "new run " + prep.New.Run.ID
 }

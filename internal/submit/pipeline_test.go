@@ -72,7 +72,7 @@ func newPipelineWorld(t *testing.T) *pipelineWorld {
 			Import: importer.Options{Path: "../../samples/contractors.csv",
 				Check: roster.CheckConfig{Now: func() time.Time { return benchStart }},
 				Order: roster.OrderFields{ReportEmails: []string{"ann@example.com"}}},
-			Client: client, Endpoint: "sandbox",
+			Conn: &Conn{Client: client, Endpoint: "sandbox"},
 		},
 	}
 }
@@ -105,7 +105,7 @@ func TestPipelineSubmitsOnce(t *testing.T) {
 		t.Fatalf("first Prepare: existing %v, new %v; want a new run with orders", prep.Existing, prep.New)
 	}
 	planned := len(prep.New.Orders)
-	out, err := w.p.Execute(ctx, prep, w.client)
+	out, err := w.p.Execute(ctx, prep)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,14 +125,16 @@ func TestPipelineSubmitsOnce(t *testing.T) {
 		t.Errorf("mail %+v, %d emails; want one written to the outbox", out.Mail, w.emails(t))
 	}
 
-	prep, err = w.p.Prepare(ctx, w.in)
+	offline := w.in
+	offline.Conn = nil // a finished run needs no connection
+	prep, err = w.p.Prepare(ctx, offline)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if prep.Existing == nil || prep.Existing.ID != out.Run.ID {
 		t.Fatalf("second Prepare: %+v; want the run recorded already", prep)
 	}
-	again, err := w.p.Execute(ctx, prep, nil) // a finished run needs no client
+	again, err := w.p.Execute(ctx, prep)
 	if err != nil {
 		t.Fatal(err)
 	}
