@@ -116,6 +116,17 @@ type Conn struct {
 	// Endpoint names it as runs record it: "sandbox", or the API's base
 	// URL.
 	Endpoint string
+	// Preflight, if set, returns the pre-flight of an import over the
+	// connection (nil: the lookups of Client).
+	Preflight func(ctx context.Context, imp importer.Options) (importer.Preflight, error)
+}
+
+// preflight returns the pre-flight of imp over the connection.
+func (c *Conn) preflight(ctx context.Context, imp importer.Options) (importer.Preflight, error) {
+	if c.Preflight != nil {
+		return c.Preflight(ctx, imp)
+	}
+	return preflight.New(c.Client), nil
 }
 
 // conn returns the prepared run's connection, connecting if need be.
@@ -162,8 +173,10 @@ func (p *Pipeline) Prepare(ctx context.Context, in Input) (*Prepared, error) {
 	}
 	if prep.Conn != nil && !in.NoPreflight {
 		imp := in.Import
-		imp.Preflight = preflight.New(prep.Conn.Client)
 		var err error
+		if imp.Preflight, err = prep.Conn.preflight(ctx, imp); err != nil {
+			return nil, err
+		}
 		if res, err = importer.Import(ctx, imp); err != nil {
 			return nil, err
 		}
