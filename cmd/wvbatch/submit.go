@@ -81,59 +81,36 @@ refused, 4 when the store is in use, 1 when the run stopped (resume it with
 	return cmd
 }
 
-// runSubmit submits a roster. res, when not nil, is the roster already
-// imported with the same options and no pre-flight; it is not read again.
+// runSubmit submits a roster through the run pipeline. res, when not nil,
+// is the roster already imported with the same options and no pre-flight;
+// it is not read again.
 func runSubmit(ctx context.Context, o submitOptions, e *env, res *importer.Result) error {
 	check, err := o.roster.checkConfig(e)
 	if err != nil {
 		return err
 	}
-	imp := importer.Options{Path: o.file, Read: o.roster.readOptions(), Check: check, Order: o.roster.orderFields()}
-	if res == nil {
-		if res, err = importer.Import(ctx, imp); err != nil {
-			return err
-		}
-	}
-	st, err := o.run.store.open(e)
+	conn := &lazyConn{e: e, f: &o.run.api, now: o.roster.nowPtr()}
+	defer conn.close()
+	p := o.run.pipeline(e, nil)
+	defer p.Close()
+	p.Hooks.Recorded = func(run queue.Run) { fmt.Fprintf(e.stdout, "run %s recorded in %s\n", run.ID, p.Store.Path()) }
+	prep, err := p.Prepare(ctx, submit.Input{
+		Import:   importer.Options{Path: o.file, Read: o.roster.readOptions(), Check: check, Order: o.roster.orderFields()},
+		Imported: res, Connect: conn.connect, NoPreflight: o.noPreflight, Now: o.roster.now, New: o.dryRun,
+	})
 	if err != nil {
-		return err
+		return prepareErr(err)
 	}
-	defer st.Close()
-	if run, err := st.Run(res.RunID); err == nil && !o.dryRun {
+	if run := prep.Existing; run != nil {
 		fmt.Fprintf(e.stdout, "%s: same roster and settings as run %s (%s): resuming it; nothing is ordered twice\n",
 			o.file, run.ID, run.CreatedAt.Local().Format("2006-01-02 15:04"))
-		return resumeRun(ctx, e, st, run, o.run, o.roster.nowPtr(), res)
-	} else if err != nil && !errors.Is(err, queue.ErrNotFound) {
-		return err
+		return resumeRun(ctx, e, p.Store, *run, o.run, o.roster.nowPtr(), prep.Import)
 	}
-
-	conn, err := o.run.api.connect(e, o.roster.nowPtr())
-	if err != nil {
-		return err
-	}
-	defer conn.close()
-	if !o.noPreflight {
-		if imp.Preflight, err = conn.preflight(ctx, imp); err != nil {
-			return apiErr(err)
-		}
-		if res, err = importer.Import(ctx, imp); err != nil {
-			return apiErr(err)
-		}
-	}
-	for _, oe := range res.OrderErrors {
-		return usageErr(fmt.Errorf("%s: %s", oe.Field, oe.Message), oe.Hint)
-	}
-	r, err := submit.NewRun(res, submit.Settings{
-		Roster: abs(o.file), Sheet: res.Sheet, HeaderRow: headerRow(res), Order: res.Order, Endpoint: conn.endpointName(),
-		DateOrder: check.DateOrder.String(), Now: o.roster.now,
-	}, st)
-	if err != nil {
-		return err
-	}
-	printPlan(e.stdout, res, r)
+	r := prep.New
+	printPlan(e.stdout, prep.Import, r)
 	if o.dryRun {
 		fmt.Fprintln(e.stdout, "dry run: nothing was sent or recorded")
-		if res.InvalidRows > 0 {
+		if prep.Import.InvalidRows > 0 {
 			return errRowsFailed
 		}
 		return nil
@@ -144,15 +121,44 @@ func runSubmit(ctx context.Context, o submitOptions, e *env, res *importer.Resul
 			return nil
 		}
 	}
-	if _, err := st.CreateRun(r.Run, r.Orders, r.Rows); err != nil {
-		return err
+	out, err := p.Execute(ctx, prep)
+	return ranRun(ctx, e, out, err, o.run.json)
+}
+
+// prepareErr is the command's error for what kept a roster from being
+// prepared: an order-level field the account refuses is a usage error.
+func prepareErr(err error) error {
+	var fe *submit.OrderFieldError
+	if errors.As(err, &fe) {
+		return usageErr(fmt.Errorf("%s: %s", fe.Field, fe.Message), fe.Hint)
 	}
-	run, err := st.Run(r.Run.ID)
-	if err != nil {
-		return err
+	return apiErr(err)
+}
+
+// lazyConn connects to the API the flags name when the pipeline first
+// needs it, and closes what it opened.
+type lazyConn struct {
+	e    *env
+	f    *apiFlags
+	now  *time.Time
+	conn *apiConn
+}
+
+func (l *lazyConn) connect() (*submit.Conn, error) {
+	if l.conn == nil {
+		c, err := l.f.connect(l.e, l.now)
+		if err != nil {
+			return nil, err
+		}
+		l.conn = c
 	}
-	fmt.Fprintf(e.stdout, "run %s recorded in %s\n", run.ID, st.Path())
-	return executeRun(ctx, e, st, run, o.run, conn, res)
+	return &submit.Conn{Client: l.conn.client, Endpoint: l.conn.endpointName(), Preflight: l.conn.preflight}, nil
+}
+
+func (l *lazyConn) close() {
+	if l.conn != nil {
+		l.conn.close()
+	}
 }
 
 func headerRow(res *importer.Result) int {
@@ -207,14 +213,17 @@ func printPlan(w io.Writer, res *importer.Result, r *submit.Run) {
 	}
 }
 
-// pipeline is the run pipeline over st as the run flags set it up.
+// pipeline is the run pipeline over st as the run flags set it up; with
+// st nil it opens the store the flags name when it needs it (Close closes
+// it).
 func (f *runFlags) pipeline(e *env, st *queue.Store) *submit.Pipeline {
 	if f.mail.configPath == nil {
 		f.mail.configPath = configPathFunc(e, f.api.configFile)
 	}
 	dir := f.reportDir
+	store := f.store
 	return &submit.Pipeline{
-		Store: st, Concurrency: f.concurrency, Logger: e.log,
+		Store: st, Open: func() (*queue.Store, error) { return store.open(e) }, Concurrency: f.concurrency, Logger: e.log,
 		ReportDir: func(string) string { return dir },
 		Mailer:    cliMailer{e, f.mail}, Notify: f.mail.notify,
 		Hooks: submit.Hooks{Progress: progressHook(e)},

@@ -30,7 +30,11 @@ var ErrNoMailer = errors.New("no way to send email is configured")
 // The zero value of every field but Store is a default. A Pipeline is
 // used by one goroutine at a time.
 type Pipeline struct {
+	// Store is the store runs are recorded in. When it is nil, Prepare
+	// calls Open for it once the roster is read (so that a roster that
+	// cannot be read leaves no store behind).
 	Store *queue.Store
+	Open  func() (*queue.Store, error)
 	// Concurrency is how many orders are in flight at once (0: the
 	// queue's default).
 	Concurrency int
@@ -46,6 +50,8 @@ type Pipeline struct {
 	// Tune, when set, adjusts the queue's settings of a run (tests shorten
 	// the retry budgets with it).
 	Tune func(*queue.RunConfig)
+
+	opened bool // Store was opened by Open
 }
 
 // Hooks tell the caller what the Pipeline does, as it does it. Each may be
@@ -155,6 +161,16 @@ func (p *Pipeline) Prepare(ctx context.Context, in Input) (*Prepared, error) {
 			return nil, err
 		}
 	}
+	if p.Store == nil {
+		if p.Open == nil {
+			return nil, errors.New("the pipeline has no store")
+		}
+		st, err := p.Open()
+		if err != nil {
+			return nil, err
+		}
+		p.Store, p.opened = st, true
+	}
 	prep := &Prepared{Import: res, Conn: in.Conn, connect: in.Connect}
 	if !in.New {
 		run, err := p.Store.Run(res.RunID)
@@ -218,6 +234,15 @@ func (in *Input) settings(res *importer.Result, conn *Conn) Settings {
 		Roster: roster, Sheet: res.Sheet, HeaderRow: header, Order: res.Order, Endpoint: endpoint,
 		DateOrder: in.Import.Check.DateOrder.String(), Now: in.Now, StartedBy: in.StartedBy,
 	}
+}
+
+// Close closes the store if the Pipeline opened it.
+func (p *Pipeline) Close() error {
+	if p.opened && p.Store != nil {
+		p.opened = false
+		return p.Store.Close()
+	}
+	return nil
 }
 
 // Record records a new run; nothing is sent. Recording a run recorded
