@@ -81,23 +81,51 @@ refused, 4 when the store is in use, 1 when the run stopped (resume it with
 	return cmd
 }
 
+// submitting is one submit's pipeline, with the store it opens and the
+// connection it makes when they are needed, and its roster.
+type submitting struct {
+	p    *submit.Pipeline
+	conn *lazyConn
+	in   submit.Input
+}
+
+func (o submitOptions) start(e *env) (*submitting, error) {
+	check, err := o.roster.checkConfig(e)
+	if err != nil {
+		return nil, err
+	}
+	s := &submitting{p: o.run.pipeline(e, nil), conn: &lazyConn{e: e, f: &o.run.api, now: o.roster.nowPtr()}}
+	s.in = submit.Input{
+		Import:  importer.Options{Path: o.file, Read: o.roster.readOptions(), Check: check, Order: o.roster.orderFields()},
+		Connect: s.conn.connect, NoPreflight: o.noPreflight, Now: o.roster.now, New: o.dryRun,
+	}
+	s.p.Hooks.Recorded = func(run queue.Run) { fmt.Fprintf(e.stdout, "run %s recorded in %s\n", run.ID, s.p.Store.Path()) }
+	return s, nil
+}
+
+func (s *submitting) close() {
+	s.p.Close()
+	s.conn.close()
+}
+
 // runSubmit submits a roster through the run pipeline. res, when not nil,
 // is the roster already imported with the same options and no pre-flight;
 // it is not read again.
 func runSubmit(ctx context.Context, o submitOptions, e *env, res *importer.Result) error {
-	check, err := o.roster.checkConfig(e)
+	s, err := o.start(e)
 	if err != nil {
 		return err
 	}
-	conn := &lazyConn{e: e, f: &o.run.api, now: o.roster.nowPtr()}
-	defer conn.close()
-	p := o.run.pipeline(e, nil)
-	defer p.Close()
-	p.Hooks.Recorded = func(run queue.Run) { fmt.Fprintf(e.stdout, "run %s recorded in %s\n", run.ID, p.Store.Path()) }
-	prep, err := p.Prepare(ctx, submit.Input{
-		Import:   importer.Options{Path: o.file, Read: o.roster.readOptions(), Check: check, Order: o.roster.orderFields()},
-		Imported: res, Connect: conn.connect, NoPreflight: o.noPreflight, Now: o.roster.now, New: o.dryRun,
-	})
+	defer s.close()
+	s.in.Imported = res
+	return s.submit(ctx, o, e)
+}
+
+// submit prepares the roster, shows its plan, asks, and executes it; the
+// run of the same roster recorded already is resumed.
+func (s *submitting) submit(ctx context.Context, o submitOptions, e *env) error {
+	p := s.p
+	prep, err := p.Prepare(ctx, s.in)
 	if err != nil {
 		return prepareErr(err)
 	}

@@ -21,7 +21,9 @@
 //     happened; the front door prints or renders it.
 //
 // Resume carries on with a recorded run; Finish and Report write (and
-// email) a run's report from the store.
+// email) a run's report from the store. PreviewReplace, PrepareReplace and
+// CancelReplaced order an edited roster's changed visitor lists again and
+// then cancel the orders they replace.
 //
 // Typical use, as the command line does it:
 //

@@ -161,15 +161,8 @@ func (p *Pipeline) Prepare(ctx context.Context, in Input) (*Prepared, error) {
 			return nil, err
 		}
 	}
-	if p.Store == nil {
-		if p.Open == nil {
-			return nil, errors.New("the pipeline has no store")
-		}
-		st, err := p.Open()
-		if err != nil {
-			return nil, err
-		}
-		p.Store, p.opened = st, true
+	if err := p.open(); err != nil {
+		return nil, err
 	}
 	prep := &Prepared{Import: res, Conn: in.Conn, connect: in.Connect}
 	if !in.New {
@@ -234,6 +227,22 @@ func (in *Input) settings(res *importer.Result, conn *Conn) Settings {
 		Roster: roster, Sheet: res.Sheet, HeaderRow: header, Order: res.Order, Endpoint: endpoint,
 		DateOrder: in.Import.Check.DateOrder.String(), Now: in.Now, StartedBy: in.StartedBy,
 	}
+}
+
+// open opens the store with Open, unless it is open.
+func (p *Pipeline) open() error {
+	if p.Store != nil {
+		return nil
+	}
+	if p.Open == nil {
+		return errors.New("the pipeline has no store")
+	}
+	st, err := p.Open()
+	if err != nil {
+		return err
+	}
+	p.Store, p.opened = st, true
+	return nil
 }
 
 // Close closes the store if the Pipeline opened it.
