@@ -177,23 +177,29 @@ func loadMessages(e *env, files []string, now time.Time) (emg.Batch, error) {
 	return nil, errRowsFailed
 }
 
-// submitCreates submits the run of the Create messages, one order per
-// message, as a roster's run is submitted, or resumes it.
+// submitCreates places the run of the Create messages, one order per
+// message, through the run pipeline, as a roster's run is placed, or
+// resumes it.
 func submitCreates(ctx context.Context, e *env, st *queue.Store, o submitOptions, conn *apiConn, run queue.Run, created bool) error {
-	if !created {
+	p := o.run.pipeline(e, st)
+	if created {
+		n := 0
+		for _, c := range run.Orders {
+			n += c
+		}
+		fmt.Fprintf(e.stdout, "run %s recorded in %s: %d orders, one per Create message\n", run.ID, st.Path(), n)
+	} else {
 		fmt.Fprintf(e.stdout, "the same Create messages as run %s (%s): resuming it; nothing is ordered twice\n",
 			run.ID, run.CreatedAt.Local().Format("2006-01-02 15:04"))
-		if run.Orders[queue.Planned]+run.Orders[queue.Sending] == 0 {
-			return finishRun(e, st, run.ID, o.run, nil)
-		}
-		return executeRun(ctx, e, st, run, o.run, conn, nil)
 	}
-	n := 0
-	for _, c := range run.Orders {
-		n += c
+	var out *submit.Outcome
+	var err error
+	if !created && submit.Settled(run) {
+		out, err = p.Finish(run.ID, nil)
+	} else {
+		out, err = p.Place(ctx, run, conn.client, nil)
 	}
-	fmt.Fprintf(e.stdout, "run %s recorded in %s: %d orders, one per Create message\n", run.ID, st.Path(), n)
-	return executeRun(ctx, e, st, run, o.run, conn, nil)
+	return ranRun(ctx, e, out, err, o.run.json)
 }
 
 func printMessagePlan(w io.Writer, msgs emg.Batch) {

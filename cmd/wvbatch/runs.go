@@ -102,21 +102,20 @@ func (f *apiFlags) followRun(e *env, set submit.Settings) {
 // resumeRun connects to where the run orders and submits what is left.
 func resumeRun(ctx context.Context, e *env, st *queue.Store, run queue.Run, f runFlags, now *time.Time, imp *importer.Result) error {
 	var set submit.Settings
-	_ = json.Unmarshal(run.Settings, &set)
+	if err := submit.RunSettings(run, &set); err != nil {
+		return err
+	}
 	f.api.followRun(e, set)
 	if now == nil && set.Now != "" {
 		now, _ = parseNowPtr(set.Now)
 	}
-	if run.State == queue.RunDone && run.Orders[queue.Planned]+run.Orders[queue.Sending] == 0 {
+	if submit.NothingToSend(run) {
 		fmt.Fprintf(e.stdout, "run %s is finished: nothing to send\n", run.ID)
-		return showFinishedRun(e, st, run, f, imp)
 	}
-	conn, err := f.api.connect(e, now)
-	if err != nil {
-		return err
-	}
+	conn := &lazyConn{e: e, f: &f.api, now: now}
 	defer conn.close()
-	return executeRun(ctx, e, st, run, f, conn, imp)
+	out, err := f.pipeline(e, st).Resume(ctx, run, conn.connect, imp)
+	return ranRun(ctx, e, out, err, f.json)
 }
 
 type runsOptions struct {

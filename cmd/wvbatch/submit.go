@@ -259,18 +259,15 @@ func (f *runFlags) pipeline(e *env, st *queue.Store) *submit.Pipeline {
 	}
 }
 
-// executeRun submits a recorded run and reports on it.
-func executeRun(ctx context.Context, e *env, st *queue.Store, run queue.Run, f runFlags, conn *apiConn, imp *importer.Result) error {
-	o, err := f.pipeline(e, st).Place(ctx, run, conn.client, imp)
-	return ranRun(ctx, e, o, err, f.json)
-}
-
 // ranRun prints what became of a run that was placed (or shown again) and
 // maps it to the command's error: a run that stopped says how to resume
-// it, one with rows not ordered is errRowsFailed.
+// it, one placed with rows not ordered is errRowsFailed.
 func ranRun(ctx context.Context, e *env, o *submit.Outcome, err error, asJSON bool) error {
 	if err != nil {
 		return err
+	}
+	if o.Shown {
+		return printOutcome(e, o, asJSON) // nothing was done, so nothing failed
 	}
 	var rerr error
 	if o.Summary != nil {
@@ -295,18 +292,6 @@ func ranRun(ctx context.Context, e *env, o *submit.Outcome, err error, asJSON bo
 func finishRun(e *env, st *queue.Store, runID string, f runFlags, imp *importer.Result) error {
 	o, err := f.pipeline(e, st).Finish(runID, imp)
 	return ranRun(context.Background(), e, o, err, f.json)
-}
-
-// showFinishedRun prints a finished run's outcome for resume or a new
-// submit of the same roster. Its report is written again only when it is
-// missing, incomplete or out of date, and emailed only when it was not sent
-// yet. Nothing was done, so nothing failed: it returns nil.
-func showFinishedRun(e *env, st *queue.Store, run queue.Run, f runFlags, imp *importer.Result) error {
-	o, err := f.pipeline(e, st).Show(run.ID, imp)
-	if err != nil {
-		return err
-	}
-	return printOutcome(e, o, f.json)
 }
 
 func printRunSummary(w io.Writer, s *report.RunSummary) {

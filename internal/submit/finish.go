@@ -37,6 +37,9 @@ type Outcome struct {
 	// Stopped is why placing stopped with work left (an outage, the
 	// context ended): the run is recorded interrupted, to be resumed.
 	Stopped error
+	// Shown says the run had nothing left to send and was only shown
+	// again (see Show): nothing was done, so nothing failed.
+	Shown bool
 }
 
 // RowsFailed reports whether some rows were not ordered.
@@ -242,7 +245,7 @@ func (p *Pipeline) Show(runID string, imp *importer.Result) (*Outcome, error) {
 	if !current {
 		files = p.writeReport(o, rows, imp)
 	}
-	o.Files = files
+	o.Files, o.Shown = files, true
 	if current && o.Run.Mail != nil && o.Run.Mail.Sent && len(p.Notify) == 0 {
 		return o, nil
 	}

@@ -275,7 +275,7 @@ func (p *Pipeline) Record(r *Run) (queue.Run, error) {
 // run recorded already with nothing left to send is only shown again (see
 // Show), and needs no connection.
 func (p *Pipeline) Execute(ctx context.Context, prep *Prepared) (*Outcome, error) {
-	if prep.Existing != nil && done(*prep.Existing) {
+	if prep.Existing != nil && NothingToSend(*prep.Existing) {
 		return p.Show(prep.Existing.ID, prep.Import)
 	}
 	conn, err := prep.conn()
@@ -297,10 +297,10 @@ func Finished(run queue.Run) bool {
 	return (run.State == queue.RunDone || run.State == queue.RunCancelled) && Settled(run)
 }
 
-// done reports whether a run is done with nothing left to send: it is
-// shown again rather than placed. (A cancelled run is placed: nothing is
-// sent, and it is finished again.)
-func done(run queue.Run) bool { return run.State == queue.RunDone && Settled(run) }
+// NothingToSend reports whether a run is done with nothing left to send:
+// Execute and Resume show it again rather than place it. (A cancelled run
+// is placed: nothing is sent, and it is finished again.)
+func NothingToSend(run queue.Run) bool { return run.State == queue.RunDone && Settled(run) }
 
 // Settled reports whether no order of the run is planned or sending.
 func Settled(run queue.Run) bool {
@@ -351,16 +351,15 @@ func (p *Pipeline) Place(ctx context.Context, run queue.Run, client *equinix.Cli
 }
 
 // Resume carries on with a recorded run: one with nothing left to send is
-// shown again (Show); otherwise connect is called for the client to place
-// the rest with, and the run is placed and finished (Place).
-func (p *Pipeline) Resume(ctx context.Context, run queue.Run, connect func() (*equinix.Client, func(), error), imp *importer.Result) (*Outcome, error) {
-	if done(run) {
+// shown again (Show); otherwise connect is called for the connection to
+// place the rest through, and the run is placed and finished (Place).
+func (p *Pipeline) Resume(ctx context.Context, run queue.Run, connect func() (*Conn, error), imp *importer.Result) (*Outcome, error) {
+	if NothingToSend(run) {
 		return p.Show(run.ID, imp)
 	}
-	client, done, err := connect()
+	conn, err := connect()
 	if err != nil {
 		return nil, err
 	}
-	defer done()
-	return p.Place(ctx, run, client, imp)
+	return p.Place(ctx, run, conn.Client, imp)
 }

@@ -179,7 +179,7 @@ func TestPipelineResumesAnInterruptedRun(t *testing.T) {
 	}
 	stopped, _ := w.p.Store.Run(run.ID)
 	connects := 0
-	connect := func() (*equinix.Client, func(), error) { connects++; return w.client, func() {}, nil }
+	connect := func() (*Conn, error) { connects++; return &Conn{Client: w.client, Endpoint: "sandbox"}, nil }
 	out, err = w.p.Resume(t.Context(), stopped, connect, nil)
 	if err != nil || out.Stopped != nil {
 		t.Fatalf("Resume: %v, stopped %v", err, out.Stopped)
@@ -188,7 +188,7 @@ func TestPipelineResumesAnInterruptedRun(t *testing.T) {
 		t.Errorf("after Resume: %d orders of %d, %d connects, mail %+v", n, len(prep.New.Orders), connects, out.Mail)
 	}
 	done, _ := w.p.Store.Run(run.ID)
-	if _, err := w.p.Resume(t.Context(), done, connect, nil); err != nil || connects != 1 {
+	if shown, err := w.p.Resume(t.Context(), done, connect, nil); err != nil || connects != 1 || !shown.Shown {
 		t.Errorf("Resume of a finished run: %v, %d connects; want it shown without connecting", err, connects)
 	}
 }
