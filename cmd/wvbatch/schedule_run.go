@@ -98,25 +98,13 @@ func (r *jobRunner) run(ctx context.Context, st *queue.Store, job *scheduler.Job
 	if job.Window != nil {
 		check.Window = job.Window.For(at)
 	}
-	var conn *apiConn
-	defer func() {
-		if conn != nil {
-			conn.close()
-		}
-	}()
+	conn := &lazyConn{e: e, f: &f.api}
+	defer conn.close()
 	p := r.pipeline(st, f)
 	prep, err := p.Prepare(ctx, submit.Input{
 		Import: importer.Options{Path: path, Read: roster.ReadOptions{Sheet: job.Sheet}, Check: check,
 			Order: job.Order, Salt: salt(job.Name, at)},
-		Connect: func() (*submit.Conn, error) {
-			c, err := f.api.connect(e, nil)
-			if err != nil {
-				return nil, err
-			}
-			conn = c
-			return &submit.Conn{Client: c.client, Endpoint: c.endpointName()}, nil
-		},
-		Job: job.Name, ScheduledAt: at,
+		Connect: conn.connect, Job: job.Name, ScheduledAt: at,
 	})
 	var fe *submit.OrderFieldError
 	switch {
