@@ -7,4 +7,11 @@
 // every problem with the message's file, Id and field. Ordering through EMG
 // was retired in 2025; the REST API needs no signature, so a signature is
 // reported as not verified and otherwise ignored.
+//
+// Load reads and checks a batch of message files; an Applier applies the
+// batch against the store and Equinix and returns one Result per message:
+// the Create messages become one run of orders, placed through the run
+// pipeline, and the Update and Cancel messages change the orders the store
+// holds (recording first, as a run of their own, orders placed outside
+// wvbatch).
 package emg
