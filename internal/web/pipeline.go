@@ -50,6 +50,11 @@ func (o *pipelineOrderer) pipeline(st *queue.Store, progress func(queue.Tally)) 
 	return p
 }
 
+// conn is the server's connection, as the pipeline takes it.
+func (o *pipelineOrderer) conn() *submit.Conn {
+	return &submit.Conn{Client: o.c.Client, Endpoint: o.c.Endpoint}
+}
+
 func (o *pipelineOrderer) runConfig(runID string) queue.RunConfig {
 	return queue.RunConfig{Concurrency: o.c.Concurrency, Classify: submit.Classify, RetryAfter: submit.RetryAfter,
 		ToStored: submit.ToStored, Logger: o.c.Logger.With().Str("run", runID).Logger()}
@@ -57,9 +62,8 @@ func (o *pipelineOrderer) runConfig(runID string) queue.RunConfig {
 
 func (o *pipelineOrderer) Prepare(ctx context.Context, st *queue.Store, req OrderRequest) (*Prepared, error) {
 	in := submit.Input{
-		Import:   importer.Options{Path: req.Roster, Check: req.Check, Order: req.Order},
-		Client:   o.c.Client,
-		Endpoint: o.c.Endpoint, Now: o.c.Now, NoPreflight: o.c.NoPreflight,
+		Import: importer.Options{Path: req.Roster, Check: req.Check, Order: req.Order},
+		Conn:   o.conn(), Now: o.c.Now, NoPreflight: o.c.NoPreflight,
 		StartedBy: req.StartedBy,
 	}
 	prep, err := o.pipeline(st, nil).Prepare(ctx, in)
@@ -115,7 +119,7 @@ func (o *pipelineOrderer) Execute(ctx context.Context, st *queue.Store, p *Prepa
 	if !ok {
 		return errors.New("the run was not prepared by the pipeline")
 	}
-	return stopped(o.pipeline(st, progress).Execute(ctx, prep, o.c.Client))
+	return stopped(o.pipeline(st, progress).Execute(ctx, prep))
 }
 
 func (o *pipelineOrderer) Resume(ctx context.Context, st *queue.Store, runID string, progress func(queue.Tally)) error {
@@ -123,7 +127,7 @@ func (o *pipelineOrderer) Resume(ctx context.Context, st *queue.Store, runID str
 	if err != nil {
 		return err
 	}
-	connect := func() (*equinix.Client, func(), error) { return o.c.Client, func() {}, nil }
+	connect := func() (*submit.Conn, error) { return o.conn(), nil }
 	return stopped(o.pipeline(st, progress).Resume(ctx, run, connect, nil))
 }
 
