@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/report"
 	"github.com/wvbatch/wvbatch/internal/roster"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
@@ -95,33 +94,6 @@ func (o *amendOptions) bindCommon(cmd *cobra.Command) {
 	o.run.bind(cmd)
 }
 
-// amendReport is what reschedule and amend write to the report folder and
-// print with --json.
-type amendReport struct {
-	RunID     string             `json:"run_id"`
-	Amendment int                `json:"amendment"`
-	Change    string             `json:"change"`
-	State     string             `json:"state"`
-	Orders    map[string]int     `json:"orders"`
-	List      []amendReportOrder `json:"order_list"`
-}
-
-type amendReportOrder struct {
-	Key        string `json:"key"`
-	Reference  string `json:"customer_reference"`
-	OrderID    string `json:"order_id,omitempty"`
-	State      string `json:"state"`
-	Before     string `json:"before"`
-	After      string `json:"after"`
-	Attempts   int    `json:"attempts,omitempty"`
-	Note       string `json:"note,omitempty"`
-	ErrorCode  string `json:"error_code,omitempty"`
-	Error      string `json:"error,omitempty"`
-	ErrorHint  string `json:"error_hint,omitempty"`
-	OpenCab    bool   `json:"open_cabinet"`
-	NotifyList string `json:"notify,omitempty"`
-}
-
 func runAmend(ctx context.Context, o amendOptions, e *env) error {
 	st, err := o.run.store.open(e)
 	if err != nil {
@@ -159,71 +131,37 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 	if o.run.json {
 		say = e.stderr
 	}
-	var a queue.Amendment
-	if req == nil {
-		as, err := st.Amendments(run.ID)
-		if err != nil {
-			return err
-		}
-		if len(as) == 0 || as[len(as)-1].State == queue.AmendDone {
-			return usageErr(fmt.Errorf("run %s has no unfinished amendment, and no change was given", run.ID),
-				"say what to change: --open-cabinet true, --notify-contact USERNAME, or 'wvbatch reschedule RUN --shift 24h'")
-		}
-		a = as[len(as)-1]
+	p := o.run.pipeline(e, st)
+	a, created, err := p.StartAmendment(run.ID, req, now, o.again)
+	var re *queue.RefusedError
+	switch {
+	case errors.Is(err, submit.ErrNoAmendment):
+		return usageErr(err, "say what to change: --open-cabinet true, --notify-contact USERNAME, or 'wvbatch reschedule RUN --shift 24h'")
+	case errors.As(err, &re):
+		return usageErr(err, "nothing was sent; change the request and run it again")
+	case errors.Is(err, queue.ErrAmendRepeated):
+		return usageErr(err, "nothing was sent; add --again to shift the orders once more")
+	case errors.Is(err, queue.ErrAmendUnfinished):
+		return usageErr(err, fmt.Sprintf("or finish it with 'wvbatch amend %s'", run.ID))
+	case err != nil:
+		return err
+	case req == nil:
 		fmt.Fprintf(say, "finishing amendment %d of run %s: %s\n", a.N, run.ID, a.Request)
-	} else {
-		var created bool
-		a, created, err = st.CreateAmendment(run.ID, *req, now, o.again)
-		var re *queue.RefusedError
-		switch {
-		case errors.As(err, &re):
-			return usageErr(err, "nothing was sent; change the request and run it again")
-		case errors.Is(err, queue.ErrAmendRepeated):
-			return usageErr(err, "nothing was sent; add --again to shift the orders once more")
-		case errors.Is(err, queue.ErrAmendUnfinished):
-			return usageErr(err, fmt.Sprintf("or finish it with 'wvbatch amend %s'", run.ID))
-		case err != nil:
-			return err
-		case created:
-			fmt.Fprintf(say, "amendment %d of run %s recorded: %s\n", a.N, run.ID, a.Request)
-		default:
-			fmt.Fprintf(say, "amendment %d of run %s (%s) was not finished: carrying on; no order is changed twice\n", a.N, run.ID, a.Request)
-		}
+	case created:
+		fmt.Fprintf(say, "amendment %d of run %s recorded: %s\n", a.N, run.ID, a.Request)
+	default:
+		fmt.Fprintf(say, "amendment %d of run %s (%s) was not finished: carrying on; no order is changed twice\n", a.N, run.ID, a.Request)
 	}
 
-	var amendErr error
-	if a.State != queue.AmendDone {
-		o.run.api.followRun(e, set)
-		var sbNow *time.Time
-		if set.Now != "" {
-			sbNow, _ = parseNowPtr(set.Now)
-		}
-		conn, err := o.run.api.connect(e, sbNow)
-		if err != nil {
-			return err
-		}
-		defer conn.close()
-		_, amendErr = queue.Amend(ctx, st, run.ID, a.N, submit.API{Client: conn.client}, queue.AmendConfig{
-			RunConfig: queue.RunConfig{
-				Concurrency: o.run.concurrency,
-				SettleDelay: o.settle,
-				Classify:    submit.Classify,
-				RetryAfter:  submit.RetryAfter,
-				ToStored:    submit.ToStored,
-				Logger:      e.log.With().Str("run", run.ID).Logger(),
-			},
-			Closed: submit.IsClosed,
-		})
-	}
-	rep, err := loadAmendReport(st, run.ID, a.N)
+	o.run.api.followRun(e, set)
+	sbNow, _ := parseNowPtr(set.Now)
+	conn := &lazyConn{e: e, f: &o.run.api, now: sbNow}
+	defer conn.close()
+	out, err := p.Amend(ctx, run.ID, a, conn.connect, o.settle)
 	if err != nil {
 		return err
 	}
-	dir := reportDir(o.run.reportDir, st, run.ID)
-	if err := writeAmendReport(dir, rep); err != nil {
-		return err
-	}
-	out, fin := e.stdout, o.run
+	rep := out.Report
 	if o.run.json {
 		if err := writeJSON(e.stdout, rep); err != nil {
 			return err
@@ -231,23 +169,22 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 		// The run's own summary goes to the report folder only.
 		quiet := *e
 		quiet.stdout = io.Discard
-		fin.json = false
 		e = &quiet
 	} else {
-		printAmendReport(out, rep)
-		fmt.Fprintf(out, "report: %s\n", filepath.Join(dir, amendReportName(a.N)))
+		printAmendReport(e.stdout, rep)
+		fmt.Fprintf(e.stdout, "report: %s\n", out.ReportPath)
 	}
-	if rerr := finishRun(e, st, run.ID, fin, nil); rerr != nil && !errors.Is(rerr, errRowsFailed) {
-		return rerr
+	if err := printOutcome(e, out.Run, false); err != nil {
+		return err
 	}
-	if amendErr != nil {
+	if out.Stopped != nil {
 		fmt.Fprintf(e.stderr, "run it again to finish: wvbatch amend %s\n", run.ID)
 		if ctx.Err() != nil {
 			return &cliError{code: exitFailure, err: errors.New("interrupted: updates in flight were recorded")}
 		}
-		return apiErr(amendErr)
+		return apiErr(out.Stopped)
 	}
-	if rep.Orders[string(queue.AmendSkipped)]+rep.Orders[string(queue.AmendFailed)] > 0 {
+	if rep.Failed() > 0 {
 		return errRowsFailed
 	}
 	return nil
@@ -347,72 +284,7 @@ func parseWindowTime(flag, s string, loc *time.Location) (time.Time, error) {
 	return t, nil
 }
 
-func loadAmendReport(st *queue.Store, runID string, n int) (*amendReport, error) {
-	a, err := st.Amendment(runID, n)
-	if err != nil {
-		return nil, err
-	}
-	aos, err := st.AmendOrders(runID, n)
-	if err != nil {
-		return nil, err
-	}
-	orders, err := st.Orders(runID)
-	if err != nil {
-		return nil, err
-	}
-	ibx := map[string]string{}
-	for _, o := range orders {
-		ibx[o.Key] = o.IBX
-	}
-	rep := &amendReport{RunID: runID, Amendment: n, Change: a.Request.String(), State: string(a.State),
-		Orders: map[string]int{}, List: []amendReportOrder{}}
-	for k, v := range a.Orders {
-		if v > 0 {
-			rep.Orders[string(k)] = v
-		}
-	}
-	for _, ao := range aos {
-		loc := time.UTC
-		if zone, ok := roster.MetroZone(ibx[ao.Key]); ok {
-			if l, err := time.LoadLocation(zone); err == nil {
-				loc = l
-			}
-		}
-		window := func(v queue.Visit) string {
-			if v.Start.IsZero() {
-				return ""
-			}
-			return v.Start.In(loc).Format("2006-01-02 15:04 MST") + " → " + v.End.In(loc).Format("2006-01-02 15:04 MST")
-		}
-		ro := amendReportOrder{Key: ao.Key, Reference: ao.Reference, OrderID: ao.OrderID, State: string(ao.State),
-			Before: window(ao.Before), After: window(ao.After), Attempts: ao.Attempts, Note: ao.Note,
-			OpenCab: ao.After.OpenCabinet, NotifyList: strings.Join(ao.After.Notify, ", ")}
-		if ao.Error != nil && ao.State != queue.AmendApplied {
-			ro.ErrorCode, ro.Error, ro.ErrorHint = ao.Error.Code, ao.Error.Message, ao.Error.Hint
-		}
-		rep.List = append(rep.List, ro)
-	}
-	return rep, nil
-}
-
-func amendReportName(n int) string { return fmt.Sprintf("amendment-%d.json", n) }
-
-func writeAmendReport(dir string, rep *amendReport) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("report folder: %w", err)
-	}
-	f, err := os.Create(filepath.Join(dir, amendReportName(rep.Amendment)))
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	err = writeJSON(f, rep)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-func printAmendReport(w io.Writer, rep *amendReport) {
+func printAmendReport(w io.Writer, rep *report.AmendmentReport) {
 	fmt.Fprintf(w, "amendment %d of run %s (%s): %s\n", rep.Amendment, rep.RunID, rep.Change, rep.State)
 	fmt.Fprintf(w, "orders: %s\n", counts(rep.Orders, "applied", "unchanged", "skipped", "failed", "pending", "sending"))
 	for i, o := range rep.List {

@@ -111,14 +111,12 @@ func runSubmitMessages(ctx context.Context, o submitOptions, e *env, args []stri
 	}
 	defer conn.close()
 
+	amend := o.run.pipeline(e, st).RunConfig("", conn.client)
+	amend.Concurrency = 1
 	a := &emg.Applier{
 		Store: st, API: submit.API{Client: conn.client}, Endpoint: conn.endpointName(), File: abs(args[0]),
 		Now: o.roster.now, Clock: now,
-		Amend: queue.AmendConfig{
-			RunConfig: queue.RunConfig{Concurrency: 1, Classify: submit.Classify, RetryAfter: submit.RetryAfter, ToStored: submit.ToStored,
-				Logger: e.log},
-			Closed: submit.IsClosed,
-		},
+		Amend: queue.AmendConfig{RunConfig: amend, Closed: submit.IsClosed},
 		Submit: func(ctx context.Context, run queue.Run, created bool) error {
 			err := submitCreates(ctx, e, st, o, conn, run, created)
 			if errors.Is(err, errRowsFailed) {

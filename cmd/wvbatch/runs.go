@@ -255,7 +255,9 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 		return err
 	}
 	var set submit.Settings
-	_ = json.Unmarshal(run.Settings, &set)
+	if err := submit.RunSettings(run, &set); err != nil {
+		return err
+	}
 	o.run.api.followRun(e, set)
 	now, _ := parseNowPtr(set.Now)
 	conn, err := o.run.api.connect(e, now)
@@ -263,24 +265,16 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 		return err
 	}
 	defer conn.close()
-	cfg := queue.RunConfig{
-		Concurrency: o.run.concurrency,
-		Classify:    submit.Classify,
-		RetryAfter:  submit.RetryAfter,
-		ToStored:    submit.ToStored,
-		Outage:      conn.client.Outage,
-		Logger:      e.log.With().Str("run", run.ID).Logger(),
-	}
-	if e.tuneRun != nil {
-		e.tuneRun(&cfg)
-	}
-	tally, err := queue.Cancel(ctx, st, run.ID, submit.API{Client: conn.client}, reason, cfg)
-	fmt.Fprintf(e.stdout, "cancelled %d orders of run %s\n", tally.Cancelled, run.ID)
+	out, err := o.run.pipeline(e, st).Cancel(ctx, run.ID, conn.client, reason)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "run it again to retry: wvbatch cancel %s --reason %q\n", run.ID, reason)
-		return apiErr(err)
+		return err
 	}
-	if rerr := finishRun(e, st, run.ID, o.run, nil); rerr != nil && !errors.Is(rerr, errRowsFailed) {
+	fmt.Fprintf(e.stdout, "cancelled %d orders of run %s\n", out.Tally.Cancelled, run.ID)
+	if out.Stopped != nil {
+		fmt.Fprintf(e.stderr, "run it again to retry: wvbatch cancel %s --reason %q\n", run.ID, reason)
+		return apiErr(out.Stopped)
+	}
+	if rerr := ranRun(ctx, e, out, nil, o.run.json); rerr != nil && !errors.Is(rerr, errRowsFailed) {
 		return rerr
 	}
 	return nil

@@ -318,18 +318,8 @@ func (p *Pipeline) Place(ctx context.Context, run queue.Run, client *equinix.Cli
 			p.Hooks.Progress(run, t, false)
 		}
 	}
-	cfg := queue.RunConfig{
-		Concurrency: p.Concurrency,
-		Classify:    Classify,
-		RetryAfter:  RetryAfter,
-		ToStored:    ToStored,
-		Progress:    progress,
-		Outage:      client.Outage,
-		Logger:      p.Logger.With().Str("run", run.ID).Logger(),
-	}
-	if p.Tune != nil {
-		p.Tune(&cfg)
-	}
+	cfg := p.RunConfig(run.ID, client)
+	cfg.Progress = progress
 	tally, err := queue.Submit(ctx, p.Store, run.ID, API{Client: client}, cfg)
 	if p.Hooks.Progress != nil {
 		p.Hooks.Progress(run, tally, true)
@@ -347,6 +337,46 @@ func (p *Pipeline) Place(ctx context.Context, run queue.Run, client *equinix.Cli
 		return nil, ferr
 	}
 	o.Tally, o.Stopped = tally, err
+	return o, nil
+}
+
+// RunConfig is the queue's configuration of the work on one run through
+// client: the Pipeline's concurrency and logger, and this package's error
+// policy for the Equinix client (Classify, RetryAfter, ToStored, the
+// client's outage watch), adjusted by Tune.
+func (p *Pipeline) RunConfig(runID string, client *equinix.Client) queue.RunConfig {
+	cfg := queue.RunConfig{
+		Concurrency: p.Concurrency,
+		Classify:    Classify,
+		RetryAfter:  RetryAfter,
+		ToStored:    ToStored,
+		Outage:      client.Outage,
+		Logger:      p.Logger,
+	}
+	if runID != "" {
+		cfg.Logger = p.Logger.With().Str("run", runID).Logger()
+	}
+	if p.Tune != nil {
+		p.Tune(&cfg)
+	}
+	return cfg
+}
+
+// Cancel cancels every order of a recorded run through client, with
+// reason (each order recorded cancelling before it is asked for, never
+// twice), and finishes the run: its report is written and emailed.
+// Outcome.Stopped says why cancelling stopped with orders left; the run is
+// then not finished again (cancelling it again carries on).
+func (p *Pipeline) Cancel(ctx context.Context, runID string, client *equinix.Client, reason string) (*Outcome, error) {
+	tally, err := queue.Cancel(ctx, p.Store, runID, API{Client: client}, reason, p.RunConfig(runID, client))
+	if err != nil {
+		return &Outcome{Run: queue.Run{ID: runID}, Tally: tally, Stopped: err}, nil
+	}
+	o, err := p.Finish(runID, nil)
+	if err != nil {
+		return nil, err
+	}
+	o.Tally = tally
 	return o, nil
 }
 

@@ -56,8 +56,7 @@ func (o *pipelineOrderer) conn() *submit.Conn {
 }
 
 func (o *pipelineOrderer) runConfig(runID string) queue.RunConfig {
-	return queue.RunConfig{Concurrency: o.c.Concurrency, Classify: submit.Classify, RetryAfter: submit.RetryAfter,
-		ToStored: submit.ToStored, Logger: o.c.Logger.With().Str("run", runID).Logger()}
+	return o.pipeline(nil, nil).RunConfig(runID, o.c.Client)
 }
 
 func (o *pipelineOrderer) Prepare(ctx context.Context, st *queue.Store, req OrderRequest) (*Prepared, error) {
