@@ -146,7 +146,7 @@ func newRunsCmd(e *env) *cobra.Command {
 				fmt.Fprintf(e.stdout, "no runs in %s\n", st.Path())
 				return nil
 			}
-			fmt.Fprintf(e.stdout, "%-17s %-16s %-12s %-28s %-10s %s\n", "RUN", "CREATED", "STATE", "ORDERS", "AMENDED", "ROSTER")
+			fmt.Fprintf(e.stdout, "%-17s %-16s %-12s %-28s %-10s %-14s %s\n", "RUN", "CREATED", "STATE", "ORDERS", "AMENDED", "BY", "ROSTER")
 			for _, r := range runs {
 				orders := make(map[string]int)
 				for k, v := range r.Orders {
@@ -156,8 +156,8 @@ func newRunsCmd(e *env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "%-17s %-16s %-12s %-28s %-10s %s\n", r.ID, r.CreatedAt.Local().Format("2006-01-02 15:04"),
-					r.State, counts(orders, "submitted", "rejected", "planned", "sending", "cancelled"), amended(amends), filepath.Base(r.File))
+				fmt.Fprintf(e.stdout, "%-17s %-16s %-12s %-28s %-10s %-14s %s\n", r.ID, r.CreatedAt.Local().Format("2006-01-02 15:04"),
+					r.State, counts(orders, "submitted", "rejected", "planned", "sending", "cancelled"), amended(amends), startedBy(r), filepath.Base(r.File))
 			}
 			return nil
 		},
@@ -165,6 +165,19 @@ func newRunsCmd(e *env) *cobra.Command {
 	o.store.bind(cmd.Flags())
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the runs as JSON")
 	return cmd
+}
+
+// startedBy names who started a run: the user it recorded, the job that
+// made it, or "-".
+func startedBy(r queue.Run) string {
+	var set submit.Settings
+	switch {
+	case submit.RunSettings(r, &set) == nil && set.StartedBy != "":
+		return set.StartedBy
+	case r.Job != "":
+		return "job " + r.Job
+	}
+	return "-"
 }
 
 type statusOptions struct {
@@ -206,6 +219,7 @@ func newStatusCmd(e *env) *cobra.Command {
 				return writeJSON(e.stdout, sum)
 			}
 			printRunSummary(e.stdout, sum)
+			fmt.Fprintf(e.stdout, "started by: %s\n", startedBy(run))
 			printAmendments(e.stdout, sum.Amendments)
 			return nil
 		},

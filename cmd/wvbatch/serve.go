@@ -16,8 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
-	"github.com/wvbatch/wvbatch/internal/importer"
-	"github.com/wvbatch/wvbatch/internal/preflight"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
 	"github.com/wvbatch/wvbatch/internal/scheduler"
@@ -155,8 +153,7 @@ func runServe(ctx context.Context, o serveOptions, e *env) error {
 		defer conn.close()
 		cfg.Endpoint = conn.endpointName()
 		if !o.noPreflight {
-			client := conn.client
-			cfg.Preflight = func() importer.Preflight { return preflight.New(client) }
+			cfg.Preflight = conn.preflight
 		}
 		mf := o.run.mail
 		mf.configPath = configPathFunc(e, o.run.api.configFile)
@@ -165,7 +162,7 @@ func runServe(ctx context.Context, o serveOptions, e *env) error {
 			reportDir = func(runID string) string { return filepath.Join(o.run.reportDir, runID) }
 		}
 		cfg.Orderer = web.NewOrderer(web.PipelineConfig{
-			Client: conn.client, Endpoint: conn.endpointName(), NoPreflight: o.noPreflight, Now: o.now,
+			Client: conn.client, Endpoint: conn.endpointName(), Preflight: conn.preflight, NoPreflight: o.noPreflight, Now: o.now,
 			Concurrency: o.run.concurrency, ReportDir: reportDir, Mailer: cliMailer{e, mf}, Logger: e.log,
 		})
 	}

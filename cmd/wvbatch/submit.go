@@ -98,6 +98,7 @@ func (o submitOptions) start(e *env) (*submitting, error) {
 	s.in = submit.Input{
 		Import:  importer.Options{Path: o.file, Read: o.roster.readOptions(), Check: check, Order: o.roster.orderFields()},
 		Connect: s.conn.connect, NoPreflight: o.noPreflight, Now: o.roster.now, New: o.dryRun,
+		StartedBy: e.getenv("USER"),
 	}
 	s.p.Hooks.Recorded = func(run queue.Run) { fmt.Fprintf(e.stdout, "run %s recorded in %s\n", run.ID, s.p.Store.Path()) }
 	return s, nil

@@ -372,8 +372,11 @@ func (s *Server) check(r *http.Request, d *draft) (*checkView, error) {
 	}
 	v := &checkView{Draft: d}
 	if s.cfg.Preflight != nil {
-		opt.Preflight = s.cfg.Preflight()
-		v.Preflight = opt.Preflight != nil
+		pf, err := s.cfg.Preflight(r.Context(), opt)
+		if err != nil {
+			return nil, err
+		}
+		opt.Preflight, v.Preflight = pf, pf != nil
 	}
 	res, err := importer.Import(r.Context(), opt)
 	if err != nil {

@@ -59,7 +59,8 @@ type Prepared struct {
 	// Existing is set when the run is recorded already: Execute resumes it.
 	Existing bool
 	State    string
-	// Orders and Visitors are what Execute will place; IBXs where.
+	// Orders and Visitors (roster rows, each counted once) are what
+	// Execute will place; IBXs where.
 	Orders, Visitors int
 	IBXs             []string
 	// InvalidRows will not be ordered; AlreadyOrdered visitors were ordered

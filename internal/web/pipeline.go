@@ -22,7 +22,10 @@ type PipelineConfig struct {
 	// Client is the server's API client: the sandbox's or Equinix's.
 	Client *equinix.Client
 	// Endpoint names it as runs record it ("sandbox" or the API's URL).
-	Endpoint    string
+	Endpoint string
+	// Preflight, when set, is the endpoint's pre-flight of an import (nil:
+	// the lookups of Client).
+	Preflight   func(ctx context.Context, imp importer.Options) (importer.Preflight, error)
 	NoPreflight bool
 	// Now is the clock the server was asked to use (--now), "" for the
 	// real one.
@@ -52,7 +55,7 @@ func (o *pipelineOrderer) pipeline(st *queue.Store, progress func(queue.Tally)) 
 
 // conn is the server's connection, as the pipeline takes it.
 func (o *pipelineOrderer) conn() *submit.Conn {
-	return &submit.Conn{Client: o.c.Client, Endpoint: o.c.Endpoint}
+	return &submit.Conn{Client: o.c.Client, Endpoint: o.c.Endpoint, Preflight: o.c.Preflight}
 }
 
 func (o *pipelineOrderer) runConfig(runID string) queue.RunConfig {
@@ -74,7 +77,7 @@ func (o *pipelineOrderer) Prepare(ctx context.Context, st *queue.Store, req Orde
 		return nil, err
 	}
 	p := &Prepared{Endpoint: o.c.Endpoint, InvalidRows: prep.Import.InvalidRows, Recipients: prep.Import.Order.ReportEmails, Pipeline: prep}
-	ibx := map[string]bool{}
+	ibx, rows := map[string]bool{}, map[int]bool{}
 	if prep.Existing != nil {
 		p.RunID, p.Existing, p.State = prep.Existing.ID, true, string(prep.Existing.State)
 		orders, err := st.Orders(prep.Existing.ID)
@@ -84,17 +87,24 @@ func (o *pipelineOrderer) Prepare(ctx context.Context, st *queue.Store, req Orde
 		for _, od := range orders {
 			if od.State == queue.Planned || od.State == queue.Sending {
 				p.Orders++
-				p.Visitors += od.Count
 				ibx[od.IBX] = true
+				for _, r := range od.Rows {
+					rows[r] = true
+				}
 			}
 		}
 	} else {
 		r := prep.New
-		p.RunID, p.Orders, p.Visitors, p.AlreadyOrdered = r.Run.ID, len(r.Orders), r.Visitors, r.AlreadyOrdered
+		p.RunID, p.Orders, p.AlreadyOrdered = r.Run.ID, len(r.Orders), r.AlreadyOrdered
 		for _, od := range r.Orders {
 			ibx[od.IBX] = true
+			for _, r := range od.Rows {
+				rows[r] = true
+			}
 		}
 	}
+	// A visitor whose window is split is in several orders: counted once.
+	p.Visitors = len(rows)
 	for k := range ibx {
 		p.IBXs = append(p.IBXs, k)
 	}

@@ -51,8 +51,9 @@ type Config struct {
 	Endpoint string
 	// Check is the row checks' configuration (clock, date order).
 	Check func() roster.CheckConfig
-	// Preflight, when set, checks rows and contacts against the account.
-	Preflight func() importer.Preflight
+	// Preflight, when set, returns the pre-flight that checks an import's
+	// rows and contacts against the account.
+	Preflight func(ctx context.Context, imp importer.Options) (importer.Preflight, error)
 	// MaxUpload bounds an upload's size (default MaxUploadDefault).
 	MaxUpload int64
 	// AuthHeader names a header that carries the signed-in user's name; it
