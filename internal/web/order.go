@@ -514,6 +514,11 @@ func (s *Server) reschedule(w http.ResponseWriter, r *http.Request, u *user) {
 		return s.cfg.Orderer.Reschedule(r.Context(), st, id, shift, u.Name)
 	})
 	s.cfg.Audit.Info().Str("audit", "reschedule").Str("user", u.Name).Str("run", id).Dur("shift", shift).AnErr("error", err).Msg("orders rescheduled from the web page")
+	var refused *queue.RefusedError
+	if errors.As(err, &refused) || errors.Is(err, queue.ErrAmendRepeated) || errors.Is(err, queue.ErrAmendUnfinished) {
+		s.runAction(w, r, u, id, http.StatusBadRequest, "", "nothing was sent: "+err.Error(), "change the shift, or finish the earlier change with wvbatch amend "+id)
+		return
+	}
 	if err != nil {
 		s.runAction(w, r, u, id, http.StatusBadGateway, "", "the reschedule did not finish: "+err.Error(), "press Reschedule again: it goes on where it stopped")
 		return

@@ -280,6 +280,12 @@ func TestOrderFromPage(t *testing.T) {
 			t.Errorf("order %s has %d updates; want 1", o.ID, len(o.Patches))
 		}
 	}
+	if resp, body := c.post("/runs/"+runID+"/reschedule", url.Values{"csrf": {c.csrf}, "shift": {"2h"}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "nothing was sent") {
+		t.Errorf("the same shift again: %s %s; want 400 saying nothing was sent", resp.Status, errorLine(body))
+	}
+	if resp, body := c.post("/runs/"+runID+"/reschedule", url.Values{"csrf": {c.csrf}, "shift": {"soon"}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "whole number of minutes") {
+		t.Errorf("a shift that is not one: %s %s", resp.Status, errorLine(body))
+	}
 	if resp, body := c.post("/runs/"+runID+"/resend", url.Values{"csrf": {c.csrf}}); resp.StatusCode != http.StatusOK || !strings.Contains(body, "sent again") {
 		t.Errorf("resend: %s %s", resp.Status, errorLine(body))
 	}

@@ -58,10 +58,6 @@ func (o *pipelineOrderer) conn() *submit.Conn {
 	return &submit.Conn{Client: o.c.Client, Endpoint: o.c.Endpoint, Preflight: o.c.Preflight}
 }
 
-func (o *pipelineOrderer) runConfig(runID string) queue.RunConfig {
-	return o.pipeline(nil, nil).RunConfig(runID, o.c.Client)
-}
-
 func (o *pipelineOrderer) Prepare(ctx context.Context, st *queue.Store, req OrderRequest) (*Prepared, error) {
 	in := submit.Input{
 		Import: importer.Options{Path: req.Roster, Check: req.Check, Order: req.Order},
@@ -154,6 +150,7 @@ func (o *pipelineOrderer) Cancel(ctx context.Context, st *queue.Store, runID str
 			keys[od.OrderID] = od.Key
 		}
 	}
+	p := o.pipeline(st, nil)
 	var problems []string
 	for _, id := range orderIDs {
 		key, ok := keys[id]
@@ -161,7 +158,7 @@ func (o *pipelineOrderer) Cancel(ctx context.Context, st *queue.Store, runID str
 			problems = append(problems, id+" is not an order of run "+runID)
 			continue
 		}
-		od, err := queue.CancelOrder(ctx, st, runID, key, submit.API{Client: o.c.Client}, reason, o.runConfig(runID))
+		od, err := queue.CancelOrder(ctx, st, runID, key, submit.API{Client: o.c.Client}, reason, p.RunConfig(runID, o.c.Client))
 		switch {
 		case err != nil:
 			problems = append(problems, id+": "+err.Error())
@@ -169,7 +166,7 @@ func (o *pipelineOrderer) Cancel(ctx context.Context, st *queue.Store, runID str
 			problems = append(problems, id+": Equinix refused: "+od.LastError.Error())
 		}
 	}
-	if _, err := o.pipeline(st, nil).Finish(runID, nil); err != nil {
+	if _, err := p.Finish(runID, nil); err != nil {
 		problems = append(problems, "the report: "+err.Error())
 	}
 	if len(problems) > 0 {
@@ -178,9 +175,10 @@ func (o *pipelineOrderer) Cancel(ctx context.Context, st *queue.Store, runID str
 	return nil
 }
 
-// Reschedule records the shift as an amendment of the run and applies it
-// through the queue (each update recorded before it is sent, never twice),
-// then writes and sends the run's report.
+// Reschedule records the shift as the run's next amendment and applies it
+// through the pipeline (each update recorded before it is sent, never
+// twice); the amendment's report and the run's are written, and the run's
+// emailed.
 func (o *pipelineOrderer) Reschedule(ctx context.Context, st *queue.Store, runID string, shift time.Duration, who string) error {
 	now := time.Now()
 	if o.c.Now != "" {
@@ -188,15 +186,19 @@ func (o *pipelineOrderer) Reschedule(ctx context.Context, st *queue.Store, runID
 			now = t
 		}
 	}
-	a, _, err := st.CreateAmendment(runID, queue.AmendRequest{Shift: shift}, now, false)
+	p := o.pipeline(st, nil)
+	a, _, err := p.StartAmendment(runID, &queue.AmendRequest{Shift: shift}, now, false)
 	if err != nil {
 		return err
 	}
-	_, err = queue.Amend(ctx, st, runID, a.N, submit.API{Client: o.c.Client}, queue.AmendConfig{RunConfig: o.runConfig(runID), Closed: submit.IsClosed})
-	if _, ferr := o.pipeline(st, nil).Finish(runID, nil); err == nil {
-		err = ferr
+	out, err := p.Amend(ctx, runID, a, func() (*submit.Conn, error) { return o.conn(), nil }, 0)
+	if err != nil {
+		return err
 	}
-	return err
+	if out.Stopped != nil {
+		return fmt.Errorf("the reschedule stopped with orders left: %w", out.Stopped)
+	}
+	return nil
 }
 
 // Resend writes the run's report again and emails it.
