@@ -32,8 +32,8 @@ func retention(e *env, configFile string) (time.Duration, error) {
 
 // pruneIfDue prunes the store when the last prune is a day old or more,
 // and logs what it removed.
-func pruneIfDue(ctx context.Context, e *env, f *storeFlag, age time.Duration, reportDir string) error {
-	st, err := openWaiting(ctx, e, f, 10*time.Minute)
+func pruneIfDue(ctx context.Context, e *env, f *storeFlag, age time.Duration, reportDir string, wait time.Duration) error {
+	st, err := openWaiting(ctx, e, f, wait)
 	if err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func pruneIfDue(ctx context.Context, e *env, f *storeFlag, age time.Duration, re
 		return err
 	}
 	var out bytes.Buffer
-	err = pruneStore(ctx, e, f, age, false, reportDir, 10*time.Minute, &out)
+	err = pruneStore(ctx, e, f, age, false, reportDir, wait, &out)
 	sc := bufio.NewScanner(&out)
 	for sc.Scan() {
 		e.log.Info().Str("retention", age.String()).Msg(sc.Text())
@@ -54,7 +54,7 @@ func pruneIfDue(ctx context.Context, e *env, f *storeFlag, age time.Duration, re
 // pruneDaily runs pruneIfDue now and then every hour until ctx ends.
 func pruneDaily(ctx context.Context, e *env, f *storeFlag, age time.Duration, reportDir string) {
 	for {
-		if err := pruneIfDue(ctx, e, f, age, reportDir); err != nil && ctx.Err() == nil {
+		if err := pruneIfDue(ctx, e, f, age, reportDir, 10*time.Minute); err != nil && ctx.Err() == nil {
 			e.log.Error().Err(err).Msg("retention: prune failed; it is tried again in an hour")
 		}
 		select {

@@ -86,7 +86,7 @@ scheduled time twice. See "Run it every month" in the README.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newScheduleRunCmd(e), newScheduleCheckCmd(e), newScheduleListCmd(e), newScheduleNextCmd(e), newScheduleRunNowCmd(e))
+	cmd.AddCommand(newScheduleRunCmd(e), newScheduleTickCmd(e), newScheduleCheckCmd(e), newScheduleListCmd(e), newScheduleNextCmd(e), newScheduleRunNowCmd(e))
 	return cmd
 }
 
@@ -121,11 +121,26 @@ func (o *daemonOptions) runner(e *env) *jobRunner {
 }
 
 func (o *daemonOptions) scheduler(e *env, jobs []scheduler.Job, log zerolog.Logger) (*scheduler.Scheduler, error) {
+	return o.newScheduler(e, jobs, log, func() (*queue.Store, error) { return o.sched.store.open(e) }, nil)
+}
+
+// newScheduler is the scheduler of the daemon, run-now and tick: open opens
+// the store, and done, when set, is told each run's result.
+func (o *daemonOptions) newScheduler(e *env, jobs []scheduler.Job, log zerolog.Logger, open func() (*queue.Store, error),
+	done func(*scheduler.Job, time.Time, scheduler.Result)) (*scheduler.Scheduler, error) {
 	r := o.runner(e)
+	run := r.measured
+	if done != nil {
+		run = func(ctx context.Context, st *queue.Store, job *scheduler.Job, at time.Time) scheduler.Result {
+			res := r.measured(ctx, st, job, at)
+			done(job, at, res)
+			return res
+		}
+	}
 	return scheduler.New(scheduler.Config{
 		Jobs:   jobs,
-		Open:   func() (*queue.Store, error) { return o.sched.store.open(e) },
-		Run:    r.measured,
+		Open:   open,
+		Run:    run,
 		Now:    e.now,
 		Logger: log,
 	})
