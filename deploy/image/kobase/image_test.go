@@ -100,4 +100,12 @@ func TestImage(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "wvbatch") {
 		t.Errorf("the image's binary does not run: %v\n%s", err, out)
 	}
+	// The version stamped with -X main.version, as 'wvbatch version'
+	// prints it (where the binary has that command).
+	if help := string(out); strings.Contains(help, "\n  version ") {
+		v, err := exec.Command(bin, "version").CombinedOutput()
+		if want := os.Getenv("WVBATCH_IMAGE_VERSION"); err != nil || !strings.Contains(string(v), want) {
+			t.Errorf("'wvbatch version' in the image: %v\n%s\nwant it to name %s", err, v, want)
+		}
+	}
 }
