@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -55,6 +57,9 @@ Exit status: 0 when the copy is written and checks sound, 1 otherwise, 4 when
 the store stayed in use for --wait.`,
 		Args: exactArgs(1, "name the backup file, e.g. wvbatch-$(date +%F).db"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := notTheStore(e, &store, args[0]); err != nil {
+				return err
+			}
 			st, err := openWaiting(cmd.Context(), e, &store, wait)
 			if err != nil {
 				return err
@@ -141,6 +146,9 @@ Exit status: 0 restored, 1 the backup does not check or cannot be copied,
 4 the store is in use by another wvbatch (stop it first).`,
 		Args: exactArgs(1, "name the backup file to restore"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := notTheStore(e, &store, args[0]); err != nil {
+				return err
+			}
 			path := store.resolve(e)
 			res, err := queue.Restore(args[0], path, e.now())
 			switch {
@@ -160,4 +168,20 @@ Exit status: 0 restored, 1 the backup does not check or cannot be copied,
 	}
 	store.bind(cmd.Flags())
 	return cmd
+}
+
+// notTheStore refuses a backup file that is the store itself.
+func notTheStore(e *env, f *storeFlag, file string) error {
+	a, err1 := filepath.Abs(file)
+	b, err2 := filepath.Abs(f.resolve(e))
+	same := err1 == nil && err2 == nil && a == b
+	if fa, err := os.Stat(file); err == nil {
+		if fb, err := os.Stat(f.resolve(e)); err == nil && os.SameFile(fa, fb) {
+			same = true
+		}
+	}
+	if same {
+		return usageErr(fmt.Errorf("%s is the store itself", file), "name another file for the backup, e.g. wvbatch-$(date +%F).db")
+	}
+	return nil
 }

@@ -170,6 +170,9 @@ func TestStoreBackupWaitsForTheStore(t *testing.T) {
 	if code, _, _ := c.run("store", "backup", filepath.Join(dir, "b.db"), "--store", store, "--wait", "1ms"); code != exitStoreBusy {
 		t.Errorf("backup with no wait: exit %d, want %d", code, exitStoreBusy)
 	}
+	if code, _, errOut := c.run("store", "backup", store, "--store", store); code != exitUsage || !strings.Contains(errOut, "is the store itself") {
+		t.Errorf("a backup onto the store: exit %d, want %d\n%s", code, exitUsage, errOut)
+	}
 	go func() {
 		time.Sleep(2 * time.Second)
 		st.Close()
@@ -178,6 +181,9 @@ func TestStoreBackupWaitsForTheStore(t *testing.T) {
 	code, out, _ := c.run("store", "backup", filepath.Join(dir, "b.db"), "--store", store)
 	if code != exitOK || time.Since(start) < 2*time.Second {
 		t.Errorf("backup: exit %d after %v, want 0 after the store was let go\n%s", code, time.Since(start), out)
+	}
+	if code, _, errOut := c.run("store", "backup", filepath.Join(dir, "no", "such", "b.db"), "--store", store); code != exitFailure || !strings.Contains(errOut, "hint:") {
+		t.Errorf("a backup into a missing folder: exit %d, want %d with a hint\n%s", code, exitFailure, errOut)
 	}
 }
 
