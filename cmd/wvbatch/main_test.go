@@ -80,3 +80,20 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("exit status %d, want %d", got, want)
 	}
 }
+
+// TestMemoryLimitFollowsLiveHeap: the soft memory limit is the floor until
+// the live heap needs more, then half as much again as is live, so that the
+// collector never works against a limit below what is live.
+func TestMemoryLimitFollowsLiveHeap(t *testing.T) {
+	for _, tc := range []struct {
+		live uint64
+		want int64
+	}{{0, memoryLimitFloor}, {60 << 20, memoryLimitFloor}, {85 << 20, memoryLimitFloor}, {200 << 20, 300 << 20}, {1 << 30, 3 << 29}} {
+		if got := memoryLimitFor(tc.live); got != tc.want {
+			t.Errorf("live %d MB: limit %d MB, want %d MB", tc.live>>20, got>>20, tc.want>>20)
+		}
+		if got := memoryLimitFor(tc.live); uint64(got) <= tc.live {
+			t.Errorf("live %d MB: limit %d MB is not above it", tc.live>>20, got>>20)
+		}
+	}
+}
