@@ -46,7 +46,7 @@ func (b *tickBench) args(now string, more ...string) []string {
 	return append([]string{"schedule", "tick", "--config", b.jobs, "--store", b.store, "--concurrency", "1", "--now", now}, more...)
 }
 
-var tickRunRe = regexp.MustCompile(`tick: job (\S+), run for (\S+): (\S+)`)
+var tickRunRe = regexp.MustCompile(`tick: job (\S+), run for (\S+): ([a-z-]+)`)
 
 // tick runs one tick at now and returns its exit code and the runs it
 // made, as "job@time:outcome".
@@ -276,5 +276,31 @@ func TestScheduleTickMetricsFile(t *testing.T) {
 		if !strings.Contains(string(got), want+"\n") {
 			t.Errorf("the metrics file lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+// TestScheduleTickExitCodes: a run with an invalid row exits 3; a run that
+// cannot be made (its roster is missing) exits 1 with a hint.
+func TestScheduleTickExitCodes(t *testing.T) {
+	t.Parallel()
+	b := newTickBench(t, 0, 3, dailyUTC)
+	f, err := os.OpenFile(filepath.Join(b.dir, "in", "roster-01.csv"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("DC2,DC2:01:123456,200001,D4vid,Smith,Keystone UPS Services\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	b.tick("2027-01-04T08:00:00Z")
+	if code, runs, out := b.tick("2027-01-04T09:00:00Z"); code != exitRows || !slices.Equal(runs, []string{"daily@2027-01-04T09:00:00Z:rows-failed"}) {
+		t.Errorf("a run with an invalid row: exit %d, runs %q; want %d\n%s", code, runs, exitRows, out)
+	}
+	b.onceEach(1)
+	if err := os.Remove(filepath.Join(b.dir, "in", "roster-01.csv")); err != nil {
+		t.Fatal(err)
+	}
+	if code, runs, out := b.tick("2027-01-05T09:00:00Z"); code != exitFailure || !slices.Equal(runs, []string{"daily@2027-01-05T09:00:00Z:failed"}) || !strings.Contains(out, "hint:") {
+		t.Errorf("a run without its roster: exit %d, runs %q; want %d with a hint\n%s", code, runs, exitFailure, out)
 	}
 }
