@@ -95,20 +95,11 @@ func (o *amendOptions) bindCommon(cmd *cobra.Command) {
 }
 
 func runAmend(ctx context.Context, o amendOptions, e *env) error {
-	st, err := o.run.store.open(e)
+	st, run, set, err := o.run.store.openRun(e, o.runID)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	run, err := findRun(st, o.runID)
-	if err != nil {
-		return err
-	}
-	var set submit.Settings
-	if err := submit.RunSettings(run, &set); err != nil {
-		return err
-	}
-
 	req, err := o.request(st, run.ID)
 	if err != nil {
 		return err
@@ -153,9 +144,7 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 		fmt.Fprintf(say, "amendment %d of run %s (%s) was not finished: carrying on; no order is changed twice\n", a.N, run.ID, a.Request)
 	}
 
-	o.run.api.followRun(e, set)
-	sbNow, _ := parseNowPtr(set.Now)
-	conn := &lazyConn{e: e, f: &o.run.api, now: sbNow}
+	conn := o.run.api.runConn(e, set, nil)
 	defer conn.close()
 	out, err := p.Amend(ctx, run.ID, a, conn.connect, o.settle)
 	if err != nil {

@@ -105,14 +105,10 @@ func resumeRun(ctx context.Context, e *env, st *queue.Store, run queue.Run, f ru
 	if err := submit.RunSettings(run, &set); err != nil {
 		return err
 	}
-	f.api.followRun(e, set)
-	if now == nil && set.Now != "" {
-		now, _ = parseNowPtr(set.Now)
-	}
 	if submit.NothingToSend(run) {
 		fmt.Fprintf(e.stdout, "run %s is finished: nothing to send\n", run.ID)
 	}
-	conn := &lazyConn{e: e, f: &f.api, now: now}
+	conn := f.api.runConn(e, set, now)
 	defer conn.close()
 	out, err := f.pipeline(e, st).Resume(ctx, run, conn.connect, imp)
 	return ranRun(ctx, e, out, err, f.json)
@@ -259,27 +255,18 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 	if n := len([]rune(reason)); n < 5 || n > 4000 {
 		return usageErr(errors.New("--reason must be 5 to 4000 characters"), `say why, e.g. --reason "maintenance postponed"`)
 	}
-	st, err := o.run.store.open(e)
+	st, run, set, err := o.run.store.openRun(e, o.runID)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	run, err := findRun(st, o.runID)
+	lazy := o.run.api.runConn(e, set, nil)
+	defer lazy.close()
+	conn, err := lazy.connect()
 	if err != nil {
 		return err
 	}
-	var set submit.Settings
-	if err := submit.RunSettings(run, &set); err != nil {
-		return err
-	}
-	o.run.api.followRun(e, set)
-	now, _ := parseNowPtr(set.Now)
-	conn, err := o.run.api.connect(e, now)
-	if err != nil {
-		return err
-	}
-	defer conn.close()
-	out, err := o.run.pipeline(e, st).Cancel(ctx, run.ID, conn.client, reason)
+	out, err := o.run.pipeline(e, st).Cancel(ctx, run.ID, conn.Client, reason)
 	if err != nil {
 		return err
 	}

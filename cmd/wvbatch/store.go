@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
 // storeFlag is the --store flag of every command that reads or writes runs.
@@ -39,6 +40,25 @@ func (f *storeFlag) open(e *env) (*queue.Store, error) {
 		return nil, &cliError{code: exitFailure, err: err, hint: "check that the store's folder exists and that you may write there"}
 	}
 	return s, nil
+}
+
+// openRun opens the store and finds the run whose id is id, or starts with
+// it, and the settings it was recorded with. The caller closes the store.
+func (f *storeFlag) openRun(e *env, id string) (*queue.Store, queue.Run, submit.Settings, error) {
+	var set submit.Settings
+	st, err := f.open(e)
+	if err != nil {
+		return nil, queue.Run{}, set, err
+	}
+	run, err := findRun(st, id)
+	if err == nil {
+		err = submit.RunSettings(run, &set)
+	}
+	if err != nil {
+		st.Close()
+		return nil, queue.Run{}, set, err
+	}
+	return st, run, set, nil
 }
 
 // findRun returns the run whose id is id, or starts with it.

@@ -184,6 +184,16 @@ func (l *lazyConn) connect() (*submit.Conn, error) {
 	return &submit.Conn{Client: l.conn.client, Endpoint: l.conn.endpointName(), Preflight: l.conn.preflight}, nil
 }
 
+// runConn is a lazyConn to where a run was ordered, unless the flags say
+// otherwise; its sandbox's clock starts where the run's did, or at now.
+func (f *apiFlags) runConn(e *env, set submit.Settings, now *time.Time) *lazyConn {
+	f.followRun(e, set)
+	if now == nil && set.Now != "" {
+		now, _ = parseNowPtr(set.Now)
+	}
+	return &lazyConn{e: e, f: f, now: now}
+}
+
 func (l *lazyConn) close() {
 	if l.conn != nil {
 		l.conn.close()
