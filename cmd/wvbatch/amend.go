@@ -214,8 +214,8 @@ func (o *amendOptions) request(st *queue.Store, runID string) (*queue.AmendReque
 	}
 	for _, u := range o.notify {
 		u = strings.TrimSpace(u)
-		if err := checkUsername(u); err != nil {
-			return nil, usageErr(fmt.Errorf("--notify-contact %q: %v", u, err), "give a registered Equinix portal username, e.g. --notify-contact noc.amsterdam")
+		if problem := roster.UsernameProblem(u); problem != "" {
+			return nil, usageErr(fmt.Errorf("--notify-contact %q %s", u, problem), "give a registered Equinix portal username, e.g. --notify-contact noc.amsterdam")
 		}
 		req.Notify = append(req.Notify, u)
 	}
@@ -223,18 +223,6 @@ func (o *amendOptions) request(st *queue.Store, runID string) (*queue.AmendReque
 		return nil, nil
 	}
 	return &req, nil
-}
-
-// checkUsername applies Equinix's username rules: 8 to 100 characters, no
-// spaces, none of # ? ! $ ^ * ; < > [ ] { } % ' ".
-func checkUsername(u string) error {
-	switch n := len([]rune(u)); {
-	case n < 8 || n > 100:
-		return fmt.Errorf("a username has 8 to 100 characters, not %d", n)
-	case strings.ContainsAny(u, " \t#?!$^*;<>[]{}%'\""):
-		return errors.New("a username has no spaces and none of # ? ! $ ^ * ; < > [ ] { } % ' \"")
-	}
-	return nil
 }
 
 // runZone is the time zone of the run's orders' IBX, for window times

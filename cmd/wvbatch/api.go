@@ -223,7 +223,7 @@ func (f *apiFlags) connect(e *env, now *time.Time) (*apiConn, error) {
 		statePath := ""
 		if f.store != nil {
 			statePath = filepath.Join(filepath.Dir(f.store.resolve(e)), "sandbox.json")
-			if err := loadSandboxState(srv, statePath); err != nil {
+			if err := srv.LoadStateFile(statePath); err != nil {
 				return nil, &cliError{code: exitFailure, err: err, hint: "delete " + statePath + " to start the sandbox afresh"}
 			}
 		}
@@ -237,7 +237,7 @@ func (f *apiFlags) connect(e *env, now *time.Time) (*apiConn, error) {
 			defer cancel()
 			_ = stop(sctx)
 			if statePath != "" {
-				if err := saveSandboxState(srv, statePath); err != nil {
+				if err := srv.SaveStateFile(statePath); err != nil {
 					fmt.Fprintf(e.stderr, "wvbatch: %v\n", err)
 				}
 			}
@@ -267,47 +267,6 @@ func (f *apiFlags) connect(e *env, now *time.Time) (*apiConn, error) {
 	}
 	conn.client = client
 	return conn, nil
-}
-
-// loadSandboxState gives the in-process sandbox the orders earlier commands
-// placed with it; a missing file is an empty sandbox.
-func loadSandboxState(srv *sandbox.Server, path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("sandbox state: %w", err)
-	}
-	defer f.Close()
-	if err := srv.LoadState(f); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
-}
-
-// saveSandboxState keeps the in-process sandbox's orders for the next
-// command, written whole or not at all.
-func saveSandboxState(srv *sandbox.Server, path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("sandbox state: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".sandbox-*.json")
-	if err != nil {
-		return fmt.Errorf("sandbox state: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	err = srv.SaveState(tmp)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("sandbox state %s: %w", path, err)
-	}
-	return nil
 }
 
 // warnSecret logs the warning of a secret file that others may read.

@@ -7,8 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,45 +32,17 @@ func submitArgs(_ *cobra.Command, args []string) error {
 
 // isMessages reports whether args name EMG messages: every one a .json
 // file or a folder.
-func isMessages(args []string) bool {
-	if len(args) == 0 {
-		return false
-	}
-	for _, a := range args {
-		if strings.EqualFold(filepath.Ext(a), ".json") {
-			continue
-		}
-		if fi, err := os.Stat(a); err == nil && fi.IsDir() {
-			continue
-		}
-		return false
-	}
-	return true
-}
+func isMessages(args []string) bool { return emg.IsBatch(args) }
 
-// messageFiles expands folders to the .json files in them, in name order.
+// messageFiles expands folders to the .json files in them, in name order;
+// a name that is neither is a usage error.
 func messageFiles(args []string) ([]string, error) {
-	var files []string
-	for _, a := range args {
-		fi, err := os.Stat(a)
-		if err != nil {
-			return nil, usageErr(fmt.Errorf("EMG message %s: %v", a, err), "name .json message files or a folder of them")
-		}
-		if !fi.IsDir() {
-			files = append(files, a)
-			continue
-		}
-		found, err := filepath.Glob(filepath.Join(a, "*.json"))
-		if err != nil {
-			return nil, err
-		}
-		if len(found) == 0 {
-			return nil, usageErr(fmt.Errorf("folder %s holds no .json messages", a), "put the EMG messages there as NAME.json")
-		}
-		slices.Sort(found)
-		files = append(files, found...)
+	files, err := emg.Files(args)
+	var ne *emg.NameError
+	if errors.As(err, &ne) {
+		return nil, usageErr(err, ne.Hint)
 	}
-	return files, nil
+	return files, err
 }
 
 func runSubmitMessages(ctx context.Context, o submitOptions, e *env, args []string) error {

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -30,6 +33,57 @@ type ReadError struct {
 
 func (e *ReadError) Error() string { return fmt.Sprintf("EMG message %s: %v", e.File, e.Err) }
 func (e *ReadError) Unwrap() error { return e.Err }
+
+// IsBatch reports whether args name EMG messages: every one a .json file
+// or a folder.
+func IsBatch(args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	for _, a := range args {
+		if strings.EqualFold(filepath.Ext(a), ".json") {
+			continue
+		}
+		if fi, err := os.Stat(a); err == nil && fi.IsDir() {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// NameError is a name given for messages that is not a message file nor a
+// folder of them.
+type NameError struct {
+	Msg, Hint string
+}
+
+func (e *NameError) Error() string { return e.Msg }
+
+// Files expands folders to the .json files in them, in name order.
+func Files(args []string) ([]string, error) {
+	var files []string
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, &NameError{fmt.Sprintf("EMG message %s: %v", a, err), "name .json message files or a folder of them"}
+		}
+		if !fi.IsDir() {
+			files = append(files, a)
+			continue
+		}
+		found, err := filepath.Glob(filepath.Join(a, "*.json"))
+		if err != nil {
+			return nil, err
+		}
+		if len(found) == 0 {
+			return nil, &NameError{fmt.Sprintf("folder %s holds no .json messages", a), "put the EMG messages there as NAME.json"}
+		}
+		slices.Sort(found)
+		files = append(files, found...)
+	}
+	return files, nil
+}
 
 // Load reads and checks every message file. Nothing may be sent unless all
 // of them are good: it returns every problem of every message as Errors,

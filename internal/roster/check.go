@@ -617,7 +617,7 @@ func (c *Checker) checkVisitor(rec *Record, v *Visitor, add func(Field, string, 
 	}
 	if u := rec.Value(FieldUsername); u != "" {
 		v.Username = u
-		if msg := usernameProblem(u); msg != "" {
+		if msg := UsernameProblem(u); msg != "" {
 			add(FieldUsername, CodeUsernameInvalid, fmt.Sprintf("username %q %s", u, msg),
 				"write the visitor's Equinix portal username exactly as the portal shows it, or clear it and give First Name, Last Name and Company")
 		}
@@ -826,8 +826,9 @@ func alnum(s string, lo, hi int) bool {
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 func isUpper(b byte) bool { return b >= 'A' && b <= 'Z' }
 
-// usernameProblem returns what is wrong with an Equinix username, or "".
-func usernameProblem(u string) string {
+// UsernameProblem returns what is wrong with an Equinix username (8 to 100
+// characters, no spaces, none of # ? ! $ ^ * ; < > [ ] { } % ' "), or "".
+func UsernameProblem(u string) string {
 	switch n := utf8.RuneCountInString(u); {
 	case n < 8:
 		return "is shorter than 8 characters"

@@ -2,8 +2,11 @@ package sandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -67,5 +70,46 @@ func (s *Server) LoadState(r io.Reader) error {
 	s.orders, s.list = orders, list
 	s.nextID = max(s.nextID, st.NextID)
 	s.ordersMu.Unlock()
+	return nil
+}
+
+// LoadStateFile loads the orders a SaveStateFile kept in path; a path that
+// does not exist leaves the server as it is.
+func (s *Server) LoadStateFile(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sandbox state: %w", err)
+	}
+	defer f.Close()
+	if err := s.LoadState(f); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// SaveStateFile keeps the server's orders in path, replacing the file whole
+// (written aside, then renamed).
+func (s *Server) SaveStateFile(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("sandbox state: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".sandbox-*.json")
+	if err != nil {
+		return fmt.Errorf("sandbox state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	err = s.SaveState(tmp)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("sandbox state %s: %w", path, err)
+	}
 	return nil
 }
