@@ -56,7 +56,7 @@ func loadProducerFixtures(t *testing.T) map[string]producerFixture {
 	if err := json.Unmarshal(b, &fx); err != nil {
 		t.Fatal(err)
 	}
-	if len(fx) < 24 {
+	if len(fx) < 25 {
 		t.Fatalf("fixtures.json lists %d fixtures; run make.py", len(fx))
 	}
 	return fx

@@ -374,3 +374,18 @@ func TestOrderSheetFormula(t *testing.T) {
 		t.Errorf("error %v, want the Order sheet's B2 formula", err)
 	}
 }
+
+// TestReadCSVMacRoman reads Excel for Mac's "CSV (Macintosh)": CR line ends
+// and Mac Roman text; other 8-bit text is Windows-1252.
+func TestReadCSVMacRoman(t *testing.T) {
+	t.Parallel()
+	for name, c := range map[string]struct{ text, want string }{
+		"mac":     {"Cage,Company\rAM1:01:000111,Jos\x8e Garc\x92a \xafrsted\r", "José García Ørsted"},
+		"windows": {"Cage,Company\r\nAM1:01:000111,Jos\xe9 Garc\xeda \xd8rsted\r\n", "José García Ørsted"},
+	} {
+		_, recs := readAll(t, writeFile(t, name+".csv", []byte(c.text)), ReadOptions{})
+		if len(recs) != 1 || recs[0].Value(FieldCompany) != c.want {
+			t.Errorf("%s: %s", name, recordsString(recs))
+		}
+	}
+}

@@ -58,6 +58,10 @@ func openCSV(f *os.File, path string) (*csvReader, error) {
 		return fail(&FileError{Msg: "not a spreadsheet: it holds binary data, not text", Hint: hintSaveXLSX})
 	case validUTF8Prefix(head, len(head) < sniffSize):
 		isUTF8 = true
+	case loneCR(head):
+		// Lines ended by CR alone and text that is not UTF-8: Excel for
+		// Mac's "CSV (Macintosh)", which is Mac Roman.
+		r = transform.NewReader(br, charmap.Macintosh.NewDecoder())
 	default:
 		r = transform.NewReader(br, charmap.Windows1252.NewDecoder())
 	}

@@ -570,12 +570,16 @@ def sheets_style():
 
 
 def csv_cr():
-    """The CSV as Excel for Mac's "CSV (Macintosh)" ends its lines: CR only."""
+    """The CSV with lines ended as Excel for Mac's "CSV (Macintosh)" ends
+    them, CR only: in UTF-8, and in that format's Mac Roman."""
     with open(SOURCE, newline="", encoding="utf-8") as f:
         text = f.read()
     with open(out("roster-cr.csv"), "w", newline="", encoding="utf-8") as f:
         f.write(text.replace("\r\n", "\n").replace("\n", "\r"))
-    fixture("roster-cr.csv", "the CSV with CR-only line ends (Excel for Mac's CSV)")
+    fixture("roster-cr.csv", "the CSV with CR-only line ends, in UTF-8")
+    with open(out("roster-macintosh.csv"), "w", newline="", encoding="mac_roman") as f:
+        f.write(text.replace("\r\n", "\n").replace("\n", "\r"))
+    fixture("roster-macintosh.csv", "Excel for Mac's \"CSV (Macintosh)\": CR-only line ends, Mac Roman text")
 
 
 def main():
