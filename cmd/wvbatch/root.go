@@ -135,6 +135,9 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
+// hintDamaged is the fix for a damaged store file.
+const hintDamaged = "restore it from a backup (wvbatch store check / backup); wvbatch neither replaces nor repairs it"
+
 // cliError is an error meant for a person: one line, a hint, an exit code.
 type cliError struct {
 	code int
@@ -176,6 +179,9 @@ func reportError(w io.Writer, err error) int {
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(w, "wvbatch: interrupted")
+		return exitFailure
+	case errors.Is(err, queue.ErrDamaged):
+		fmt.Fprintf(w, "wvbatch: %v\nhint: %s\n", err, hintDamaged)
 		return exitFailure
 	case isCobraUsage(err):
 		fmt.Fprintf(w, "wvbatch: %v\nhint: run 'wvbatch help' for the commands and flags\n", err)

@@ -34,6 +34,8 @@ func (f *storeFlag) open(e *env) (*queue.Store, error) {
 	case errors.Is(err, queue.ErrStoreBusy):
 		return nil, &cliError{code: exitStoreBusy, err: err,
 			hint: "another wvbatch (perhaps the scheduler) is using this store: wait for it to finish, or use another --store"}
+	case errors.Is(err, queue.ErrDamaged):
+		return nil, &cliError{code: exitFailure, err: err, hint: hintDamaged}
 	case errors.Is(err, queue.ErrNewerSchema):
 		return nil, &cliError{code: exitFailure, err: err, hint: "upgrade wvbatch to open this store"}
 	case err != nil:

@@ -484,7 +484,7 @@ func decodeAmendment(runID string, v []byte) (*Amendment, error) {
 // Amendments returns a run's amendments, oldest first.
 func (s *Store) Amendments(runID string) ([]Amendment, error) {
 	var out []Amendment
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		rb, err := runBucket(tx, runID)
 		if err != nil {
 			return err
@@ -524,7 +524,7 @@ func (s *Store) FindAmendment(runID string, req AmendRequest) (Amendment, bool, 
 // Amendment returns amendment n of a run.
 func (s *Store) Amendment(runID string, n int) (Amendment, error) {
 	var out Amendment
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		a, err := getAmendment(tx, runID, n)
 		if err != nil {
 			return err
@@ -553,7 +553,7 @@ func getAmendment(tx *bolt.Tx, runID string, n int) (*Amendment, error) {
 // AmendOrders returns the orders of amendment n, in plan order.
 func (s *Store) AmendOrders(runID string, n int) ([]AmendOrder, error) {
 	var out []AmendOrder
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		rb, err := runBucket(tx, runID)
 		if err != nil {
 			return err

@@ -37,7 +37,7 @@ var keyRestored = []byte("restored")
 // committed after it began.
 func (s *Store) Backup(w io.Writer) (int64, error) {
 	var n int64
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		var err error
 		n, err = tx.WriteTo(w)
 		return err
@@ -189,7 +189,7 @@ func (s *Store) markRestored(now time.Time) (inDoubt, runs int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.updateNow(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketMeta).Put(keyRestored, []byte(now.UTC().Format(time.RFC3339))); err != nil {
 			return err
 		}
@@ -267,7 +267,7 @@ func restoredAt(tx *bolt.Tx) time.Time {
 // time if never).
 func (s *Store) Restored() (time.Time, error) {
 	var t time.Time
-	err := s.db.View(func(tx *bolt.Tx) error { t = restoredAt(tx); return nil })
+	err := s.view(func(tx *bolt.Tx) error { t = restoredAt(tx); return nil })
 	return t, err
 }
 
@@ -275,7 +275,7 @@ func (s *Store) Restored() (time.Time, error) {
 // restored less than LookupAfterRestore ago.
 func (s *Store) afterRestore(runID string) error {
 	now := s.opt.Now().UTC()
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.updateNow(func(tx *bolt.Tx) error {
 		at := restoredAt(tx)
 		if at.IsZero() || now.Sub(at) > LookupAfterRestore {
 			return nil

@@ -174,7 +174,7 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 			if err != nil || !rep.OK() || rep.Runs != 1 || rep.Orders != 3 || rep.Rows != 6 || rep.Claims != 6 {
 				t.Fatalf("a sound store: %+v, %v", rep, err)
 			}
-			if err := s.db.Update(tc.break_); err != nil {
+			if err := s.updateNow(tc.break_); err != nil {
 				t.Fatal(err)
 			}
 			rep, err = s.Check()

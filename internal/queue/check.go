@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"slices"
 	"strconv"
@@ -42,7 +43,7 @@ func (r *CheckReport) add(format string, args ...any) {
 // so other changes can go on while it runs.
 func (s *Store) Check() (CheckReport, error) {
 	var rep CheckReport
-	err := s.db.View(func(tx *bolt.Tx) error { return check(tx, &rep) })
+	err := s.view(func(tx *bolt.Tx) error { return check(tx, &rep) })
 	return rep, err
 }
 
@@ -54,7 +55,14 @@ func CheckFile(path string) (CheckReport, error) {
 	if _, err := os.Stat(path); err != nil {
 		return rep, fmt.Errorf("check %s: %w", path, err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: LockTimeoutDefault})
+	if err := checkHeader(path); err != nil {
+		return rep, err
+	}
+	var db *bolt.DB
+	err := guard(path, func() (err error) {
+		db, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: LockTimeoutDefault})
+		return err
+	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return rep, &busyError{path: path}
 	}
@@ -62,7 +70,7 @@ func CheckFile(path string) (CheckReport, error) {
 		return rep, fmt.Errorf("check %s: %w", path, err)
 	}
 	defer db.Close()
-	err = db.View(func(tx *bolt.Tx) error { return check(tx, &rep) })
+	err = guard(path, func() error { return db.View(func(tx *bolt.Tx) error { return check(tx, &rep) }) })
 	return rep, err
 }
 
@@ -73,10 +81,11 @@ type quiet struct{}
 func (quiet) KeyToString(k []byte) string   { return strconv.Itoa(len(k)) + "-byte key" }
 func (quiet) ValueToString(v []byte) string { return strconv.Itoa(len(v)) + "-byte value" }
 
-var knownOrderStates = []OrderState{Planned, Sending, Submitted, Rejected, Cancelling, Cancelled}
+var knownOrderStates = []OrderState{Planned, Sending, Submitted, Rejected, Cancelling, Cancelled, Closed}
 var knownRowStates = []RowStatus{RowPending, RowOrdered, RowRejected, RowInvalid, RowAlreadyOrdered, RowCancelled}
 
 func check(tx *bolt.Tx, rep *CheckReport) error {
+	readAll(tx)
 	for err := range tx.Check(bolt.WithKVStringer(quiet{})) {
 		rep.add("bbolt: %v", err)
 	}
@@ -234,4 +243,28 @@ func checkRun(tx *bolt.Tx, run *Run, rep *CheckReport, placed, held map[string]O
 			rep.add("run %s: it counts %d rows %s, its rows say %d", id, run.Rows[st], st, rows[st])
 		}
 	}
+}
+
+// readAll reads every bucket, key and value in the calling goroutine, so
+// that a damaged page panics or faults here, where guard turns it into an
+// error, and not in the goroutine of bbolt's own check, where nothing can.
+func readAll(tx *bolt.Tx) {
+	var sum uint32
+	var walk func(b *bolt.Bucket)
+	walk = func(b *bolt.Bucket) {
+		_ = b.ForEach(func(k, v []byte) error {
+			sum = crc32.Update(crc32.Update(sum, crc32.IEEETable, k), crc32.IEEETable, v)
+			if v == nil {
+				if nb := b.Bucket(k); nb != nil {
+					walk(nb)
+				}
+			}
+			return nil
+		})
+	}
+	_ = tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+		walk(b)
+		return nil
+	})
+	_ = sum
 }

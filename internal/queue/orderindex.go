@@ -36,7 +36,7 @@ func (s *Store) FindOrder(orderID string) (runID string, o Order, found bool, er
 	if orderID == "" {
 		return "", Order{}, false, nil
 	}
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOrderIDs)
 		if b == nil {
 			return nil

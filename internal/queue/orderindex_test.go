@@ -69,7 +69,7 @@ func TestFindOrderMigration(t *testing.T) {
 		if _, err := s.MarkSending("old", o.Key); err != nil {
 			t.Fatal(err)
 		}
-		err := s.db.Update(func(tx *bolt.Tx) error {
+		err := s.updateNow(func(tx *bolt.Tx) error {
 			rb, _ := runBucket(tx, "old")
 			seq, got, err := readOrder(rb, "old", o.Key)
 			if err != nil {

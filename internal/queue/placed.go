@@ -54,7 +54,7 @@ func (s *Store) CreatePlacedRun(run Run, orders []PlacedOrder) (created bool, er
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
 	now := s.opt.Now().UTC()
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.updateNow(func(tx *bolt.Tx) error {
 		id := []byte(run.ID)
 		if tx.Bucket(bucketRuns).Get(id) != nil {
 			return nil

@@ -63,7 +63,7 @@ func (s *Store) Prunable(before time.Time) ([]Run, error) {
 		return nil, err
 	}
 	var out []Run
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx *bolt.Tx) error {
 		for _, r := range runs {
 			done := (r.State == RunDone || r.State == RunCancelled) && r.Orders[Planned]+r.Orders[Sending]+r.Orders[Cancelling] == 0
 			if done && r.UpdatedAt.Before(before) && !isPruned(tx, r.ID) {
@@ -96,9 +96,9 @@ func (s *Store) Prune(opt PruneOptions) ([]PrunedRun, error) {
 			return pruneRun(tx, r.ID, salt, opt, &pr, s.opt.Now().UTC())
 		}
 		if opt.DryRun {
-			err = s.db.View(fn)
+			err = s.view(fn)
 		} else {
-			err = s.db.Update(fn)
+			err = s.updateNow(fn)
 		}
 		if err != nil {
 			return out, fmt.Errorf("prune run %s: %w", r.ID, err)
@@ -106,7 +106,7 @@ func (s *Store) Prune(opt PruneOptions) ([]PrunedRun, error) {
 		out = append(out, pr)
 	}
 	if !opt.DryRun {
-		err = s.db.Update(func(tx *bolt.Tx) error {
+		err = s.updateNow(func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketMeta).Put(keyLastPrune, []byte(s.opt.Now().UTC().Format(time.RFC3339)))
 		})
 	}
@@ -119,7 +119,7 @@ var keyLastPrune = []byte("lastPrune")
 // time.
 func (s *Store) LastPrune() (time.Time, error) {
 	var t time.Time
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketMeta).Get(keyLastPrune); v != nil {
 			t, _ = time.Parse(time.RFC3339, string(v))
 		}
@@ -343,7 +343,7 @@ func forEachJSON[T any](b *bolt.Bucket, write bool, fn func(*T) bool) error {
 // Pruned returns when each pruned run was pruned, by run id.
 func (s *Store) Pruned() (map[string]time.Time, error) {
 	out := map[string]time.Time{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPruned)
 		if b == nil {
 			return nil
@@ -360,7 +360,7 @@ func (s *Store) Pruned() (map[string]time.Time, error) {
 // HashedVisitorKey returns key as a pruned run keeps it; ok is false when
 // no run was ever pruned (the store has no salt yet).
 func (s *Store) HashedVisitorKey(key string) (hashed string, ok bool, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx *bolt.Tx) error {
 		if salt := tx.Bucket(bucketMeta).Get(keySalt); salt != nil {
 			hashed, ok = hashedKey(salt, key), true
 		}

@@ -33,7 +33,7 @@ func (s *Store) CreateRun(run Run, orders []OrderSpec, rows []RowOutcome) (creat
 	defer s.createMu.Unlock()
 
 	var exists bool
-	if err := s.db.View(func(tx *bolt.Tx) error {
+	if err := s.view(func(tx *bolt.Tx) error {
 		exists = tx.Bucket(bucketRuns).Get([]byte(run.ID)) != nil
 		return nil
 	}); err != nil {
@@ -138,7 +138,7 @@ func cmpRow(a, b RowOutcome) int { return a.Row - b.Row }
 // writeRun writes a run in chunks, its record last.
 func (s *Store) writeRun(run *Run, orders []OrderSpec, rows []RowOutcome, now time.Time) error {
 	id := []byte(run.ID)
-	if err := s.db.Update(func(tx *bolt.Tx) error {
+	if err := s.updateNow(func(tx *bolt.Tx) error {
 		all := tx.Bucket(bucketRun)
 		if all.Bucket(id) != nil { // left by a CreateRun that did not finish
 			if err := all.DeleteBucket(id); err != nil {
@@ -161,7 +161,7 @@ func (s *Store) writeRun(run *Run, orders []OrderSpec, rows []RowOutcome, now ti
 
 	for from := 0; from < len(orders); from += chunkOrders {
 		to := min(from+chunkOrders, len(orders))
-		if err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := s.updateNow(func(tx *bolt.Tx) error {
 			rb := tx.Bucket(bucketRun).Bucket(id)
 			ob, bb := rb.Bucket(bucketOrders), rb.Bucket(bucketBodies)
 			ob.FillPercent, bb.FillPercent = 0.95, 0.95
@@ -199,7 +199,7 @@ func (s *Store) writeRun(run *Run, orders []OrderSpec, rows []RowOutcome, now ti
 	slices.SortFunc(byKey, func(a, b int) int { return strings.Compare(orders[a].Key, orders[b].Key) })
 	for from := 0; from < len(byKey); from += chunkRows {
 		to := min(from+chunkRows, len(byKey))
-		if err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := s.updateNow(func(tx *bolt.Tx) error {
 			kb := tx.Bucket(bucketRun).Bucket(id).Bucket(bucketKeys)
 			kb.FillPercent = 0.95
 			for _, seq := range byKey[from:to] {
@@ -215,7 +215,7 @@ func (s *Store) writeRun(run *Run, orders []OrderSpec, rows []RowOutcome, now ti
 
 	for from := 0; from < len(rows); from += chunkRows {
 		to := min(from+chunkRows, len(rows))
-		if err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := s.updateNow(func(tx *bolt.Tx) error {
 			b := tx.Bucket(bucketRun).Bucket(id).Bucket(bucketRows)
 			b.FillPercent = 0.95
 			for i := from; i < to; i++ {
@@ -233,7 +233,7 @@ func (s *Store) writeRun(run *Run, orders []OrderSpec, rows []RowOutcome, now ti
 		}
 	}
 
-	return s.db.Update(func(tx *bolt.Tx) error { return putRun(tx, run) })
+	return s.updateNow(func(tx *bolt.Tx) error { return putRun(tx, run) })
 }
 
 func putRun(tx *bolt.Tx, run *Run) error {
@@ -265,7 +265,7 @@ func getRun(tx *bolt.Tx, id string) (*Run, error) {
 // Run returns one run.
 func (s *Store) Run(id string) (Run, error) {
 	var r *Run
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		var err error
 		r, err = getRun(tx, id)
 		return err
@@ -279,7 +279,7 @@ func (s *Store) Run(id string) (Run, error) {
 // Runs returns every run, newest first.
 func (s *Store) Runs() ([]Run, error) {
 	var runs []Run
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketRuns).ForEach(func(k, v []byte) error {
 			var r Run
 			if err := json.Unmarshal(v, &r); err != nil {
@@ -309,7 +309,7 @@ func runBucket(tx *bolt.Tx, runID string) (*bolt.Bucket, error) {
 // Orders returns a run's orders in plan order, without their bodies.
 func (s *Store) Orders(runID string) ([]Order, error) {
 	var out []Order
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		rb, err := runBucket(tx, runID)
 		if err != nil {
 			return err
@@ -333,7 +333,7 @@ func (s *Store) Orders(runID string) ([]Order, error) {
 // sending, reading only what the runner needs.
 func (s *Store) unfinished(runID string) ([]*task, error) {
 	var out []*task
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		rb, err := runBucket(tx, runID)
 		if err != nil {
 			return err
@@ -364,7 +364,7 @@ func (s *Store) unfinished(runID string) ([]*task, error) {
 // Order returns one order with its body.
 func (s *Store) Order(runID, key string) (Order, error) {
 	var o Order
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		rb, err := runBucket(tx, runID)
 		if err != nil {
 			return err
@@ -403,7 +403,7 @@ func (s *Store) Rows(runID string, fn func(RowOutcome) error) error {
 	var after []byte
 	for {
 		page := make([]RowOutcome, 0, rowPage)
-		err := s.db.View(func(tx *bolt.Tx) error {
+		err := s.view(func(tx *bolt.Tx) error {
 			rb, err := runBucket(tx, runID)
 			if err != nil {
 				return err
@@ -446,7 +446,7 @@ func (s *Store) Rows(runID string, fn func(RowOutcome) error) error {
 // the order that holds it.
 func (s *Store) AlreadyOrdered(keys []string) (map[string]Claim, error) {
 	out := make(map[string]Claim)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketVisitors)
 		salt := tx.Bucket(bucketMeta).Get(keySalt) // set once a run was pruned
 		for _, k := range keys {

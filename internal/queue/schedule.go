@@ -55,7 +55,7 @@ type JobState struct {
 
 // JobState returns a job's state; ok is false when the store has none.
 func (s *Store) JobState(job string) (st JobState, ok bool, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSchedule)
 		if b == nil {
 			return nil
@@ -76,7 +76,7 @@ func (s *Store) JobState(job string) (st JobState, ok bool, err error) {
 // JobStates returns every job's state, by name.
 func (s *Store) JobStates() ([]JobState, error) {
 	var out []JobState
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSchedule)
 		if b == nil {
 			return nil
@@ -134,7 +134,7 @@ func (s *Store) UpdateJobState(job string, fn func(st *JobState) error) (JobStat
 // ErrNotFound when there is none.
 func (s *Store) ScheduledRun(job string, at time.Time) (Run, error) {
 	var found *Run
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketRuns).ForEach(func(k, v []byte) error {
 			if found != nil {
 				return nil

@@ -139,7 +139,14 @@ func open(path string, opt Options, migs []migration) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create store directory: %w", err)
 	}
-	db, err := openReplaced(path, opt.LockTimeout)
+	if err := checkHeader(path); err != nil {
+		return nil, err
+	}
+	var db *bolt.DB
+	err := guard(path, func() (err error) {
+		db, err = openReplaced(path, opt.LockTimeout)
+		return err
+	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, &busyError{path: path}
 	}
@@ -152,7 +159,7 @@ func open(path string, opt Options, migs []migration) (*Store, error) {
 			return nil, fmt.Errorf("open store %s: %w", path, err)
 		}
 	}
-	if err := db.Update(func(tx *bolt.Tx) error { return migrate(tx, migs) }); err != nil {
+	if err := guard(path, func() error { return db.Update(func(tx *bolt.Tx) error { return migrate(tx, migs) }) }); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -310,7 +317,7 @@ func (s *Store) gather(batch []*call) []*call {
 func (s *Store) commit(batch []*call) {
 	s.commits.Add(1)
 	errs := make([]error, len(batch))
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.updateNow(func(tx *bolt.Tx) error {
 		for i, c := range batch {
 			err := c.fn(tx)
 			var r *refusal

@@ -243,7 +243,7 @@ func TestCreateRunRewritesAnUnfinishedRun(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
 	// A CreateRun cut short leaves the run's buckets without its record.
-	if err := s.db.Update(func(tx *bolt.Tx) error {
+	if err := s.updateNow(func(tx *bolt.Tx) error {
 		rb, err := tx.Bucket(bucketRun).CreateBucket([]byte("r"))
 		if err != nil {
 			return err

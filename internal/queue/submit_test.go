@@ -715,7 +715,7 @@ func markSubmitted(t testing.TB, s *Store, runID string, leave int) {
 	}
 	orders = orders[:len(orders)-leave]
 	for from := 0; from < len(orders); from += 2000 {
-		err := s.db.Update(func(tx *bolt.Tx) error {
+		err := s.updateNow(func(tx *bolt.Tx) error {
 			rb, err := runBucket(tx, runID)
 			if err != nil {
 				return err
@@ -739,7 +739,7 @@ func markSubmitted(t testing.TB, s *Store, runID string, leave int) {
 			t.Fatal(err)
 		}
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.updateNow(func(tx *bolt.Tx) error {
 		run, err := getRun(tx, runID)
 		if err != nil {
 			return err

@@ -127,7 +127,7 @@ func (s *Store) RemoveUser(name string) error {
 // Users returns every user, by name.
 func (s *Store) Users() ([]User, error) {
 	var out []User
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketUsers)
 		if b == nil {
 			return nil
@@ -189,7 +189,7 @@ func (s *Store) DeleteSessions(now time.Time, ids ...string) error {
 // Sessions returns every recorded session.
 func (s *Store) Sessions() ([]Session, error) {
 	var out []Session
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSessions)
 		if b == nil {
 			return nil
