@@ -57,10 +57,10 @@ func TestApply(t *testing.T) {
 	submits := 0
 	a := &Applier{
 		Store: st, API: api, Endpoint: "sandbox", File: "../../samples/emg", Clock: now,
-		Amend: queue.AmendConfig{RunConfig: queue.RunConfig{Concurrency: 1, Classify: submit.Classify, ToStored: submit.ToStored}, Closed: submit.IsClosed},
+		Amend: queue.AmendConfig{RunConfig: queue.RunConfig{Concurrency: 1, Policy: submit.Policy}, Closed: submit.IsClosed},
 		Submit: func(ctx context.Context, run queue.Run, created bool) error {
 			submits++
-			_, err := queue.Submit(ctx, st, run.ID, api, queue.RunConfig{Classify: submit.Classify, ToStored: submit.ToStored})
+			_, err := queue.Submit(ctx, st, run.ID, api, queue.RunConfig{Policy: submit.Policy})
 			return err
 		},
 	}

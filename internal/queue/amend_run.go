@@ -224,10 +224,10 @@ func (m *amender) count(fn func(t *AmendTally)) {
 	fn(&m.tally)
 }
 
-// classify is cfg.Classify, except that an update cut short by a cancelled
+// classify is cfg.Policy.Classify, except that an update cut short by a cancelled
 // or expired context may have reached Equinix.
 func (m *amender) classify(err error) ErrorClass {
-	c := m.cfg.Classify(err)
+	c := m.cfg.Policy.Classify(err)
 	if c == Retryable && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return Uncertain
 	}
@@ -250,10 +250,10 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 			m.count(func(t *AmendTally) { t.Checks++ })
 			now, err := m.a.Current(reqCtx, ao.OrderID)
 			if err != nil {
-				class := m.cfg.Classify(err)
+				class := m.cfg.Policy.Classify(err)
 				switch {
 				case m.cfg.Closed(err):
-					st := m.cfg.ToStored(err)
+					st := m.cfg.Policy.ToStored(err)
 					if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, AmendSkipped, &st, "the order is closed or cancelled"); err != nil {
 						return err
 					}
@@ -335,7 +335,7 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 			log.Debug().Msg("update applied")
 			return nil
 		}
-		st := m.cfg.ToStored(err)
+		st := m.cfg.Policy.ToStored(err)
 		if m.cfg.Closed(err) {
 			if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, AmendSkipped, &st, "the order is closed or cancelled"); err != nil {
 				return err

@@ -173,7 +173,7 @@ func (k *canceller) settle(ctx context.Context, o Order) error {
 			}
 			return k.record(k.s.MarkCancelled(k.runID, o.Key), Planned, Cancelled)
 		}
-		class := k.cfg.Classify(err)
+		class := k.cfg.Policy.Classify(err)
 		if class == Fatal {
 			k.fatal(err)
 			return nil
@@ -207,7 +207,7 @@ func (k *canceller) cancel(ctx context.Context, o Order) error {
 		err := k.c.Cancel(ctx, o.OrderID, k.reason)
 		class := Done
 		if err != nil {
-			class = k.cfg.Classify(err)
+			class = k.cfg.Policy.Classify(err)
 		}
 		switch {
 		case class == Done:
@@ -222,13 +222,13 @@ func (k *canceller) cancel(ctx context.Context, o Order) error {
 			return nil
 		case class == Final || attempt >= k.cfg.MaxAttempts || ctx.Err() != nil:
 			log.Info().Err(err).Msg("order not cancelled")
-			return k.record(k.s.MarkCancelFailed(k.runID, o.Key, k.cfg.ToStored(err)), Cancelling, Submitted)
+			return k.record(k.s.MarkCancelFailed(k.runID, o.Key, k.cfg.Policy.ToStored(err)), Cancelling, Submitted)
 		}
 		k.mu.Lock()
 		k.tally.Retries++
 		k.mu.Unlock()
 		if err := k.cfg.Sleep(ctx, k.cfg.backoff(attempt, err)); err != nil {
-			return k.record(k.s.MarkCancelFailed(k.runID, o.Key, k.cfg.ToStored(err)), Cancelling, Submitted)
+			return k.record(k.s.MarkCancelFailed(k.runID, o.Key, k.cfg.Policy.ToStored(err)), Cancelling, Submitted)
 		}
 	}
 }

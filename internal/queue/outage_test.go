@@ -110,7 +110,7 @@ func TestSubmitWarnsDuringAnOutage(t *testing.T) {
 	api := newFakeAPI()
 	api.delay = 150 * time.Millisecond
 	var logs lockedBuffer
-	cfg := RunConfig{Concurrency: 1, Classify: classify, ToStored: toStored,
+	cfg := RunConfig{Concurrency: 1, Policy: newTestPolicy(),
 		WarnEvery: 30 * time.Millisecond, Logger: zerolog.New(&logs).Level(zerolog.WarnLevel)}
 	var calls atomic.Int32
 	cfg.Outage = func() (time.Duration, string) {

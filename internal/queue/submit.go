@@ -58,8 +58,25 @@ func (c ErrorClass) String() string {
 	return fmt.Sprintf("ErrorClass(%d)", int(c))
 }
 
-// Classifier tells what class an error from a Submitter or Canceller is.
-type Classifier func(error) ErrorClass
+// ErrorPolicy says what the errors of the API side (a Submitter,
+// Canceller or Amender) mean for an order; the API side implements it (for
+// Equinix's client, submit.Policy).
+type ErrorPolicy interface {
+	// Classify tells what an error means for the order.
+	Classify(error) ErrorClass
+	// RetryAfter returns how long the server asked to wait before the next
+	// attempt (Retry-After), or 0; a longer wait than the backoff wins.
+	RetryAfter(error) time.Duration
+	// ToStored turns an error into what the store keeps of it.
+	ToStored(error) StoredError
+}
+
+// defaultPolicy treats every error as Uncertain and keeps its message.
+type defaultPolicy struct{}
+
+func (defaultPolicy) Classify(error) ErrorClass      { return Uncertain }
+func (defaultPolicy) RetryAfter(error) time.Duration { return 0 }
+func (defaultPolicy) ToStored(err error) StoredError { return StoredError{Message: err.Error()} }
 
 // Submitter places orders and finds them again.
 type Submitter interface {
@@ -129,15 +146,9 @@ type RunConfig struct {
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
 
-	// Classify tells what an error means; nil treats every error as
-	// Uncertain.
-	Classify Classifier
-	// RetryAfter, if set, returns how long the server asked to wait
-	// (Retry-After); a longer wait than the backoff wins.
-	RetryAfter func(error) time.Duration
-	// ToStored turns an error into what the store keeps; nil keeps the
-	// message only.
-	ToStored func(error) StoredError
+	// Policy says what the API's errors mean; nil treats every error as
+	// Uncertain and keeps its message only.
+	Policy ErrorPolicy
 	// Progress, if set, is called after each order changes state, from
 	// one goroutine.
 	Progress func(Tally)
@@ -163,11 +174,8 @@ func (c RunConfig) withDefaults() RunConfig {
 	if c.Sleep == nil {
 		c.Sleep = backoff.Sleep
 	}
-	if c.Classify == nil {
-		c.Classify = func(error) ErrorClass { return Uncertain }
-	}
-	if c.ToStored == nil {
-		c.ToStored = func(err error) StoredError { return StoredError{Message: err.Error()} }
+	if c.Policy == nil {
+		c.Policy = defaultPolicy{}
 	}
 	return c
 }
@@ -187,8 +195,8 @@ func (c RunConfig) validate() error {
 // backoff returns the wait before attempt+1, with equal jitter.
 func (c *RunConfig) backoff(attempt int, err error) time.Duration {
 	d := backoff.Equal(backoff.Ceiling(c.BackoffBase, c.BackoffMax, attempt-1))
-	if c.RetryAfter != nil && err != nil {
-		d = max(d, c.RetryAfter(err))
+	if err != nil {
+		d = max(d, c.Policy.RetryAfter(err))
 	}
 	return d
 }
@@ -572,10 +580,10 @@ func (r *runner) work(ctx context.Context, t *task, events chan<- event) {
 	}
 }
 
-// classify is cfg.Classify, except that a request cut short by a
+// classify is cfg.Policy.Classify, except that a request cut short by a
 // cancelled or expired context may have reached the server.
 func (r *runner) classify(err error) ErrorClass {
-	c := r.cfg.Classify(err)
+	c := r.cfg.Policy.Classify(err)
 	if c == Retryable && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return Uncertain
 	}
@@ -621,7 +629,7 @@ func (r *runner) send(ctx context.Context, t *task, wait func() bool, release fu
 	}
 
 	class := r.classify(err)
-	stored := r.cfg.ToStored(err)
+	stored := r.cfg.Policy.ToStored(err)
 	switch class {
 	case Retryable:
 		if t.tries >= r.cfg.MaxAttempts {
@@ -692,7 +700,7 @@ func (r *runner) resolve(ctx context.Context, t *task, wait func() bool, release
 		release()
 	}
 	if err != nil {
-		switch class := r.cfg.Classify(err); {
+		switch class := r.cfg.Policy.Classify(err); {
 		case class == Fatal:
 			res.stop = err
 		case class == Final || t.lookups >= r.cfg.MaxAttempts:

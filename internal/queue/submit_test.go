@@ -41,6 +41,34 @@ func toStored(err error) StoredError {
 	return StoredError{Message: err.Error()}
 }
 
+// testPolicy is an error policy of functions: by default the one of the
+// tests' API errors (classify, toStored, no Retry-After).
+type testPolicy struct {
+	classify   func(error) ErrorClass
+	retryAfter func(error) time.Duration
+	toStored   func(error) StoredError
+}
+
+func newTestPolicy() *testPolicy { return &testPolicy{classify: classify, toStored: toStored} }
+
+func (p *testPolicy) Classify(err error) ErrorClass  { return p.classify(err) }
+func (p *testPolicy) ToStored(err error) StoredError { return p.toStored(err) }
+func (p *testPolicy) RetryAfter(err error) time.Duration {
+	if p.retryAfter == nil {
+		return 0
+	}
+	return p.retryAfter(err)
+}
+
+// policyOf is the testPolicy of a testConfig.
+func policyOf(cfg RunConfig) *testPolicy { return cfg.Policy.(*testPolicy) }
+
+// classifyOnly classifies the tests' API errors and keeps only their
+// messages.
+type classifyOnly struct{ defaultPolicy }
+
+func (classifyOnly) Classify(err error) ErrorClass { return classify(err) }
+
 var (
 	errBusy    = &apiError{Retryable, 503, "service unavailable"}
 	errTimeout = &apiError{Uncertain, 0, "timeout awaiting response"}
@@ -199,8 +227,7 @@ func testConfig(c *fakeClock) RunConfig {
 		SettleDelay: 5 * time.Second,
 		Now:         c.Now,
 		Sleep:       c.Sleep,
-		Classify:    classify,
-		ToStored:    toStored,
+		Policy:      newTestPolicy(),
 	}
 }
 
@@ -416,7 +443,7 @@ func TestSubmitRetries(t *testing.T) {
 			start := clock.Now()
 			cfg := testConfig(clock)
 			if tt.retryAfter > 0 {
-				cfg.RetryAfter = func(error) time.Duration { return tt.retryAfter }
+				policyOf(cfg).retryAfter = func(error) time.Duration { return tt.retryAfter }
 			}
 			tally, err := Submit(context.Background(), s, "r", api, cfg)
 			if tt.wantState == Planned {
@@ -512,7 +539,7 @@ func TestSubmitFinalErrorRejects(t *testing.T) {
 		return true, nil
 	}
 	cfg := testConfig(newClock())
-	cfg.ToStored = func(err error) StoredError {
+	policyOf(cfg).toStored = func(err error) StoredError {
 		st := toStored(err)
 		st.Problems = []Problem{{Property: "details.visitors[1].email", Reason: "invalid email", Row: 5}}
 		return st
@@ -672,7 +699,7 @@ func TestSubmitDrainTimeoutLeavesOrderToBeSearched(t *testing.T) {
 	api := newFakeAPI()
 	cfg := testConfig(newClock())
 	cfg.DrainTimeout = 20 * time.Millisecond
-	cfg.Classify = func(error) ErrorClass { return Retryable } // even so, a cut-short request is uncertain
+	policyOf(cfg).classify = func(error) ErrorClass { return Retryable } // even so, a cut-short request is uncertain
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if _, err := Submit(ctx, s, "r", hangingAPI{api}, cfg); !errors.Is(err, context.DeadlineExceeded) {
@@ -681,7 +708,7 @@ func TestSubmitDrainTimeoutLeavesOrderToBeSearched(t *testing.T) {
 	if o := orderOf(t, s, "r", orders[0].Key); o.State != Sending {
 		t.Fatalf("order cut short is %s; want sending", o.State)
 	}
-	cfg.Classify = classify
+	policyOf(cfg).classify = classify
 	if _, err := Submit(context.Background(), s, "r", api, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -783,7 +810,7 @@ func TestSubmitOfALargeRunNearlyDoneIsQuick(t *testing.T) {
 			checkCounts(t, s, "r")
 			api := newFakeAPI()
 			start := time.Now()
-			tally, err := Submit(context.Background(), s, "r", api, RunConfig{Classify: classify})
+			tally, err := Submit(context.Background(), s, "r", api, RunConfig{Policy: classifyOnly{}})
 			took := time.Since(start)
 			if err != nil {
 				t.Fatal(err)

@@ -170,7 +170,7 @@ func recordRun(b *testing.B, st *queue.Store, id string, n int) {
 }
 
 func runConfig(conc int) queue.RunConfig {
-	return queue.RunConfig{Concurrency: conc, Classify: Classify, RetryAfter: RetryAfter, ToStored: ToStored}
+	return queue.RunConfig{Concurrency: conc, Policy: Policy}
 }
 
 // bareCreates is the baseline: conc goroutines creating the orders with the

@@ -341,15 +341,13 @@ func (p *Pipeline) Place(ctx context.Context, run queue.Run, client *equinix.Cli
 }
 
 // RunConfig is the queue's configuration of the work on one run through
-// client: the Pipeline's concurrency and logger, and this package's error
-// policy for the Equinix client (Classify, RetryAfter, ToStored, the
-// client's outage watch), adjusted by Tune.
+// client: the Pipeline's concurrency and logger, this package's error
+// policy for the Equinix client (Policy) and the client's outage watch,
+// adjusted by Tune.
 func (p *Pipeline) RunConfig(runID string, client *equinix.Client) queue.RunConfig {
 	cfg := queue.RunConfig{
 		Concurrency: p.Concurrency,
-		Classify:    Classify,
-		RetryAfter:  RetryAfter,
-		ToStored:    ToStored,
+		Policy:      Policy,
 		Outage:      client.Outage,
 		Logger:      p.Logger,
 	}

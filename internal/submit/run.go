@@ -203,6 +203,16 @@ func (a API) Cancel(ctx context.Context, orderID, reason string) error {
 	return a.Client.CancelOrder(ctx, orderID, reason)
 }
 
+// Policy is the queue's error policy for the Equinix client: Classify,
+// RetryAfter and ToStored.
+var Policy queue.ErrorPolicy = policy{}
+
+type policy struct{}
+
+func (policy) Classify(err error) queue.ErrorClass  { return Classify(err) }
+func (policy) RetryAfter(err error) time.Duration   { return RetryAfter(err) }
+func (policy) ToStored(err error) queue.StoredError { return ToStored(err) }
+
 // Classify tells the queue what an error from the API means.
 func Classify(err error) queue.ErrorClass {
 	var ae *equinix.APIError
