@@ -126,13 +126,20 @@ func Restore(backup, path string, now time.Time) (RestoreResult, error) {
 		return res, fmt.Errorf("backup %s: %s (and %d more problems)", backup, rep.Problems[0], len(rep.Problems)-1)
 	}
 	// Hold the current store, if any, so that nothing writes to it while
-	// it is replaced.
+	// it is replaced. One that cannot be opened for another reason than
+	// another process holding it (it is damaged: the reason to restore) is
+	// replaced all the same, and kept aside.
 	var cur *Store
+	exists := false
 	if _, err := os.Stat(path); err == nil {
-		if cur, err = Open(path, Options{}); err != nil {
+		exists = true
+		cur, err = Open(path, Options{})
+		switch {
+		case errors.Is(err, ErrStoreBusy):
 			return res, err
+		case err == nil:
+			defer cur.Close()
 		}
-		defer cur.Close()
 	}
 	tmp := path + ".restoring"
 	defer os.Remove(tmp)
@@ -150,7 +157,7 @@ func Restore(backup, path string, now time.Time) (RestoreResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("restore %s: %w", backup, err)
 	}
-	if cur != nil {
+	if exists {
 		res.Aside = path + ".before-restore-" + now.UTC().Format("20060102T150405Z")
 		if err := os.Link(path, res.Aside); err != nil {
 			return res, fmt.Errorf("keep the current store as %s: %w", res.Aside, err)

@@ -3,6 +3,7 @@ package queue
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -214,5 +215,44 @@ func TestCheckFileFindsDamagedPages(t *testing.T) {
 	}
 	if strings.Contains(strings.Join(rep.Problems, "\n"), "visitor") {
 		t.Errorf("the problems show a key: %q", rep.Problems)
+	}
+}
+
+// TestRestoreOverADamagedStore: a store that cannot be opened any more is
+// replaced by the backup and kept aside; a store in use is not replaced.
+func TestRestoreOverADamagedStore(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	createRun(t, s, "r", specs(3, 1), nil)
+	dir := t.TempDir()
+	bfile := filepath.Join(dir, "backup.db")
+	if _, err := s.BackupFile(bfile); err != nil {
+		t.Fatal(err)
+	}
+	path := s.Path()
+	if _, err := Restore(bfile, path, time.Now()); !errors.Is(err, ErrStoreBusy) {
+		t.Errorf("restore over a store in use: %v, want ErrStoreBusy", err)
+	}
+	s.Close()
+	if err := os.WriteFile(path, bytes.Repeat([]byte("damaged!"), 4096), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(path, Options{}); err == nil {
+		t.Fatal("the damaged store opens")
+	}
+	res, err := Restore(bfile, path, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(res.Aside); err != nil || !bytes.HasPrefix(b, []byte("damaged!")) {
+		t.Errorf("the damaged store was not kept aside: %v", err)
+	}
+	s2, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if r, err := s2.Run("r"); err != nil || r.Orders[Sending] != 3 {
+		t.Errorf("restored run: %+v %v; want its 3 planned orders in doubt (sending)", r.Orders, err)
 	}
 }
