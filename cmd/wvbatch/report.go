@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -309,4 +310,19 @@ func configPathFunc(e *env, explicit string) func() (string, bool) {
 		f := apiFlags{configFile: explicit}
 		return f.configPath(e)
 	}
+}
+
+// passwordOnCommandLine refuses an --smtp-url that holds a password: any
+// user of the machine can read a command line (ps, /proc).
+func passwordOnCommandLine(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return nil
+	}
+	if _, ok := u.User.Password(); !ok {
+		return nil
+	}
+	return usageErr(errors.New("--smtp-url holds a password, which every user of this machine can read in the process list"),
+		"give the URL in WVBATCH_SMTP_URL (or a file named by WVBATCH_SMTP_URL_FILE) or the config file's smtp_url, "+
+			"or keep the password out of the URL with WVBATCH_SMTP_PASSWORD_FILE")
 }

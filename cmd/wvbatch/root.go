@@ -83,6 +83,10 @@ and places them, tracking every order so that nothing is ever ordered twice.`,
 				return usageErr(err, "")
 			}
 			e.log = l
+			if f := cmd.Flags().Lookup("smtp-url"); f != nil {
+				// Before anything is done: the password must not be used.
+				return passwordOnCommandLine(f.Value.String())
+			}
 			return nil
 		},
 	}
