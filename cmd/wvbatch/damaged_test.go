@@ -18,7 +18,7 @@ func TestDamagedStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		code, _, errOut := c.run("runs", "--store", path)
-		if code != exitFailure || !strings.Contains(errOut, "is damaged") || !strings.Contains(errOut, "hint: restore it from a backup (wvbatch store check / backup)") {
+		if code != exitFailure || !strings.Contains(errOut, "is damaged") || !strings.Contains(errOut, "hint: restore it from a backup: wvbatch store restore BACKUP") {
 			t.Errorf("%s store: exit %d\n%s", name, code, errOut)
 		}
 		if b, err := os.ReadFile(path); err != nil || string(b) != content {

@@ -140,7 +140,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 // hintDamaged is the fix for a damaged store file.
-const hintDamaged = "restore it from a backup (wvbatch store check / backup); wvbatch neither replaces nor repairs it"
+const hintDamaged = "restore it from a backup: wvbatch store restore BACKUP (it keeps the damaged file aside; see \"Backups, checks and restore\" in the README); wvbatch itself neither replaces nor repairs it"
 
 // cliError is an error meant for a person: one line, a hint, an exit code.
 type cliError struct {
