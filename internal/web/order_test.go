@@ -209,7 +209,7 @@ func TestOrderFromPage(t *testing.T) {
 			t.Errorf("the run page lacks order %s", o.ID)
 		}
 	}
-	for _, want := range []string{`id="dl-report"`, `id="dl-errors"`, `id="dl-summary"`, "sent to facilities@example.com", "by otto", "ordered", "invalid"} {
+	for _, want := range []string{`id="dl-report"`, `id="dl-errors"`, `id="dl-summary"`, `id="resend"`, "sent to facilities@example.com", "by otto", "ordered", "invalid"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the run page lacks %q", want)
 		}
