@@ -216,13 +216,18 @@ func (f *apiFlags) connect(e *env, now *time.Time) (*apiConn, error) {
 				return nil, usageErr(err, "see 'wvbatch sandbox --help' for the account file's format")
 			}
 		}
+		statePath := ""
+		if f.store != nil {
+			// Every change is saved before it is answered: a kill loses
+			// no order the command heard of.
+			statePath = filepath.Join(filepath.Dir(f.store.resolve(e)), "sandbox.json")
+			scfg.Persist = func(s *sandbox.Server) error { return s.SaveStateFile(statePath) }
+		}
 		srv, err := sandbox.New(scfg)
 		if err != nil {
 			return nil, usageErr(err, "")
 		}
-		statePath := ""
-		if f.store != nil {
-			statePath = filepath.Join(filepath.Dir(f.store.resolve(e)), "sandbox.json")
+		if statePath != "" {
 			if err := srv.LoadStateFile(statePath); err != nil {
 				return nil, &cliError{code: exitFailure, err: err, hint: "delete " + statePath + " to start the sandbox afresh"}
 			}

@@ -162,6 +162,9 @@ func (s *Server) inject(w http.ResponseWriter, r *http.Request, f Fault) bool {
 		resetConn(w)
 	case FaultDropCreated:
 		s.mux.ServeHTTP(&discardWriter{header: http.Header{}}, r)
+		if err := s.persist(); err != nil {
+			s.log.Error().Err(err).Msg("sandbox: save the orders")
+		}
 		resetConn(w)
 	}
 	return true

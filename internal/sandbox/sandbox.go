@@ -34,6 +34,13 @@ type Config struct {
 	ClientID     string // default DefaultClientID
 	ClientSecret string // default DefaultClientSecret
 
+	// Persist, when set, saves the orders held (SaveState) after every
+	// request that may change them, before the request is answered: a
+	// sandbox that lives inside one command keeps every order it
+	// answered for, and never hands out an order id twice, through a
+	// SIGKILL.
+	Persist func(*Server) error
+
 	// Account is what the credentials may order for; nil means DefaultAccount().
 	Account *Account
 	// Permissive accepts any well-formed cage, cabinet, account number and
@@ -102,12 +109,14 @@ func (c *Config) validate() error {
 
 // Server is the sandbox. It is an http.Handler; Start serves it on a port.
 type Server struct {
-	cfg  Config
-	now  func() time.Time
-	idx  *index
-	mux  *http.ServeMux
-	log  zerolog.Logger
-	kind []Fault
+	cfg Config
+	now func() time.Time
+	idx *index
+	mux *http.ServeMux
+	log zerolog.Logger
+
+	persistMu sync.Mutex
+	kind      []Fault
 
 	authMu   sync.Mutex
 	tokens   map[string]tokenInfo
@@ -216,7 +225,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Stringer("fault", fault).Dur("took", time.Since(started)).Msg("sandbox request")
 		return
 	}
-	s.mux.ServeHTTP(sw, r)
+	if changes(r) {
+		s.serveDurably(sw, r)
+	} else {
+		s.mux.ServeHTTP(sw, r)
+	}
 	s.log.Debug().Str("method", r.Method).Str("path", r.URL.Path).Int("status", sw.status).
 		Dur("took", time.Since(started)).Msg("sandbox request")
 }

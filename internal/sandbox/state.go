@@ -102,6 +102,9 @@ func (s *Server) SaveStateFile(path string) error {
 	}
 	defer os.Remove(tmp.Name())
 	err = s.SaveState(tmp)
+	if err == nil {
+		err = tmp.Sync()
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

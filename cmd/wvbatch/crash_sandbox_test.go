@@ -1,0 +1,149 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/sandbox"
+)
+
+// TestCrashSafetyInProcessSandbox runs the crash harness's kills against
+// `wvbatch submit --sandbox`: the sandbox lives inside each child and keeps
+// its orders in sandbox.json beside the store. After every kill, every
+// order the store recorded as placed is in sandbox.json under its
+// reference, and no order id or reference is held twice; once the run is
+// finished without kills, every planned order is held exactly once.
+func TestCrashSafetyInProcessSandbox(t *testing.T) {
+	kills := crashKillsDefault
+	if s := os.Getenv("WVBATCH_SOAK_KILLS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			t.Fatalf("WVBATCH_SOAK_KILLS=%q: want a positive number of kills", s)
+		}
+		kills = n
+	}
+	seed := uint64(5)
+	dir := t.TempDir()
+	for _, d := range []string{"logs", "rosters", "config"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &crashHarness{began: time.Now(), t: t, dir: dir, store: filepath.Join(dir, "state", "wvbatch.db"),
+		rng: rand.New(rand.NewPCG(seed, 0x5a4d)), seed: seed, env: childEnv(dir)}
+	r := h.newSmallRun(crashRows)
+	state := filepath.Join(dir, "state", "sandbox.json")
+	submit := []string{"submit", r.file, "--sandbox", "--sandbox-latency", "20ms", "--yes", "--no-preflight", "--now", crashNow,
+		"--store", h.store, "--concurrency", strconv.Itoa(crashConcurrency), "--log-level", "debug", "--log-format", "json"}
+
+	check := func(after string) map[string]string {
+		t.Helper()
+		held := heldInState(t, state)
+		st, err := queue.Open(h.store, queue.Options{LockTimeout: 5 * time.Second})
+		if err != nil {
+			t.Fatalf("after %s: %v", after, err)
+		}
+		orders, err := st.Orders(r.id)
+		st.Close()
+		if err != nil && !errors.Is(err, queue.ErrNotFound) {
+			t.Fatalf("after %s: %v", after, err)
+		}
+		for _, o := range orders {
+			if o.OrderID == "" {
+				continue
+			}
+			if got, ok := held[o.Reference]; !ok || got != o.OrderID {
+				t.Fatalf("after %s: the store holds order %s (%s), sandbox.json %q", after, o.OrderID, o.Reference, got)
+			}
+		}
+		return held
+	}
+	killed, natural := 0, 0
+	for killed < kills {
+		c := h.start(submit...)
+		if !c.waitFor(h.killDelay()) && c.kill() {
+			killed++
+			check(fmt.Sprintf("kill %d (%s)", killed, c))
+			continue
+		}
+		natural++
+		code := c.cmd.ProcessState.ExitCode()
+		if code != exitOK && code != exitFailure {
+			t.Fatalf("%s: exit status %d\n%s", c, code, c.tail(20))
+		}
+		check(c.String())
+		if code == exitOK {
+			break
+		}
+	}
+	for i := 0; ; i++ {
+		if i == crashFinishResumes {
+			t.Fatalf("run %s not done after %d submits without kills", r.id, i)
+		}
+		c := h.start(submit...)
+		if !c.waitFor(crashChildTimeout) {
+			c.kill()
+			t.Fatalf("%s did not end", c)
+		}
+		if code := c.cmd.ProcessState.ExitCode(); code == exitOK {
+			break
+		} else if code != exitFailure {
+			t.Fatalf("%s: exit status %d\n%s", c, code, c.tail(20))
+		}
+	}
+	held := check("the last submit")
+	if len(held) != len(r.plan) {
+		t.Errorf("sandbox.json holds %d orders; the plan %d", len(held), len(r.plan))
+	}
+	for _, p := range r.plan {
+		if held[p.CustomerReference] == "" {
+			t.Errorf("planned order %s not held", p.CustomerReference)
+		}
+	}
+	for _, o := range h.storedOrders(r.id) {
+		if o.State != queue.Submitted {
+			t.Errorf("order %s: %s, want submitted", o.Reference, o.State)
+		}
+	}
+	t.Logf("in-process sandbox crash test (seed %d): %d kills, %d children ended on their own, %d orders held once each",
+		seed, killed, natural, len(held))
+}
+
+// heldInState reads sandbox.json: reference → order id, failing on an id
+// or a reference held twice.
+func heldInState(t *testing.T, path string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return map[string]string{}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Orders []sandbox.Order `json:"orders"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	held, ids := map[string]string{}, map[string]bool{}
+	for _, o := range st.Orders {
+		if ids[o.ID] {
+			t.Fatalf("order id %s held twice", o.ID)
+		}
+		ids[o.ID] = true
+		if held[o.CustomerReferenceID] != "" {
+			t.Fatalf("reference %s held twice (%s and %s)", o.CustomerReferenceID, held[o.CustomerReferenceID], o.ID)
+		}
+		held[o.CustomerReferenceID] = o.ID
+	}
+	return held
+}
