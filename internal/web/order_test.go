@@ -345,3 +345,49 @@ func TestOrderSurvivesRestart(t *testing.T) {
 		t.Error("no audit line for the resume")
 	}
 }
+
+// The report workbook of a run, fixed and ordered again, orders only what
+// is left: the visitors ordered already are left out, and the confirmation
+// says so.
+func TestOrderReportWorkbookAgain(t *testing.T) {
+	oe := newOrderEnv(t, sandbox.Config{}, 4)
+	c := oe.signedIn("otto")
+	draft := c.uploadDraft("contractors-with-errors.csv", sample(t, "contractors-with-errors.csv"))
+	runID, first := c.confirmAndOrder(draft)
+	if p := c.waitEnd(runID); p.State != "finished" {
+		t.Fatalf("first run: %+v", p)
+	}
+	// From the run's page: fix the report workbook and order again.
+	resp, _ := c.post("/runs/"+runID+"/again", url.Values{"csrf": {c.csrf}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/drafts/") {
+		t.Fatalf("again: %s to %q", resp.Status, resp.Header.Get("Location"))
+	}
+	again := resp.Header.Get("Location")
+	_, body := c.get(again)
+	if !strings.Contains(body, "contractors-with-errors-report.xlsx") || !strings.Contains(body, `column &#34;Status&#34; is not a visitor column and is ignored`) {
+		t.Fatalf("the report workbook's check lacks its name or the note on its own columns:\n%s", errorLine(body))
+	}
+	// Row 6's first name, fixed in the report workbook.
+	if resp, _ := c.post(again+"/cells", url.Values{"csrf": {c.csrf}, "row": {"6"}, "c7": {"David"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("edit: %s", resp.Status)
+	}
+	_, confirm := c.post(again+"/confirm", url.Values{"csrf": {c.csrf}})
+	if !regexp.MustCompile(`\d+ visitors were already ordered</b> by an earlier run`).MatchString(confirm) {
+		t.Errorf("the confirmation does not say visitors were ordered already:\n%s", confirm)
+	}
+	runID2, n := c.confirmAndOrder(again)
+	if runID2 == runID {
+		t.Fatal("the corrected report made the same run")
+	}
+	if p := c.waitEnd(runID2); p.State != "finished" || p.Placed != n {
+		t.Fatalf("second run: %+v", p)
+	}
+	// One new order, for the fixed row only; no visitor ordered twice.
+	if got := len(oe.sb.Orders()); got != first+n || n != 1 {
+		t.Errorf("the sandbox holds %d orders after %d and %d; want one more order", got, first, n)
+	}
+	_, page := c.get("/runs/" + runID2)
+	if !strings.Contains(page, "already-ordered") {
+		t.Error("the second run's rows do not say already ordered")
+	}
+}
