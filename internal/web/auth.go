@@ -377,8 +377,18 @@ func (a *authState) throttled(keys map[string]int) time.Duration {
 func (a *authState) failed(keys map[string]int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	now := a.now()
 	for k := range keys {
-		a.fails[k] = append(a.fails[k], a.now())
+		a.fails[k] = append(a.fails[k], now)
+	}
+	// Many names tried: forget the attempts that no longer count, so that
+	// the table stays small.
+	if len(a.fails) > 10000 {
+		for k, ts := range a.fails {
+			if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= failWindow {
+				delete(a.fails, k)
+			}
+		}
 	}
 }
 

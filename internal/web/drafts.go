@@ -527,6 +527,14 @@ func (s *Server) editCells(w http.ResponseWriter, r *http.Request, u *user) {
 			edits = append(edits, roster.CellEdit{Row: row, Col: col, Text: text})
 		}
 	}
+	if len(edits) > 0 && d.ext() != ".csv" && d.ext() != ".txt" {
+		if st, err := os.Stat(s.originalPath(d)); err == nil && st.Size() > s.cfg.MaxEditWorkbook {
+			s.showDraft(w, r, u, d, http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("%s is too large to correct on the page (more than %d MB)", d.Name, s.cfg.MaxEditWorkbook>>20),
+				"fix the flagged cells in Excel and upload the workbook again, or save it as CSV")
+			return
+		}
+	}
 	if len(edits) > 0 {
 		for _, e := range edits {
 			i := slices.IndexFunc(d.Edits, func(x roster.CellEdit) bool { return x.Row == e.Row && x.Col == e.Col })

@@ -27,6 +27,9 @@ import (
 // MaxUploadDefault bounds an uploaded roster's size.
 const MaxUploadDefault = 100 << 20
 
+// MaxEditWorkbookDefault bounds the workbooks corrected on the page.
+const MaxEditWorkbookDefault = 20 << 20
+
 // StoreWaitDefault is how long a request waits for a store another
 // wvbatch holds.
 const StoreWaitDefault = 10 * time.Second
@@ -56,6 +59,10 @@ type Config struct {
 	Preflight func(ctx context.Context, imp importer.Options) (importer.Preflight, error)
 	// MaxUpload bounds an upload's size (default MaxUploadDefault).
 	MaxUpload int64
+	// MaxEditWorkbook bounds the size of a workbook whose cells can be
+	// corrected on the page, which holds the whole workbook in memory to
+	// write it (default MaxEditWorkbookDefault); a CSV is streamed.
+	MaxEditWorkbook int64
 	// AuthHeader names a header that carries the signed-in user's name; it
 	// is believed only from TrustedProxies.
 	AuthHeader     string
@@ -93,6 +100,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("web: Config.Open and Config.DataDir are required")
 	}
 	cfg.MaxUpload = cmp.Or(cfg.MaxUpload, MaxUploadDefault)
+	cfg.MaxEditWorkbook = cmp.Or(cfg.MaxEditWorkbook, MaxEditWorkbookDefault)
 	cfg.StoreWait = cmp.Or(cfg.StoreWait, StoreWaitDefault)
 	if cfg.Now == nil {
 		cfg.Now = time.Now

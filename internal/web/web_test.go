@@ -608,6 +608,12 @@ func TestUploadWorkbookOrderSheet(t *testing.T) {
 	if v, _ := f.GetCellValue(roster.TemplateVisitorsSheet, "I2"); v != ov {
 		t.Errorf("I2 %q; want %q (unchanged)", v, ov)
 	}
+	// A workbook too large to hold in memory is corrected in Excel.
+	te.srv.cfg.MaxEditWorkbook = 1000
+	if resp, body := c.post(draft+"/cells", url.Values{"csrf": {c.csrf}, "row": {"2"}, "c7": {"Anna"}}); resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body, "too large to correct on the page") {
+		t.Errorf("edit of a large workbook: %s %s", resp.Status, errorLine(body))
+	}
+	te.srv.cfg.MaxEditWorkbook = MaxEditWorkbookDefault
 	// The form's fields win over the sheet.
 	c.post(draft+"/fields", url.Values{"csrf": {c.csrf}, "description": {"Battery swap, hall 2"}, "reference_prefix": {"BAT"}})
 	_, body = c.get(draft)
