@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -327,19 +328,31 @@ func waitFile(t *testing.T, path string) string {
 	}
 }
 
-// TestBrowserReloadRestart orders a roster of 9 orders and, while they are
-// placed, reloads the page and then restarts the server: the page follows
-// the run to its end and every order is placed once.
+// TestBrowserReloadRestart drops a roster of 9 orders on the upload page,
+// orders it and, while the orders are placed, reloads the page and then
+// restarts the server: the page follows the run to its end and every order
+// is placed once.
 func TestBrowserReloadRestart(t *testing.T) {
 	ctx := newBrowser(t)
 	out := browserOut(t)
 	oe := newOrderEnv(t, sandbox.Config{Latency: 300 * time.Millisecond}, 1)
-	abs, _ := filepath.Abs(filepath.Join("..", "..", "samples", "contractors.xlsx"))
+	book := base64.StdEncoding.EncodeToString(sample(t, "contractors.xlsx"))
+	// The roster is dropped on the page, as a person drags it from a folder.
+	drop := fmt.Sprintf(`(function(){
+		var b = atob(%q), a = new Uint8Array(b.length);
+		for (var i = 0; i < b.length; i++) { a[i] = b.charCodeAt(i); }
+		var dt = new DataTransfer();
+		dt.items.add(new File([a], "contractors.xlsx"));
+		document.getElementById("drop").dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+		return true;
+	})()`, book)
 	err := chromedp.Do(ctx,
 		signInBrowser(oe.ts.URL, "otto", t.TempDir()),
 		chromedp.WaitVisible(chromedp.CSS("#upload-form")),
-		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{abs}),
-		chromedp.Click(chromedp.CSS("#upload")),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](drop)(ctx, tg)
+			return err
+		}),
 		chromedp.WaitVisible(chromedp.CSS("#order")),
 		chromedp.Click(chromedp.CSS("#order")),
 		chromedp.WaitVisible(chromedp.CSS("#place")),
