@@ -315,6 +315,9 @@ func (c *csvReader) readError(err error) *FileError {
 	case errors.Is(pe.Err, csv.ErrBareQuote):
 		fe.Msg = `a field has a " in it but is not quoted` + at
 		fe.Hint = `put the whole field in double quotes and double the quote inside it: "19"" rack"`
+	case errors.Is(pe.Err, errRecordTooLong):
+		fe.Msg = "a row is longer than 1 MB" + at + "; reading stopped there"
+		fe.Hint = "a roster row is a few hundred bytes: check that this is a roster saved as CSV, and that every quoted field is closed with \""
 	case errors.Is(pe.Err, csv.ErrQuote):
 		fe.Msg = `a quoted field is not closed properly: its closing " is missing or followed by more text` + at
 		fe.Hint = `close every quoted field with " before the next separator, and double any " inside it`

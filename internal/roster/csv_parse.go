@@ -48,6 +48,9 @@ func (p *csvParser) readLine() ([]byte, error) {
 	if errors.Is(err, bufio.ErrBufferFull) {
 		p.long = append(p.long[:0], line...)
 		for errors.Is(err, bufio.ErrBufferFull) {
+			if recordTooLong(len(p.long)) {
+				return nil, &csv.ParseError{StartLine: p.line + 1, Line: p.line + 1, Err: errRecordTooLong}
+			}
 			line, err = p.r.ReadSlice('\n')
 			p.long = append(p.long, line...)
 		}
@@ -210,6 +213,9 @@ func (p *csvParser) readQuoted(line []byte, start int) ([]string, int, error) {
 			case len(line) > 0:
 				// The field goes on past the end of the line.
 				p.buf = append(p.buf, line...)
+				if recordTooLong(len(p.buf)) {
+					return fail(errRecordTooLong)
+				}
 				next, err := p.readLine()
 				if err != nil && !errors.Is(err, io.EOF) {
 					return nil, 0, err

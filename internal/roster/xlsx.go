@@ -312,8 +312,9 @@ func (w *workbook) readSharedStrings() (*sharedStrings, error) {
 		return nil, w.damaged("cannot unpack "+name, err)
 	}
 	defer rc.Close()
+	maxCount, maxText := sharedStringsLimits(w.worksheetBytes())
 	var b strings.Builder
-	b.Grow(int(min(zf.UncompressedSize64/3, 1<<30)))
+	b.Grow(int(min(zf.UncompressedSize64/3, uint64(maxText))))
 	sc := newXMLScanner(rc)
 	var (
 		si            []byte
@@ -329,11 +330,14 @@ func (w *workbook) readSharedStrings() (*sharedStrings, error) {
 				if n, ok := sc.attr("uniqueCount"); ok && !uniqueCounted {
 					uniqueCounted = true
 					if c, err := strconv.Atoi(string(n)); err == nil && c > 0 {
-						t.ends = make([]int, 0, min(c, 1<<20))
+						t.ends = make([]int, 0, min(c, 1<<20, maxCount))
 					}
 				}
 			case "si":
 				inSI, si = true, si[:0]
+				if len(t.ends) >= maxCount {
+					return nil, w.sharedStringsError("more than " + strconv.Itoa(maxCount) + " strings")
+				}
 				if sc.self {
 					inSI = false
 					t.ends = append(t.ends, b.Len())
@@ -348,6 +352,13 @@ func (w *workbook) readSharedStrings() (*sharedStrings, error) {
 			case "si":
 				if inSI {
 					inSI = false
+					if cellTooLong(si) {
+						return nil, w.errorf("keep each cell under 32,767 characters, as Excel does",
+							"text %d of the workbook's text table is longer than Excel's %d characters per cell", len(t.ends)+1, maxCellChars)
+					}
+					if b.Len()+len(si) > maxText {
+						return nil, w.sharedStringsError("more than " + byteSize(int64(maxText)) + " of text")
+					}
 					if w.keepSpace {
 						b.Write(unescapeOOXML(si))
 					} else {
