@@ -144,7 +144,7 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 		fmt.Fprintf(say, "amendment %d of run %s (%s) was not finished: carrying on; no order is changed twice\n", a.N, run.ID, a.Request)
 	}
 
-	conn := o.run.api.runConn(e, set, nil)
+	conn := o.run.api.runConn(ctx, e, run, set, nil)
 	defer conn.close()
 	out, err := p.Amend(ctx, run.ID, a, conn.connect, o.settle)
 	if err != nil {

@@ -30,7 +30,7 @@ func bindReplace(cmd *cobra.Command) {
 // windows, it shows the orders to replace; then it submits.
 func runSubmitRoster(ctx context.Context, cmd *cobra.Command, o submitOptions, e *env) error {
 	replace, _ := cmd.Flags().GetBool("replace")
-	s, err := o.start(e)
+	s, err := o.start(ctx, e)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
@@ -110,6 +111,7 @@ type apiConn struct {
 	url        string
 	endpoint   string
 	close      func()
+	log        zerolog.Logger
 }
 
 // preflight returns the pre-flight for importing imp over the connection.
@@ -200,7 +202,7 @@ func (f *apiFlags) clientConfig(e *env) (equinix.Config, error) {
 // else to Equinix with credentials from flags, the environment or the
 // config file. now is the sandbox's starting clock when --now was given.
 func (f *apiFlags) connect(e *env, now *time.Time) (*apiConn, error) {
-	conn := &apiConn{close: func() {}}
+	conn := &apiConn{close: func() {}, log: e.log}
 	var cfg equinix.Config
 	if f.sandbox {
 		// Nothing of the Equinix settings applies but the client's own

@@ -311,7 +311,7 @@ func (h *crashHarness) newSmallRun(rows int) *crashRun {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	out := h.wvbatch("validate", file, "--json", "--now", crashNow, "--report-dir", filepath.Join(h.dir, "validate"))
+	out := h.wvbatch("validate", file, "--endpoint", h.url, "--json", "--now", crashNow, "--report-dir", filepath.Join(h.dir, "validate"))
 	var sum report.Summary
 	if err := json.Unmarshal(out, &sum); err != nil {
 		h.t.Fatalf("validate %s --json: %v\n%s", file, err, out)

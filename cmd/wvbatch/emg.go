@@ -80,11 +80,15 @@ func runSubmitMessages(ctx context.Context, o submitOptions, e *env, args []stri
 		return err
 	}
 	defer conn.close()
+	where, err := conn.where(ctx)
+	if err != nil {
+		return err
+	}
 
 	amend := o.run.pipeline(e, st).RunConfig("", conn.client)
 	amend.Concurrency = 1
 	a := &emg.Applier{
-		Store: st, API: submit.API{Client: conn.client}, Endpoint: conn.endpointName(), File: abs(args[0]),
+		Store: st, API: submit.API{Client: conn.client}, Endpoint: where.Endpoint, Account: where.Account, File: abs(args[0]),
 		Now: o.roster.now, Clock: now,
 		Amend: queue.AmendConfig{RunConfig: amend, Closed: submit.IsClosed},
 		Submit: func(ctx context.Context, run queue.Run, created bool) error {

@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -10,6 +14,7 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -47,11 +52,15 @@ func TestScripts(t *testing.T) {
 			e.Setenv("SAMPLES", filepath.Join(root, "samples"))
 			e.Setenv("TEMPLATES", filepath.Join(root, "templates"))
 			e.Setenv("XDG_STATE_HOME", filepath.Join(e.WorkDir, "state"))
+			e.Setenv("TESTDATA", filepath.Join(root, "cmd", "wvbatch", "testdata"))
 			return nil
 		},
 		RequireExplicitExec: true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"status": cmdStatus,
+			"status":   cmdStatus,
+			"freeport": cmdFreePort,
+			"waitport": cmdWaitPort,
+			"httpget":  cmdHTTPGet,
 		},
 	})
 }
@@ -96,4 +105,65 @@ func TestMemoryLimitFollowsLiveHeap(t *testing.T) {
 			t.Errorf("live %d MB: limit %d MB is not above it", tc.live>>20, got>>20)
 		}
 	}
+}
+
+// cmdFreePort sets an environment variable to a loopback address with a
+// port free now:
+//
+//	freeport ADDR
+func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: freeport VAR")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ts.Fatalf("freeport: %v", err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	ts.Setenv(args[0], addr)
+}
+
+// cmdWaitPort waits, at most 20 seconds, until something listens on ADDR:
+//
+//	waitport 127.0.0.1:8642
+func cmdWaitPort(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitport ADDR")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", args[0], time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitport %s: %v", args[0], err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// cmdHTTPGet prints the body of a GET to stdout:
+//
+//	httpget http://127.0.0.1:8642/sandbox/orders
+func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: httpget URL")
+	}
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(args[0])
+	if err != nil {
+		ts.Fatalf("httpget: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		ts.Fatalf("httpget: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		ts.Fatalf("httpget %s: %s", args[0], resp.Status)
+	}
+	fmt.Fprintf(ts.Stdout(), "%s\n", b)
 }

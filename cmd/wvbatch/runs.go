@@ -1,18 +1,22 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
@@ -25,12 +29,77 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// endpointName is what a run records of where it orders.
+// endpointName is what a run records of where it orders: "sandbox", or
+// the API's base URL with its scheme and host in lower case and no
+// trailing slash.
 func (c *apiConn) endpointName() string {
 	if c.sandbox != nil {
 		return "sandbox"
 	}
-	return c.endpoint
+	return normalEndpoint(c.endpoint)
+}
+
+func normalEndpoint(s string) string {
+	s = strings.TrimRight(strings.TrimSpace(s), "/")
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return s
+	}
+	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	return u.String()
+}
+
+// where names the endpoint the connection orders at, and the user its
+// credentials log in as when Equinix's token answer names one (a token is
+// asked for now, unless the client holds a ready one). Refused credentials
+// are an error; an API that cannot be reached leaves the account unknown
+// (the run then counts every account's orders at the endpoint as its own,
+// never ordering twice), and the run meets the outage when it orders.
+func (c *apiConn) where(ctx context.Context) (queue.Where, error) {
+	if c.sandbox != nil {
+		return queue.Where{Endpoint: "sandbox"}, nil
+	}
+	user, err := c.client.Login(ctx)
+	switch {
+	case err == nil:
+	case equinix.IsAuth(err), ctx.Err() != nil:
+		return queue.Where{}, apiErr(err)
+	default:
+		c.log.Warn().Err(err).Msg("the account the credentials log in as is not known: the API did not answer")
+	}
+	return queue.Where{Endpoint: c.endpointName(), Account: user}, nil
+}
+
+// whereOffline names the endpoint the flags, environment and config file
+// point at, without connecting or needing credentials.
+func (f *apiFlags) whereOffline(e *env) (queue.Where, error) {
+	if f.sandbox {
+		return queue.Where{Endpoint: "sandbox"}, nil
+	}
+	cfg, err := f.clientConfig(e)
+	if err != nil {
+		return queue.Where{}, err
+	}
+	return queue.Where{Endpoint: normalEndpoint(cmp.Or(cfg.Endpoint, equinix.EndpointDefault))}, nil
+}
+
+// explicit says whether the command line or EQUINIX_API_ENDPOINT names the
+// endpoint (rather than a run's record).
+func (f *apiFlags) explicit(e *env) bool {
+	return f.sandbox || f.endpoint != "" || e.getenv("EQUINIX_API_ENDPOINT") != ""
+}
+
+// endpointErr is the command's error for a run worked on through another
+// endpoint than the one it ordered at.
+func endpointErr(err error) error {
+	var ee *submit.EndpointError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	if ee.Run.Endpoint == queue.EndpointUnknown {
+		return usageErr(err, "say where it ordered with --endpoint URL or --sandbox; nothing was sent")
+	}
+	return usageErr(err, "drop --endpoint and --sandbox (and EQUINIX_API_ENDPOINT) to work on the run where it ordered; nothing was sent")
 }
 
 type resumeOptions struct {
@@ -87,16 +156,25 @@ func parseNowPtr(s string) (*time.Time, error) {
 }
 
 // followRun points the API flags where the run was ordered, unless the
-// command line or EQUINIX_API_ENDPOINT says otherwise.
-func (f *apiFlags) followRun(e *env, set submit.Settings) {
+// command line or EQUINIX_API_ENDPOINT says otherwise (the pipeline then
+// refuses another endpoint, see submit.SameEndpoint). It says whether the
+// endpoint was named explicitly.
+func (f *apiFlags) followRun(e *env, run queue.Run) (explicit bool) {
 	if f.sandbox || f.endpoint != "" {
-		return
+		return true
 	}
-	if set.Endpoint == "sandbox" {
+	switch run.Endpoint {
+	case "sandbox":
 		f.sandbox = true
-	} else if set.Endpoint != "" && e.getenv("EQUINIX_API_ENDPOINT") == "" {
-		f.endpoint = set.Endpoint
+	case "", queue.EndpointUnknown:
+		return e.getenv("EQUINIX_API_ENDPOINT") != ""
+	default:
+		if e.getenv("EQUINIX_API_ENDPOINT") != "" {
+			return true
+		}
+		f.endpoint = run.Endpoint
 	}
+	return false
 }
 
 // resumeRun connects to where the run orders and submits what is left.
@@ -108,15 +186,16 @@ func resumeRun(ctx context.Context, e *env, st *queue.Store, run queue.Run, f ru
 	if submit.NothingToSend(run) {
 		fmt.Fprintf(e.stdout, "run %s is finished: nothing to send\n", run.ID)
 	}
-	conn := f.api.runConn(e, set, now)
+	conn := f.api.runConn(ctx, e, run, set, now)
 	defer conn.close()
 	out, err := f.pipeline(e, st).Resume(ctx, run, conn.connect, imp)
-	return ranRun(ctx, e, out, err, f.json)
+	return ranRun(ctx, e, out, endpointErr(err), f.json)
 }
 
 type runsOptions struct {
-	store storeFlag
-	json  bool
+	store    storeFlag
+	json     bool
+	endpoint string
 }
 
 func newRunsCmd(e *env) *cobra.Command {
@@ -135,6 +214,13 @@ func newRunsCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if o.endpoint != "" {
+				want := o.endpoint
+				if want != "sandbox" && want != queue.EndpointUnknown {
+					want = normalEndpoint(want)
+				}
+				runs = slices.DeleteFunc(runs, func(r queue.Run) bool { return r.Endpoint != want })
+			}
 			if o.json {
 				return writeJSON(e.stdout, runs)
 			}
@@ -142,7 +228,7 @@ func newRunsCmd(e *env) *cobra.Command {
 				fmt.Fprintf(e.stdout, "no runs in %s\n", st.Path())
 				return nil
 			}
-			fmt.Fprintf(e.stdout, "%-17s %-16s %-12s %-28s %-10s %-14s %s\n", "RUN", "CREATED", "STATE", "ORDERS", "AMENDED", "BY", "ROSTER")
+			fmt.Fprintf(e.stdout, "%-17s %-16s %-12s %-28s %-10s %-14s %-24s %s\n", "RUN", "CREATED", "STATE", "ORDERS", "AMENDED", "BY", "ENDPOINT", "ROSTER")
 			for _, r := range runs {
 				orders := make(map[string]int)
 				for k, v := range r.Orders {
@@ -152,14 +238,15 @@ func newRunsCmd(e *env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "%-17s %-16s %-12s %-28s %-10s %-14s %s\n", r.ID, r.CreatedAt.Local().Format("2006-01-02 15:04"),
-					r.State, counts(orders, "submitted", "rejected", "planned", "sending", "cancelled"), amended(amends), startedBy(r), filepath.Base(r.File))
+				fmt.Fprintf(e.stdout, "%-17s %-16s %-12s %-28s %-10s %-14s %-24s %s\n", r.ID, r.CreatedAt.Local().Format("2006-01-02 15:04"),
+					r.State, counts(orders, "submitted", "rejected", "planned", "sending", "cancelled"), amended(amends), startedBy(r), r.Where(), filepath.Base(r.File))
 			}
 			return nil
 		},
 	}
 	o.store.bind(cmd.Flags())
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the runs as JSON")
+	cmd.Flags().StringVar(&o.endpoint, "endpoint", "", "only the runs that ordered at this endpoint: sandbox, or the API's URL")
 	return cmd
 }
 
@@ -260,7 +347,7 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 		return err
 	}
 	defer st.Close()
-	lazy := o.run.api.runConn(e, set, nil)
+	lazy := o.run.api.runConn(ctx, e, run, set, nil)
 	defer lazy.close()
 	conn, err := lazy.connect()
 	if err != nil {

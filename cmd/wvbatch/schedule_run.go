@@ -98,13 +98,17 @@ func (r *jobRunner) run(ctx context.Context, st *queue.Store, job *scheduler.Job
 	if job.Window != nil {
 		check.Window = job.Window.For(at)
 	}
-	conn := &lazyConn{e: e, f: &f.api}
+	where, err := f.api.whereOffline(e)
+	if err != nil {
+		return r.result(st, job, at, "", err)
+	}
+	conn := &lazyConn{ctx: ctx, e: e, f: &f.api, explicit: true}
 	defer conn.close()
 	p := r.pipeline(st, f)
 	prep, err := p.Prepare(ctx, submit.Input{
 		Import: importer.Options{Path: path, Read: roster.ReadOptions{Sheet: job.Sheet}, Check: check,
 			Order: job.Order, Salt: salt(job.Name, at)},
-		Connect: conn.connect, Job: job.Name, ScheduledAt: at,
+		At: where, Connect: conn.connect, Job: job.Name, ScheduledAt: at,
 	})
 	var fe *submit.OrderFieldError
 	switch {

@@ -89,18 +89,28 @@ type submitting struct {
 	in   submit.Input
 }
 
-func (o submitOptions) start(e *env) (*submitting, error) {
+func (o submitOptions) start(ctx context.Context, e *env) (*submitting, error) {
 	check, err := o.roster.checkConfig(e)
 	if err != nil {
 		return nil, err
 	}
-	s := &submitting{p: o.run.pipeline(e, nil), conn: &lazyConn{e: e, f: &o.run.api, now: o.roster.nowPtr()}}
+	at, err := o.run.api.whereOffline(e)
+	if err != nil {
+		return nil, err
+	}
+	s := &submitting{p: o.run.pipeline(e, nil), conn: &lazyConn{ctx: ctx, e: e, f: &o.run.api, now: o.roster.nowPtr(), explicit: true}}
 	s.in = submit.Input{
 		Import:  importer.Options{Path: o.file, Read: o.roster.readOptions(), Check: check, Order: o.roster.orderFields()},
+		At:      at,
 		Connect: s.conn.connect, NoPreflight: o.noPreflight, Now: o.roster.now, New: o.dryRun,
 		StartedBy: e.getenv("USER"),
 	}
-	s.p.Hooks.Recorded = func(run queue.Run) { fmt.Fprintf(e.stdout, "run %s recorded in %s\n", run.ID, s.p.Store.Path()) }
+	if o.dryRun && o.noPreflight {
+		s.in.Connect = nil // nothing to check or send: no credentials needed
+	}
+	s.p.Hooks.Recorded = func(run queue.Run) {
+		fmt.Fprintf(e.stdout, "run %s recorded in %s (endpoint %s)\n", run.ID, s.p.Store.Path(), run.Where())
+	}
 	return s, nil
 }
 
@@ -113,7 +123,7 @@ func (s *submitting) close() {
 // is the roster already imported with the same options and no pre-flight;
 // it is not read again.
 func runSubmit(ctx context.Context, o submitOptions, e *env, res *importer.Result) error {
-	s, err := o.start(e)
+	s, err := o.start(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -131,7 +141,7 @@ func (s *submitting) submit(ctx context.Context, o submitOptions, e *env) error 
 		return prepareErr(err)
 	}
 	if run := prep.Existing; run != nil {
-		fmt.Fprintf(e.stdout, "%s: same roster and settings as run %s (%s): resuming it; nothing is ordered twice\n",
+		fmt.Fprintf(e.stdout, "%s: same roster, settings and endpoint as run %s (%s): resuming it; nothing is ordered twice\n",
 			o.file, run.ID, run.CreatedAt.Local().Format("2006-01-02 15:04"))
 		return resumeRun(ctx, e, p.Store, *run, o.run, o.roster.nowPtr(), prep.Import)
 	}
@@ -151,7 +161,7 @@ func (s *submitting) submit(ctx context.Context, o submitOptions, e *env) error 
 		}
 	}
 	out, err := p.Execute(ctx, prep)
-	return ranRun(ctx, e, out, err, o.run.json)
+	return ranRun(ctx, e, out, endpointErr(err), o.run.json)
 }
 
 // prepareErr is the command's error for what kept a roster from being
@@ -167,31 +177,58 @@ func prepareErr(err error) error {
 // lazyConn connects to the API the flags name when the pipeline first
 // needs it, and closes what it opened.
 type lazyConn struct {
+	ctx  context.Context
 	e    *env
 	f    *apiFlags
 	now  *time.Time
 	conn *apiConn
+	at   queue.Where
+	// explicit: the endpoint was named on the command line or in
+	// EQUINIX_API_ENDPOINT, not taken from a run's record.
+	explicit bool
+	// run, when set, is the run worked on: connect refuses to reach
+	// another endpoint than its own.
+	run *queue.Run
 }
 
+// connect connects and logs in, learning the account the credentials log
+// in as (see apiConn.where).
 func (l *lazyConn) connect() (*submit.Conn, error) {
 	if l.conn == nil {
 		c, err := l.f.connect(l.e, l.now)
 		if err != nil {
 			return nil, err
 		}
-		l.conn = c
+		ctx := l.ctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		at, err := c.where(ctx)
+		if err != nil {
+			c.close()
+			return nil, err
+		}
+		l.conn, l.at = c, at
 	}
-	return &submit.Conn{Client: l.conn.client, Endpoint: l.conn.endpointName(), Preflight: l.conn.preflight}, nil
+	c := &submit.Conn{Client: l.conn.client, Endpoint: l.at.Endpoint, Account: l.at.Account, Explicit: l.explicit,
+		Preflight: l.conn.preflight}
+	if l.run != nil {
+		if err := submit.SameEndpoint(*l.run, c); err != nil {
+			return nil, endpointErr(err)
+		}
+	}
+	return c, nil
 }
 
-// runConn is a lazyConn to where a run was ordered, unless the flags say
-// otherwise; its sandbox's clock starts where the run's did, or at now.
-func (f *apiFlags) runConn(e *env, set submit.Settings, now *time.Time) *lazyConn {
-	f.followRun(e, set)
+// runConn is a lazyConn to where run was ordered, unless the flags say
+// otherwise; its connect refuses another endpoint than the run's (see
+// submit.SameEndpoint), before anything is sent.
+func (f *apiFlags) runConn(ctx context.Context, e *env, run queue.Run, set submit.Settings, now *time.Time) *lazyConn {
+	explicit := f.followRun(e, run)
 	if now == nil && set.Now != "" {
 		now, _ = parseNowPtr(set.Now)
 	}
-	return &lazyConn{e: e, f: f, now: now}
+	return &lazyConn{ctx: ctx, e: e, f: f, now: now, explicit: explicit, run: &run}
 }
 
 func (l *lazyConn) close() {
@@ -307,6 +344,7 @@ func finishRun(e *env, st *queue.Store, runID string, f runFlags, imp *importer.
 
 func printRunSummary(w io.Writer, s *report.RunSummary) {
 	fmt.Fprintf(w, "run %s (%s): %s\n", s.RunID, filepath.Base(s.File), s.State)
+	fmt.Fprintf(w, "endpoint: %s\n", s.Where())
 	fmt.Fprintf(w, "orders: %s\n", counts(s.Orders, "submitted", "rejected", "planned", "sending", "cancelled", "cancelling"))
 	fmt.Fprintf(w, "rows:   %d of %d ordered; %s\n", s.RowsOK, s.RowsTotal,
 		counts(s.Rows, "ordered", "already-ordered", "invalid", "rejected", "pending", "cancelled"))

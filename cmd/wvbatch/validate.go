@@ -12,6 +12,7 @@ import (
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/mail"
 	"github.com/wvbatch/wvbatch/internal/report"
+	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
 type validateOptions struct {
@@ -74,6 +75,12 @@ func runValidate(ctx context.Context, o validateOptions, e *env) error {
 		// The summary needs each order's visitor count, not its visitors:
 		// a roster of a million rows fits in a few hundred MB.
 		CountOnly: true,
+	}
+	// The run id and references are those submit gives the roster at the
+	// endpoint the flags, environment and config file name; settings that
+	// cannot be read are submit's to refuse.
+	if at, err := o.api.whereOffline(e); err == nil {
+		opt.Endpoint = submit.RunEndpoint(at)
 	}
 	if o.online || o.api.sandbox {
 		conn, err := o.api.connect(e, o.roster.nowPtr())

@@ -55,8 +55,12 @@ func (r *Result) Done() bool {
 type Applier struct {
 	Store *queue.Store
 	API   submit.API
-	// Endpoint names where the orders are placed, as a run records it.
+	// Endpoint names where the orders are placed, as a run records it, and
+	// Account the user the credentials log in as, when known. Only runs
+	// of the same endpoint hold the orders Update and Cancel messages
+	// name.
 	Endpoint string
+	Account  string
 	// File is what the runs record as their file (the first message's
 	// path, or its folder).
 	File string
@@ -145,11 +149,14 @@ func (a *Applier) Apply(ctx context.Context, b Batch) (results []Result, runID s
 // message, and has it submitted; a run recorded already is resumed.
 func (a *Applier) placeCreates(ctx context.Context, runID string, creates Batch) error {
 	if run, err := a.Store.Run(runID); err == nil {
+		if err := submit.SameEndpoint(run, &submit.Conn{Endpoint: a.Endpoint, Account: a.Account}); err != nil {
+			return err
+		}
 		return a.Submit(ctx, run, false)
 	} else if !errors.Is(err, queue.ErrNotFound) {
 		return err
 	}
-	run, specs, err := creates.run(runID, a.Endpoint, a.File, a.Now)
+	run, specs, err := creates.run(runID, a.where(), a.File, a.Now)
 	if err != nil {
 		return err
 	}
@@ -164,12 +171,12 @@ func (a *Applier) placeCreates(ctx context.Context, runID string, creates Batch)
 
 // run is the run of the batch's Create messages (all of b): one order per
 // message, whose row is the message's position among the messages.
-func (b Batch) run(runID, endpoint, file, now string) (queue.Run, []queue.OrderSpec, error) {
-	settings, err := json.Marshal(submit.Settings{Endpoint: endpoint, Now: now})
+func (b Batch) run(runID string, at queue.Where, file, now string) (queue.Run, []queue.OrderSpec, error) {
+	settings, err := json.Marshal(submit.Settings{Endpoint: at.Endpoint, Account: at.Account, Now: now})
 	if err != nil {
 		return queue.Run{}, nil, err
 	}
-	run := queue.Run{ID: runID, File: file, Settings: settings}
+	run := queue.Run{ID: runID, File: file, Settings: settings, Endpoint: at.Endpoint, Account: at.Account}
 	var specs []queue.OrderSpec
 	for _, it := range b {
 		c := it.Msg.Create
@@ -253,9 +260,14 @@ func (a *Applier) resolveOrder(ctx context.Context, m *Message, r *Result) strin
 	return r.OrderID
 }
 
-// storedOrder finds the order orderID among the store's runs.
+// where names the endpoint the Applier's orders are placed at.
+func (a *Applier) where() queue.Where { return queue.Where{Endpoint: a.Endpoint, Account: a.Account} }
+
+// storedOrder finds the order orderID among the store's runs at the
+// Applier's endpoint: the same order id at another endpoint is another
+// order.
 func (a *Applier) storedOrder(orderID string) (string, queue.Order, bool) {
-	runID, o, found, err := a.Store.FindOrder(orderID)
+	runID, o, found, err := a.Store.FindOrder(a.where(), orderID)
 	return runID, o, found && err == nil
 }
 
@@ -304,7 +316,7 @@ func (a *Applier) recordPlaced(ctx context.Context, b Batch, orderIDs []string, 
 	if len(placed) == 0 {
 		return nil
 	}
-	run := queue.Run{ID: "e" + hex.EncodeToString(h.Sum(nil))[:15], File: a.File}
+	run := queue.Run{ID: "e" + hex.EncodeToString(h.Sum(nil))[:15], File: a.File, Endpoint: a.Endpoint, Account: a.Account}
 	created, err := a.Store.CreatePlacedRun(run, placed)
 	if err != nil {
 		return err

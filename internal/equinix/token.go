@@ -28,6 +28,7 @@ type tokenSource struct {
 	token   string
 	renewAt time.Time // zero: never (a ready token from Config)
 	refused error     // *AuthError once Equinix refused the credentials
+	user    string    // the user_name of the last token answer, if it named one
 	call    *tokenCall
 }
 
@@ -69,11 +70,12 @@ func (ts *tokenSource) get(ctx context.Context) (string, error) {
 }
 
 func (ts *tokenSource) fetch(ctx context.Context, call *tokenCall) {
-	tok, ttl, err := ts.client.requestToken(ctx)
+	tok, ttl, user, err := ts.client.requestToken(ctx)
 	ts.client.cfg.Observer.TokenRefresh(err == nil)
 	ts.mu.Lock()
 	if err == nil {
 		ts.token = tok
+		ts.user = user
 		ts.renewAt = ts.client.cfg.Now().Add(ttl - renewMargin(ttl))
 	} else if _, ok := errors.AsType[*AuthError](err); ok {
 		ts.refused = err
@@ -125,8 +127,21 @@ type tokenAnswer struct {
 	UserName     string          `json:"user_name"`
 }
 
-// requestToken asks Equinix for an access token with the client credentials.
-func (c *Client) requestToken(ctx context.Context) (string, time.Duration, error) {
+// Login makes sure the Client holds a usable token and returns the user the
+// credentials log in as, when Equinix's token answer names one ("" for a
+// ready token, or an answer without user_name).
+func (c *Client) Login(ctx context.Context) (string, error) {
+	if _, err := c.tokens.get(ctx); err != nil {
+		return "", err
+	}
+	c.tokens.mu.Lock()
+	defer c.tokens.mu.Unlock()
+	return c.tokens.user, nil
+}
+
+// requestToken asks Equinix for an access token with the client credentials
+// and returns it with its lifetime and the user_name the answer names.
+func (c *Client) requestToken(ctx context.Context) (string, time.Duration, string, error) {
 	const op = "get Equinix access token"
 	resp, err := c.do(ctx, &request{
 		op:     op,
@@ -141,24 +156,24 @@ func (c *Client) requestToken(ctx context.Context) (string, time.Duration, error
 		replay: replaySafe,
 	})
 	if err != nil {
-		return "", 0, err
+		return "", 0, "", err
 	}
 	var a tokenAnswer
 	if err := decodeJSON(op, resp, &a); err != nil {
-		return "", 0, err
+		return "", 0, "", err
 	}
 	if a.AccessToken == "" {
-		return "", 0, fmt.Errorf("%s: Equinix's answer has no access_token", op)
+		return "", 0, "", fmt.Errorf("%s: Equinix's answer has no access_token", op)
 	}
 	if a.TokenType != "" && !strings.EqualFold(a.TokenType, "Bearer") {
-		return "", 0, fmt.Errorf("%s: Equinix gave a token of type %q, not Bearer", op, a.TokenType)
+		return "", 0, "", fmt.Errorf("%s: Equinix gave a token of type %q, not Bearer", op, a.TokenType)
 	}
 	ttl, ok := parseTokenTimeout(a.TokenTimeout)
 	if !ok {
 		ttl = tokenTimeoutDefault
 	}
 	c.log.Debug().Str("user_name", a.UserName).Dur("token_timeout", ttl).Msg("equinix access token received")
-	return a.AccessToken, ttl, nil
+	return a.AccessToken, ttl, a.UserName, nil
 }
 
 // parseTokenTimeout reads token_timeout: a string of seconds ("3599"), or,

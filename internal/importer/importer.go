@@ -29,6 +29,10 @@ type Options struct {
 	CountOnly bool
 	// Salt is mixed into the run id, e.g. a scheduled job's name and time.
 	Salt string
+	// Endpoint, when not empty, names where the run orders (the API's URL
+	// and account) and is mixed into the run id: the same roster ordered
+	// at two endpoints is two runs. Empty stands for the built-in sandbox.
+	Endpoint string
 	// OnError, when set, receives every row error as it is found, in roster
 	// order; Result.Errors then keeps only the first KeepErrors.
 	OnError func(roster.RowError)
@@ -170,7 +174,7 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 		return nil, hs.err
 	}
 	res.Hash = hs.sum
-	res.RunID = RunID(res.Hash, res.Order, opt.Check.DateOrder, opt.Salt)
+	res.RunID = RunID(res.Hash, res.Order, opt.Check.DateOrder, opt.Salt, opt.Endpoint)
 	sc.planner.SetRunID(res.RunID)
 	res.Orders, res.Summary = sc.planner.Orders()
 	return res, nil
@@ -297,14 +301,18 @@ func orderFields(opt Options) (roster.OrderFields, error) {
 	return of, nil
 }
 
-// RunID derives a run's id from the roster's content hash and every setting
-// that changes what would be ordered.
-func RunID(hash string, of roster.OrderFields, order roster.DateOrder, salt string) string {
+// RunID derives a run's id from the roster's content hash, every setting
+// that changes what would be ordered and the endpoint it is ordered at
+// (empty: the built-in sandbox).
+func RunID(hash string, of roster.OrderFields, order roster.DateOrder, salt, endpoint string) string {
 	h := sha256.New()
 	for _, s := range []string{hash, of.Description, of.ReferencePrefix, of.TechnicalContact,
 		strings.Join(of.NotificationContacts, ","), of.PurchaseOrder, order.String(), salt} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
+	}
+	if endpoint != "" {
+		h.Write([]byte("endpoint\x00" + endpoint))
 	}
 	return "r" + hex.EncodeToString(h.Sum(nil))[:15]
 }

@@ -22,6 +22,8 @@ type ReportData struct {
 	// counts rows checked and nothing was ordered.
 	ValidationOnly bool
 	RunID          string
+	// Endpoint names where the run ordered ("sandbox", or the API's URL).
+	Endpoint string
 	// Roster is the roster's file name.
 	Roster string
 	Orders []ReportOrder

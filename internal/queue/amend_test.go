@@ -168,7 +168,7 @@ func TestAmendShiftsEveryOrderOnce(t *testing.T) {
 	old := specs[0].VisitorKeys[0]
 	moved := strings.TrimSuffix(old, fmt.Sprintf("|%d|%d", specs[0].Start.Unix(), specs[0].End.Unix())) +
 		fmt.Sprintf("|%d|%d", wantStart.Unix(), specs[0].End.Add(24*time.Hour).Unix())
-	claims, err := s.AlreadyOrdered([]string{old, moved})
+	claims, err := s.AlreadyOrdered(sandbox, []string{old, moved})
 	if err != nil {
 		t.Fatal(err)
 	}

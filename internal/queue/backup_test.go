@@ -90,7 +90,7 @@ func TestBackupMidRunRestoreResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The later run is made again from its roster: same references.
-	if created, err := s2.CreateRun(Run{ID: "r2", File: "roster.xlsx", Hash: "h"}, later, nil); err != nil || !created {
+	if created, err := s2.CreateRun(Run{ID: "r2", File: "roster.xlsx", Hash: "h", Endpoint: "sandbox"}, later, nil); err != nil || !created {
 		t.Fatalf("CreateRun after the restore = %v, %v", created, err)
 	}
 	if _, err := Submit(context.Background(), s2, "r2", api, cfg); err != nil {

@@ -103,6 +103,7 @@ func check(tx *bolt.Tx, rep *CheckReport) error {
 	}
 	placed := map[string]Order{} // run id + "\x00" + order key → submitted order
 	held := map[string]Order{}   // run id + "\x00" + order key → every order with an order id
+	where := map[string]Where{}  // run id → its endpoint
 	err := tx.Bucket(bucketRuns).ForEach(func(k, v []byte) error {
 		rep.Runs++
 		var run Run
@@ -110,6 +111,7 @@ func check(tx *bolt.Tx, rep *CheckReport) error {
 			rep.add("run %s: its record is not readable: %v", k, err)
 			return nil
 		}
+		where[run.ID] = run.Where()
 		checkRun(tx, &run, rep, placed, held)
 		return nil
 	})
@@ -121,7 +123,7 @@ func check(tx *bolt.Tx, rep *CheckReport) error {
 	// no longer holds the id are stale and ignored by FindOrder.
 	if ib := tx.Bucket(bucketOrderIDs); ib != nil {
 		for _, o := range held {
-			v := ib.Get([]byte(o.OrderID))
+			v := ib.Get([]byte(where[o.RunID].Key(o.OrderID)))
 			if v == nil {
 				rep.add("run %s: order %s is not in the order id index", o.RunID, o.OrderID)
 				continue

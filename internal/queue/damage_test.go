@@ -23,7 +23,7 @@ func damageFixture(t *testing.T) []byte {
 			orders[i].Key = id + orders[i].Key
 			orders[i].Reference = id + orders[i].Reference
 			for j := range orders[i].VisitorKeys {
-				orders[i].VisitorKeys[j] = id + orders[i].VisitorKeys[j]
+				orders[i].VisitorKeys[j] = sandbox.Key(id + PlainKey(orders[i].VisitorKeys[j]))
 			}
 		}
 		createRun(t, s, id, orders, nil)

@@ -177,7 +177,7 @@ func (s *Store) MarkSubmitted(runID, key, orderID string) error {
 				return err
 			}
 		}
-		if err := indexOrderID(t.tx, t.id, o.Key, orderID); err != nil {
+		if err := indexOrderID(t.tx, t.run.Where(), t.id, o.Key, orderID); err != nil {
 			return err
 		}
 		return t.claim(o)

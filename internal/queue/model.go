@@ -68,6 +68,14 @@ type Run struct {
 	Settings json.RawMessage `json:"settings,omitempty"`
 	State    RunState        `json:"state"`
 
+	// Endpoint is where the run orders: "sandbox" for the in-process
+	// sandbox, else the API's base URL (EndpointUnknown for a run recorded
+	// before runs named their endpoint). Account is the user the
+	// credentials log in as, when the API named it. Only runs of the same
+	// endpoint (and account) resume each other or share claims.
+	Endpoint string `json:"endpoint"`
+	Account  string `json:"account,omitempty"`
+
 	// Job and ScheduledAt name the scheduled job that started the run, if any.
 	Job         string    `json:"job,omitempty"`
 	ScheduledAt time.Time `json:"scheduledAt,omitzero"`
@@ -81,6 +89,57 @@ type Run struct {
 	Mail *MailRecord `json:"mail,omitempty"`
 	// Report is the latest writing of the run's report folder, if any.
 	Report *ReportRecord `json:"report,omitempty"`
+}
+
+// EndpointUnknown is the endpoint of a run recorded before runs named
+// their endpoint, and whose settings do not say either: its claims never
+// hold a visitor for any other run.
+const EndpointUnknown = "unknown"
+
+// Where names an endpoint and the account ordering there.
+type Where struct {
+	Endpoint string `json:"endpoint"`
+	Account  string `json:"account,omitempty"`
+}
+
+// Where returns the endpoint and account the run orders at.
+func (r *Run) Where() Where { return Where{Endpoint: r.Endpoint, Account: r.Account} }
+
+// String names the endpoint for people: "sandbox", the URL, or the URL
+// and the account ("https://api.equinix.com as jdoe").
+func (w Where) String() string {
+	if w.Account == "" {
+		return w.Endpoint
+	}
+	return w.Endpoint + " as " + w.Account
+}
+
+// Same says whether a run recorded at w orders where at does: the same
+// endpoint, and the same account when both name one.
+func (w Where) Same(at Where) bool {
+	return w.Endpoint == at.Endpoint && (w.Account == "" || at.Account == "" || w.Account == at.Account)
+}
+
+// Key is the key under which a visitor is recorded as ordered at w (see
+// OrderSpec.VisitorKeys): the endpoint and account, each ended by a NUL,
+// then the caller's visitor key, which holds no NUL.
+func (w Where) Key(visitorKey string) string {
+	return w.Endpoint + "\x00" + w.Account + "\x00" + visitorKey
+}
+
+// PlainKey returns the caller's visitor key of a key made by Where.Key.
+func PlainKey(key string) string {
+	_, plain := splitKey(key)
+	return plain
+}
+
+// splitKey cuts a visitor key into its endpoint prefix (empty for a key of
+// a store from before runs named their endpoint) and the caller's key.
+func splitKey(key string) (prefix, plain string) {
+	if i := strings.LastIndexByte(key, 0); i >= 0 {
+		return key[:i+1], key[i+1:]
+	}
+	return "", key
 }
 
 // MailRecord is what became of the latest attempt to email a run's report.
@@ -150,8 +209,9 @@ type OrderSpec struct {
 	// Rows are the order's roster rows, in visitor order.
 	Rows []int
 	// VisitorKeys, when set, is aligned with Rows: the key under which each
-	// visitor is recorded as ordered once the order is submitted (see
-	// Store.AlreadyOrdered). An empty key records nothing.
+	// visitor is recorded as ordered once the order is submitted, made by
+	// the run's Where.Key (see Store.AlreadyOrdered). An empty key records
+	// nothing.
 	VisitorKeys []string
 }
 

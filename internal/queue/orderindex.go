@@ -10,15 +10,16 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// bucketOrderIDs indexes Equinix order ids: order id → run id, NUL, the
-// order's key in the run. The order itself stays the truth: an entry whose
+// bucketOrderIDs indexes Equinix order ids: the order id under its run's
+// endpoint (Where.Key) → run id, NUL, the order's key in the run. The same
+// order id at two endpoints names two orders. The order itself stays the truth: an entry whose
 // order no longer holds the id is ignored.
 var bucketOrderIDs = []byte("orderids")
 
 // indexOrderID records that the order key of run runID holds orderID. A
 // later run's order with the same id takes the entry, as the newest run
 // holding an id is the one FindOrder answers with.
-func indexOrderID(tx *bolt.Tx, runID, key, orderID string) error {
+func indexOrderID(tx *bolt.Tx, at Where, runID, key, orderID string) error {
 	if orderID == "" {
 		return nil
 	}
@@ -26,13 +27,13 @@ func indexOrderID(tx *bolt.Tx, runID, key, orderID string) error {
 	if b == nil {
 		return fmt.Errorf("the order id index is missing: %w", ErrNotFound)
 	}
-	return b.Put([]byte(orderID), []byte(runID+"\x00"+key))
+	return b.Put([]byte(at.Key(orderID)), []byte(runID+"\x00"+key))
 }
 
-// FindOrder returns the run and order that hold Equinix order orderID (not
-// counting an order Equinix rejected), found by the store's index of order
-// ids rather than by reading every run.
-func (s *Store) FindOrder(orderID string) (runID string, o Order, found bool, err error) {
+// FindOrder returns the run at the endpoint at and its order that hold
+// Equinix order orderID (not counting an order Equinix rejected), found by
+// the store's index of order ids rather than by reading every run.
+func (s *Store) FindOrder(at Where, orderID string) (runID string, o Order, found bool, err error) {
 	if orderID == "" {
 		return "", Order{}, false, nil
 	}
@@ -41,7 +42,16 @@ func (s *Store) FindOrder(orderID string) (runID string, o Order, found bool, er
 		if b == nil {
 			return nil
 		}
-		v := b.Get([]byte(orderID))
+		ws, err := wheres(tx, at)
+		if err != nil {
+			return err
+		}
+		var v []byte
+		for _, w := range ws {
+			if v = b.Get([]byte(w.Key(orderID))); v != nil {
+				break
+			}
+		}
 		if v == nil {
 			return nil
 		}
@@ -101,7 +111,7 @@ func migrateOrderIDs(tx *bolt.Tx) error {
 			if o.State == Rejected {
 				return nil
 			}
-			return indexOrderID(tx, r.ID, o.Key, o.OrderID)
+			return indexOrderID(tx, r.Where(), r.ID, o.Key, o.OrderID)
 		}); err != nil {
 			return err
 		}

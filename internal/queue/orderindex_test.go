@@ -31,7 +31,7 @@ func TestFindOrder(t *testing.T) {
 	submitAll(t, s, "r1", orders[:2], "1")
 	placed := []PlacedOrder{{Key: "p", Reference: "P", OrderID: "9-9", IBX: "AM1", Rows: []int{1},
 		Start: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC), Body: []byte(`{}`)}}
-	if _, err := s.CreatePlacedRun(Run{ID: "e1", File: "messages"}, placed); err != nil {
+	if _, err := s.CreatePlacedRun(Run{ID: "e1", File: "messages", Endpoint: "sandbox"}, placed); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -45,7 +45,7 @@ func TestFindOrder(t *testing.T) {
 		{"", "", "", false},
 	}
 	for _, tt := range tests {
-		run, o, found, err := s.FindOrder(tt.id)
+		run, o, found, err := s.FindOrder(sandbox, tt.id)
 		if err != nil || found != tt.found || run != tt.run || o.Key != tt.key || found && (o.OrderID != tt.id || o.RunID != tt.run) {
 			t.Errorf("FindOrder(%q) = %s, %s (%s), %v, %v; want %s, %s, %v", tt.id, run, o.Key, o.OrderID, found, err, tt.run, tt.key, tt.found)
 		}
@@ -98,7 +98,7 @@ func TestFindOrderMigration(t *testing.T) {
 	defer s.Close()
 	for i, o := range orders {
 		id := "1-" + string(rune('0'+i))
-		run, got, found, err := s.FindOrder(id)
+		run, got, found, err := s.FindOrder(sandbox, id)
 		if err != nil || !found || run != "old" || got.Key != o.Key {
 			t.Errorf("after the upgrade FindOrder(%s) = %s, %s, %v, %v; want old, %s", id, run, got.Key, found, err, o.Key)
 		}

@@ -36,6 +36,9 @@ func (s *Store) CreatePlacedRun(run Run, orders []PlacedOrder) (created bool, er
 	if run.ID == "" {
 		return false, errors.New("create run: empty run id")
 	}
+	if run.Endpoint == "" || run.Endpoint == EndpointUnknown {
+		return false, fmt.Errorf("create run %s: no endpoint named", run.ID)
+	}
 	if run.Settings != nil && !json.Valid(run.Settings) {
 		return false, fmt.Errorf("create run %s: settings are not valid JSON", run.ID)
 	}
@@ -94,7 +97,7 @@ func (s *Store) CreatePlacedRun(run Run, orders []PlacedOrder) (created bool, er
 			if err := rb.Bucket(bucketKeys).Put([]byte(p.Key), k); err != nil {
 				return err
 			}
-			if err := indexOrderID(tx, run.ID, p.Key, p.OrderID); err != nil {
+			if err := indexOrderID(tx, run.Where(), run.ID, p.Key, p.OrderID); err != nil {
 				return err
 			}
 			for _, row := range p.Rows {

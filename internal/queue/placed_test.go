@@ -19,7 +19,7 @@ func TestPlacedRun(t *testing.T) {
 		{Key: "1-B", OrderID: "1-B", Start: start, End: start.Add(10 * time.Hour), Body: []byte(`{"details":{"openCabinet":true}}`), Rows: []int{2}},
 	}
 	for i, want := range []bool{true, false} {
-		created, err := s.CreatePlacedRun(Run{ID: "p"}, placed)
+		created, err := s.CreatePlacedRun(Run{ID: "p", Endpoint: "sandbox"}, placed)
 		if err != nil || created != want {
 			t.Fatalf("CreatePlacedRun %d: created %v, %v; want %v", i+1, created, err, want)
 		}

@@ -148,15 +148,17 @@ func make32() []byte {
 }
 
 // hashedKey replaces the visitor's part of a visitor key (before the
-// first "|") with a salted hash. Hashed keys are returned as they are.
+// first "|", after the endpoint prefix, see Where.Key) with a salted hash.
+// Hashed keys are returned as they are.
 func hashedKey(salt []byte, key string) string {
+	prefix, key := splitKey(key)
 	if strings.HasPrefix(key, "h:") {
-		return key
+		return prefix + key
 	}
 	who, rest, _ := strings.Cut(key, "|")
 	m := hmac.New(sha256.New, salt)
 	m.Write([]byte(who))
-	return "h:" + hex.EncodeToString(m.Sum(nil)[:16]) + "|" + rest
+	return prefix + "h:" + hex.EncodeToString(m.Sum(nil)[:16]) + "|" + rest
 }
 
 func pruneRun(tx *bolt.Tx, runID string, salt []byte, opt PruneOptions, pr *PrunedRun, now time.Time) error {
@@ -182,7 +184,7 @@ func pruneRun(tx *bolt.Tx, runID string, salt []byte, opt PruneOptions, pr *Prun
 	if err := forEachJSON(ob, write, func(o *Order) bool {
 		changed := false
 		for i, k := range o.VisitorKeys {
-			if k != "" && !strings.HasPrefix(k, "h:") {
+			if k != "" && !strings.HasPrefix(PlainKey(k), "h:") {
 				rekey = append(rekey, k)
 				o.VisitorKeys[i] = hashedKey(salt, k)
 				changed = true

@@ -32,7 +32,7 @@ func TestPruneKeepsExactlyOnce(t *testing.T) {
 	if err != nil || len(dry) != 1 || dry[0].Bodies != 5 || dry[0].Keys != 15 {
 		t.Fatalf("dry run = %+v, %v", dry, err)
 	}
-	if o := orderOf(t, s, "r", orders[0].Key); len(o.Body) == 0 || !strings.HasPrefix(o.VisitorKeys[0], "u:") {
+	if o := orderOf(t, s, "r", orders[0].Key); len(o.Body) == 0 || !strings.HasPrefix(PlainKey(o.VisitorKeys[0]), "u:") {
 		t.Fatal("the dry run changed the store")
 	}
 	got, err := s.Prune(PruneOptions{Before: time.Now().Add(time.Hour)})
@@ -40,10 +40,10 @@ func TestPruneKeepsExactlyOnce(t *testing.T) {
 		t.Fatalf("Prune = %+v, %v", got, err)
 	}
 	o := orderOf(t, s, "r", orders[0].Key)
-	if len(o.Body) != 0 || !strings.HasPrefix(o.VisitorKeys[0], "h:") || !strings.HasSuffix(o.VisitorKeys[0], "|AM1:01:000111|w") {
+	if len(o.Body) != 0 || !strings.HasPrefix(PlainKey(o.VisitorKeys[0]), "h:") || !strings.HasSuffix(o.VisitorKeys[0], "|AM1:01:000111|w") {
 		t.Errorf("pruned order: body %q, keys %q", o.Body, o.VisitorKeys)
 	}
-	claims, err := s.AlreadyOrdered(keys)
+	claims, err := s.AlreadyOrdered(sandbox, keys)
 	if err != nil || len(claims) != len(keys) {
 		t.Fatalf("AlreadyOrdered after the prune finds %d of %d visitors (%v)", len(claims), len(keys), err)
 	}
@@ -74,7 +74,7 @@ func TestPruneKeepsExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	if claims, err := s2.AlreadyOrdered(keys); err != nil || len(claims) != len(keys) {
+	if claims, err := s2.AlreadyOrdered(sandbox, keys); err != nil || len(claims) != len(keys) {
 		t.Errorf("after Compact, AlreadyOrdered finds %d of %d (%v)", len(claims), len(keys), err)
 	}
 	if r, err := s2.Run("open"); err != nil || r.State != RunOpen {

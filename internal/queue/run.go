@@ -72,6 +72,17 @@ func validateRun(run *Run, orders []OrderSpec) error {
 	if run.ID == "" {
 		return errors.New("create run: empty run id")
 	}
+	if run.Endpoint == "" || run.Endpoint == EndpointUnknown {
+		return fmt.Errorf("create run %s: no endpoint named", run.ID)
+	}
+	prefix := run.Where().Key("")
+	for _, o := range orders {
+		for _, k := range o.VisitorKeys {
+			if k != "" && !strings.HasPrefix(k, prefix) {
+				return fmt.Errorf("create run %s: order %q: visitor key %q is not one of the run's endpoint", run.ID, o.Key, PlainKey(k))
+			}
+		}
+	}
 	if run.Settings != nil && !json.Valid(run.Settings) {
 		return fmt.Errorf("create run %s: settings are not valid JSON", run.ID)
 	}
@@ -442,17 +453,32 @@ func (s *Store) Rows(runID string, fn func(RowOutcome) error) error {
 	}
 }
 
-// AlreadyOrdered returns, for each of keys that a submitted order holds,
-// the order that holds it.
-func (s *Store) AlreadyOrdered(keys []string) (map[string]Claim, error) {
+// AlreadyOrdered returns, for each of keys that a submitted order of a run
+// at the endpoint at holds, the order that holds it. Orders placed at
+// another endpoint never count. A key is the caller's visitor key; one
+// made by Where.Key is looked up by its plain part (PlainKey) at at.
+func (s *Store) AlreadyOrdered(at Where, keys []string) (map[string]Claim, error) {
 	out := make(map[string]Claim)
+	if at.Endpoint == "" || at.Endpoint == EndpointUnknown {
+		return nil, errors.New("already ordered: no endpoint named")
+	}
 	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketVisitors)
 		salt := tx.Bucket(bucketMeta).Get(keySalt) // set once a run was pruned
+		ws, err := wheres(tx, at)
+		if err != nil {
+			return err
+		}
 		for _, k := range keys {
-			v := b.Get([]byte(k))
-			if v == nil && salt != nil {
-				v = b.Get([]byte(hashedKey(salt, k)))
+			var v []byte
+			for _, w := range ws {
+				wk := w.Key(PlainKey(k))
+				if v = b.Get([]byte(wk)); v == nil && salt != nil {
+					v = b.Get([]byte(hashedKey(salt, wk)))
+				}
+				if v != nil {
+					break
+				}
 			}
 			if v == nil {
 				continue

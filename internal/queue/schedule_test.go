@@ -72,10 +72,10 @@ func TestScheduleScheduledRun(t *testing.T) {
 	s := openStore(t)
 	at := time.Date(2027, 1, 1, 14, 0, 0, 0, time.UTC)
 	for i, r := range []Run{
-		{ID: "r-manual", File: "roster.csv", Hash: "h"},
-		{ID: "r-jan", File: "roster.csv", Hash: "h", Job: "monthly", ScheduledAt: at},
-		{ID: "r-feb", File: "roster.csv", Hash: "h", Job: "monthly", ScheduledAt: at.AddDate(0, 1, 0)},
-		{ID: "r-other", File: "roster.csv", Hash: "h", Job: "weekly", ScheduledAt: at},
+		{ID: "r-manual", File: "roster.csv", Hash: "h", Endpoint: "sandbox"},
+		{ID: "r-jan", File: "roster.csv", Hash: "h", Endpoint: "sandbox", Job: "monthly", ScheduledAt: at},
+		{ID: "r-feb", File: "roster.csv", Hash: "h", Endpoint: "sandbox", Job: "monthly", ScheduledAt: at.AddDate(0, 1, 0)},
+		{ID: "r-other", File: "roster.csv", Hash: "h", Endpoint: "sandbox", Job: "weekly", ScheduledAt: at},
 	} {
 		if _, err := s.CreateRun(r, specs(1, 1)[:1], nil); err != nil {
 			t.Fatalf("run %d: %v", i, err)

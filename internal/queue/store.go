@@ -112,6 +112,9 @@ func migrations() []migration {
 		},
 		// 1 → 2: the index of Equinix order ids.
 		migrateOrderIDs,
+		// 2 → 3: runs name their endpoint; visitor claims and order ids
+		// are kept per endpoint.
+		upgradeEndpoints,
 	}
 }
 

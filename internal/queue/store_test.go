@@ -40,7 +40,7 @@ func specs(n, size int) []OrderSpec {
 		}
 		for range size {
 			o.Rows = append(o.Rows, row)
-			o.VisitorKeys = append(o.VisitorKeys, fmt.Sprintf("u:visitor%d|AM1:01:000111|w", row))
+			o.VisitorKeys = append(o.VisitorKeys, sandbox.Key(fmt.Sprintf("u:visitor%d|AM1:01:000111|w", row)))
 			row++
 		}
 		out[i] = o
@@ -48,9 +48,12 @@ func specs(n, size int) []OrderSpec {
 	return out
 }
 
+// sandbox is where the tests' runs order.
+var sandbox = Where{Endpoint: "sandbox"}
+
 func createRun(t testing.TB, s *Store, id string, orders []OrderSpec, rows []RowOutcome) {
 	t.Helper()
-	created, err := s.CreateRun(Run{ID: id, File: "roster.xlsx", Hash: "h"}, orders, rows)
+	created, err := s.CreateRun(Run{ID: id, File: "roster.xlsx", Hash: "h", Endpoint: "sandbox"}, orders, rows)
 	if err != nil || !created {
 		t.Fatalf("CreateRun = %v, %v; want created", created, err)
 	}
@@ -129,7 +132,7 @@ func TestCreateRunIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	created, err := s.CreateRun(Run{ID: "run-1", File: "other.xlsx"}, specs(7, 1), nil)
+	created, err := s.CreateRun(Run{ID: "run-1", File: "other.xlsx", Endpoint: "sandbox"}, specs(7, 1), nil)
 	if err != nil || created {
 		t.Fatalf("second CreateRun = %v, %v; want false, nil", created, err)
 	}
@@ -159,12 +162,15 @@ func TestCreateRunRejectsBadInput(t *testing.T) {
 		rows   []RowOutcome
 	}{
 		{"empty id", Run{}, good, nil},
-		{"duplicate key", Run{ID: "r"}, dupKey, nil},
-		{"no reference", Run{ID: "r"}, noRef, nil},
-		{"visitor keys not aligned", Run{ID: "r"}, keysMismatch, nil},
-		{"two outcomes for a row", Run{ID: "r"}, good, []RowOutcome{{Row: 9}, {Row: 9}}},
-		{"row zero", Run{ID: "r"}, good, []RowOutcome{{Row: 0}}},
-		{"settings not JSON", Run{ID: "r", Settings: json.RawMessage("{")}, good, nil},
+		{"no endpoint", Run{ID: "r"}, good, nil},
+		{"unknown endpoint", Run{ID: "r", Endpoint: EndpointUnknown}, good, nil},
+		{"visitor keys of another endpoint", Run{ID: "r", Endpoint: "https://api.equinix.com"}, good, nil},
+		{"duplicate key", Run{ID: "r", Endpoint: "sandbox"}, dupKey, nil},
+		{"no reference", Run{ID: "r", Endpoint: "sandbox"}, noRef, nil},
+		{"visitor keys not aligned", Run{ID: "r", Endpoint: "sandbox"}, keysMismatch, nil},
+		{"two outcomes for a row", Run{ID: "r", Endpoint: "sandbox"}, good, []RowOutcome{{Row: 9}, {Row: 9}}},
+		{"row zero", Run{ID: "r", Endpoint: "sandbox"}, good, []RowOutcome{{Row: 0}}},
+		{"settings not JSON", Run{ID: "r", Endpoint: "sandbox", Settings: json.RawMessage("{")}, good, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -686,7 +692,7 @@ func TestAlreadyOrdered(t *testing.T) {
 	orders[1].VisitorKeys[1] = "" // no key: nothing recorded
 	createRun(t, s, "r", orders, nil)
 	keys := slices.Concat(orders[0].VisitorKeys, orders[1].VisitorKeys, []string{"u:nobody"})
-	if got, err := s.AlreadyOrdered(keys); err != nil || len(got) != 0 {
+	if got, err := s.AlreadyOrdered(sandbox, keys); err != nil || len(got) != 0 {
 		t.Fatalf("AlreadyOrdered before submission = %v, %v", got, err)
 	}
 	for i, id := range []string{"1-1", "1-2"} {
@@ -697,7 +703,7 @@ func TestAlreadyOrdered(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := s.AlreadyOrdered(keys)
+	got, err := s.AlreadyOrdered(sandbox, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -718,7 +724,7 @@ func TestAlreadyOrdered(t *testing.T) {
 	if err := s.MarkCancelled("r", orders[0].Key); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = s.AlreadyOrdered(keys)
+	got, _ = s.AlreadyOrdered(sandbox, keys)
 	if len(got) != 1 || got[orders[1].VisitorKeys[0]].OrderID != "1-2" {
 		t.Errorf("AlreadyOrdered after cancelling 1-1 = %v; want only 1-2's visitor", got)
 	}
@@ -730,7 +736,7 @@ func TestSubmittedRowsKeepEveryOrderID(t *testing.T) {
 	// One visitor in two orders: a window cut in two.
 	orders := specs(2, 1)
 	orders[1].Rows = []int{2}
-	orders[1].VisitorKeys = []string{"u:visitor2|AM1:01:000111|w2"}
+	orders[1].VisitorKeys = []string{sandbox.Key("u:visitor2|AM1:01:000111|w2")}
 	createRun(t, s, "r", orders, nil)
 	for i, id := range []string{"1-1", "1-2"} {
 		if _, err := s.MarkSending("r", orders[i].Key); err != nil {
@@ -835,7 +841,7 @@ func TestBatchSurvivesAFailedChange(t *testing.T) {
 	s := openStore(t)
 	put := func(key string, fail error) *call {
 		return &call{err: make(chan error, 1), fn: func(tx *bolt.Tx) error {
-			if err := tx.Bucket(bucketVisitors).Put([]byte(key), []byte("{}")); err != nil {
+			if err := tx.Bucket(bucketVisitors).Put([]byte(sandbox.Key(key)), []byte("{}")); err != nil {
 				return err
 			}
 			return fail
@@ -851,7 +857,7 @@ func TestBatchSurvivesAFailedChange(t *testing.T) {
 			t.Errorf("change %d: err = %v; want %v", i, err, want[i])
 		}
 	}
-	got, err := s.AlreadyOrdered([]string{"a", "b", "c", "d", "e"})
+	got, err := s.AlreadyOrdered(sandbox, []string{"a", "b", "c", "d", "e"})
 	if err != nil {
 		t.Fatal(err)
 	}

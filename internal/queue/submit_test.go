@@ -904,7 +904,7 @@ func TestCancelRun(t *testing.T) {
 			t.Errorf("row %d = %s; want %s", r.Row, r.Status, want)
 		}
 	}
-	claims, _ := s.AlreadyOrdered(slices.Concat(orders[0].VisitorKeys, orders[3].VisitorKeys))
+	claims, _ := s.AlreadyOrdered(sandbox, slices.Concat(orders[0].VisitorKeys, orders[3].VisitorKeys))
 	if len(claims) != 1 || claims[orders[3].VisitorKeys[0]].OrderID != "1-3" {
 		t.Errorf("claims after cancel = %v; want only order 3's", claims)
 	}

@@ -18,7 +18,7 @@ const MaxAttachment = 10 << 20
 // tells how to finish an interrupted run.
 func RunMailData(s *RunSummary, resumeHint string) mail.ReportData {
 	d := mail.ReportData{
-		RunID: s.RunID, Roster: filepath.Base(s.File), Ordered: s.RowsOK, Total: s.RowsTotal,
+		RunID: s.RunID, Endpoint: s.Where(), Roster: filepath.Base(s.File), Ordered: s.RowsOK, Total: s.RowsTotal,
 		NeedFixing: s.Rows["invalid"] + s.Rows["rejected"], ResumeHint: resumeHint,
 	}
 	var ibxs []string

@@ -183,7 +183,7 @@ func RunWorkbook(s *RunSummary, rows []queue.RowOutcome, source, sheet string, h
 	}
 	in := WorkbookInput{
 		Source: source, Sheet: sheet, HeaderRow: headerRow, Counts: counts,
-		Title: fmt.Sprintf("Run %s: %d of %d rows ordered", s.RunID, s.RowsOK, s.RowsTotal),
+		Title: fmt.Sprintf("Run %s at %s: %d of %d rows ordered", s.RunID, s.Where(), s.RowsOK, s.RowsTotal),
 		Outcome: func(row int) (RowOutcome, bool) {
 			o, ok := outcomes[row]
 			return o, ok

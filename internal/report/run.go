@@ -17,9 +17,13 @@ import (
 // RunSummary is the JSON document of a run: what `submit --json`,
 // `status --json` and summary.json hold.
 type RunSummary struct {
-	RunID     string         `json:"run_id"`
-	File      string         `json:"file"`
-	State     string         `json:"state"`
+	RunID string `json:"run_id"`
+	File  string `json:"file"`
+	State string `json:"state"`
+	// Endpoint is where the run orders ("sandbox" or the API's URL), and
+	// Account the user its credentials log in as, when known.
+	Endpoint  string         `json:"endpoint"`
+	Account   string         `json:"account,omitempty"`
 	CreatedAt time.Time      `json:"created_at"`
 	UpdatedAt time.Time      `json:"updated_at"`
 	Orders    map[string]int `json:"orders"`
@@ -37,6 +41,11 @@ type RunSummary struct {
 	// Amendments are the changes asked of the run's placed orders since,
 	// oldest first, when asked for (see AddAmendments).
 	Amendments []RunAmendment `json:"amendments,omitempty"`
+}
+
+// Where names the endpoint the run orders at, for people.
+func (s *RunSummary) Where() string {
+	return queue.Where{Endpoint: s.Endpoint, Account: s.Account}.String()
 }
 
 // RunAmendment is one amendment of a run's orders: what it changes, where
@@ -117,7 +126,8 @@ type APIProblem struct {
 // value of each problem; without it the stored outcomes are used.
 func NewRunSummary(run queue.Run, orders []queue.Order, rows []queue.RowOutcome, imp *importer.Result) *RunSummary {
 	s := &RunSummary{
-		RunID: run.ID, File: run.File, State: string(run.State), CreatedAt: run.CreatedAt, UpdatedAt: run.UpdatedAt,
+		RunID: run.ID, File: run.File, State: string(run.State), Endpoint: run.Endpoint, Account: run.Account,
+		CreatedAt: run.CreatedAt, UpdatedAt: run.UpdatedAt,
 		Orders: map[string]int{}, Rows: map[string]int{}, OrderList: []RunOrder{}, Errors: []roster.RowError{},
 		Mail: run.Mail,
 	}

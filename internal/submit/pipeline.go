@@ -3,6 +3,7 @@ package submit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"time"
 
@@ -78,6 +79,11 @@ type Input struct {
 	// Imported, when not nil, is the roster imported already with Import
 	// and no pre-flight: it is not read again.
 	Imported *importer.Result
+	// At is where the run orders, as known before connecting: the
+	// endpoint (Conn names the account too). Import.Endpoint should name
+	// it for the run id (see importer.Options.Endpoint). A new run
+	// prepared without a connection records At.
+	At queue.Where
 	// Conn is where the run orders: the pre-flight checks the roster
 	// against its account unless NoPreflight. When it is nil, Connect, if
 	// set, is called for it once it is needed: for a new run, or for a
@@ -120,11 +126,47 @@ type Prepared struct {
 type Conn struct {
 	Client *equinix.Client
 	// Endpoint names it as runs record it: "sandbox", or the API's base
-	// URL.
+	// URL; Account is the user its credentials log in as, when the API
+	// named it (see equinix.Client.Login).
 	Endpoint string
+	Account  string
+	// Explicit says the caller named the endpoint itself: a run recorded
+	// before runs named their endpoint may be worked on through it.
+	Explicit bool
 	// Preflight, if set, returns the pre-flight of an import over the
 	// connection (nil: the lookups of Client).
 	Preflight func(ctx context.Context, imp importer.Options) (importer.Preflight, error)
+}
+
+// Where names the endpoint and account the connection orders at.
+func (c *Conn) Where() queue.Where { return queue.Where{Endpoint: c.Endpoint, Account: c.Account} }
+
+// EndpointError is a recorded run that orders at another endpoint than the
+// connection given to work on it: nothing is sent.
+type EndpointError struct {
+	Run queue.Run
+	At  queue.Where
+}
+
+func (e *EndpointError) Error() string {
+	if e.Run.Endpoint == queue.EndpointUnknown {
+		return fmt.Sprintf("run %s does not record where it ordered", e.Run.ID)
+	}
+	return fmt.Sprintf("run %s ordered at %s, not at %s", e.Run.ID, e.Run.Where(), e.At)
+}
+
+// SameEndpoint returns an *EndpointError unless conn reaches the endpoint
+// (and account, when both name one) run ordered at. A run recorded before
+// runs named their endpoint is worked on only through a connection the
+// caller named explicitly.
+func SameEndpoint(run queue.Run, conn *Conn) error {
+	if run.Endpoint == queue.EndpointUnknown && conn.Explicit {
+		return nil
+	}
+	if run.Endpoint == queue.EndpointUnknown || !run.Where().Same(conn.Where()) {
+		return &EndpointError{Run: run, At: conn.Where()}
+	}
+	return nil
 }
 
 // preflight returns the pre-flight of imp over the connection.
@@ -154,6 +196,7 @@ func (prep *Prepared) conn() (*Conn, error) {
 // pre-flight (a second import that also checks the roster against the
 // account) runs only for a new run.
 func (p *Pipeline) Prepare(ctx context.Context, in Input) (*Prepared, error) {
+	in.nameEndpoint()
 	res := in.Imported
 	if res == nil {
 		var err error
@@ -209,22 +252,47 @@ func (p *Pipeline) Prepare(ctx context.Context, in Input) (*Prepared, error) {
 	return prep, nil
 }
 
+// RunEndpoint is what a run id mixes in of where the run orders (see
+// importer.Options.Endpoint): nothing for the built-in sandbox, whose run
+// ids are the roster's own, else the URL. The account is not mixed in, so
+// that a roster checked without logging in (validate) names the run submit
+// makes; a run of the same id recorded for another account is refused
+// (SameEndpoint), never resumed.
+func RunEndpoint(at queue.Where) string {
+	if at.Endpoint == "sandbox" {
+		return ""
+	}
+	return at.Endpoint
+}
+
+// nameEndpoint gives the import the endpoint of the run, from At or Conn,
+// unless the caller named it.
+func (in *Input) nameEndpoint() {
+	at := in.At
+	if in.Conn != nil {
+		at = in.Conn.Where()
+	}
+	if in.Import.Endpoint == "" {
+		in.Import.Endpoint = RunEndpoint(at)
+	}
+}
+
 // settings are what a run of the input records of how it was asked for.
 func (in *Input) settings(res *importer.Result, conn *Conn) Settings {
 	header := 0
 	if res.Header != nil {
 		header = res.Header.Row
 	}
-	endpoint := ""
+	at := in.At
 	if conn != nil {
-		endpoint = conn.Endpoint
+		at = conn.Where()
 	}
 	roster := in.Import.Path
 	if abs, err := filepath.Abs(roster); err == nil {
 		roster = abs
 	}
 	return Settings{
-		Roster: roster, Sheet: res.Sheet, HeaderRow: header, Order: res.Order, Endpoint: endpoint,
+		Roster: roster, Sheet: res.Sheet, HeaderRow: header, Order: res.Order, Endpoint: at.Endpoint, Account: at.Account,
 		DateOrder: in.Import.Check.DateOrder.String(), Now: in.Now, StartedBy: in.StartedBy,
 	}
 }
@@ -285,6 +353,9 @@ func (p *Pipeline) Execute(ctx context.Context, prep *Prepared) (*Outcome, error
 	var run queue.Run
 	if prep.Existing != nil {
 		run = *prep.Existing
+		if err := SameEndpoint(run, conn); err != nil {
+			return nil, err
+		}
 	} else if run, err = p.Record(prep.New); err != nil {
 		return nil, err
 	}
@@ -387,6 +458,9 @@ func (p *Pipeline) Resume(ctx context.Context, run queue.Run, connect func() (*C
 	}
 	conn, err := connect()
 	if err != nil {
+		return nil, err
+	}
+	if err := SameEndpoint(run, conn); err != nil {
 		return nil, err
 	}
 	return p.Place(ctx, run, conn.Client, imp)

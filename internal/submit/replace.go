@@ -61,8 +61,8 @@ type ReplaceSettings struct {
 }
 
 // FindReplacements compares a roster's plan with the submitted orders of
-// earlier runs for the same places and windows.
-func FindReplacements(st *queue.Store, res *importer.Result) ([]Replacement, error) {
+// earlier runs at the endpoint at for the same places and windows.
+func FindReplacements(st *queue.Store, at queue.Where, res *importer.Result) ([]Replacement, error) {
 	newKeys := map[placeWindow]map[string]bool{}
 	var keys []string
 	for i := range res.Orders {
@@ -80,7 +80,7 @@ func FindReplacements(st *queue.Store, res *importer.Result) ([]Replacement, err
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	claims, err := st.AlreadyOrdered(keys)
+	claims, err := st.AlreadyOrdered(at, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func FindReplacements(st *queue.Store, res *importer.Result) ([]Replacement, err
 		if h, ok, err := st.HashedVisitorKey(k); err != nil {
 			return nil, err
 		} else if ok {
-			unhash[h] = k
+			unhash[queue.PlainKey(h)] = k
 		}
 	}
 	oldKeys := map[placeWindow]map[string]bool{}
@@ -119,6 +119,7 @@ func FindReplacements(st *queue.Store, res *importer.Result) ([]Replacement, err
 				oldKeys[g] = map[string]bool{}
 			}
 			for _, k := range od.VisitorKeys {
+				k = queue.PlainKey(k)
 				if plain, ok := unhash[k]; ok {
 					k = plain
 				}
@@ -161,6 +162,7 @@ func FindReplacements(st *queue.Store, res *importer.Result) ([]Replacement, err
 // it would replace: none when the run of the same roster is recorded
 // already, as it is resumed instead.
 func (p *Pipeline) PreviewReplace(ctx context.Context, in *Input) ([]Replacement, error) {
+	in.nameEndpoint()
 	if in.Imported == nil {
 		res, err := importer.Import(ctx, in.Import)
 		if err != nil {
@@ -176,7 +178,11 @@ func (p *Pipeline) PreviewReplace(ctx context.Context, in *Input) ([]Replacement
 	} else if !errors.Is(err, queue.ErrNotFound) {
 		return nil, err
 	}
-	return FindReplacements(p.Store, in.Imported)
+	at := in.At
+	if in.Conn != nil {
+		at = in.Conn.Where()
+	}
+	return FindReplacements(p.Store, at, in.Imported)
 }
 
 // replacingClaims hides the claims of the orders being replaced, so that
@@ -186,8 +192,8 @@ type replacingClaims struct {
 	replace map[[2]string]bool
 }
 
-func (c replacingClaims) AlreadyOrdered(keys []string) (map[string]queue.Claim, error) {
-	m, err := c.st.AlreadyOrdered(keys)
+func (c replacingClaims) AlreadyOrdered(at queue.Where, keys []string) (map[string]queue.Claim, error) {
+	m, err := c.st.AlreadyOrdered(at, keys)
 	for k, cl := range m {
 		if c.replace[[2]string{cl.RunID, cl.OrderKey}] {
 			delete(m, k)

@@ -21,7 +21,8 @@ type Settings struct {
 	Sheet     string             `json:"sheet,omitempty"`
 	HeaderRow int                `json:"header_row,omitempty"`
 	Order     roster.OrderFields `json:"order"`
-	Endpoint  string             `json:"endpoint"` // "sandbox" or the API's base URL
+	Endpoint  string             `json:"endpoint"`          // "sandbox" or the API's base URL
+	Account   string             `json:"account,omitempty"` // the user the credentials log in as, when known
 	DateOrder string             `json:"date_order,omitempty"`
 	Now       string             `json:"now,omitempty"`
 	// StartedBy names who asked for the run, when a front door knows it
@@ -49,27 +50,27 @@ type Run struct {
 	Run    queue.Run
 	Orders []queue.OrderSpec
 	Rows   []queue.RowOutcome
-	// AlreadyOrdered counts visitors left out because an earlier run
-	// ordered them for the same place and window.
+	// AlreadyOrdered counts the roster rows (visitors) left out because an
+	// earlier run ordered them for the same places and windows.
 	AlreadyOrdered int
 	Visitors       int
 }
 
-// Claims looks up visitors that earlier runs ordered.
+// Claims looks up visitors that earlier runs ordered at an endpoint.
 type Claims interface {
-	AlreadyOrdered(keys []string) (map[string]queue.Claim, error)
+	AlreadyOrdered(at queue.Where, keys []string) (map[string]queue.Claim, error)
 }
 
 // NewRun turns an import into a run: invalid rows are recorded as invalid,
 // visitors that an earlier run already ordered for the same place and window
-// are left out (and recorded as already ordered), and every other visitor is
-// in an order whose request is built now.
+// (at the endpoint of st) are left out (and recorded as already ordered),
+// and every other visitor is in an order whose request is built now.
 func NewRun(res *importer.Result, st Settings, claims Claims) (*Run, error) {
 	settings, err := json.Marshal(st)
 	if err != nil {
 		return nil, err
 	}
-	r := &Run{Run: queue.Run{ID: res.RunID, File: res.File, Hash: res.Hash, Settings: settings}}
+	r := &Run{Run: queue.Run{ID: res.RunID, File: res.File, Hash: res.Hash, Settings: settings, Endpoint: st.Endpoint, Account: st.Account}}
 
 	byRow := map[int][]roster.RowError{}
 	var invalidRows []int
@@ -100,7 +101,7 @@ func NewRun(res *importer.Result, st Settings, claims Claims) (*Run, error) {
 	}
 	claimed := map[string]queue.Claim{}
 	if claims != nil && len(keys) > 0 {
-		if claimed, err = claims.AlreadyOrdered(keys); err != nil {
+		if claimed, err = claims.AlreadyOrdered(r.Run.Where(), keys); err != nil {
 			return nil, err
 		}
 	}
@@ -113,7 +114,6 @@ func NewRun(res *importer.Result, st Settings, claims Claims) (*Run, error) {
 		for _, v := range o.Visitors {
 			k := VisitorKey(&o, &v)
 			if c, ok := claimed[k]; ok {
-				r.AlreadyOrdered++
 				if !done[v.Row] {
 					done[v.Row] = true
 					r.Rows = append(r.Rows, queue.RowOutcome{Row: v.Row, Status: queue.RowAlreadyOrdered, OrderIDs: []string{c.OrderID},
@@ -123,7 +123,7 @@ func NewRun(res *importer.Result, st Settings, claims Claims) (*Run, error) {
 			}
 			kept = append(kept, v)
 			rows = append(rows, v.Row)
-			vkeys = append(vkeys, k)
+			vkeys = append(vkeys, r.Run.Where().Key(k))
 		}
 		if len(kept) == 0 {
 			continue
@@ -151,6 +151,9 @@ func NewRun(res *importer.Result, st Settings, claims Claims) (*Run, error) {
 	for _, ro := range r.Rows {
 		if ro.Status != queue.RowAlreadyOrdered || !kept[ro.Row] {
 			out = append(out, ro)
+			if ro.Status == queue.RowAlreadyOrdered {
+				r.AlreadyOrdered++
+			}
 		}
 	}
 	r.Rows = out
