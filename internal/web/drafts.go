@@ -370,7 +370,11 @@ func (s *Server) check(r *http.Request, d *draft) (*checkView, error) {
 	if d.Fields != nil {
 		opt.Order = *d.Fields
 	}
-	v := &checkView{Draft: d}
+	// The view keeps a copy of the draft: the caller may change its own
+	// (a correction moves its version on) after the check.
+	dc := *d
+	dc.Edits = slices.Clone(d.Edits)
+	v := &checkView{Draft: &dc}
 	if s.cfg.Preflight != nil {
 		pf, err := s.cfg.Preflight(r.Context(), opt)
 		if err != nil {

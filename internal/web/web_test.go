@@ -498,6 +498,18 @@ func TestUploadCheckCorrect(t *testing.T) {
 	if strings.Contains(frag, `id="row-6"`) {
 		t.Error("row 6 is still listed with problems")
 	}
+	// A correction that is the first request of a restarted server (no
+	// check cached) answers with the check after it.
+	srv2, err := New(te.srv.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	te.ts.Config.Handler = srv2
+	resp, frag = c.post(draft+"/cells", url.Values{"row": {"8"}, "c10": {"jdoe.contractor"}}, "X-CSRF-Token", c.csrf, "X-Fragment", "1")
+	if got := count(t, frag); resp.StatusCode != http.StatusOK || got != want.InvalidRows-2 {
+		t.Errorf("after fixing row 8 on a restarted server: %s, %d invalid; want %d", resp.Status, got, want.InvalidRows-2)
+	}
+	c.post(draft+"/cells", url.Values{"csrf": {c.csrf}, "row": {"8"}, "c10": {"jdoe"}})
 	// Make row 3 a duplicate of row 2 (the same visitor twice): the check
 	// of the whole roster sees it.
 	resp, _ = c.post(draft+"/cells", url.Values{"csrf": {c.csrf}, "row": {"3"}, "c7": {"Anna"}, "c8": {"de Vries"}, "c11": {"anna.devries@voltcare.example"}, "c12": {"+31"}, "c13": {"612 345 678"}})
