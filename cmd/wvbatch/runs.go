@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -36,17 +35,7 @@ func (c *apiConn) endpointName() string {
 	if c.sandbox != nil {
 		return "sandbox"
 	}
-	return normalEndpoint(c.endpoint)
-}
-
-func normalEndpoint(s string) string {
-	s = strings.TrimRight(strings.TrimSpace(s), "/")
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return s
-	}
-	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
-	return u.String()
+	return equinix.NormalEndpoint(c.endpoint)
 }
 
 // where names the endpoint the connection orders at, and the user its
@@ -80,7 +69,7 @@ func (f *apiFlags) whereOffline(e *env) (queue.Where, error) {
 	if err != nil {
 		return queue.Where{}, err
 	}
-	return queue.Where{Endpoint: normalEndpoint(cmp.Or(cfg.Endpoint, equinix.EndpointDefault))}, nil
+	return queue.Where{Endpoint: equinix.NormalEndpoint(cmp.Or(cfg.Endpoint, equinix.EndpointDefault))}, nil
 }
 
 // explicit says whether the command line or EQUINIX_API_ENDPOINT names the
@@ -217,7 +206,7 @@ func newRunsCmd(e *env) *cobra.Command {
 			if o.endpoint != "" {
 				want := o.endpoint
 				if want != "sandbox" && want != queue.EndpointUnknown {
-					want = normalEndpoint(want)
+					want = equinix.NormalEndpoint(want)
 				}
 				runs = slices.DeleteFunc(runs, func(r queue.Run) bool { return r.Endpoint != want })
 			}

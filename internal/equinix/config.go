@@ -97,6 +97,18 @@ type Config struct {
 }
 
 // withDefaults returns c with every zero field set to its default.
+// NormalEndpoint is an API base URL as runs record where they order: its
+// scheme and host in lower case, and no trailing slash.
+func NormalEndpoint(s string) string {
+	s = strings.TrimRight(strings.TrimSpace(s), "/")
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return s
+	}
+	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	return u.String()
+}
+
 func (c Config) withDefaults() Config {
 	c.Endpoint = strings.TrimRight(cmp.Or(strings.TrimSpace(c.Endpoint), EndpointDefault), "/")
 	c.ClientID = strings.TrimSpace(c.ClientID)

@@ -137,3 +137,18 @@ func TestConfigHidesSecrets(t *testing.T) {
 		t.Errorf("String() = %s, want client_secret=REDACTED", cfg)
 	}
 }
+
+func TestNormalEndpoint(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://API.Equinix.com/":     "https://api.equinix.com",
+		" https://api.equinix.com ":    "https://api.equinix.com",
+		"HTTP://Sandbox.Example:8443/": "http://sandbox.example:8443",
+		"https://api.equinix.com/Base": "https://api.equinix.com/Base",
+		"not a url":                    "not a url",
+	} {
+		if got := NormalEndpoint(in); got != want {
+			t.Errorf("NormalEndpoint(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
