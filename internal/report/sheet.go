@@ -43,7 +43,6 @@ type xmlOut struct {
 	prev  int // the column of the row's last cell, -1 at a row's start
 	buf   []byte
 	flush func([]byte) []byte // hands a full buffer on, returns an empty one
-	err   error
 }
 
 const chunkSize = 256 << 10

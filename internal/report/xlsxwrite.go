@@ -317,15 +317,14 @@ func relPath(from, target string) string {
 // basePkg is the package the report starts from: the source's parts to
 // copy, and the small parts it edits.
 type basePkg struct {
-	copies                    []*zip.File
-	workbook, wbRels          []byte
-	wbRelsName                string
-	contentTypes              []byte
-	styles                    []byte // nil: fresh
-	names                     pkgNames
-	extra                     []namedPart
-	summaryName               string
-	droppedSheet, hadStyleRel bool
+	copies           []*zip.File
+	workbook, wbRels []byte
+	wbRelsName       string
+	contentTypes     []byte
+	styles           []byte // nil: fresh
+	names            pkgNames
+	extra            []namedPart
+	summaryName      string
 }
 
 type namedPart struct {
