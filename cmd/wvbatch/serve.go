@@ -30,6 +30,7 @@ type serveOptions struct {
 	authHeader     string
 	trustedProxies []string
 	maxUploadMB    int64
+	keepUploads    time.Duration
 	now            string
 	dateOrder      string
 	noPreflight    bool
@@ -66,6 +67,7 @@ cannot be served.`,
 	f.StringVar(&o.authHeader, "auth-header", "", "header naming the signed-in user, set by a reverse proxy (e.g. X-Forwarded-User); believed only from --trusted-proxy")
 	f.StringSliceVar(&o.trustedProxies, "trusted-proxy", nil, "address range (CIDR) of the reverse proxy whose --auth-header is believed; repeatable")
 	f.Int64Var(&o.maxUploadMB, "max-upload", web.MaxUploadDefault>>20, "largest roster upload, in MB")
+	f.DurationVar(&o.keepUploads, "keep-uploads", web.KeepUploadsDefault, "how long uploaded rosters are kept (a run keeps its own copy in the store's rosters/)")
 	f.StringVar(&o.now, "now", "", "treat this RFC 3339 instant as the current time (for demos and tests)")
 	f.StringVar(&o.dateOrder, "date-order", "", "how to read dates like 03/04/2027: dmy or mdy")
 	f.BoolVar(&o.noPreflight, "no-preflight", false, "do not check rosters against the Equinix account")
@@ -111,6 +113,10 @@ func (o *serveOptions) config(e *env) (web.Config, error) {
 	cfg.DataDir = filepath.Dir(storePath)
 	cfg.Check = func() roster.CheckConfig { return roster.CheckConfig{Now: now, DateOrder: order} }
 	cfg.MaxUpload = o.maxUploadMB << 20
+	if o.keepUploads <= 0 {
+		return cfg, usageErr(fmt.Errorf("--keep-uploads %s: want a positive duration", o.keepUploads), "e.g. --keep-uploads 720h (30 days)")
+	}
+	cfg.KeepUploads = o.keepUploads
 	cfg.AuthHeader = o.authHeader
 	cfg.Secure = o.tlsCert != ""
 	cfg.Log = e.log

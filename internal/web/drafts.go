@@ -149,6 +149,35 @@ func (s *Server) loadDraft(id string, u *user) (*draft, error) {
 	return &d, nil
 }
 
+// pruneUploads deletes the uploads older than KeepUploads, except those
+// whose run this server is placing.
+func (s *Server) pruneUploads(now time.Time) {
+	paths, _ := filepath.Glob(filepath.Join(s.cfg.DataDir, "uploads", "*", "draft.json"))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		var d draft
+		if json.Unmarshal(b, &d) != nil || !draftIDPattern.MatchString(d.ID) || filepath.Base(filepath.Dir(p)) != d.ID {
+			continue
+		}
+		if now.Sub(d.Created) < s.cfg.KeepUploads {
+			continue
+		}
+		if l := s.runs.get(d.RunID); l != nil {
+			if p, _ := l.snapshot(); p.State == "running" {
+				continue
+			}
+		}
+		if err := os.RemoveAll(s.draftDir(d.ID)); err != nil {
+			s.cfg.Log.Warn().Err(err).Str("draft", d.ID).Msg("delete an old upload")
+			continue
+		}
+		s.cfg.Log.Info().Str("draft", d.ID).Str("file", d.Name).Time("uploaded", d.Created).Msg("old upload deleted")
+	}
+}
+
 type uploadData struct {
 	MaxMB int64
 }

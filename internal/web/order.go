@@ -230,6 +230,18 @@ func (s *Server) Start(ctx context.Context) {
 	s.runs.mu.Lock()
 	s.runs.ctx = ctx
 	s.runs.mu.Unlock()
+	s.runs.wg.Add(1)
+	go func() {
+		defer s.runs.wg.Done()
+		for {
+			s.pruneUploads(s.cfg.Now())
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(6 * time.Hour):
+			}
+		}
+	}()
 	if s.cfg.Orderer == nil {
 		return
 	}

@@ -27,6 +27,9 @@ import (
 // MaxUploadDefault bounds an uploaded roster's size.
 const MaxUploadDefault = 100 << 20
 
+// KeepUploadsDefault is how long uploads are kept.
+const KeepUploadsDefault = 30 * 24 * time.Hour
+
 // MaxEditWorkbookDefault bounds the workbooks corrected on the page.
 const MaxEditWorkbookDefault = 20 << 20
 
@@ -59,6 +62,10 @@ type Config struct {
 	Preflight func(ctx context.Context, imp importer.Options) (importer.Preflight, error)
 	// MaxUpload bounds an upload's size (default MaxUploadDefault).
 	MaxUpload int64
+	// KeepUploads is how long an upload (the roster as uploaded and as
+	// corrected) is kept before the server deletes it (default
+	// KeepUploadsDefault); a run's own copy of its roster is the store's.
+	KeepUploads time.Duration
 	// MaxEditWorkbook bounds the size of a workbook whose cells can be
 	// corrected on the page, which holds the whole workbook in memory to
 	// write it (default MaxEditWorkbookDefault); a CSV is streamed.
@@ -101,6 +108,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.MaxUpload = cmp.Or(cfg.MaxUpload, MaxUploadDefault)
 	cfg.MaxEditWorkbook = cmp.Or(cfg.MaxEditWorkbook, MaxEditWorkbookDefault)
+	cfg.KeepUploads = cmp.Or(cfg.KeepUploads, KeepUploadsDefault)
 	cfg.StoreWait = cmp.Or(cfg.StoreWait, StoreWaitDefault)
 	if cfg.Now == nil {
 		cfg.Now = time.Now

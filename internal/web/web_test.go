@@ -906,3 +906,36 @@ func TestSchedulesPage(t *testing.T) {
 		st.Close()
 	}
 }
+
+// Uploads are deleted once older than KeepUploads.
+func TestUploadsPruned(t *testing.T) {
+	te := newTestEnv(t, func(c *Config) { c.KeepUploads = time.Hour })
+	c := te.signedIn("otto")
+	old := c.uploadDraft("contractors.csv", sample(t, "contractors.csv"))
+	fresh := c.uploadDraft("contractors-with-errors.csv", sample(t, "contractors-with-errors.csv"))
+	te.srv.pruneUploads(time.Now().Add(30 * time.Minute))
+	for _, d := range []string{old, fresh} {
+		if resp, _ := c.get(d); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s before its time: %s", d, resp.Status)
+		}
+	}
+	// Make the first upload two hours old.
+	id := strings.TrimPrefix(old, "/drafts/")
+	p := filepath.Join(te.dir, "uploads", id, "draft.json")
+	b, _ := os.ReadFile(p)
+	var d draft
+	json.Unmarshal(b, &d)
+	d.Created = time.Now().Add(-2 * time.Hour)
+	b, _ = json.Marshal(d)
+	os.WriteFile(p, b, 0o600)
+	te.srv.pruneUploads(time.Now())
+	if _, err := os.Stat(filepath.Join(te.dir, "uploads", id)); !os.IsNotExist(err) {
+		t.Errorf("the old upload is still there: %v", err)
+	}
+	if resp, _ := c.get(old); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("old upload: %s; want 404", resp.Status)
+	}
+	if resp, _ := c.get(fresh); resp.StatusCode != http.StatusOK {
+		t.Errorf("fresh upload: %s; want 200", resp.Status)
+	}
+}
