@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/sync/errgroup"
 )
 
 // OrderNow is an order as Equinix holds it now, read back to find out
@@ -136,35 +135,30 @@ func Amend(ctx context.Context, s *Store, runID string, n int, a Amender, cfg Am
 	if err != nil {
 		return AmendTally{}, err
 	}
-	m := &amender{s: s, runID: runID, n: n, a: a, cfg: cfg,
+	m := &amender{workers: startWorkers(ctx, cfg.RunConfig), s: s, runID: runID, n: n, a: a, cfg: cfg,
 		log: cfg.Logger.With().Str("run", runID).Int("amendment", n).Logger()}
 	m.tally.Orders = len(orders)
 	for _, ao := range orders {
 		m.tally.add(ao.State, 1)
 	}
 
-	reqCtx, stopDrain := drainContext(ctx, cfg.DrainTimeout)
-	defer stopDrain()
-
-	var g errgroup.Group
-	g.SetLimit(cfg.Concurrency)
 	for _, ao := range orders {
 		if ao.State.final() {
 			continue
 		}
-		if m.stopped(ctx) {
+		if m.stopped() {
 			break
 		}
-		g.Go(recovered(ao.Key, func() error { return m.work(ctx, reqCtx, ao) }))
+		m.request(ao.Key, func() error { return m.work(ctx, m.reqCtx, ao) })
 	}
-	werr := g.Wait()
+	werr := m.wait()
 
 	t := m.tally
 	state := AmendDone
 	var stopErr error
 	switch {
-	case werr != nil || m.stop != nil:
-		state, stopErr = AmendInterrupted, errors.Join(werr, m.stop)
+	case werr != nil:
+		state, stopErr = AmendInterrupted, werr
 	case ctx.Err() != nil:
 		state, stopErr = AmendInterrupted, ctx.Err()
 	case t.Sending > 0:
@@ -181,6 +175,7 @@ func Amend(ctx context.Context, s *Store, runID string, n int, a Amender, cfg Am
 }
 
 type amender struct {
+	*workers
 	s     *Store
 	runID string
 	n     int
@@ -190,21 +185,6 @@ type amender struct {
 
 	mu    sync.Mutex
 	tally AmendTally
-	stop  error // the first fatal answer
-}
-
-func (m *amender) stopped(ctx context.Context) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.stop != nil || ctx.Err() != nil
-}
-
-func (m *amender) fatal(err error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.stop == nil {
-		m.stop = err
-	}
 }
 
 // moved counts a change once the store holds it.
@@ -314,7 +294,7 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 		}
 
 		// Pending: wait for its time, record the intent, send.
-		if m.stopped(ctx) {
+		if m.stopped() {
 			return nil
 		}
 		if d := ao.NextAttemptAt.Sub(m.cfg.Now()); d > 0 && m.cfg.Sleep(ctx, d) != nil {

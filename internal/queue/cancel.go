@@ -2,13 +2,10 @@ package queue
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"runtime/debug"
 	"sync"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/sync/errgroup"
 )
 
 // Canceller cancels placed orders.
@@ -47,46 +44,39 @@ func Cancel(ctx context.Context, s *Store, runID string, c Canceller, reason str
 	if err != nil {
 		return Tally{}, err
 	}
-	k := &canceller{s: s, runID: runID, c: c, reason: reason, cfg: cfg,
+	k := &canceller{workers: startWorkers(ctx, cfg), s: s, runID: runID, c: c, reason: reason, cfg: cfg,
 		log: cfg.Logger.With().Str("run", runID).Logger()}
 	k.tally.Orders = len(orders)
 	for _, o := range orders {
 		k.tally.add(o.State, 1)
 	}
 
-	reqCtx, stopDrain := drainContext(ctx, cfg.DrainTimeout)
-	defer stopDrain()
-
-	var local, remote errgroup.Group
-	local.SetLimit(localLimit)
-	remote.SetLimit(cfg.Concurrency)
 	for _, o := range orders {
-		if k.stopped(ctx) {
+		if k.stopped() {
 			break
 		}
 		switch o.State {
 		case Planned:
-			local.Go(recovered(o.Key, func() error {
+			k.workers.record(o.Key, func() error {
 				return k.record(k.s.MarkCancelled(runID, o.Key), Planned, Cancelled)
-			}))
+			})
 		case Sending:
-			remote.Go(recovered(o.Key, func() error {
-				if k.stopped(ctx) {
+			k.request(o.Key, func() error {
+				if k.stopped() {
 					return nil
 				}
-				return k.settle(reqCtx, o)
-			}))
+				return k.settle(k.reqCtx, o)
+			})
 		case Submitted, Cancelling:
-			remote.Go(recovered(o.Key, func() error {
-				if k.stopped(ctx) {
+			k.request(o.Key, func() error {
+				if k.stopped() {
 					return nil
 				}
-				return k.cancel(reqCtx, o)
-			}))
+				return k.cancel(k.reqCtx, o)
+			})
 		}
 	}
-	errLocal, errRemote := local.Wait(), remote.Wait()
-	if err := errors.Join(errLocal, errRemote, k.stop); err != nil {
+	if err := k.wait(); err != nil {
 		return k.tally, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -100,6 +90,7 @@ func Cancel(ctx context.Context, s *Store, runID string, c Canceller, reason str
 }
 
 type canceller struct {
+	*workers
 	s      *Store
 	runID  string
 	c      Canceller
@@ -109,13 +100,6 @@ type canceller struct {
 
 	mu    sync.Mutex
 	tally Tally
-	stop  error // the first fatal answer
-}
-
-func (k *canceller) stopped(ctx context.Context) bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.stop != nil || ctx.Err() != nil
 }
 
 // record counts a change once the store holds it.
@@ -130,14 +114,6 @@ func (k *canceller) record(err error, from, to OrderState) error {
 		k.cfg.Progress(k.tally)
 	}
 	return nil
-}
-
-func (k *canceller) fatal(err error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.stop == nil {
-		k.stop = err
-	}
 }
 
 // settle searches for an order left sending: found, it is cancelled; not
@@ -230,18 +206,5 @@ func (k *canceller) cancel(ctx context.Context, o Order) error {
 		if err := k.cfg.Sleep(ctx, k.cfg.backoff(attempt, err)); err != nil {
 			return k.record(k.s.MarkCancelFailed(k.runID, o.Key, k.cfg.Policy.ToStored(err)), Cancelling, Submitted)
 		}
-	}
-}
-
-// recovered runs fn, turning a panic into an error about the order, so that
-// a bug stops the run instead of the process and what was recorded stays.
-func recovered(key string, fn func() error) func() error {
-	return func() (err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("order %s: panic: %v\n%s", key, p, debug.Stack())
-			}
-		}()
-		return fn()
 	}
 }

@@ -156,15 +156,16 @@ func CancelOrder(ctx context.Context, s *Store, runID, key string, c Canceller, 
 	default:
 		return o, fmt.Errorf("cancel order %s of run %s: it is %s, not placed", key, runID, o.State)
 	}
-	k := &canceller{s: s, runID: runID, c: c, reason: reason, cfg: cfg,
+	k := &canceller{workers: startWorkers(ctx, cfg), s: s, runID: runID, c: c, reason: reason, cfg: cfg,
 		log: cfg.Logger.With().Str("run", runID).Logger()}
 	k.tally.Orders = 1
 	k.tally.add(o.State, 1)
-	if err := k.cancel(ctx, o); err != nil {
-		return o, err
+	err = k.cancel(ctx, o)
+	if werr := k.wait(); err == nil {
+		err = werr // the fatal answer, if there was one
 	}
-	if k.stop != nil {
-		return o, k.stop
+	if err != nil {
+		return o, err
 	}
 	return s.Order(runID, key)
 }
