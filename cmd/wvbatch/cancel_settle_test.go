@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,7 +54,7 @@ func TestCancelSettlesOrdersChangedOutside(t *testing.T) {
 
 	for i := range 2 { // a second cancel finds nothing left to do
 		code, out, _ = c.run("cancel", runID, "--reason", "maintenance postponed")
-		if code != exitOK {
+		if code != exitOK || !strings.Contains(out, "cancelled") {
 			t.Fatalf("cancel %d: exit %d, want 0", i+1, code)
 		}
 	}
