@@ -217,6 +217,9 @@ func (c *csvReader) next() (int, []Cell, error) {
 		}
 		return 0, nil, c.readError(err)
 	}
+	if err := c.checkCells(rec, line-c.cr.recBreaks); err != nil {
+		return 0, nil, err
+	}
 	cells := c.cells[:0]
 	for _, s := range rec {
 		cells = append(cells, Cell{Text: c.clean(s)})
@@ -236,6 +239,9 @@ func (c *csvReader) readInto(idx *[NumFields]int, rec *Record) (blank bool, err 
 		return false, c.readError(err)
 	}
 	rec.Row = line - c.cr.recBreaks
+	if err := c.checkCells(fields, rec.Row); err != nil {
+		return false, err
+	}
 	c.width = max(c.width, len(fields))
 	blank = true
 	ascii := c.cr.ascii

@@ -49,6 +49,11 @@ var hostileFiles = []hostile{
 			return repeat(sst, "<si><t>"+strings.Repeat("x", 10<<10)+"</t></si>", 50000/scale)
 		})
 	}, "far more than its sheets can use"},
+	// A row whose second cell is 100,000 characters.
+	{"long-cell.csv", func(w io.Writer, scale int) error {
+		_, err := io.WriteString(w, hostileHeader+"Ann,"+strings.Repeat("é", 100000)+",ann@example.com,Acme,AM1,AM1:01:000111,2027-01-11,2027-01-12\n")
+		return err
+	}, "more than Excel's 32767 per cell"},
 	// One text of 100,000 characters.
 	{"long-cell.xlsx", func(w io.Writer, scale int) error {
 		return hostileBook(w, func(sst io.Writer) error {

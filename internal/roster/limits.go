@@ -2,6 +2,7 @@ package roster
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 )
@@ -65,4 +66,17 @@ func (w *workbook) worksheetBytes() uint64 {
 func (w *workbook) sharedStringsError(what string) *FileError {
 	return w.errorf("open the workbook in Excel or LibreOffice and save it again, or export the sheet as .csv (File > Save As > CSV UTF-8)",
 		"the workbook's text table (shared strings) holds %s, far more than its sheets can use: it was not written by a spreadsheet app", what)
+}
+
+// checkCells refuses a CSV record with a field longer than Excel's limit
+// on a cell.
+func (c *csvReader) checkCells(fields []string, row int) error {
+	for i, f := range fields {
+		if len(f) > maxCellChars && utf8.RuneCountInString(f) > maxCellChars {
+			return &FileError{Path: c.path, Row: row,
+				Msg:  fmt.Sprintf("column %d holds %d characters, more than Excel's %d per cell", i+1, utf8.RuneCountInString(f), maxCellChars),
+				Hint: "keep each cell under 32,767 characters, and check that every quoted field is closed with \""}
+		}
+	}
+	return nil
 }
