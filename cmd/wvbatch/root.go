@@ -127,7 +127,8 @@ func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 	default:
 		return zerolog.Nop(), fmt.Errorf("--log-format %q: want json, text or auto", format)
 	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+	// Workers and watchers log at once: one event per write, whole.
+	return zerolog.New(zerolog.SyncWriter(w)).Level(lvl).With().Timestamp().Logger(), nil
 }
 
 func isTerminal(w io.Writer) bool {
