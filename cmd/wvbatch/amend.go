@@ -92,6 +92,7 @@ func (o *amendOptions) bindCommon(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.now, "now", "", "the clock for the check that no window starts in the past (RFC 3339; default: the run's --now, else now)")
 	cmd.Flags().DurationVar(&o.settle, "settle-delay", queue.SettleDelayDefault, "wait after an unanswered update before reading the order back")
 	o.run.bind(cmd)
+	bindYes(cmd, &o.run.yes)
 }
 
 func runAmend(ctx context.Context, o amendOptions, e *env) error {
@@ -121,6 +122,15 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 	say := e.stdout
 	if o.run.json {
 		say = e.stderr
+	}
+	what := "finish the run's unfinished amendment"
+	if req != nil {
+		what = req.String()
+	}
+	q := fmt.Sprintf("Change the %s of run %s at %s: %s?", plural(run.Orders[queue.Submitted], "placed order", "placed orders"),
+		run.ID, run.Where(), what)
+	if err := askYes(e, o.run.yes, o.cmd, q); err != nil {
+		return err
 	}
 	p := o.run.pipeline(e, st)
 	a, created, err := p.StartAmendment(run.ID, req, now, o.again)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -113,11 +114,10 @@ func runSubmitReplace(ctx context.Context, o submitOptions, e *env, s *submittin
 		fmt.Fprintln(e.stdout, "dry run: nothing was sent, cancelled or recorded")
 		return nil
 	}
-	if !o.yes && isTerminal(os.Stdin) && isTerminal(e.stdout) {
-		if !confirm(e, fmt.Sprintf("Place %d orders, then cancel the %d they replace? [y/N] ", len(r.Orders), len(reps))) {
-			fmt.Fprintln(e.stdout, "nothing was sent")
-			return nil
-		}
+	q := strings.TrimSuffix(placeQuestion(prep.Import, r, prep.Conn), "?") +
+		fmt.Sprintf(", then cancel the %s they replace?", plural(len(reps), "earlier order", "earlier orders"))
+	if err := askYes(e, o.run.yes, "submit --replace", q); err != nil {
+		return err
 	}
 	p.Hooks.Recorded = func(run queue.Run) {
 		fmt.Fprintf(e.stdout, "run %s recorded in %s; it replaces %d earlier orders\n", run.ID, p.Store.Path(), len(reps))

@@ -99,11 +99,11 @@ func TestRescheduleAndAmendAgainstTheSandbox(t *testing.T) {
 	}
 
 	// A window longer than 14 days is refused before anything is sent.
-	code, out := w.run("reschedule", w.runID, "--start", "2027-01-12 08:00", "--end", "2027-01-27 08:00")
+	code, out := w.run("reschedule", "--yes", w.runID, "--start", "2027-01-12 08:00", "--end", "2027-01-27 08:00")
 	if code != exitUsage || !strings.Contains(out, "at most 14 days") || !strings.Contains(out, "nothing was sent") {
 		t.Errorf("15-day window: exit %d, want %d with the reason\n%s", code, exitUsage, out)
 	}
-	code, out = w.run("reschedule", w.runID, "--shift", "-200h")
+	code, out = w.run("reschedule", "--yes", w.runID, "--shift", "-200h")
 	if code != exitUsage || !strings.Contains(out, "in the past") {
 		t.Errorf("shift into the past: exit %d, want %d with the reason\n%s", code, exitUsage, out)
 	}
@@ -113,7 +113,7 @@ func TestRescheduleAndAmendAgainstTheSandbox(t *testing.T) {
 		}
 	}
 
-	code, out = w.run("reschedule", w.runID, "--shift", "24h")
+	code, out = w.run("reschedule", "--yes", w.runID, "--shift", "24h")
 	if code != exitOK || !strings.Contains(out, "2 applied") {
 		t.Fatalf("reschedule --shift 24h: exit %d\n%s", code, out)
 	}
@@ -122,7 +122,7 @@ func TestRescheduleAndAmendAgainstTheSandbox(t *testing.T) {
 			t.Errorf("order %s: %d updates, starts %s; want 1 update, a day later than %s", o.ID, len(o.Patches), o.VisitStart, before[o.ID])
 		}
 	}
-	code, out = w.run("reschedule", w.runID, "--shift", "24h")
+	code, out = w.run("reschedule", "--yes", w.runID, "--shift", "24h")
 	if code != exitUsage || !strings.Contains(out, "--again") {
 		t.Errorf("the same shift again: exit %d, want %d and a hint about --again\n%s", code, exitUsage, out)
 	}
@@ -133,7 +133,7 @@ func TestRescheduleAndAmendAgainstTheSandbox(t *testing.T) {
 	if err := w.srv.SetOrderStatus(closed, sandbox.StatusClosed); err != nil {
 		t.Fatal(err)
 	}
-	code, out = w.run("amend", w.runID, "--open-cabinet", "true", "--notify-contact", "jane.visitor")
+	code, out = w.run("amend", "--yes", w.runID, "--open-cabinet", "true", "--notify-contact", "jane.visitor")
 	if code != exitRows || !strings.Contains(out, "1 applied, 1 skipped") || !strings.Contains(out, "EQ-2016007") {
 		t.Errorf("amend with a closed order: exit %d, want %d, one applied and one skipped with EQ-2016007\n%s", code, exitRows, out)
 	}
@@ -151,11 +151,11 @@ func TestRescheduleAndAmendAgainstTheSandbox(t *testing.T) {
 
 	// Usage mistakes.
 	for _, args := range [][]string{
-		{"reschedule", w.runID},
-		{"reschedule", w.runID, "--shift", "1h", "--start", "2027-01-12 08:00"},
-		{"amend", w.runID, "--open-cabinet", "maybe"},
-		{"amend", w.runID, "--notify-contact", "short"},
-		{"amend", w.runID},
+		{"reschedule", "--yes", w.runID},
+		{"reschedule", "--yes", w.runID, "--shift", "1h", "--start", "2027-01-12 08:00"},
+		{"amend", "--yes", w.runID, "--open-cabinet", "maybe"},
+		{"amend", "--yes", w.runID, "--notify-contact", "short"},
+		{"amend", "--yes", w.runID},
 	} {
 		if code, out := w.run(args...); code != exitUsage || !strings.Contains(out, "hint: ") {
 			t.Errorf("wvbatch %s: exit %d, want %d with a hint\n%s", strings.Join(args, " "), code, exitUsage, out)

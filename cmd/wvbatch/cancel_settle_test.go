@@ -53,7 +53,7 @@ func TestCancelSettlesOrdersChangedOutside(t *testing.T) {
 	}
 
 	for i := range 2 { // a second cancel finds nothing left to do
-		code, out, _ = c.run("cancel", runID, "--reason", "maintenance postponed")
+		code, out, _ = c.run("cancel", "--yes", runID, "--reason", "maintenance postponed")
 		if code != exitOK || !strings.Contains(out, "cancelled") {
 			t.Fatalf("cancel %d: exit %d, want 0", i+1, code)
 		}
@@ -121,7 +121,7 @@ func TestCrashSafetyCancel(t *testing.T) {
 	h.finish(r)
 	inject.on(srv, 0.2)
 
-	cancel := []string{"cancel", r.id, "--reason", "maintenance postponed", "--endpoint", h.url, "--store", h.store,
+	cancel := []string{"cancel", "--yes", r.id, "--reason", "maintenance postponed", "--endpoint", h.url, "--store", h.store,
 		"--concurrency", strconv.Itoa(crashConcurrency), "--timeout", crashTimeout.String(), "--log-level", "debug", "--log-format", "json"}
 	killed, natural := 0, 0
 	for killed < kills {

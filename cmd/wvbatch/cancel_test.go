@@ -43,7 +43,7 @@ func TestSubmitResumeCancel(t *testing.T) {
 		t.Errorf("cancel with a short reason: exit %d", code)
 	}
 	for range 2 { // cancelling again changes nothing and fails nothing
-		code, out, _ = c.run("cancel", runID[:6], "--reason", "maintenance postponed")
+		code, out, _ = c.run("cancel", "--yes", runID[:6], "--reason", "maintenance postponed")
 		if code != exitOK || !strings.Contains(out, "orders: "+placed[1]+" cancelled") {
 			t.Errorf("cancel: exit %d", code)
 		}

@@ -173,7 +173,7 @@ func TestCrashSafetyReschedule(t *testing.T) {
 		"--log-level", "debug", "--log-format", "json"}
 	killed, natural := 0, 0
 	for killed < kills {
-		c := h.start(append([]string{"reschedule", r.id, "--shift", "24h", "--again"}, common...)...)
+		c := h.start(append([]string{"reschedule", "--yes", r.id, "--shift", "24h", "--again"}, common...)...)
 		if !c.waitFor(h.killDelay()) && c.kill() {
 			killed++
 			h.scan(c)
@@ -195,7 +195,7 @@ func TestCrashSafetyReschedule(t *testing.T) {
 		if i == crashFinishResumes {
 			t.Fatalf("amendments of run %s not finished after %d runs of wvbatch amend", r.id, i)
 		}
-		c := h.start(append([]string{"amend", r.id}, common...)...)
+		c := h.start(append([]string{"amend", "--yes", r.id}, common...)...)
 		if !c.waitFor(crashChildTimeout) {
 			c.kill()
 			t.Fatalf("%s did not end within %s", c, crashChildTimeout)
@@ -210,7 +210,7 @@ func TestCrashSafetyReschedule(t *testing.T) {
 	}
 
 	// One more shift, without kills, applies to every order once more.
-	if c := h.start(append([]string{"reschedule", r.id, "--shift", "24h", "--again"}, common...)...); !c.waitFor(crashChildTimeout) {
+	if c := h.start(append([]string{"reschedule", "--yes", r.id, "--shift", "24h", "--again"}, common...)...); !c.waitFor(crashChildTimeout) {
 		c.kill()
 		t.Fatalf("%s did not end within %s", c, crashChildTimeout)
 	} else if code := h.ended(c); code != exitOK {
@@ -311,7 +311,12 @@ func (h *crashHarness) newSmallRun(rows int) *crashRun {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	out := h.wvbatch("validate", file, "--endpoint", h.url, "--json", "--now", crashNow, "--report-dir", filepath.Join(h.dir, "validate"))
+	// validate names the run of the endpoint submit orders at.
+	where := []string{"--sandbox"}
+	if h.url != "" {
+		where = []string{"--endpoint", h.url}
+	}
+	out := h.wvbatch(append([]string{"validate", file, "--json", "--now", crashNow, "--report-dir", filepath.Join(h.dir, "validate")}, where...)...)
 	var sum report.Summary
 	if err := json.Unmarshal(out, &sum); err != nil {
 		h.t.Fatalf("validate %s --json: %v\n%s", file, err, out)

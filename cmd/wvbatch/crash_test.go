@@ -325,7 +325,7 @@ func (h *crashHarness) next(r *crashRun) *crashChild {
 		return h.start(append([]string{"submit", r.file, "--yes", "--now", crashNow}, common...)...)
 	}
 	h.tally.resumes++
-	return h.start(append([]string{"resume", r.id}, common...)...)
+	return h.start(append([]string{"resume", "--yes", r.id}, common...)...)
 }
 
 func (h *crashHarness) killDelay() time.Duration {

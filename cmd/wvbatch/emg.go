@@ -63,11 +63,9 @@ func runSubmitMessages(ctx context.Context, o submitOptions, e *env, args []stri
 		fmt.Fprintln(e.stdout, "dry run: nothing was sent or recorded")
 		return nil
 	}
-	if !o.yes && isTerminal(os.Stdin) && isTerminal(e.stdout) {
-		if !confirm(e, fmt.Sprintf("Send %d messages (%d orders to place)? [y/N] ", len(msgs), msgs.Count()[emg.KindCreate])) {
-			fmt.Fprintln(e.stdout, "nothing was sent")
-			return nil
-		}
+	if err := askYes(e, o.run.yes, "submit", fmt.Sprintf("Send %s (%s to place)?", plural(len(msgs), "message", "messages"),
+		plural(msgs.Count()[emg.KindCreate], "order", "orders"))); err != nil {
+		return err
 	}
 
 	st, err := o.run.store.open(e)

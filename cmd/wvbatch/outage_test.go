@@ -118,7 +118,7 @@ func TestOutageLongerThanTheRetryBudget(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "resuming it; nothing is ordered twice") || !strings.Contains(out, "rows:   20 of 20 ordered") {
 		t.Errorf("submit once Equinix answers: exit %d; want every row ordered", code)
 	}
-	code, out, _ = c.run("resume", runID)
+	code, out, _ = c.run("resume", "--yes", runID)
 	mark("resume ended: exit " + strconv.Itoa(code))
 	if code != exitOK || !strings.Contains(out, "nothing to send") {
 		t.Errorf("resume after that: exit %d; want nothing left to send", code)

@@ -105,7 +105,7 @@ func TestSubmitReportFailureIsAWarning(t *testing.T) {
 
 	// Resuming the finished run: exit 0, the report is not written again
 	// and the email (already sent) is not sent again.
-	code, out, _ = c.run("resume", runID, "--store", store, "--report-dir", dir, "--sandbox")
+	code, out, _ = c.run("resume", "--yes", runID, "--store", store, "--report-dir", dir, "--sandbox")
 	if code != exitOK || !strings.Contains(out, "nothing to send") {
 		t.Errorf("resume of a finished run: exit %d, want 0", code)
 	}

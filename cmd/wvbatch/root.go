@@ -43,6 +43,9 @@ type env struct {
 	// and the runs' settings, e.g. to shorten the retry budgets.
 	tuneClient func(*equinix.Config)
 	tuneRun    func(*queue.RunConfig)
+	// tty, when set (tests do), stands for the terminal the questions are
+	// asked on (see askYes); nil opens /dev/tty.
+	tty func() (io.ReadWriteCloser, error)
 }
 
 type rootOptions struct {
@@ -166,6 +169,9 @@ func reportError(w io.Writer, err error) int {
 	}
 	if errors.Is(err, errRowsFailed) {
 		return exitRows
+	}
+	if errors.Is(err, errDeclined) {
+		return exitOK // the question said nothing was sent
 	}
 	var ce *cliError
 	var fe *roster.FileError

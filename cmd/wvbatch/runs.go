@@ -111,6 +111,7 @@ at Equinix by their reference, so nothing is ever ordered twice.`,
 		},
 	}
 	o.run.bind(cmd)
+	bindYes(cmd, &o.run.yes)
 	o.run.mail.bindNotify(cmd.Flags())
 	cmd.Flags().StringVar(&o.now, "now", "", "with --sandbox: start the sandbox clock at this RFC 3339 instant")
 	return cmd
@@ -174,6 +175,12 @@ func resumeRun(ctx context.Context, e *env, st *queue.Store, run queue.Run, f ru
 	}
 	if submit.NothingToSend(run) {
 		fmt.Fprintf(e.stdout, "run %s is finished: nothing to send\n", run.ID)
+	} else if left := run.Orders[queue.Planned] + run.Orders[queue.Sending]; left > 0 {
+		q := fmt.Sprintf("Place the %s of run %s left to place, at %s? (orders whose answer was lost are looked up first, never sent twice)",
+			plural(left, "order", "orders"), run.ID, run.Where())
+		if err := askYes(e, f.yes, "resume", q); err != nil {
+			return err
+		}
 	}
 	conn := f.api.runConn(ctx, e, run, set, now)
 	defer conn.close()
@@ -305,6 +312,7 @@ type cancelOptions struct {
 	runID  string
 	reason string
 	run    runFlags
+	dryRun bool
 }
 
 func newCancelCmd(e *env) *cobra.Command {
@@ -322,6 +330,8 @@ again retries only what is not cancelled yet.`,
 	}
 	cmd.Flags().StringVar(&o.reason, "reason", "", "why the visits are cancelled (5 to 4000 characters; Equinix records it)")
 	o.run.bind(cmd)
+	bindYes(cmd, &o.run.yes)
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "show the orders it would cancel, and cancel nothing")
 	o.run.mail.bindNotify(cmd.Flags())
 	return cmd
 }
@@ -336,6 +346,20 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 		return err
 	}
 	defer st.Close()
+	n, err := printCancelPlan(e, st, run)
+	if err != nil {
+		return err
+	}
+	if o.dryRun {
+		fmt.Fprintln(e.stdout, "dry run: nothing was cancelled")
+		return nil
+	}
+	if n > 0 {
+		q := fmt.Sprintf("Cancel %s of run %s at %s, with the reason %q?", plural(n, "order", "orders"), run.ID, run.Where(), reason)
+		if err := askYes(e, o.run.yes, "cancel", q); err != nil {
+			return err
+		}
+	}
 	lazy := o.run.api.runConn(ctx, e, run, set, nil)
 	defer lazy.close()
 	conn, err := lazy.connect()
@@ -355,6 +379,34 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 		return rerr
 	}
 	return nil
+}
+
+// printCancelPlan lists the orders of run that cancel would cancel (placed,
+// or being cancelled) and returns how many.
+func printCancelPlan(e *env, st *queue.Store, run queue.Run) (int, error) {
+	orders, err := st.Orders(run.ID)
+	if err != nil {
+		return 0, err
+	}
+	var todo []queue.Order
+	for _, od := range orders {
+		if od.State == queue.Submitted || od.State == queue.Cancelling {
+			todo = append(todo, od)
+		}
+	}
+	fmt.Fprintf(e.stdout, "run %s at %s: %s to cancel\n", run.ID, run.Where(), plural(len(todo), "order", "orders"))
+	for _, od := range todo {
+		place := od.Cage
+		if od.Cabinet != "" {
+			place = od.Cabinet
+		}
+		fmt.Fprintf(e.stdout, "  %-16s %-24s %s → %s  %s\n", od.OrderID, place, od.Start.UTC().Format("2006-01-02 15:04Z"),
+			od.End.UTC().Format("2006-01-02 15:04Z"), plural(od.Count, "visitor", "visitors"))
+	}
+	if n := run.Orders[queue.Planned] + run.Orders[queue.Sending]; n > 0 {
+		fmt.Fprintf(e.stdout, "  (%s not placed yet will not be cancelled: resume or leave the run)\n", plural(n, "order", "orders"))
+	}
+	return len(todo), nil
 }
 
 // amended says how many amendments a run has, and how many of them are not

@@ -29,6 +29,7 @@ type jobRunner struct {
 func (r *jobRunner) runFlags(job *scheduler.Job) runFlags {
 	f := r.flags
 	f.json = false
+	f.yes = true // a scheduled run is the daemon's own decision
 	switch job.Endpoint {
 	case "":
 	case "sandbox":

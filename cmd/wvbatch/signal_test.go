@@ -84,7 +84,7 @@ func TestSubmitInterrupt(t *testing.T) {
 				t.Fatalf("the interrupt came too late: nothing was left to resume")
 			}
 
-			res := exec.Command(os.Args[0], append([]string{"resume", runID}, args[:len(args)-1]...)...)
+			res := exec.Command(os.Args[0], append([]string{"resume", "--yes", runID}, args[:len(args)-1]...)...)
 			res.Env = childEnv(dir)
 			b, err := res.CombinedOutput()
 			if err != nil {

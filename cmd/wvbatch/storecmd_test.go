@@ -120,7 +120,7 @@ func TestStoreBackupRestoreResume(t *testing.T) {
 	planned := run.Orders[queue.Planned] + run.Orders[queue.Submitted]
 
 	// The run goes on and finishes after the backup.
-	if code, _, _ := c.run(append([]string{"resume", runID}, flags...)...); code != exitOK {
+	if code, _, _ := c.run(append([]string{"resume", "--yes", runID}, flags...)...); code != exitOK {
 		t.Fatalf("resume: exit %d", code)
 	}
 	if got := len(sandboxByRef(t, srv)); got != planned {
@@ -138,7 +138,7 @@ func TestStoreBackupRestoreResume(t *testing.T) {
 	if m, _ := filepath.Glob(store + ".before-restore-*"); len(m) != 1 {
 		t.Errorf("the replaced store was not kept: %v", m)
 	}
-	if code, _, _ := c.run(append([]string{"resume", runID}, flags...)...); code != exitOK {
+	if code, _, _ := c.run(append([]string{"resume", "--yes", runID}, flags...)...); code != exitOK {
 		t.Fatalf("resume after the restore: exit %d", code)
 	}
 	if got := len(sandboxByRef(t, srv)); got != planned {

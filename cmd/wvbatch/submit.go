@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +27,9 @@ type runFlags struct {
 	json        bool
 	reportDir   string
 	mail        mailFlags
+	// yes answers the question before anything is sent (--yes; scheduled
+	// runs are the daemon's own decision).
+	yes bool
 }
 
 func (f *runFlags) bind(cmd *cobra.Command) {
@@ -44,7 +47,6 @@ type submitOptions struct {
 	roster      rosterFlags
 	run         runFlags
 	dryRun      bool
-	yes         bool
 	noPreflight bool
 }
 
@@ -73,7 +75,7 @@ refused, 4 when the store is in use, 1 when the run stopped (resume it with
 		},
 	}
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "plan and pre-flight, but send nothing and record nothing")
-	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
+	bindYes(cmd, &o.run.yes)
 	cmd.Flags().BoolVar(&o.noPreflight, "no-preflight", false, "skip checking cages, cabinets, accounts and users before ordering")
 	bindReplace(cmd)
 	o.roster.bind(cmd.Flags())
@@ -154,10 +156,9 @@ func (s *submitting) submit(ctx context.Context, o submitOptions, e *env) error 
 		}
 		return nil
 	}
-	if len(r.Orders) > 0 && !o.yes && isTerminal(os.Stdin) && isTerminal(e.stdout) {
-		if !confirm(e, fmt.Sprintf("Place %d orders for %d visitors? [y/N] ", len(r.Orders), r.Visitors)) {
-			fmt.Fprintln(e.stdout, "nothing was sent")
-			return nil
+	if len(r.Orders) > 0 {
+		if err := askYes(e, o.run.yes, "submit", placeQuestion(prep.Import, r, prep.Conn)); err != nil {
+			return err
 		}
 	}
 	out, err := p.Execute(ctx, prep)
@@ -251,14 +252,36 @@ func abs(p string) string {
 	return p
 }
 
-func confirm(e *env, prompt string) bool {
-	fmt.Fprint(e.stdout, prompt)
-	line, _ := bufio.NewReader(e.stdin).ReadString('\n')
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return true
+// placeQuestion asks for a new run's go-ahead, saying what will and will
+// not happen: "Place 9 orders for 118 visitors at AM1 (3 rows are invalid
+// and will not be ordered; 2 visitors are already ordered)?"
+func placeQuestion(res *importer.Result, r *submit.Run, conn *submit.Conn) string {
+	rows := map[int]bool{}
+	ibx := map[string]bool{}
+	for _, o := range r.Orders {
+		ibx[o.IBX] = true
+		for _, row := range o.Rows {
+			rows[row] = true
+		}
 	}
-	return false
+	q := fmt.Sprintf("Place %s for %s at %s", plural(len(r.Orders), "order", "orders"), plural(len(rows), "visitor", "visitors"),
+		strings.Join(slices.Sorted(maps.Keys(ibx)), ", "))
+	if conn != nil && conn.Endpoint != "" {
+		q += " through " + conn.Where().String()
+	} else if r.Run.Endpoint != "" {
+		q += " through " + r.Run.Where().String()
+	}
+	var not []string
+	if res.InvalidRows > 0 {
+		not = append(not, fmt.Sprintf("%s invalid and will not be ordered", plural(res.InvalidRows, "row is", "rows are")))
+	}
+	if r.AlreadyOrdered > 0 {
+		not = append(not, fmt.Sprintf("%s already ordered", plural(r.AlreadyOrdered, "visitor is", "visitors are")))
+	}
+	if len(not) > 0 {
+		q += " (" + strings.Join(not, "; ") + ")"
+	}
+	return q + "?"
 }
 
 func printPlan(w io.Writer, res *importer.Result, r *submit.Run) {
