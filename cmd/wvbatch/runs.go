@@ -72,12 +72,6 @@ func (f *apiFlags) whereOffline(e *env) (queue.Where, error) {
 	return queue.Where{Endpoint: equinix.NormalEndpoint(cmp.Or(cfg.Endpoint, equinix.EndpointDefault))}, nil
 }
 
-// explicit says whether the command line or EQUINIX_API_ENDPOINT names the
-// endpoint (rather than a run's record).
-func (f *apiFlags) explicit(e *env) bool {
-	return f.sandbox || f.endpoint != "" || e.getenv("EQUINIX_API_ENDPOINT") != ""
-}
-
 // endpointErr is the command's error for a run worked on through another
 // endpoint than the one it ordered at.
 func endpointErr(err error) error {

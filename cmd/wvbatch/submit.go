@@ -121,19 +121,6 @@ func (s *submitting) close() {
 	s.conn.close()
 }
 
-// runSubmit submits a roster through the run pipeline. res, when not nil,
-// is the roster already imported with the same options and no pre-flight;
-// it is not read again.
-func runSubmit(ctx context.Context, o submitOptions, e *env, res *importer.Result) error {
-	s, err := o.start(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	s.in.Imported = res
-	return s.submit(ctx, o, e)
-}
-
 // submit prepares the roster, shows its plan, asks, and executes it; the
 // run of the same roster recorded already is resumed.
 func (s *submitting) submit(ctx context.Context, o submitOptions, e *env) error {
@@ -236,13 +223,6 @@ func (l *lazyConn) close() {
 	if l.conn != nil {
 		l.conn.close()
 	}
-}
-
-func headerRow(res *importer.Result) int {
-	if res.Header == nil {
-		return 0
-	}
-	return res.Header.Row
 }
 
 func abs(p string) string {
@@ -354,15 +334,6 @@ func ranRun(ctx context.Context, e *env, o *submit.Outcome, err error, asJSON bo
 		return apiErr(o.Stopped)
 	}
 	return rerr
-}
-
-// finishRun writes the run's report, prints its outcome, emails the report
-// to the run's recipients and returns errRowsFailed when some rows were not
-// ordered. A report that cannot be written is a warning: the orders are
-// printed and the email goes out with what could be written.
-func finishRun(e *env, st *queue.Store, runID string, f runFlags, imp *importer.Result) error {
-	o, err := f.pipeline(e, st).Finish(runID, imp)
-	return ranRun(context.Background(), e, o, err, f.json)
 }
 
 func printRunSummary(w io.Writer, s *report.RunSummary) {
