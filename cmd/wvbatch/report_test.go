@@ -18,6 +18,7 @@ import (
 	"github.com/wvbatch/wvbatch/internal/mail/mailtest"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
+	"github.com/wvbatch/wvbatch/internal/report/openpyxl"
 )
 
 const (
@@ -39,6 +40,25 @@ func newCLI(t *testing.T, env map[string]string) *cli {
 	for k, v := range env {
 		base[k] = v
 	}
+	// Every report workbook the commands write in the test's temporary
+	// folders (the state folder, stores' and --report-dir folders) opens in
+	// openpyxl.
+	t.Cleanup(func() {
+		if !openpyxl.Available() {
+			return
+		}
+		var reports []string
+		_ = filepath.WalkDir(filepath.Dir(dir), func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(p, "-report.xlsx") {
+				reports = append(reports, p)
+			}
+			return nil
+		})
+		if len(reports) > 0 {
+			openpyxl.Check(t, reports...)
+			t.Logf("openpyxl opened the %d report workbook(s) the test wrote", len(reports))
+		}
+	})
 	return &cli{t: t, env: base}
 }
 
