@@ -69,8 +69,13 @@ func printReplacements(w io.Writer, reps []submit.Replacement, doing bool) {
 		if r.Cabinet != "" {
 			place = r.Cabinet
 		}
-		fmt.Fprintf(w, "  %-16s run %s  %-24s %s → %s  %d visitors; the roster adds %d, takes off %d\n",
-			r.OrderID, r.Run, place, r.Start.UTC().Format("2006-01-02 15:04Z"), r.End.UTC().Format("2006-01-02 15:04Z"), r.Count, r.Added, r.Removed)
+		fmt.Fprintf(w, "  %-16s run %s  %-24s %s → %s  %s; the roster adds %d, takes off %d",
+			r.OrderID, r.Run, place, r.Start.UTC().Format("2006-01-02 15:04Z"), r.End.UTC().Format("2006-01-02 15:04Z"),
+			plural(r.Count, "visitor", "visitors"), r.Added, r.Removed)
+		if r.Invalid > 0 {
+			fmt.Fprintf(w, " (%s invalid now: fix them, they are not taken off)", plural(r.Invalid, "row is", "rows are"))
+		}
+		fmt.Fprintln(w)
 	}
 }
 

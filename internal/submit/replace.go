@@ -37,20 +37,39 @@ type Replacement struct {
 	Count   int       `json:"count"`
 	Added   int       `json:"added"`
 	Removed int       `json:"removed"`
+	// Invalid counts the order's visitors whose roster rows are invalid
+	// now: they are not counted as taken off, and alone never make the
+	// order replaced.
+	Invalid int `json:"invalid,omitempty"`
 }
 
-// placeWindow is an order's place and window.
+// placeWindow is an order's place, window and options (account and open
+// cabinet): orders that differ in any of them are never compared, so an
+// order whose own visitors did not change is never replaced because a
+// neighbour's did.
 type placeWindow struct {
 	cage, cabinet string
 	start, end    int64
+	options       string
 }
 
 func (r *Replacement) placeWindow() placeWindow {
-	return placeWindow{r.Cage, r.Cabinet, r.Start.Unix(), r.End.Unix()}
+	return placeWindow{r.Cage, r.Cabinet, r.Start.Unix(), r.End.Unix(), keyOptions(r.Key)}
 }
 
 func orderPlaceWindow(o *queue.Order) placeWindow {
-	return placeWindow{o.Cage, o.Cabinet, o.Start.Unix(), o.End.Unix()}
+	return placeWindow{o.Cage, o.Cabinet, o.Start.Unix(), o.End.Unix(), keyOptions(o.Key)}
+}
+
+// keyOptions returns the account and open-cabinet parts of a plan's order
+// key (cage/cabinet/account/window/open/wN/pN, see package plan); "" for a
+// key of another shape.
+func keyOptions(key string) string {
+	parts := strings.Split(key, "/")
+	if len(parts) < 7 {
+		return ""
+	}
+	return parts[2] + "/" + parts[4]
 }
 
 // ReplaceSettings are a replacing run's settings: a roster run's, and the
@@ -67,7 +86,7 @@ func FindReplacements(st *queue.Store, at queue.Where, res *importer.Result) ([]
 	var keys []string
 	for i := range res.Orders {
 		o := &res.Orders[i]
-		g := placeWindow{o.Cage, o.Cabinet, o.Start.Unix(), o.End.Unix()}
+		g := placeWindow{o.Cage, o.Cabinet, o.Start.Unix(), o.End.Unix(), keyOptions(o.Key)}
 		if newKeys[g] == nil {
 			newKeys[g] = map[string]bool{}
 		}
@@ -98,7 +117,15 @@ func FindReplacements(st *queue.Store, at queue.Where, res *importer.Result) ([]
 			unhash[queue.PlainKey(h)] = k
 		}
 	}
+	// A visitor of an earlier order whose row (the same roster, edited in
+	// place, keeps its row numbers) is invalid now is not taken off: the
+	// row is to be fixed, not the visitor removed.
+	invalidRow := map[int]bool{}
+	for _, e := range res.Errors {
+		invalidRow[e.Row] = true
+	}
 	oldKeys := map[placeWindow]map[string]bool{}
+	invalidKeys := map[placeWindow]map[string]bool{}
 	oldOrders := map[placeWindow][]queue.Order{}
 	ids := make([]string, 0, len(runs))
 	for id := range runs {
@@ -116,15 +143,18 @@ func FindReplacements(st *queue.Store, at queue.Where, res *importer.Result) ([]
 				continue
 			}
 			if oldKeys[g] == nil {
-				oldKeys[g] = map[string]bool{}
+				oldKeys[g], invalidKeys[g] = map[string]bool{}, map[string]bool{}
 			}
-			for _, k := range od.VisitorKeys {
+			for i, k := range od.VisitorKeys {
 				k = queue.PlainKey(k)
 				if plain, ok := unhash[k]; ok {
 					k = plain
 				}
 				if k != "" {
 					oldKeys[g][k] = true
+					if i < len(od.Rows) && invalidRow[od.Rows[i]] && !newKeys[g][k] {
+						invalidKeys[g][k] = true
+					}
 				}
 			}
 			oldOrders[g] = append(oldOrders[g], od)
@@ -132,14 +162,18 @@ func FindReplacements(st *queue.Store, at queue.Where, res *importer.Result) ([]
 	}
 	var out []Replacement
 	for g, olds := range oldOrders {
-		added, removed := 0, 0
+		added, removed, invalid := 0, 0, 0
 		for k := range newKeys[g] {
 			if !oldKeys[g][k] {
 				added++
 			}
 		}
 		for k := range oldKeys[g] {
-			if !newKeys[g][k] {
+			switch {
+			case newKeys[g][k]:
+			case invalidKeys[g][k]:
+				invalid++
+			default:
 				removed++
 			}
 		}
@@ -148,7 +182,7 @@ func FindReplacements(st *queue.Store, at queue.Where, res *importer.Result) ([]
 		}
 		for _, od := range olds {
 			out = append(out, Replacement{Run: od.RunID, Key: od.Key, OrderID: od.OrderID, Cage: od.Cage, Cabinet: od.Cabinet,
-				Start: od.Start, End: od.End, Count: od.Count, Added: added, Removed: removed})
+				Start: od.Start, End: od.End, Count: od.Count, Added: added, Removed: removed, Invalid: invalid})
 		}
 	}
 	slices.SortFunc(out, func(a, b Replacement) int {
