@@ -375,7 +375,7 @@ func TestReportReupload(t *testing.T) {
 	if code != exitRows {
 		t.Fatalf("exit %d, want %d (the other rows are still invalid)", code, exitRows)
 	}
-	for _, want := range []string{"3 visitors were already ordered by an earlier run", "plan: 1 orders for 2 visitors", `column "Status" is not a visitor column`} {
+	for _, want := range []string{"3 visitors were already ordered by an earlier run", "plan: 1 order for 2 visitors", `column "Status" is not a visitor column`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output does not say %q", want)
 		}

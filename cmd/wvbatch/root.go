@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -77,7 +79,9 @@ func newRootCmd(e *env) *cobra.Command {
 		Short: "Order Equinix work visits in bulk from visitor rosters",
 		Long: `wvbatch reads the visitor rosters you keep in Excel (.xlsx) or CSV, checks every row,
 splits the visitors into Equinix work visit orders (at most 50 visitors and 14 days each)
-and places them, tracking every order so that nothing is ever ordered twice.`,
+and places them, tracking every order so that nothing is ever ordered twice.
+
+` + runIDHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -250,6 +254,14 @@ func apiErr(err error) error {
 	case errors.As(err, &ae):
 		return &cliError{code: exitFailure, err: err,
 			hint: "check EQUINIX_API_CLIENTID and EQUINIX_API_CLIENTSECRET; no further attempt was made, as Equinix locks the account after 5 refused attempts"}
+	case errors.As(err, new(*net.DNSError)):
+		return &cliError{code: exitFailure, err: err,
+			hint: "the endpoint's host name cannot be found: check the URL in --endpoint, " + equinix.EnvEndpoint +
+				" or the config file, and the network's name service; resume the run once it answers"}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return &cliError{code: exitFailure, err: err,
+			hint: "nothing answers at the endpoint: check the URL and port in --endpoint, " + equinix.EnvEndpoint +
+				" or the config file (a sandbox server: is 'wvbatch sandbox --listen' running?); resume the run once it answers"}
 	case errors.Is(err, queue.ErrGaveUp):
 		return &cliError{code: exitFailure, err: err,
 			hint: "Equinix could not be reached or kept failing; no order was rejected for it: once Equinix answers again (check the network, a proxy, " +

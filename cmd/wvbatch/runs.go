@@ -97,7 +97,9 @@ func newResumeCmd(e *env) *cobra.Command {
 		Use:   "resume RUN",
 		Short: "Carry on with a run that was interrupted",
 		Long: `resume finishes a recorded run: orders whose answer was lost are first looked up
-at Equinix by their reference, so nothing is ever ordered twice.`,
+at Equinix by their reference, so nothing is ever ordered twice.
+
+` + runIDHelp,
 		Args: exactArgs(1, "name the run: 'wvbatch runs' lists them"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.runID = args[0]
@@ -263,6 +265,7 @@ func newStatusCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status RUN",
 		Short: "Show a run's orders and rows",
+		Long:  "status shows a run's endpoint, orders and rows.\n\n" + runIDHelp,
 		Args:  exactArgs(1, "name the run: 'wvbatch runs' lists them"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := o.store.open(e)
@@ -315,7 +318,10 @@ func newCancelCmd(e *env) *cobra.Command {
 		Use:   "cancel RUN --reason TEXT",
 		Short: "Cancel every order a run placed",
 		Long: `cancel cancels the run's orders at Equinix, recording each outcome. Running it
-again retries only what is not cancelled yet.`,
+again retries only what is not cancelled yet. It lists the orders it will cancel
+and asks first (--yes answers; --dry-run only lists them).
+
+` + runIDHelp,
 		Args: exactArgs(1, "name the run: 'wvbatch runs' lists them"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.runID = args[0]

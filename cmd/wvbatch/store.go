@@ -63,7 +63,12 @@ func (f *storeFlag) openRun(e *env, id string) (*queue.Store, queue.Run, submit.
 	return st, run, set, nil
 }
 
-// findRun returns the run whose id is id, or starts with it.
+// runIDHelp says how commands take a run id.
+const runIDHelp = `RUN, where a command takes one, is a run id as 'wvbatch runs' lists it, or its first
+3 or more characters when no other run starts with them.`
+
+// findRun returns the run whose id is id, or starts with it (3 characters
+// at least, and only one run).
 func findRun(s *queue.Store, id string) (queue.Run, error) {
 	r, err := s.Run(id)
 	if err == nil {
@@ -78,7 +83,7 @@ func findRun(s *queue.Store, id string) (queue.Run, error) {
 	}
 	var match []queue.Run
 	for _, r := range runs {
-		if len(id) >= 4 && len(r.ID) >= len(id) && r.ID[:len(id)] == id {
+		if len(id) >= 3 && len(r.ID) >= len(id) && r.ID[:len(id)] == id {
 			match = append(match, r)
 		}
 	}

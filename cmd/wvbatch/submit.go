@@ -270,7 +270,7 @@ func printPlan(w io.Writer, res *importer.Result, r *submit.Run) {
 		fmt.Fprintf(w, "note: %s\n", warn)
 	}
 	if r.AlreadyOrdered > 0 {
-		fmt.Fprintf(w, "%d visitors were already ordered by an earlier run and are left out\n", r.AlreadyOrdered)
+		fmt.Fprintf(w, "%s already ordered by an earlier run and left out\n", plural(r.AlreadyOrdered, "visitor was", "visitors were"))
 	}
 	rows := map[int]bool{}
 	for _, o := range r.Orders {
@@ -278,7 +278,7 @@ func printPlan(w io.Writer, res *importer.Result, r *submit.Run) {
 			rows[row] = true
 		}
 	}
-	fmt.Fprintf(w, "plan: %d orders for %d visitors", len(r.Orders), len(rows))
+	fmt.Fprintf(w, "plan: %s for %s", plural(len(r.Orders), "order", "orders"), plural(len(rows), "visitor", "visitors"))
 	if r.Visitors > len(rows) {
 		fmt.Fprintf(w, " (%d places in orders: a visitor whose window is split is in each of its orders)", r.Visitors)
 	}
@@ -355,7 +355,7 @@ func printRunSummary(w io.Writer, s *report.RunSummary) {
 		if o.Cabinet != "" {
 			place = o.Cabinet
 		}
-		fmt.Fprintf(w, "  %-16s %-10s %-22s %-24s %s → %s  %2d visitors\n", id, o.State, o.CustomerReference, place, o.LocalStart, o.LocalEnd, o.Visitors)
+		fmt.Fprintf(w, "  %-16s %-10s %-22s %-24s %s → %s  %s\n", id, o.State, o.CustomerReference, place, o.LocalStart, o.LocalEnd, plural(o.Visitors, " visitor", "visitors"))
 		if o.Error != nil {
 			fmt.Fprintf(w, "      %s %s\n      fix: %s\n", o.Error.Code, o.Error.Message, o.Error.Hint)
 		}

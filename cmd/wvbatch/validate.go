@@ -145,7 +145,7 @@ func printValidate(w io.Writer, res *importer.Result, sum *report.Summary) {
 	for _, warn := range res.Warnings {
 		fmt.Fprintf(w, "note: %s\n", warn)
 	}
-	fmt.Fprintf(w, "plan: %d orders for %d visitors, %d window(s) longer than 14 days split\n", sum.Orders, sum.Visitors, sum.SplitWindows)
+	fmt.Fprintf(w, "plan: %s for %s, %d window(s) longer than 14 days split\n", plural(sum.Orders, "order", "orders"), plural(sum.Visitors, "visitor", "visitors"), sum.SplitWindows)
 	for i, o := range sum.Plan {
 		if i == maxShown {
 			fmt.Fprintf(w, "  … and %d more orders (see summary.json)\n", len(sum.Plan)-maxShown)
@@ -155,7 +155,7 @@ func printValidate(w io.Writer, res *importer.Result, sum *report.Summary) {
 		if o.Cabinet != "" {
 			place = o.Cabinet
 		}
-		fmt.Fprintf(w, "  %-22s %-5s %-24s %s → %s  %2d visitors\n", o.CustomerReference, o.IBX, place, o.LocalStart, o.LocalEnd, o.Visitors)
+		fmt.Fprintf(w, "  %-22s %-5s %-24s %s → %s  %s\n", o.CustomerReference, o.IBX, place, o.LocalStart, o.LocalEnd, plural(o.Visitors, " visitor", "visitors"))
 	}
 	for _, oe := range res.OrderErrors {
 		fmt.Fprintf(w, "order: %s\n  fix: %s\n", oe.Message, oe.Hint)
