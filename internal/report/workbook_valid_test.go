@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -213,4 +214,97 @@ func TestWorkbookTakesWhatTheReaderTakes(t *testing.T) {
 			t.Errorf("the sheet does not stop at row 1,048,576")
 		}
 	})
+}
+
+// TestWorkbookOfMacroWorkbook: the report of an .xlsm is an .xlsx Excel
+// opens: a workbook's content type, without the macros.
+func TestWorkbookOfMacroWorkbook(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src := testRoster(t, dir)
+	step := filepath.Join(dir, "step.xlsx")
+	rewritePart(t, src, step, "[Content_Types].xml", func(b []byte) []byte {
+		s := strings.Replace(string(b), ctWorkbook, ctMacroWorkbook, 1)
+		return []byte(strings.Replace(s, "</Types>", `<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/></Types>`, 1))
+	})
+	p := filepath.Join(dir, "roster.xlsm")
+	rewritePart(t, step, p, "xl/_rels/workbook.xml.rels", func(b []byte) []byte {
+		return []byte(strings.Replace(string(b), "</Relationships>",
+			`<Relationship Id="rIdVBA" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" Target="vbaProject.bin"/></Relationships>`, 1))
+	})
+	// The macros themselves.
+	zr, err := zip.OpenReader(p)
+	must(t, err)
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		must(t, err)
+		w, err := zw.Create(f.Name)
+		must(t, err)
+		_, err = io.Copy(w, rc)
+		must(t, err)
+		rc.Close()
+	}
+	w, err := zw.Create("xl/vbaProject.bin")
+	must(t, err)
+	_, err = w.Write([]byte("not really macros"))
+	must(t, err)
+	must(t, zw.Close())
+	zr.Close()
+	must(t, os.WriteFile(p, buf.Bytes(), 0o600))
+
+	var out bytes.Buffer
+	must(t, WriteWorkbook(&out, WorkbookInput{Source: p, Outcome: testOutcomes, Orders: testOrders}))
+	rz, err := zip.NewReader(bytes.NewReader(out.Bytes()), int64(out.Len()))
+	must(t, err)
+	for _, f := range rz.File {
+		rc, err := f.Open()
+		must(t, err)
+		data, _ := io.ReadAll(rc)
+		rc.Close()
+		switch {
+		case f.Name == "xl/vbaProject.bin":
+			t.Error("the report keeps the macros")
+		case strings.Contains(string(data), "macroEnabled") || strings.Contains(string(data), "vbaProject"):
+			t.Errorf("%s still names the macros:\n%s", f.Name, data)
+		}
+	}
+	checkOpenpyxl(t, out.Bytes())
+}
+
+// TestWorkbookOfReportKeepsOneSummary: the report of a report (the fixed
+// report submitted again) replaces the earlier Summary sheet and keeps the
+// Order sheet, whether the workbooks write their sheets' elements
+// self-closed or not (excelize does not).
+func TestWorkbookOfReportKeepsOneSummary(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	f := excelize.NewFile()
+	must(t, f.SetSheetName("Sheet1", "Visitors"))
+	must(t, f.SetSheetRow("Visitors", "A1", &[]any{"IBX", "Cage"}))
+	must(t, f.SetSheetRow("Visitors", "A2", &[]any{"AM1", "AM1:01"}))
+	_, err := f.NewSheet("Order")
+	must(t, err)
+	must(t, f.SetSheetRow("Order", "A2", &[]any{"Description", "Quarterly maintenance"}))
+	src := filepath.Join(dir, "roster.xlsx")
+	must(t, f.SaveAs(src))
+	must(t, f.Close())
+	in := WorkbookInput{Source: src, Outcome: testOutcomes}
+	first := writeReportFile(t, in, filepath.Join(dir, "roster-report.xlsx"))
+	// Edited and saved by excelize, which writes <sheet …></sheet>.
+	ef, err := excelize.OpenFile(first)
+	must(t, err)
+	must(t, ef.SetCellStr("Visitors", "B2", "AM1:01:000111"))
+	resaved := filepath.Join(dir, "fixed.xlsx")
+	must(t, ef.SaveAs(resaved))
+	must(t, ef.Close())
+	in.Source = resaved
+	got := writeReport(t, in)
+	if sheets := got.GetSheetList(); !slices.Equal(sheets, []string{"Visitors", "Order", "Summary"}) {
+		t.Errorf("sheets of the report of a report: %q, want Visitors, Order, Summary", sheets)
+	}
+	if v, _ := got.GetCellValue("Order", "B2"); v != "Quarterly maintenance" {
+		t.Errorf("Order!B2 = %q", v)
+	}
 }

@@ -39,6 +39,10 @@ const (
 	ctComments  = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
 	ctVML       = "application/vnd.openxmlformats-officedocument.vmlDrawing"
 	ctStyles    = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+	ctWorkbook  = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+	// ctMacroWorkbook is an .xlsm's workbook, which Excel refuses in an
+	// .xlsx.
+	ctMacroWorkbook = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 )
 
 // WriteWorkbook writes the report workbook of a roster to w: the roster's
@@ -371,12 +375,14 @@ func resolve(from, target string) string {
 
 var (
 	reSheetID   = regexp.MustCompile(`\bsheetId="([0-9]+)"`)
-	reOverride  = regexp.MustCompile(`<Override\b[^>]*?PartName="([^"]*)"[^>]*?/>`)
-	reSheetElem = regexp.MustCompile(`<(?:\w+:)?sheet\b[^>]*?/>`)
+	reOverride  = regexp.MustCompile(`<Override\b[^>]*?PartName="([^"]*)"[^>]*?(?:/>|>\s*</Override>)`)
+	reSheetElem = regexp.MustCompile(`<(?:\w+:)?sheet\b[^>]*?(?:/>|>\s*</(?:\w+:)?sheet>)`)
 	reSheetName = regexp.MustCompile(`\bname="([^"]*)"`)
 	reRelID     = regexp.MustCompile(`\b(?:\w+:)?id="([^"]*)"`)
-	reRelElem   = regexp.MustCompile(`<Relationship\b[^>]*?/>`)
+	reRelElem   = regexp.MustCompile(`<Relationship\b[^>]*?(?:/>|>\s*</Relationship>)`)
 	reRelIDAttr = regexp.MustCompile(`\bId="([^"]*)"`)
+	// reVBADefault is the content type of macros by their file extension.
+	reVBADefault = regexp.MustCompile(`<Default\b[^>]*?ContentType="application/vnd\.ms-office\.vbaProject"[^>]*?(?:/>|>\s*</Default>)`)
 )
 
 // basePackage prepares the package: for a CSV a fresh one, for a workbook
@@ -471,7 +477,9 @@ func (rep *reportWriter) basePackage() (*basePkg, error) {
 	stylesName := ""
 	for _, r := range rels.Rels {
 		switch {
-		case strings.HasSuffix(r.Type, "/calcChain"):
+		case strings.HasSuffix(r.Type, "/calcChain"), strings.HasSuffix(r.Type, "/vbaProject"):
+			// A report is an .xlsx: it has no macros (and its cells no
+			// formulas to calculate).
 			t := resolve(rep.wbPart, r.Target)
 			drop[t], gone[t] = true, true
 			dropRel[r.ID] = true
@@ -505,6 +513,8 @@ func (rep *reportWriter) basePackage() (*basePkg, error) {
 		}
 		return m
 	})
+	b.contentTypes = bytes.ReplaceAll(b.contentTypes, []byte(ctMacroWorkbook), []byte(ctWorkbook))
+	b.contentTypes = reVBADefault.ReplaceAll(b.contentTypes, nil)
 	for _, f := range rep.pkg.File {
 		if !drop[f.Name] && !strings.HasSuffix(f.Name, "/") {
 			b.copies = append(b.copies, f)
@@ -660,7 +670,7 @@ func (rep *reportWriter) freshPackage() *basePkg {
 		`<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">` +
 		`<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>` +
 		`<Default Extension="xml" ContentType="application/xml"/>` +
-		`<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>` +
+		`<Override PartName="/xl/workbook.xml" ContentType="` + ctWorkbook + `"/>` +
 		`<Override PartName="/xl/worksheets/sheet1.xml" ContentType="` + ctSheet + `"/>` +
 		`<Override PartName="/xl/styles.xml" ContentType="` + ctStyles + `"/></Types>`)
 	b.extra = []namedPart{{"_rels/.rels", []byte(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n" +
