@@ -116,6 +116,7 @@ and places them, tracking every order so that nothing is ever ordered twice.
 		newStoreCmd(e),
 		newPruneCmd(e),
 		newServeCmd(e), newUsersCmd(e),
+		newVersionCmd(e),
 	)
 	return root
 }
