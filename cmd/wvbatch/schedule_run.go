@@ -109,7 +109,7 @@ func (r *jobRunner) run(ctx context.Context, st *queue.Store, job *scheduler.Job
 	prep, err := p.Prepare(ctx, submit.Input{
 		Import: importer.Options{Path: path, Read: roster.ReadOptions{Sheet: job.Sheet}, Check: check,
 			Order: job.Order, Salt: salt(job.Name, at)},
-		At: where, Connect: conn.connect, Job: job.Name, ScheduledAt: at,
+		At: where, Connect: conn.connect, Job: job.Name, ScheduledAt: at, AllOrNothing: job.AllOrNothing,
 	})
 	var fe *submit.OrderFieldError
 	switch {
@@ -122,6 +122,10 @@ func (r *jobRunner) run(ctx context.Context, st *queue.Store, job *scheduler.Job
 	}
 	printPlan(e.stdout, prep.Import, prep.New)
 	o, err := p.Execute(ctx, prep)
+	if errors.Is(err, submit.ErrNotAll) {
+		fmt.Fprintf(e.stdout, "job %s: %v\n", job.Name, err)
+		return r.result(st, job, at, "", errRowsFailed)
+	}
 	runID := prep.New.Run.ID
 	return r.result(st, job, at, runID, ranRun(ctx, e, o, err, false))
 }

@@ -43,11 +43,12 @@ func (f *runFlags) bind(cmd *cobra.Command) {
 }
 
 type submitOptions struct {
-	file        string
-	roster      rosterFlags
-	run         runFlags
-	dryRun      bool
-	noPreflight bool
+	file         string
+	roster       rosterFlags
+	run          runFlags
+	dryRun       bool
+	noPreflight  bool
+	allOrNothing bool
 }
 
 func newSubmitCmd(e *env) *cobra.Command {
@@ -76,6 +77,7 @@ refused, 4 when the store is in use, 1 when the run stopped (resume it with
 	}
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "plan and pre-flight, but send nothing and record nothing")
 	bindYes(cmd, &o.run.yes)
+	cmd.Flags().BoolVar(&o.allOrNothing, "all-or-nothing", false, "order nothing when any row is invalid or fails the pre-flight (exit 3)")
 	cmd.Flags().BoolVar(&o.noPreflight, "no-preflight", false, "skip checking cages, cabinets, accounts and users before ordering")
 	bindReplace(cmd)
 	o.roster.bind(cmd.Flags())
@@ -105,7 +107,7 @@ func (o submitOptions) start(ctx context.Context, e *env) (*submitting, error) {
 		Import:  importer.Options{Path: o.file, Read: o.roster.readOptions(), Check: check, Order: o.roster.orderFields()},
 		At:      at,
 		Connect: s.conn.connect, NoPreflight: o.noPreflight, Now: o.roster.now, New: o.dryRun,
-		StartedBy: e.getenv("USER"),
+		StartedBy: e.getenv("USER"), AllOrNothing: o.allOrNothing,
 	}
 	if o.dryRun && o.noPreflight {
 		s.in.Connect = nil // nothing to check or send: no credentials needed
@@ -143,6 +145,9 @@ func (s *submitting) submit(ctx context.Context, o submitOptions, e *env) error 
 		}
 		return nil
 	}
+	if o.allOrNothing && prep.Import.InvalidRows > 0 {
+		return notAll(e, prep.Import)
+	}
 	if len(r.Orders) > 0 {
 		if err := askYes(e, o.run.yes, "submit", placeQuestion(prep.Import, r, prep.Conn)); err != nil {
 			return err
@@ -150,6 +155,14 @@ func (s *submitting) submit(ctx context.Context, o submitOptions, e *env) error 
 	}
 	out, err := p.Execute(ctx, prep)
 	return ranRun(ctx, e, out, endpointErr(err), o.run.json)
+}
+
+// notAll says that --all-or-nothing ordered nothing, and is exit status 3.
+func notAll(e *env, res *importer.Result) error {
+	fmt.Fprintf(e.stderr, "wvbatch: --all-or-nothing: %d of %d rows invalid or refused by the pre-flight: nothing was ordered or recorded\n",
+		res.InvalidRows, res.Rows)
+	fmt.Fprintln(e.stderr, "hint: fix the rows listed above (or in the report of 'wvbatch validate'), then submit again")
+	return errRowsFailed
 }
 
 // prepareErr is the command's error for what kept a roster from being

@@ -53,7 +53,10 @@ type Job struct {
 	DateOrder   string
 	Endpoint    string // "sandbox", an API base URL, or "" for the daemon's
 	Concurrency int    // 0 = the daemon's
-	Missed      string
+	// AllOrNothing orders nothing when any row is invalid or fails the
+	// pre-flight.
+	AllOrNothing bool
+	Missed       string
 	// StartingDeadline bounds how late a missed run may start.
 	StartingDeadline time.Duration
 	// Line is where the job starts in the jobs file.
@@ -89,7 +92,7 @@ var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // the defaults) may have.
 var jobFields = []string{"name", "schedule", "roster", "window", "description", "reference_prefix", "technical_contact",
 	"notification_contacts", "purchase_order", "recipients", "sheet", "date_order", "endpoint", "concurrency",
-	"missed", "starting_deadline", "overlap"}
+	"all_or_nothing", "missed", "starting_deadline", "overlap"}
 
 // LoadFile reads and checks a jobs file.
 func LoadFile(path string) ([]Job, error) {
@@ -148,6 +151,7 @@ type jobYAML struct {
 	DateOrder            raw         `yaml:"date_order"`
 	Endpoint             raw         `yaml:"endpoint"`
 	Concurrency          raw         `yaml:"concurrency"`
+	AllOrNothing         raw         `yaml:"all_or_nothing"`
 	Missed               raw         `yaml:"missed"`
 	StartingDeadline     raw         `yaml:"starting_deadline"`
 	Overlap              raw         `yaml:"overlap"`
@@ -414,6 +418,14 @@ func (p *jobsParser) runFields(j *Job, y *jobYAML) []check {
 				return p.fail(n.Line, field, fmt.Sprintf("%q: want a number from 1 to 64", s), "orders in flight at once")
 			}
 			j.Concurrency = c
+			return nil
+		})},
+		{"all_or_nothing", y.AllOrNothing, p.text(func(s string, n *yaml.Node, field string) error {
+			var b bool
+			if err := n.Decode(&b); err != nil {
+				return p.fail(n.Line, field, fmt.Sprintf("%q: want true or false", s), "true orders nothing when any row is invalid or fails the pre-flight")
+			}
+			j.AllOrNothing = b
 			return nil
 		})},
 		{"missed", y.Missed, p.text(func(s string, n *yaml.Node, field string) error {

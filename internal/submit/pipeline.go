@@ -104,7 +104,15 @@ type Input struct {
 	Claims Claims
 	// StartedBy names who asked for the run, as it records it.
 	StartedBy string
+	// AllOrNothing has Execute order nothing, and record nothing, when any
+	// row of a new run is invalid or fails the pre-flight (ErrNotAll).
+	AllOrNothing bool
 }
+
+// ErrNotAll is matched by the error Execute returns for a new run of an
+// input with AllOrNothing whose roster has invalid rows: nothing was
+// recorded or sent.
+var ErrNotAll = errors.New("all or nothing: some rows are invalid or failed the pre-flight, so nothing was ordered")
 
 // Prepared is a roster ready to run: either the run recorded already for
 // the same input, or a new run to record.
@@ -118,8 +126,9 @@ type Prepared struct {
 	New      *Run
 	// Conn is where the run orders: Input.Conn, or what Input.Connect
 	// gave once it was called.
-	Conn    *Conn
-	connect func() (*Conn, error)
+	Conn         *Conn
+	connect      func() (*Conn, error)
+	allOrNothing bool
 }
 
 // Conn is a connection to where runs order.
@@ -207,7 +216,7 @@ func (p *Pipeline) Prepare(ctx context.Context, in Input) (*Prepared, error) {
 	if err := p.open(); err != nil {
 		return nil, err
 	}
-	prep := &Prepared{Import: res, Conn: in.Conn, connect: in.Connect}
+	prep := &Prepared{Import: res, Conn: in.Conn, connect: in.Connect, allOrNothing: in.AllOrNothing}
 	if !in.New {
 		run, err := p.Store.Run(res.RunID)
 		if err == nil {
@@ -345,6 +354,9 @@ func (p *Pipeline) Record(r *Run) (queue.Run, error) {
 func (p *Pipeline) Execute(ctx context.Context, prep *Prepared) (*Outcome, error) {
 	if prep.Existing != nil && NothingToSend(*prep.Existing) {
 		return p.Show(prep.Existing.ID, prep.Import)
+	}
+	if prep.Existing == nil && prep.allOrNothing && prep.Import.InvalidRows > 0 {
+		return nil, fmt.Errorf("%w (%d of %d rows)", ErrNotAll, prep.Import.InvalidRows, prep.Import.Rows)
 	}
 	conn, err := prep.conn()
 	if err != nil {
