@@ -255,6 +255,10 @@ func apiErr(err error) error {
 	case errors.As(err, &ae):
 		return &cliError{code: exitFailure, err: err,
 			hint: "check EQUINIX_API_CLIENTID and EQUINIX_API_CLIENTSECRET; no further attempt was made, as Equinix locks the account after 5 refused attempts"}
+	case errors.Is(err, queue.ErrGaveUp):
+		return &cliError{code: exitFailure, err: err,
+			hint: "Equinix could not be reached or kept failing; no order was rejected for it: once Equinix answers again (check the network, a proxy, " +
+				equinix.EnvEndpoint + "), resuming the run places what is left"}
 	case errors.As(err, new(*net.DNSError)):
 		return &cliError{code: exitFailure, err: err,
 			hint: "the endpoint's host name cannot be found: check the URL in --endpoint, " + equinix.EnvEndpoint +
@@ -263,10 +267,6 @@ func apiErr(err error) error {
 		return &cliError{code: exitFailure, err: err,
 			hint: "nothing answers at the endpoint: check the URL and port in --endpoint, " + equinix.EnvEndpoint +
 				" or the config file (a sandbox server: is 'wvbatch sandbox --listen' running?); resume the run once it answers"}
-	case errors.Is(err, queue.ErrGaveUp):
-		return &cliError{code: exitFailure, err: err,
-			hint: "Equinix could not be reached or kept failing; no order was rejected for it: once Equinix answers again (check the network, a proxy, " +
-				equinix.EnvEndpoint + "), resuming the run places what is left"}
 	}
 	return err
 }
