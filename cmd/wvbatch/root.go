@@ -118,6 +118,12 @@ and places them, tracking every order so that nothing is ever ordered twice.
 		newServeCmd(e), newUsersCmd(e),
 		newVersionCmd(e),
 	)
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "resume", "status", "cancel", "amend", "reschedule", "report":
+			c.ValidArgsFunction = completeRunIDs(e)
+		}
+	}
 	return root
 }
 

@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"path/filepath"
+	"strings"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/wvbatch/wvbatch/internal/queue"
@@ -94,4 +96,33 @@ func findRun(s *queue.Store, id string) (queue.Run, error) {
 		return r, usageErr(errors.New("no run "+id+" in "+s.Path()), "'wvbatch runs' lists the runs")
 	}
 	return r, usageErr(errors.New("more than one run starts with "+id), "give more of the run id")
+}
+
+// completeRunIDs completes the RUN argument of a command with the ids of
+// the runs in the store its --store flag (or the default) names, each with
+// its roster and endpoint.
+func completeRunIDs(e *env) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var f storeFlag
+		f.path, _ = cmd.Flags().GetString("store")
+		st, err := f.open(e)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		defer st.Close()
+		runs, err := st.Runs()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []cobra.Completion
+		for _, r := range runs {
+			if strings.HasPrefix(r.ID, toComplete) {
+				out = append(out, cobra.CompletionWithDesc(r.ID, filepath.Base(r.File)+" at "+r.Where().String()))
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
 }
