@@ -45,8 +45,8 @@ func runSubmitRoster(ctx context.Context, cmd *cobra.Command, o submitOptions, e
 			return err
 		}
 		if len(reps) > 0 {
-			printReplacements(e.stdout, reps, false)
-			fmt.Fprintf(e.stdout, "  without --replace, only visitors not yet ordered are ordered, and visitors taken off the roster keep their access;\n"+
+			printReplacements(o.run.say(e), reps, false)
+			fmt.Fprintf(o.run.say(e), "  without --replace, only visitors not yet ordered are ordered, and visitors taken off the roster keep their access;\n"+
 				"  to cancel and order again: wvbatch submit %s --replace\n", o.file)
 		}
 	}
@@ -90,7 +90,7 @@ func runSubmitReplace(ctx context.Context, o submitOptions, e *env, s *submittin
 	}
 	id := submit.ReplaceRunID(s.in.Imported.RunID)
 	if run, err := p.Store.Run(id); err == nil && !o.dryRun {
-		fmt.Fprintf(e.stdout, "%s: replacing run %s (%s) was recorded: carrying on; nothing is ordered or cancelled twice\n",
+		fmt.Fprintf(o.run.say(e), "%s: replacing run %s (%s) was recorded: carrying on; nothing is ordered or cancelled twice\n",
 			o.file, run.ID, run.CreatedAt.Local().Format("2006-01-02 15:04"))
 		var set submit.ReplaceSettings
 		if err := submit.RunSettings(run, &set); err != nil {
@@ -105,18 +105,18 @@ func runSubmitReplace(ctx context.Context, o submitOptions, e *env, s *submittin
 		return cancelReplaced(ctx, e, s, run.ID, set.Replaces, o.file)
 	}
 	if len(reps) == 0 {
-		fmt.Fprintln(e.stdout, "no earlier order holds a different visitor list for this roster's places and windows: nothing to replace")
+		fmt.Fprintln(o.run.say(e), "no earlier order holds a different visitor list for this roster's places and windows: nothing to replace")
 		return s.submit(ctx, o, e)
 	}
-	printReplacements(e.stdout, reps, true)
+	printReplacements(o.run.say(e), reps, true)
 	prep, err := p.PrepareReplace(ctx, s.in, reps)
 	if err != nil {
 		return prepareErr(err)
 	}
 	r := prep.New
-	printPlan(e.stdout, prep.Import, r)
+	printPlan(o.run.say(e), prep.Import, r)
 	if o.dryRun {
-		fmt.Fprintln(e.stdout, "dry run: nothing was sent, cancelled or recorded")
+		fmt.Fprintln(o.run.say(e), "dry run: nothing was sent, cancelled or recorded")
 		return nil
 	}
 	q := strings.TrimSuffix(placeQuestion(prep.Import, r, prep.Conn), "?") +
@@ -125,7 +125,7 @@ func runSubmitReplace(ctx context.Context, o submitOptions, e *env, s *submittin
 		return err
 	}
 	p.Hooks.Recorded = func(run queue.Run) {
-		fmt.Fprintf(e.stdout, "run %s recorded in %s; it replaces %d earlier orders\n", run.ID, p.Store.Path(), len(reps))
+		fmt.Fprintf(o.run.say(e), "run %s recorded in %s; it replaces %d earlier orders\n", run.ID, p.Store.Path(), len(reps))
 	}
 	out, err := p.Execute(ctx, prep)
 	if err := ranRun(ctx, e, out, err, o.run.json); err != nil && !errors.Is(err, errRowsFailed) {
@@ -143,18 +143,19 @@ func cancelReplaced(ctx context.Context, e *env, s *submitting, runID string, re
 		return err
 	}
 	done, failed, err := s.p.CancelReplaced(ctx, conn.Client, runID, reps, file)
+	say := s.say
 	for _, r := range done {
 		switch r.Outcome {
 		case submit.ReplacedAlready:
-			fmt.Fprintf(e.stdout, "  %s already cancelled\n", r.OrderID)
+			fmt.Fprintf(say, "  %s already cancelled\n", r.OrderID)
 		case submit.ReplacedKept:
-			fmt.Fprintf(e.stdout, "  %s cancelled? no: the edited roster has no valid visitors for its place and window any more; cancel it with 'wvbatch cancel %s' if that is meant\n", r.OrderID, r.Run)
+			fmt.Fprintf(say, "  %s cancelled? no: the edited roster has no valid visitors for its place and window any more; cancel it with 'wvbatch cancel %s' if that is meant\n", r.OrderID, r.Run)
 		case submit.ReplacedNotPlaced:
-			fmt.Fprintf(e.stdout, "  %s kept: its replacement is not placed (yet)\n", r.OrderID)
+			fmt.Fprintf(say, "  %s kept: its replacement is not placed (yet)\n", r.OrderID)
 		case submit.ReplacedFailed:
-			fmt.Fprintf(e.stdout, "  %s not cancelled: %v\n", r.OrderID, r.Err)
+			fmt.Fprintf(say, "  %s not cancelled: %v\n", r.OrderID, r.Err)
 		case submit.ReplacedCancelled:
-			fmt.Fprintf(e.stdout, "  %s cancelled: %s\n", r.OrderID, r.Reason)
+			fmt.Fprintf(say, "  %s cancelled: %s\n", r.OrderID, r.Reason)
 		}
 	}
 	if err != nil {

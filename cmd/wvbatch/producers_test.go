@@ -153,8 +153,8 @@ func matrixOutcome(t *testing.T, c *cli, name string, header int) matrixResult {
 	code, out, stderr = c.run("submit", path, "--sandbox", "--yes", "--json", "--now", demoNow,
 		"--store", filepath.Join(dir, "s.db"), "--report-dir", filepath.Join(dir, "s"))
 	res.submit.code = code
-	// The plan and its problems are printed before the run's JSON.
-	i := strings.Index(out, "\n{")
+	// With --json, stdout is the run's JSON alone (the plan goes to stderr).
+	i := strings.Index(out, "{")
 	var run struct {
 		Orders []struct {
 			Key   string
@@ -167,7 +167,7 @@ func matrixOutcome(t *testing.T, c *cli, name string, header int) matrixResult {
 			Code  string
 		} `json:"errors"`
 	}
-	if i < 0 || json.Unmarshal([]byte(out[i+1:]), &run) != nil {
+	if i != 0 || json.Unmarshal([]byte(out), &run) != nil {
 		t.Fatalf("submit %s: exit %d, no JSON:\n%s\n%s", name, code, out, stderr)
 	}
 	for _, o := range run.Orders {

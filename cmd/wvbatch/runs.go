@@ -170,7 +170,7 @@ func resumeRun(ctx context.Context, e *env, st *queue.Store, run queue.Run, f ru
 		return err
 	}
 	if submit.NothingToSend(run) {
-		fmt.Fprintf(e.stdout, "run %s is finished: nothing to send\n", run.ID)
+		fmt.Fprintf(f.say(e), "run %s is finished: nothing to send\n", run.ID)
 	} else if left := run.Orders[queue.Planned] + run.Orders[queue.Sending]; left > 0 {
 		q := fmt.Sprintf("Place the %s of run %s left to place, at %s? (orders whose answer was lost are looked up first, never sent twice)",
 			plural(left, "order", "orders"), run.ID, run.Where())
@@ -214,7 +214,11 @@ func newRunsCmd(e *env) *cobra.Command {
 				runs = slices.DeleteFunc(runs, func(r queue.Run) bool { return r.Endpoint != want })
 			}
 			if o.json {
-				return writeJSON(e.stdout, runs)
+				views := make([]runView, 0, len(runs))
+				for _, r := range runs {
+					views = append(views, newRunView(r))
+				}
+				return writeJSON(e.stdout, views)
 			}
 			if len(runs) == 0 {
 				fmt.Fprintf(e.stdout, "no runs in %s\n", st.Path())
@@ -244,6 +248,36 @@ func newRunsCmd(e *env) *cobra.Command {
 
 // startedBy names who started a run: the user it recorded, the job that
 // made it, or "-".
+// runView is a run as `runs --json` prints it.
+type runView struct {
+	RunID       string            `json:"run_id"`
+	File        string            `json:"file"`
+	State       string            `json:"state"`
+	Endpoint    string            `json:"endpoint"`
+	Account     string            `json:"account,omitempty"`
+	StartedBy   string            `json:"started_by"`
+	Job         string            `json:"job,omitempty"`
+	ScheduledAt time.Time         `json:"scheduled_at,omitzero"`
+	CreatedAt   time.Time         `json:"created_at"`
+	UpdatedAt   time.Time         `json:"updated_at"`
+	Orders      map[string]int    `json:"orders"`
+	Rows        map[string]int    `json:"rows"`
+	Mail        *queue.MailRecord `json:"mail,omitempty"`
+}
+
+func newRunView(r queue.Run) runView {
+	v := runView{RunID: r.ID, File: r.File, State: string(r.State), Endpoint: r.Endpoint, Account: r.Account, StartedBy: startedBy(r),
+		Job: r.Job, ScheduledAt: r.ScheduledAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		Orders: map[string]int{}, Rows: map[string]int{}, Mail: r.Mail}
+	for k, n := range r.Orders {
+		v.Orders[string(k)] = n
+	}
+	for k, n := range r.Rows {
+		v.Rows[string(k)] = n
+	}
+	return v
+}
+
 func startedBy(r queue.Run) string {
 	var set submit.Settings
 	switch {
@@ -346,12 +380,12 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 		return err
 	}
 	defer st.Close()
-	n, err := printCancelPlan(e, st, run)
+	n, err := printCancelPlan(o.run.say(e), st, run)
 	if err != nil {
 		return err
 	}
 	if o.dryRun {
-		fmt.Fprintln(e.stdout, "dry run: nothing was cancelled")
+		fmt.Fprintln(o.run.say(e), "dry run: nothing was cancelled")
 		return nil
 	}
 	if n > 0 {
@@ -370,7 +404,7 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "cancelled %d orders of run %s\n", out.Tally.Cancelled, run.ID)
+	fmt.Fprintf(o.run.say(e), "cancelled %d orders of run %s\n", out.Tally.Cancelled, run.ID)
 	if out.Stopped != nil {
 		fmt.Fprintf(e.stderr, "run it again to retry: wvbatch cancel %s --reason %q\n", run.ID, reason)
 		return apiErr(out.Stopped)
@@ -383,7 +417,7 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 
 // printCancelPlan lists the orders of run that cancel would cancel (placed,
 // or being cancelled) and returns how many.
-func printCancelPlan(e *env, st *queue.Store, run queue.Run) (int, error) {
+func printCancelPlan(w io.Writer, st *queue.Store, run queue.Run) (int, error) {
 	orders, err := st.Orders(run.ID)
 	if err != nil {
 		return 0, err
@@ -394,17 +428,17 @@ func printCancelPlan(e *env, st *queue.Store, run queue.Run) (int, error) {
 			todo = append(todo, od)
 		}
 	}
-	fmt.Fprintf(e.stdout, "run %s at %s: %s to cancel\n", run.ID, run.Where(), plural(len(todo), "order", "orders"))
+	fmt.Fprintf(w, "run %s at %s: %s to cancel\n", run.ID, run.Where(), plural(len(todo), "order", "orders"))
 	for _, od := range todo {
 		place := od.Cage
 		if od.Cabinet != "" {
 			place = od.Cabinet
 		}
-		fmt.Fprintf(e.stdout, "  %-16s %-24s %s → %s  %s\n", od.OrderID, place, od.Start.UTC().Format("2006-01-02 15:04Z"),
+		fmt.Fprintf(w, "  %-16s %-24s %s → %s  %s\n", od.OrderID, place, od.Start.UTC().Format("2006-01-02 15:04Z"),
 			od.End.UTC().Format("2006-01-02 15:04Z"), plural(od.Count, "visitor", "visitors"))
 	}
 	if n := run.Orders[queue.Planned] + run.Orders[queue.Sending]; n > 0 {
-		fmt.Fprintf(e.stdout, "  (%s not placed yet will not be cancelled: resume or leave the run)\n", plural(n, "order", "orders"))
+		fmt.Fprintf(w, "  (%s not placed yet will not be cancelled: resume or leave the run)\n", plural(n, "order", "orders"))
 	}
 	return len(todo), nil
 }

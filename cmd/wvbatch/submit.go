@@ -91,6 +91,7 @@ type submitting struct {
 	p    *submit.Pipeline
 	conn *lazyConn
 	in   submit.Input
+	say  io.Writer // where messages go (stderr with --json)
 }
 
 func (o submitOptions) start(ctx context.Context, e *env) (*submitting, error) {
@@ -102,7 +103,7 @@ func (o submitOptions) start(ctx context.Context, e *env) (*submitting, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &submitting{p: o.run.pipeline(e, nil), conn: &lazyConn{ctx: ctx, e: e, f: &o.run.api, now: o.roster.nowPtr(), explicit: true}}
+	s := &submitting{say: o.run.say(e), p: o.run.pipeline(e, nil), conn: &lazyConn{ctx: ctx, e: e, f: &o.run.api, now: o.roster.nowPtr(), explicit: true}}
 	s.in = submit.Input{
 		Import:  importer.Options{Path: o.file, Read: o.roster.readOptions(), Check: check, Order: o.roster.orderFields()},
 		At:      at,
@@ -113,7 +114,7 @@ func (o submitOptions) start(ctx context.Context, e *env) (*submitting, error) {
 		s.in.Connect = nil // nothing to check or send: no credentials needed
 	}
 	s.p.Hooks.Recorded = func(run queue.Run) {
-		fmt.Fprintf(e.stdout, "run %s recorded in %s (endpoint %s)\n", run.ID, s.p.Store.Path(), run.Where())
+		fmt.Fprintf(o.run.say(e), "run %s recorded in %s (endpoint %s)\n", run.ID, s.p.Store.Path(), run.Where())
 	}
 	return s, nil
 }
@@ -132,14 +133,14 @@ func (s *submitting) submit(ctx context.Context, o submitOptions, e *env) error 
 		return prepareErr(err)
 	}
 	if run := prep.Existing; run != nil {
-		fmt.Fprintf(e.stdout, "%s: same roster, settings and endpoint as run %s (%s): resuming it; nothing is ordered twice\n",
+		fmt.Fprintf(o.run.say(e), "%s: same roster, settings and endpoint as run %s (%s): resuming it; nothing is ordered twice\n",
 			o.file, run.ID, run.CreatedAt.Local().Format("2006-01-02 15:04"))
 		return resumeRun(ctx, e, p.Store, *run, o.run, o.roster.nowPtr(), prep.Import)
 	}
 	r := prep.New
-	printPlan(e.stdout, prep.Import, r)
+	printPlan(o.run.say(e), prep.Import, r)
 	if o.dryRun {
-		fmt.Fprintln(e.stdout, "dry run: nothing was sent or recorded")
+		fmt.Fprintln(o.run.say(e), "dry run: nothing was sent or recorded")
 		if prep.Import.InvalidRows > 0 {
 			return errRowsFailed
 		}
@@ -163,6 +164,15 @@ func notAll(e *env, res *importer.Result) error {
 		res.InvalidRows, res.Rows)
 	fmt.Fprintln(e.stderr, "hint: fix the rows listed above (or in the report of 'wvbatch validate'), then submit again")
 	return errRowsFailed
+}
+
+// say is where a command's messages go: stdout, or stderr with --json,
+// whose stdout carries the JSON document alone.
+func (f *runFlags) say(e *env) io.Writer {
+	if f.json {
+		return e.stderr
+	}
+	return e.stdout
 }
 
 // prepareErr is the command's error for what kept a roster from being
