@@ -344,6 +344,7 @@ type cancelOptions struct {
 	reason string
 	run    runFlags
 	dryRun bool
+	orders []string // --order: only these order ids
 }
 
 func newCancelCmd(e *env) *cobra.Command {
@@ -366,6 +367,7 @@ and asks first (--yes answers; --dry-run only lists them).
 	o.run.bind(cmd)
 	bindYes(cmd, &o.run.yes)
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "show the orders it would cancel, and cancel nothing")
+	cmd.Flags().StringArrayVar(&o.orders, "order", nil, "cancel only this order of the run (an order id; repeat for more)")
 	o.run.mail.bindNotify(cmd.Flags())
 	return cmd
 }
@@ -380,7 +382,7 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 		return err
 	}
 	defer st.Close()
-	n, err := printCancelPlan(o.run.say(e), st, run)
+	n, keys, err := printCancelPlan(o.run.say(e), st, run, o.orders)
 	if err != nil {
 		return err
 	}
@@ -400,7 +402,12 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 	if err != nil {
 		return err
 	}
-	out, err := o.run.pipeline(e, st).Cancel(ctx, run.ID, conn.Client, reason)
+	var out *submit.Outcome
+	if len(o.orders) > 0 {
+		out, err = cancelOrders(ctx, o.run.pipeline(e, st), st, run.ID, keys, conn.Client, reason)
+	} else {
+		out, err = o.run.pipeline(e, st).Cancel(ctx, run.ID, conn.Client, reason)
+	}
 	if err != nil {
 		return err
 	}
@@ -416,16 +423,31 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 }
 
 // printCancelPlan lists the orders of run that cancel would cancel (placed,
-// or being cancelled) and returns how many.
-func printCancelPlan(w io.Writer, st *queue.Store, run queue.Run) (int, error) {
+// or being cancelled; only those of ids when given) and returns how many,
+// with their keys. An id that is not a placed order of the run is a usage
+// error.
+func printCancelPlan(w io.Writer, st *queue.Store, run queue.Run, ids []string) (int, []string, error) {
 	orders, err := st.Orders(run.ID)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
+	}
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
 	}
 	var todo []queue.Order
+	var keys []string
 	for _, od := range orders {
-		if od.State == queue.Submitted || od.State == queue.Cancelling {
+		if (od.State == queue.Submitted || od.State == queue.Cancelling) && (len(ids) == 0 || want[od.OrderID]) {
 			todo = append(todo, od)
+			keys = append(keys, od.Key)
+			delete(want, od.OrderID)
+		}
+	}
+	for _, id := range ids {
+		if want[id] {
+			return 0, nil, usageErr(fmt.Errorf("%s is not a placed order of run %s", id, run.ID),
+				"'wvbatch status "+run.ID+"' lists its orders; nothing was cancelled")
 		}
 	}
 	fmt.Fprintf(w, "run %s at %s: %s to cancel\n", run.ID, run.Where(), plural(len(todo), "order", "orders"))
@@ -437,10 +459,32 @@ func printCancelPlan(w io.Writer, st *queue.Store, run queue.Run) (int, error) {
 		fmt.Fprintf(w, "  %-16s %-24s %s → %s  %s\n", od.OrderID, place, od.Start.UTC().Format("2006-01-02 15:04Z"),
 			od.End.UTC().Format("2006-01-02 15:04Z"), plural(od.Count, "visitor", "visitors"))
 	}
-	if n := run.Orders[queue.Planned] + run.Orders[queue.Sending]; n > 0 {
+	if n := run.Orders[queue.Planned] + run.Orders[queue.Sending]; n > 0 && len(ids) == 0 {
 		fmt.Fprintf(w, "  (%s not placed yet will not be cancelled: resume or leave the run)\n", plural(n, "order", "orders"))
 	}
-	return len(todo), nil
+	return len(todo), keys, nil
+}
+
+// cancelOrders cancels some orders of a run (by key), each recorded
+// cancelling before it is asked for, then finishes the run (its report).
+func cancelOrders(ctx context.Context, p *submit.Pipeline, st *queue.Store, runID string, keys []string, client *equinix.Client, reason string) (*submit.Outcome, error) {
+	var t queue.Tally
+	var failed error
+	for _, key := range keys {
+		od, err := queue.CancelOrder(ctx, st, runID, key, submit.API{Client: client}, reason, p.RunConfig(runID, client))
+		switch {
+		case err != nil:
+			failed = err
+		case od.State == queue.Cancelled:
+			t.Cancelled++
+		}
+	}
+	out, err := p.Finish(runID, nil)
+	if err != nil {
+		return nil, err
+	}
+	out.Tally, out.Stopped = t, failed
+	return out, nil
 }
 
 // amended says how many amendments a run has, and how many of them are not
