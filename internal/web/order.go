@@ -305,6 +305,16 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request, u *user) {
 	if !ok {
 		return
 	}
+	p, ok := s.prepare(w, r, u, d)
+	if !ok {
+		return
+	}
+	s.render(w, r, http.StatusOK, "confirm", page{Title: "Order " + d.Name, User: u, Data: confirmData{Draft: d, P: p}})
+}
+
+// prepare prepares the draft's run in the store; on failure it has answered
+// the request and reports false.
+func (s *Server) prepare(w http.ResponseWriter, r *http.Request, u *user, d *draft) (*Prepared, bool) {
 	var p *Prepared
 	err := s.store.with(r.Context(), func(st *queue.Store) (err error) {
 		p, err = s.cfg.Orderer.Prepare(r.Context(), st, s.orderRequest(d, u))
@@ -312,9 +322,9 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request, u *user) {
 	})
 	if err != nil {
 		s.prepareFail(w, r, u, d, err)
-		return
+		return nil, false
 	}
-	s.render(w, r, http.StatusOK, "confirm", page{Title: "Order " + d.Name, User: u, Data: confirmData{Draft: d, P: p}})
+	return p, true
 }
 
 func (s *Server) prepareFail(w http.ResponseWriter, r *http.Request, u *user, d *draft, err error) {
@@ -344,13 +354,8 @@ func (s *Server) order(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	confirmed := r.PostFormValue("run")
-	var p *Prepared
-	err := s.store.with(r.Context(), func(st *queue.Store) (err error) {
-		p, err = s.cfg.Orderer.Prepare(r.Context(), st, s.orderRequest(d, u))
-		return err
-	})
-	if err != nil {
-		s.prepareFail(w, r, u, d, err)
+	p, ok := s.prepare(w, r, u, d)
+	if !ok {
 		return
 	}
 	if p.RunID != confirmed {
