@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -136,4 +138,158 @@ func TestOutageLongerThanTheRetryBudget(t *testing.T) {
 		}
 	}
 	t.Logf("timeline:\n  %s", strings.Join(timeline, "\n  "))
+}
+
+// TestAmendOutageLongerThanTheRetryBudget places a run, then makes Equinix
+// fail (nothing listens; every request a 502 or a reset connection, with a
+// token already in hand, so that the updates themselves meet them) and
+// reschedules the run: every update's retries run out, yet no change is
+// recorded failed or skipped; the reschedule stops (exit 1) saying how to
+// finish it. Once Equinix answers again, the same command finishes it and
+// every order was moved exactly once.
+func TestAmendOutageLongerThanTheRetryBudget(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		fault sandbox.Fault // 0: nothing listens
+		cause string
+	}{
+		{"nothing listens", 0, "connection refused"},
+		{"502 on every update", sandbox.Fault502, "502"},
+		{"reset on every update", sandbox.FaultReset, "reset"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			amendThroughOutage(t, tc.fault, tc.cause)
+		})
+	}
+}
+
+func amendThroughOutage(t *testing.T, fault sandbox.Fault, cause string) {
+	when, err := time.Parse(time.RFC3339, demoNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sandbox.New(sandbox.Config{StartAt: when})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, stop, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = stop(context.Background()) }()
+	addr := strings.TrimPrefix(url, "http://")
+	dir := t.TempDir()
+	c := &outageCLI{t: t, env: map[string]string{
+		"XDG_STATE_HOME": dir, "HOME": dir,
+		"EQUINIX_API_ENDPOINT": url,
+		"EQUINIX_API_CLIENTID": sandbox.DefaultClientID, "EQUINIX_API_CLIENTSECRET": sandbox.DefaultClientSecret,
+	}}
+	code, out, _ := c.run("submit", "../../samples/contractors.csv", "--yes", "--no-preflight", "--now", demoNow, "--reference-prefix", "AMO")
+	m := runIDRe.FindStringSubmatch(out)
+	if code != exitOK || m == nil {
+		t.Fatalf("submit: exit %d; want every order placed", code)
+	}
+	runID := m[1]
+	placed := srv.Orders()
+	before := map[string]time.Time{}
+	for _, o := range placed {
+		before[o.ID] = o.VisitStart
+	}
+
+	if fault != 0 {
+		// A token got before the outage: the updates meet the faults.
+		c.env[equinix.EnvToken] = sandboxToken(t, url)
+		delete(c.env, "EQUINIX_API_CLIENTID")
+		delete(c.env, "EQUINIX_API_CLIENTSECRET")
+	}
+	start := time.Now()
+	var timeline []string
+	mark := func(s string) { timeline = append(timeline, time.Since(start).Round(time.Millisecond).String()+" "+s) }
+	if fault == 0 {
+		mark("Equinix down (nothing listens on " + addr + ")")
+		if err := stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		if err := srv.FailAll(fault); err != nil {
+			t.Fatal(err)
+		}
+		mark("Equinix down (every request meets " + fault.String() + ")")
+	}
+
+	reschedule := []string{"reschedule", runID, "--shift", "24h", "--yes", "--settle-delay", "50ms", "--json"}
+	code, out, errOut := c.run(reschedule...)
+	mark("reschedule ended: exit " + strconv.Itoa(code))
+	if code != exitFailure {
+		t.Errorf("reschedule during the outage: exit %d; want %d (stopped)", code, exitFailure)
+	}
+	for _, want := range []string{"wvbatch amend " + runID, cause, "Equinix unreachable for"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("reschedule's stderr lacks %q", want)
+		}
+	}
+	var rep struct {
+		State  string         `json:"state"`
+		Orders map[string]int `json:"orders"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("reschedule --json: %v\n%s", err, out)
+	}
+	if rep.State != string(queue.AmendInterrupted) || rep.Orders[string(queue.AmendFailed)] != 0 ||
+		rep.Orders[string(queue.AmendSkipped)] != 0 || rep.Orders[string(queue.AmendApplied)] != 0 {
+		t.Errorf("amendment after the outage: %s %v; want interrupted with nothing failed, skipped or applied", rep.State, rep.Orders)
+	}
+	for _, o := range srv.Orders() {
+		if len(o.Patches) != 0 {
+			t.Errorf("order %s updated during the outage", o.ID)
+		}
+	}
+
+	if fault == 0 {
+		if _, stop, err = srv.Start(addr); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := srv.FailAll(0); err != nil {
+		t.Fatal(err)
+	}
+	mark("Equinix answers")
+	code, out, _ = c.run(reschedule...)
+	mark("reschedule again ended: exit " + strconv.Itoa(code))
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("reschedule --json: %v\n%s", err, out)
+	}
+	if code != exitOK || rep.State != string(queue.AmendDone) || rep.Orders[string(queue.AmendApplied)] != len(placed) {
+		t.Errorf("reschedule once Equinix answers: exit %d, %s %v; want all %d orders applied", code, rep.State, rep.Orders, len(placed))
+	}
+	after := srv.Orders()
+	if len(after) != len(placed) {
+		t.Errorf("the sandbox holds %d orders; want the %d placed", len(after), len(placed))
+	}
+	for _, o := range after {
+		if len(o.Patches) != 1 || !o.VisitStart.Equal(before[o.ID].Add(24*time.Hour)) {
+			t.Errorf("order %s: %d updates, starts %s; want one update moving it from %s by 24h",
+				o.ID, len(o.Patches), o.VisitStart, before[o.ID])
+		}
+	}
+	t.Logf("timeline:\n  %s", strings.Join(timeline, "\n  "))
+}
+
+// sandboxToken gets an access token from the sandbox at url.
+func sandboxToken(t *testing.T, url string) string {
+	t.Helper()
+	body := `{"grant_type":"client_credentials","client_id":"` + sandbox.DefaultClientID + `","client_secret":"` + sandbox.DefaultClientSecret + `"}`
+	resp, err := http.Post(url+"/oauth2/v1/token", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("sandbox token: %d %v", resp.StatusCode, err)
+	}
+	return tok.AccessToken
 }

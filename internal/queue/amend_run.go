@@ -117,7 +117,11 @@ func (t *AmendTally) add(s AmendOrderState, n int) {
 // recorded as applied without being sent again; if it does not, it is sent;
 // if it is closed or cancelled, it is skipped. When ctx is cancelled or an
 // answer is Fatal, Amend sends nothing more, records the requests in flight
-// and returns; amending again resumes.
+// and returns; amending again resumes. An update that keeps failing in a
+// way that may pass (no answer, a timeout, 429, 5xx) for MaxAttempts sends
+// in one call is never recorded failed: it stays pending and Amend stops
+// (ErrGaveUp), to be finished by amending again. While the API is
+// unreachable a warning is logged every WarnEvery.
 func Amend(ctx context.Context, s *Store, runID string, n int, a Amender, cfg AmendConfig) (AmendTally, error) {
 	if err := cfg.validate(); err != nil {
 		return AmendTally{}, fmt.Errorf("amend run %s: %w", runID, err)
@@ -141,6 +145,11 @@ func Amend(ctx context.Context, s *Store, runID string, n int, a Amender, cfg Am
 	for _, ao := range orders {
 		m.tally.add(ao.State, 1)
 	}
+	stopWatch := watchOutage(cfg.RunConfig, m.log, func() int {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.tally.Pending + m.tally.Sending
+	})
 
 	for _, ao := range orders {
 		if ao.State.final() {
@@ -152,6 +161,7 @@ func Amend(ctx context.Context, s *Store, runID string, n int, a Amender, cfg Am
 		m.request(ao.Key, func() error { return m.work(ctx, m.reqCtx, ao) })
 	}
 	werr := m.wait()
+	stopWatch()
 
 	t := m.tally
 	state := AmendDone
@@ -218,7 +228,9 @@ func (m *amender) classify(err error) ErrorClass {
 // sending when Amend must stop. It returns only store failures.
 func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 	log := m.log.With().Str("order", ao.Key).Str("orderId", ao.OrderID).Logger()
-	checks := 0
+	// sends counts the updates this call sent for the order: the bound on
+	// retries is per call, so that a later amend retries afresh.
+	checks, sends := 0, 0
 	// settled is set once the order's latest update has had SettleDelay to
 	// arrive since it was sent: only then does a read-back that does not
 	// show it mean it was not applied.
@@ -287,8 +299,15 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 			}
 			m.moved(AmendSending, AmendPending, nil)
 			ao.State = AmendPending
-			if ao.Attempts >= m.cfg.MaxAttempts {
-				return m.fail(ao, ao.Error, "not applied after the last attempt")
+			if sends >= m.cfg.MaxAttempts {
+				// Every send met no clear answer: not a verdict.
+				var last error = errors.New("no clear answer")
+				if ao.Error != nil {
+					last = ao.Error
+				}
+				m.fatal(&gaveUpError{ref: ao.OrderID, tries: sends, err: last})
+				log.Warn().Err(last).Msg("update not applied and every send met no clear answer; amending stops and keeps it to send again")
+				return nil
 			}
 			continue
 		}
@@ -297,7 +316,7 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 		if m.stopped() {
 			return nil
 		}
-		if d := ao.NextAttemptAt.Sub(m.cfg.Now()); d > 0 && m.cfg.Sleep(ctx, d) != nil {
+		if d := ao.NextAttemptAt.Sub(m.cfg.Now()); d > 0 && (m.cfg.Sleep(ctx, d) != nil || m.stopped()) {
 			return nil
 		}
 		sent, err := m.s.MarkAmendSending(m.runID, m.n, ao.Seq)
@@ -307,6 +326,7 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 		ao = sent
 		m.moved(AmendPending, AmendSending, func(t *AmendTally) { t.Sent++ })
 		err = m.a.Update(reqCtx, ao.OrderID, ao.Change)
+		sends++
 		if err == nil {
 			if err := m.s.MarkAmendApplied(m.runID, m.n, ao.Seq, ""); err != nil {
 				return err
@@ -326,8 +346,17 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 		}
 		switch m.classify(err) {
 		case Retryable:
-			if ao.Attempts >= m.cfg.MaxAttempts {
-				return m.fail(ao, &st, "")
+			if sends >= m.cfg.MaxAttempts {
+				// An outage, or a server error that does not go away: not
+				// a verdict on the order. Its change stays pending and
+				// amending stops.
+				if err := m.s.MarkAmendRetry(m.runID, m.n, ao.Seq, &st, time.Time{}); err != nil {
+					return err
+				}
+				m.moved(AmendSending, AmendPending, nil)
+				m.fatal(&gaveUpError{ref: ao.OrderID, tries: sends, err: err})
+				log.Warn().Err(err).Msg("update kept failing without a verdict; amending stops and keeps it to send again")
+				return nil
 			}
 			next := m.cfg.Now().Add(m.cfg.backoff(ao.Attempts, err))
 			if err := m.s.MarkAmendRetry(m.runID, m.n, ao.Seq, &st, next); err != nil {

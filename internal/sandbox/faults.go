@@ -101,13 +101,33 @@ func (s *Server) FailNext(faults ...Fault) error {
 	return nil
 }
 
-// pickFault returns the fault for this request, or 0: a queued one (see
-// FailNext), else a draw. One draw decides whether, one more which kind,
-// both from the seeded source under a lock.
+// FailAll makes every request on Equinix paths meet fault f (an outage of
+// 503s, resets, …) until FailAll(0) ends it; queued faults and draws wait
+// until then. A FaultDropCreated outage resets requests other than creates.
+// Tests use it for outages longer than a client's retries.
+func (s *Server) FailAll(f Fault) error {
+	if f < 0 || f > FaultDropCreated {
+		return fmt.Errorf("sandbox: unknown fault kind %d", int(f))
+	}
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	s.down = f
+	return nil
+}
+
+// pickFault returns the fault for this request, or 0: the outage's (see
+// FailAll), a queued one (see FailNext), else a draw. One draw decides
+// whether, one more which kind, both from the seeded source under a lock.
 func (s *Server) pickFault(r *http.Request) Fault {
 	create := isCreate(r)
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
+	if f := s.down; f != 0 {
+		if f == FaultDropCreated && !create {
+			f = FaultReset
+		}
+		return f
+	}
 	if len(s.queued) > 0 {
 		f := s.queued[0]
 		s.queued = s.queued[1:]

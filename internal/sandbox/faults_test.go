@@ -292,6 +292,47 @@ func TestFailNext(t *testing.T) {
 	}
 }
 
+// TestFailAll: every request meets the outage's fault, queued faults
+// included, until FailAll(0); then the queue and the orders are as before.
+func TestFailAll(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{})
+	tok := e.login()
+	if err := e.srv.FailNext(Fault429); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.FailAll(Fault503); err != nil {
+		t.Fatal(err)
+	}
+	const locations = "/colocations/v2/locations?permissionCode=WORK_VISIT"
+	for i := range 5 {
+		if a := e.do("GET", locations, nil, tok); a.status != 503 {
+			t.Fatalf("request %d during the outage: %d %s", i, a.status, a)
+		}
+	}
+	if a := e.do("POST", "/colocations/v2/orders/workVisits", withRef("DOWN-1"), tok); a.status != 503 || len(e.srv.Orders()) != 0 {
+		t.Fatalf("create during the outage: %d %s, %d orders", a.status, a, len(e.srv.Orders()))
+	}
+	if err := e.srv.FailAll(FaultDropCreated); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := e.try("GET", locations, nil, tok); err == nil {
+		t.Fatalf("a drop-created outage answered a lookup %d, want a reset", a.status)
+	}
+	if err := e.srv.FailAll(0); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.do("GET", locations, nil, tok); a.status != 429 {
+		t.Fatalf("first request after the outage: %d, want the queued 429", a.status)
+	}
+	if a := e.do("GET", locations, nil, tok); a.status != 200 {
+		t.Fatalf("after the outage: %d %s", a.status, a)
+	}
+	if err := e.srv.FailAll(Fault(99)); err == nil {
+		t.Fatal("FailAll accepted an unknown fault")
+	}
+}
+
 // TestFaultAnswerShapes checks generic errors come in the error shape of
 // the API they answer for.
 func TestFaultAnswerShapes(t *testing.T) {

@@ -131,6 +131,7 @@ type Server struct {
 	faultMu  sync.Mutex
 	faultRNG *rand.Rand
 	queued   []Fault // FailNext
+	down     Fault   // FailAll: every request meets it
 	jitter   *rand.Rand
 
 	corrSeq atomic.Uint64
