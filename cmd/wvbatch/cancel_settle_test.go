@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
@@ -19,18 +18,7 @@ import (
 // closed one recorded closed, the rest cancelled; exit 0.
 func TestCancelSettlesOrdersChangedOutside(t *testing.T) {
 	t.Parallel()
-	when, err := time.Parse(time.RFC3339, demoNow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sandbox.New(sandbox.Config{StartAt: when})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, stop, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, url, stop := startDemoSandbox(t, "127.0.0.1:0")
 	defer func() { _ = stop(context.Background()) }()
 	c := newCLI(t, map[string]string{"EQUINIX_API_ENDPOINT": url,
 		"EQUINIX_API_CLIENTID": sandbox.DefaultClientID, "EQUINIX_API_CLIENTSECRET": sandbox.DefaultClientSecret})

@@ -100,18 +100,7 @@ func TestOutageLongerThanTheRetryBudget(t *testing.T) {
 	planned := run.Orders[queue.Planned]
 
 	// Equinix answers again.
-	when, err := time.Parse(time.RFC3339, demoNow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sandbox.New(sandbox.Config{StartAt: when})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, stop, err := srv.Start(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, _, stop := startDemoSandbox(t, addr)
 	defer func() { _ = stop(context.Background()) }()
 	mark("Equinix answers")
 
@@ -166,18 +155,7 @@ func TestAmendOutageLongerThanTheRetryBudget(t *testing.T) {
 }
 
 func amendThroughOutage(t *testing.T, fault sandbox.Fault, cause string) {
-	when, err := time.Parse(time.RFC3339, demoNow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sandbox.New(sandbox.Config{StartAt: when})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, stop, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, url, stop := startDemoSandbox(t, "127.0.0.1:0")
 	defer func() { _ = stop(context.Background()) }()
 	addr := strings.TrimPrefix(url, "http://")
 	dir := t.TempDir()
@@ -248,6 +226,7 @@ func amendThroughOutage(t *testing.T, fault sandbox.Fault, cause string) {
 	}
 
 	if fault == 0 {
+		var err error
 		if _, stop, err = srv.Start(addr); err != nil {
 			t.Fatal(err)
 		}
@@ -292,4 +271,20 @@ func sandboxToken(t *testing.T, url string) string {
 		t.Fatalf("sandbox token: %d %v", resp.StatusCode, err)
 	}
 	return tok.AccessToken
+}
+
+// startDemoSandbox serves a sandbox whose clock starts at demoNow on addr.
+func startDemoSandbox(t *testing.T, addr string) (srv *sandbox.Server, url string, stop func(context.Context) error) {
+	t.Helper()
+	when, err := time.Parse(time.RFC3339, demoNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv, err = sandbox.New(sandbox.Config{StartAt: when}); err != nil {
+		t.Fatal(err)
+	}
+	if url, stop, err = srv.Start(addr); err != nil {
+		t.Fatal(err)
+	}
+	return srv, url, stop
 }
