@@ -6,11 +6,16 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/queue"
@@ -49,12 +54,7 @@ func (c *outageCLI) run(args ...string) (code int, stdout, stderr string) {
 // roster again and resuming place every order exactly once.
 func TestOutageLongerThanTheRetryBudget(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there until the sandbox starts
+	addr := unusedAddr(t) // nothing listens there until the sandbox starts
 
 	dir := t.TempDir()
 	c := &outageCLI{t: t, env: map[string]string{
@@ -287,4 +287,137 @@ func startDemoSandbox(t *testing.T, addr string) (srv *sandbox.Server, url strin
 		t.Fatal(err)
 	}
 	return srv, url, stop
+}
+
+// TestScheduleTickOutageLongerThanTheRetryBudget: a scheduled run meets
+// an Equinix that fails for longer than every retry budget, either from the
+// job's time (nothing listens: the pre-flight cannot ask) or from the first
+// order placed (every request a 500 after it). The tick ends with the run
+// interrupted (exit 1) and nothing rejected, warning at least every
+// WarnEvery while orders wait; once Equinix answers, the next tick makes or
+// resumes the run and places every order exactly once.
+func TestScheduleTickOutageLongerThanTheRetryBudget(t *testing.T) {
+	t.Parallel()
+	t.Run("down at the job's time", func(t *testing.T) {
+		t.Parallel()
+		scheduledOutage(t, false)
+	})
+	t.Run("down after the first order", func(t *testing.T) {
+		t.Parallel()
+		scheduledOutage(t, true)
+	})
+}
+
+func scheduledOutage(t *testing.T, midRun bool) {
+	addr := unusedAddr(t) // nothing listens there until the sandbox starts
+
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	if err := os.Mkdir(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	scheduleRoster(t, in, 1, 160) // 4 orders of at most 50 visitors
+	jobs := filepath.Join(dir, "jobs.yaml")
+	if err := os.WriteFile(jobs, []byte(tickDaily), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &outageCLI{t: t, env: map[string]string{
+		"XDG_STATE_HOME": dir, "HOME": dir,
+		"EQUINIX_API_ENDPOINT": "http://" + addr,
+		"EQUINIX_API_CLIENTID": sandbox.DefaultClientID, "EQUINIX_API_CLIENTSECRET": sandbox.DefaultClientSecret,
+	}}
+	tick := func(now string) (int, string, string) {
+		return c.run("schedule", "tick", "--config", jobs, "--store", filepath.Join(dir, "s.db"), "--concurrency", "1", "--now", now)
+	}
+	if code, out, _ := tick("2027-03-26T07:00:00Z"); code != exitOK || !strings.Contains(out, "nothing was due") {
+		t.Fatalf("first tick: exit %d; want the job recorded", code)
+	}
+
+	start := time.Now()
+	var timeline []string
+	mark := func(s string) { timeline = append(timeline, time.Since(start).Round(time.Millisecond).String()+" "+s) }
+	var srv *sandbox.Server
+	var stop func(context.Context) error
+	var err error
+	if midRun {
+		// The sandbox fails every request once the first order is placed.
+		down := &outageAfterCreate{}
+		srv, err = sandbox.New(sandbox.Config{StartAt: time.Now(), Logger: zerolog.New(down).Level(zerolog.DebugLevel)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		down.srv = srv
+		if _, stop, err = srv.Start(addr); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = stop(context.Background()) }()
+		mark("Equinix answers until the first order is placed, then answers 500")
+	} else {
+		mark("Equinix down (nothing listens on " + addr + ")")
+	}
+	code, out, errOut := tick("2027-03-26T08:00:00Z")
+	took := time.Since(start)
+	mark("tick at the job's time ended: exit " + strconv.Itoa(code))
+	if code != exitFailure || !strings.Contains(out, "tick: job daily, run for 2027-03-26T08:00:00Z: interrupted") {
+		t.Errorf("tick during the outage: exit %d; want %d with the run interrupted", code, exitFailure)
+	}
+	if regexp.MustCompile(`[1-9]\d* rejected`).MatchString(out) {
+		t.Errorf("orders or rows rejected during an outage:\n%s", out)
+	}
+	warnings := strings.Count(errOut, "Equinix unreachable for")
+	if midRun {
+		// A warning at least every WarnEvery (150ms here) while orders
+		// wait: the watch looks every WarnEvery/3.
+		if want := int(took / (300 * time.Millisecond)); warnings < max(want, 2) {
+			t.Errorf("%d warnings that Equinix is unreachable in %s; want at least %d", warnings, took.Round(time.Millisecond), max(want, 2))
+		}
+		if n := len(srv.Orders()); n == 0 || n == 4 {
+			t.Errorf("the sandbox holds %d orders after the first tick; want some of the 4", n)
+		}
+		if err := srv.FailAll(0); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		srv, _, stop = startDemoSandbox(t, addr)
+		defer func() { _ = stop(context.Background()) }()
+	}
+	mark("Equinix answers")
+	code, out, _ = tick("2027-03-26T08:02:00Z")
+	mark("next tick ended: exit " + strconv.Itoa(code))
+	if code != exitOK || !strings.Contains(out, "run for 2027-03-26T08:00:00Z: ordered") ||
+		midRun && !strings.Contains(out, "resuming run") {
+		t.Errorf("tick once Equinix answers: exit %d; want the run made or resumed, and ordered", code)
+	}
+	if byRef := sandboxByRef(t, srv); len(byRef) != 4 {
+		t.Errorf("the sandbox holds %d orders; want the 4 of 160 visitors", len(byRef))
+	}
+	if code, out, _ = tick("2027-03-26T08:03:00Z"); code != exitOK || !strings.Contains(out, "nothing was due") || len(srv.Orders()) != 4 {
+		t.Errorf("a tick after that: exit %d, %d orders; want nothing due and nothing more ordered", code, len(srv.Orders()))
+	}
+	t.Logf("timeline:\n  %s\n%d warnings that Equinix is unreachable in %s", strings.Join(timeline, "\n  "), warnings, took.Round(time.Millisecond))
+}
+
+// outageAfterCreate reads a sandbox's log, a debug line per request, and
+// makes every request after the first work visit created fail with 500.
+type outageAfterCreate struct {
+	srv  *sandbox.Server
+	once sync.Once
+}
+
+func (o *outageAfterCreate) Write(p []byte) (int, error) {
+	if o.srv != nil && bytes.Contains(p, []byte(`"path":"/colocations/v2/orders/workVisits","status":201`)) {
+		o.once.Do(func() { _ = o.srv.FailAll(sandbox.Fault500) })
+	}
+	return len(p), nil
+}
+
+// unusedAddr returns a loopback address where nothing listens.
+func unusedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

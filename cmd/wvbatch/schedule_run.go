@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
@@ -116,7 +117,13 @@ func (r *jobRunner) run(ctx context.Context, st *queue.Store, job *scheduler.Job
 	case errors.As(err, &fe):
 		return r.result(st, job, at, "", fmt.Errorf("%s: %s (hint: %s)", fe.Field, fe.Message, fe.Hint))
 	case err != nil:
-		return r.result(st, job, at, "", apiErr(err))
+		res := r.result(st, job, at, "", apiErr(err))
+		if res.RunID == "" && (equinix.IsRetryable(err) || ctx.Err() != nil) {
+			// Equinix could not be asked (an outage, a shutdown): not a
+			// verdict on the run. It stays due, and the next pass makes it.
+			res.Outcome = queue.OutcomeInterrupted
+		}
+		return res
 	case prep.Existing != nil:
 		return r.resume(ctx, st, job, at, *prep.Existing, f)
 	}

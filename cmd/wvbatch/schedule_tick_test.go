@@ -68,14 +68,17 @@ func (b *tickBench) onceEach(n int) {
 	}
 }
 
-const tickJobs = `jobs:
+// tickDaily is a jobs file of one job, daily at 09:00 in Amsterdam.
+const tickDaily = `jobs:
   - name: daily
     schedule: "CRON_TZ=Europe/Amsterdam 0 9 * * *"
     roster: in/*.csv
     window: {start: 7 days after, from: "09:00", to: "17:00"}
     missed: run-once
     starting_deadline: 1h
-  - name: skipper
+`
+
+const tickJobs = tickDaily + `  - name: skipper
     schedule: "CRON_TZ=Europe/Amsterdam 0 9 * * *"
     roster: in/*.csv
     window: {start: 40 days after, from: "09:00", to: "17:00"}
