@@ -127,7 +127,7 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 	if req != nil {
 		what = req.String()
 	}
-	q := fmt.Sprintf("Change the %s of run %s at %s: %s?", plural(run.Orders[queue.Submitted], "placed order", "placed orders"),
+	q := fmt.Sprintf("Change the %s of run %s at %s: %s?", report.Plural(run.Orders[queue.Submitted], "placed order", "placed orders"),
 		run.ID, run.Where(), what)
 	if err := askYes(e, o.run.yes, o.cmd, q); err != nil {
 		return err
@@ -170,7 +170,7 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 		quiet.stdout = io.Discard
 		e = &quiet
 	} else {
-		printAmendReport(e.stdout, rep)
+		rep.WriteText(e.stdout)
 		fmt.Fprintf(e.stdout, "report: %s\n", out.ReportPath)
 	}
 	if err := printOutcome(e, out.Run, false); err != nil {
@@ -269,26 +269,4 @@ func parseWindowTime(flag, s string, loc *time.Location) (time.Time, error) {
 		return time.Time{}, usageErr(fmt.Errorf("%s %q: %v", flag, s, err), "choose a time outside the skipped hour")
 	}
 	return t, nil
-}
-
-func printAmendReport(w io.Writer, rep *report.AmendmentReport) {
-	fmt.Fprintf(w, "amendment %d of run %s (%s): %s\n", rep.Amendment, rep.RunID, rep.Change, rep.State)
-	fmt.Fprintf(w, "orders: %s\n", counts(rep.Orders, "applied", "unchanged", "skipped", "failed", "pending", "sending"))
-	for i, o := range rep.List {
-		if i == maxShown {
-			fmt.Fprintf(w, "  … and %d more orders\n", len(rep.List)-maxShown)
-			break
-		}
-		id := o.OrderID
-		if id == "" {
-			id = "-"
-		}
-		fmt.Fprintf(w, "  %-16s %-10s %s\n", id, o.State, o.After)
-		if o.Note != "" || o.Error != "" {
-			fmt.Fprintf(w, "      %s\n", strings.TrimSpace(o.Note+" "+strings.TrimSpace(o.ErrorCode+" "+o.Error)))
-		}
-		if o.ErrorHint != "" && o.State == string(queue.AmendFailed) {
-			fmt.Fprintf(w, "      fix: %s\n", o.ErrorHint)
-		}
-	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/report"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -71,9 +72,9 @@ func printReplacements(w io.Writer, reps []submit.Replacement, doing bool) {
 		}
 		fmt.Fprintf(w, "  %-16s run %s  %-24s %s → %s  %s; the roster adds %d, takes off %d",
 			r.OrderID, r.Run, place, r.Start.UTC().Format("2006-01-02 15:04Z"), r.End.UTC().Format("2006-01-02 15:04Z"),
-			plural(r.Count, "visitor", "visitors"), r.Added, r.Removed)
+			report.Plural(r.Count, "visitor", "visitors"), r.Added, r.Removed)
 		if r.Invalid > 0 {
-			fmt.Fprintf(w, " (%s invalid now: fix them, they are not taken off)", plural(r.Invalid, "row is", "rows are"))
+			fmt.Fprintf(w, " (%s invalid now: fix them, they are not taken off)", report.Plural(r.Invalid, "row is", "rows are"))
 		}
 		fmt.Fprintln(w)
 	}
@@ -120,7 +121,7 @@ func runSubmitReplace(ctx context.Context, o submitOptions, e *env, s *submittin
 		return nil
 	}
 	q := strings.TrimSuffix(placeQuestion(prep.Import, r, prep.Conn), "?") +
-		fmt.Sprintf(", then cancel the %s they replace?", plural(len(reps), "earlier order", "earlier orders"))
+		fmt.Sprintf(", then cancel the %s they replace?", report.Plural(len(reps), "earlier order", "earlier orders"))
 	if err := askYes(e, o.run.yes, "submit --replace", q); err != nil {
 		return err
 	}

@@ -52,18 +52,3 @@ func askYes(e *env, yes bool, what, question string) error {
 	fmt.Fprintln(t, "nothing was sent")
 	return errDeclined
 }
-
-// plural says "1 visitor" or "2 visitors" (the number right-aligned in two
-// columns when one starts with a space, for tables).
-func plural(n int, one, many string) string {
-	if strings.HasPrefix(one, " ") {
-		if n == 1 {
-			return fmt.Sprintf("%2d%s", n, one)
-		}
-		return fmt.Sprintf("%2d %s", n, many)
-	}
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}

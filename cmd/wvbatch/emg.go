@@ -13,6 +13,7 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/emg"
 	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/report"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -63,8 +64,8 @@ func runSubmitMessages(ctx context.Context, o submitOptions, e *env, args []stri
 		fmt.Fprintln(e.stdout, "dry run: nothing was sent or recorded")
 		return nil
 	}
-	if err := askYes(e, o.run.yes, "submit", fmt.Sprintf("Send %s (%s to place)?", plural(len(msgs), "message", "messages"),
-		plural(msgs.Count()[emg.KindCreate], "order", "orders"))); err != nil {
+	if err := askYes(e, o.run.yes, "submit", fmt.Sprintf("Send %s (%s to place)?", report.Plural(len(msgs), "message", "messages"),
+		report.Plural(msgs.Count()[emg.KindCreate], "order", "orders"))); err != nil {
 		return err
 	}
 

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -289,19 +288,9 @@ func printRunReport(w io.Writer, sum *report.RunSummary, files report.Files, asJ
 	if asJSON {
 		return sum.WriteJSON(w)
 	}
-	printRunSummary(w, sum)
-	printFiles(w, files)
+	sum.WriteText(w)
+	files.WriteText(w)
 	return nil
-}
-
-func printFiles(w io.Writer, files report.Files) {
-	fmt.Fprintf(w, "report: %s\n", files.Dir)
-	for _, p := range files.Paths() {
-		fmt.Fprintf(w, "  %s\n", filepath.Base(p))
-	}
-	if files.Workbook == "" && files.WorkbookSkipped != "" {
-		fmt.Fprintf(w, "  (no annotated workbook: %s)\n", files.WorkbookSkipped)
-	}
 }
 
 // configPathFunc finds the config file as the API flags do.

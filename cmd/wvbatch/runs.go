@@ -173,7 +173,7 @@ func resumeRun(ctx context.Context, e *env, st *queue.Store, run queue.Run, f ru
 		fmt.Fprintf(f.say(e), "run %s is finished: nothing to send\n", run.ID)
 	} else if left := run.Orders[queue.Planned] + run.Orders[queue.Sending]; left > 0 {
 		q := fmt.Sprintf("Place the %s of run %s left to place, at %s? (orders whose answer was lost are looked up first, never sent twice)",
-			plural(left, "order", "orders"), run.ID, run.Where())
+			report.Plural(left, "order", "orders"), run.ID, run.Where())
 		if err := askYes(e, f.yes, "resume", q); err != nil {
 			return err
 		}
@@ -235,7 +235,7 @@ func newRunsCmd(e *env) *cobra.Command {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "%-17s %-16s %-12s %-28s %-10s %-14s %-24s %s\n", r.ID, r.CreatedAt.Local().Format("2006-01-02 15:04"),
-					r.State, counts(orders, "submitted", "rejected", "planned", "sending", "cancelled"), amended(amends), startedBy(r), r.Where(), filepath.Base(r.File))
+					r.State, report.Counts(orders, "submitted", "rejected", "planned", "sending", "cancelled"), amended(amends), startedBy(r), r.Where(), filepath.Base(r.File))
 			}
 			return nil
 		},
@@ -328,9 +328,9 @@ func newStatusCmd(e *env) *cobra.Command {
 				sum.AddRows(rows)
 				return writeJSON(e.stdout, sum)
 			}
-			printRunSummary(e.stdout, sum)
+			sum.WriteText(e.stdout)
 			fmt.Fprintf(e.stdout, "started by: %s\n", startedBy(run))
-			printAmendments(e.stdout, sum.Amendments)
+			report.WriteAmendmentsText(e.stdout, sum.Amendments)
 			return nil
 		},
 	}
@@ -391,7 +391,7 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 		return nil
 	}
 	if n > 0 {
-		q := fmt.Sprintf("Cancel %s of run %s at %s, with the reason %q?", plural(n, "order", "orders"), run.ID, run.Where(), reason)
+		q := fmt.Sprintf("Cancel %s of run %s at %s, with the reason %q?", report.Plural(n, "order", "orders"), run.ID, run.Where(), reason)
 		if err := askYes(e, o.run.yes, "cancel", q); err != nil {
 			return err
 		}
@@ -450,17 +450,17 @@ func printCancelPlan(w io.Writer, st *queue.Store, run queue.Run, ids []string) 
 				"'wvbatch status "+run.ID+"' lists its orders; nothing was cancelled")
 		}
 	}
-	fmt.Fprintf(w, "run %s at %s: %s to cancel\n", run.ID, run.Where(), plural(len(todo), "order", "orders"))
+	fmt.Fprintf(w, "run %s at %s: %s to cancel\n", run.ID, run.Where(), report.Plural(len(todo), "order", "orders"))
 	for _, od := range todo {
 		place := od.Cage
 		if od.Cabinet != "" {
 			place = od.Cabinet
 		}
 		fmt.Fprintf(w, "  %-16s %-24s %s → %s  %s\n", od.OrderID, place, od.Start.UTC().Format("2006-01-02 15:04Z"),
-			od.End.UTC().Format("2006-01-02 15:04Z"), plural(od.Count, "visitor", "visitors"))
+			od.End.UTC().Format("2006-01-02 15:04Z"), report.Plural(od.Count, "visitor", "visitors"))
 	}
 	if n := run.Orders[queue.Planned] + run.Orders[queue.Sending]; n > 0 && len(ids) == 0 {
-		fmt.Fprintf(w, "  (%s not placed yet will not be cancelled: resume or leave the run)\n", plural(n, "order", "orders"))
+		fmt.Fprintf(w, "  (%s not placed yet will not be cancelled: resume or leave the run)\n", report.Plural(n, "order", "orders"))
 	}
 	return len(todo), keys, nil
 }
@@ -503,17 +503,4 @@ func amended(as []queue.Amendment) string {
 		return fmt.Sprintf("%d (%d open)", len(as), open)
 	}
 	return strconv.Itoa(len(as))
-}
-
-// printAmendments lists a run's amendments: number, state, what each
-// changes and its orders' outcomes.
-func printAmendments(w io.Writer, as []report.RunAmendment) {
-	if len(as) == 0 {
-		return
-	}
-	fmt.Fprintln(w, "amendments:")
-	for _, a := range as {
-		fmt.Fprintf(w, "  %-3d %-12s %s: %s\n", a.N, a.State, a.Change,
-			counts(a.Orders, "applied", "unchanged", "skipped", "failed", "pending", "sending"))
-	}
 }

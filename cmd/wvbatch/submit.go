@@ -267,7 +267,7 @@ func placeQuestion(res *importer.Result, r *submit.Run, conn *submit.Conn) strin
 			rows[row] = true
 		}
 	}
-	q := fmt.Sprintf("Place %s for %s at %s", plural(len(r.Orders), "order", "orders"), plural(len(rows), "visitor", "visitors"),
+	q := fmt.Sprintf("Place %s for %s at %s", report.Plural(len(r.Orders), "order", "orders"), report.Plural(len(rows), "visitor", "visitors"),
 		strings.Join(slices.Sorted(maps.Keys(ibx)), ", "))
 	if conn != nil && conn.Endpoint != "" {
 		q += " through " + conn.Where().String()
@@ -276,10 +276,10 @@ func placeQuestion(res *importer.Result, r *submit.Run, conn *submit.Conn) strin
 	}
 	var not []string
 	if res.InvalidRows > 0 {
-		not = append(not, fmt.Sprintf("%s invalid and will not be ordered", plural(res.InvalidRows, "row is", "rows are")))
+		not = append(not, fmt.Sprintf("%s invalid and will not be ordered", report.Plural(res.InvalidRows, "row is", "rows are")))
 	}
 	if r.AlreadyOrdered > 0 {
-		not = append(not, fmt.Sprintf("%s already ordered", plural(r.AlreadyOrdered, "visitor is", "visitors are")))
+		not = append(not, fmt.Sprintf("%s already ordered", report.Plural(r.AlreadyOrdered, "visitor is", "visitors are")))
 	}
 	if len(not) > 0 {
 		q += " (" + strings.Join(not, "; ") + ")"
@@ -293,7 +293,7 @@ func printPlan(w io.Writer, res *importer.Result, r *submit.Run) {
 		fmt.Fprintf(w, "note: %s\n", warn)
 	}
 	if r.AlreadyOrdered > 0 {
-		fmt.Fprintf(w, "%s already ordered by an earlier run and left out\n", plural(r.AlreadyOrdered, "visitor was", "visitors were"))
+		fmt.Fprintf(w, "%s already ordered by an earlier run and left out\n", report.Plural(r.AlreadyOrdered, "visitor was", "visitors were"))
 	}
 	rows := map[int]bool{}
 	for _, o := range r.Orders {
@@ -301,14 +301,14 @@ func printPlan(w io.Writer, res *importer.Result, r *submit.Run) {
 			rows[row] = true
 		}
 	}
-	fmt.Fprintf(w, "plan: %s for %s", plural(len(r.Orders), "order", "orders"), plural(len(rows), "visitor", "visitors"))
+	fmt.Fprintf(w, "plan: %s for %s", report.Plural(len(r.Orders), "order", "orders"), report.Plural(len(rows), "visitor", "visitors"))
 	if r.Visitors > len(rows) {
 		fmt.Fprintf(w, " (%d places in orders: a visitor whose window is split is in each of its orders)", r.Visitors)
 	}
 	fmt.Fprintln(w)
 	for i, e := range res.Errors {
-		if i == maxShown {
-			fmt.Fprintf(w, "  … and %d more problems\n", len(res.Errors)-maxShown)
+		if i == report.MaxShown {
+			fmt.Fprintf(w, "  … and %d more problems\n", len(res.Errors)-report.MaxShown)
 			break
 		}
 		fmt.Fprintf(w, "  %s\n    fix: %s\n", e.Error(), e.Hint)
@@ -357,52 +357,6 @@ func ranRun(ctx context.Context, e *env, o *submit.Outcome, err error, asJSON bo
 		return apiErr(o.Stopped)
 	}
 	return rerr
-}
-
-func printRunSummary(w io.Writer, s *report.RunSummary) {
-	fmt.Fprintf(w, "run %s (%s): %s\n", s.RunID, filepath.Base(s.File), s.State)
-	fmt.Fprintf(w, "endpoint: %s\n", s.Where())
-	fmt.Fprintf(w, "orders: %s\n", counts(s.Orders, "submitted", "rejected", "planned", "sending", "cancelled", "cancelling"))
-	fmt.Fprintf(w, "rows:   %d of %d ordered; %s\n", s.RowsOK, s.RowsTotal,
-		counts(s.Rows, "ordered", "already-ordered", "invalid", "rejected", "pending", "cancelled"))
-	for i, o := range s.OrderList {
-		if i == maxShown {
-			fmt.Fprintf(w, "  … and %d more orders\n", len(s.OrderList)-maxShown)
-			break
-		}
-		id := o.OrderID
-		if id == "" {
-			id = "-"
-		}
-		place := o.Cages[0]
-		if o.Cabinet != "" {
-			place = o.Cabinet
-		}
-		fmt.Fprintf(w, "  %-16s %-10s %-22s %-24s %s → %s  %s\n", id, o.State, o.CustomerReference, place, o.LocalStart, o.LocalEnd, plural(o.Visitors, " visitor", "visitors"))
-		if o.Error != nil {
-			fmt.Fprintf(w, "      %s %s\n      fix: %s\n", o.Error.Code, o.Error.Message, o.Error.Hint)
-		}
-	}
-	for i, re := range s.Errors {
-		if i == maxShown {
-			fmt.Fprintf(w, "  … and %d more problems (see the report)\n", len(s.Errors)-maxShown)
-			break
-		}
-		fmt.Fprintf(w, "  %s\n    fix: %s\n", re.Error(), re.Hint)
-	}
-}
-
-func counts(m map[string]int, order ...string) string {
-	var parts []string
-	for _, k := range order {
-		if m[k] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", m[k], k))
-		}
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
 }
 
 // progressHook shows each run's progress: a bar on a terminal, log lines

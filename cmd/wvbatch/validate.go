@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 
@@ -110,9 +109,9 @@ func runValidate(ctx context.Context, o validateOptions, e *env) error {
 			return err
 		}
 	} else {
-		printValidate(e.stdout, res, sum)
+		report.WriteValidationText(e.stdout, res, sum)
 		fmt.Fprintln(e.stdout)
-		printFiles(e.stdout, files)
+		files.WriteText(e.stdout)
 	}
 	if to := res.Order.ReportEmails; len(to) > 0 {
 		o.mail.configPath = configPathFunc(e, o.api.configFile)
@@ -131,44 +130,4 @@ func runValidate(ctx context.Context, o validateOptions, e *env) error {
 		return errRowsFailed
 	}
 	return nil
-}
-
-// maxShown is how many row errors and orders the terminal summary lists.
-const maxShown = 10
-
-func printValidate(w io.Writer, res *importer.Result, sum *report.Summary) {
-	where := res.File
-	if res.Sheet != "" {
-		where += fmt.Sprintf(" (sheet %s)", res.Sheet)
-	}
-	fmt.Fprintf(w, "%s: %d rows, %d valid, %d invalid\n", where, res.Rows, res.ValidRows, res.InvalidRows)
-	for _, warn := range res.Warnings {
-		fmt.Fprintf(w, "note: %s\n", warn)
-	}
-	fmt.Fprintf(w, "plan: %s for %s, %d window(s) longer than 14 days split\n", plural(sum.Orders, "order", "orders"), plural(sum.Visitors, "visitor", "visitors"), sum.SplitWindows)
-	for i, o := range sum.Plan {
-		if i == maxShown {
-			fmt.Fprintf(w, "  … and %d more orders (see summary.json)\n", len(sum.Plan)-maxShown)
-			break
-		}
-		place := strings.Join(o.Cages, ",")
-		if o.Cabinet != "" {
-			place = o.Cabinet
-		}
-		fmt.Fprintf(w, "  %-22s %-5s %-24s %s → %s  %s\n", o.CustomerReference, o.IBX, place, o.LocalStart, o.LocalEnd, plural(o.Visitors, " visitor", "visitors"))
-	}
-	for _, oe := range res.OrderErrors {
-		fmt.Fprintf(w, "order: %s\n  fix: %s\n", oe.Message, oe.Hint)
-	}
-	if len(res.Errors) == 0 {
-		return
-	}
-	fmt.Fprintf(w, "\nproblems (%d):\n", res.ErrorsTotal)
-	for i, re := range res.Errors {
-		if i == maxShown {
-			fmt.Fprintf(w, "  … and %d more (see the report)\n", res.ErrorsTotal-maxShown)
-			break
-		}
-		fmt.Fprintf(w, "  %s\n    fix: %s\n", re.Error(), re.Hint)
-	}
 }
