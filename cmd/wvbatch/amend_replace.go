@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -46,7 +45,7 @@ func runSubmitRoster(ctx context.Context, cmd *cobra.Command, o submitOptions, e
 			return err
 		}
 		if len(reps) > 0 {
-			printReplacements(o.run.say(e), reps, false)
+			submit.WriteReplacements(o.run.say(e), reps, false)
 			fmt.Fprintf(o.run.say(e), "  without --replace, only visitors not yet ordered are ordered, and visitors taken off the roster keep their access;\n"+
 				"  to cancel and order again: wvbatch submit %s --replace\n", o.file)
 		}
@@ -57,27 +56,6 @@ func runSubmitRoster(ctx context.Context, cmd *cobra.Command, o submitOptions, e
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-func printReplacements(w io.Writer, reps []submit.Replacement, doing bool) {
-	verb := "would be cancelled and ordered again (--replace)"
-	if doing {
-		verb = "will be ordered again, then cancelled"
-	}
-	fmt.Fprintf(w, "%d earlier orders hold a different visitor list than this roster for their place and window; they %s:\n", len(reps), verb)
-	for _, r := range reps {
-		place := r.Cage
-		if r.Cabinet != "" {
-			place = r.Cabinet
-		}
-		fmt.Fprintf(w, "  %-16s run %s  %-24s %s → %s  %s; the roster adds %d, takes off %d",
-			r.OrderID, r.Run, place, r.Start.UTC().Format("2006-01-02 15:04Z"), r.End.UTC().Format("2006-01-02 15:04Z"),
-			report.Plural(r.Count, "visitor", "visitors"), r.Added, r.Removed)
-		if r.Invalid > 0 {
-			fmt.Fprintf(w, " (%s invalid now: fix them, they are not taken off)", report.Plural(r.Invalid, "row is", "rows are"))
-		}
-		fmt.Fprintln(w)
-	}
 }
 
 // runSubmitReplace is submit --replace: the roster's changed visitor lists
@@ -109,18 +87,18 @@ func runSubmitReplace(ctx context.Context, o submitOptions, e *env, s *submittin
 		fmt.Fprintln(o.run.say(e), "no earlier order holds a different visitor list for this roster's places and windows: nothing to replace")
 		return s.submit(ctx, o, e)
 	}
-	printReplacements(o.run.say(e), reps, true)
+	submit.WriteReplacements(o.run.say(e), reps, true)
 	prep, err := p.PrepareReplace(ctx, s.in, reps)
 	if err != nil {
 		return prepareErr(err)
 	}
 	r := prep.New
-	printPlan(o.run.say(e), prep.Import, r)
+	submit.WritePlan(o.run.say(e), prep.Import, r)
 	if o.dryRun {
 		fmt.Fprintln(o.run.say(e), "dry run: nothing was sent, cancelled or recorded")
 		return nil
 	}
-	q := strings.TrimSuffix(placeQuestion(prep.Import, r, prep.Conn), "?") +
+	q := strings.TrimSuffix(submit.PlaceQuestion(prep.Import, r, prep.Conn), "?") +
 		fmt.Sprintf(", then cancel the %s they replace?", report.Plural(len(reps), "earlier order", "earlier orders"))
 	if err := askYes(e, o.run.yes, "submit --replace", q); err != nil {
 		return err

@@ -7,9 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -202,21 +199,14 @@ func newRunsCmd(e *env) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			runs, err := st.Runs()
+			runs, err := submit.RunsAt(st, o.endpoint)
 			if err != nil {
 				return err
 			}
-			if o.endpoint != "" {
-				want := o.endpoint
-				if want != "sandbox" && want != queue.EndpointUnknown {
-					want = equinix.NormalEndpoint(want)
-				}
-				runs = slices.DeleteFunc(runs, func(r queue.Run) bool { return r.Endpoint != want })
-			}
 			if o.json {
-				views := make([]runView, 0, len(runs))
+				views := make([]submit.RunView, 0, len(runs))
 				for _, r := range runs {
-					views = append(views, newRunView(r))
+					views = append(views, submit.NewRunView(r))
 				}
 				return writeJSON(e.stdout, views)
 			}
@@ -224,69 +214,13 @@ func newRunsCmd(e *env) *cobra.Command {
 				fmt.Fprintf(e.stdout, "no runs in %s\n", st.Path())
 				return nil
 			}
-			fmt.Fprintf(e.stdout, "%-17s %-16s %-12s %-28s %-10s %-14s %-24s %s\n", "RUN", "CREATED", "STATE", "ORDERS", "AMENDED", "BY", "ENDPOINT", "ROSTER")
-			for _, r := range runs {
-				orders := make(map[string]int)
-				for k, v := range r.Orders {
-					orders[string(k)] = v
-				}
-				amends, err := st.Amendments(r.ID)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(e.stdout, "%-17s %-16s %-12s %-28s %-10s %-14s %-24s %s\n", r.ID, r.CreatedAt.Local().Format("2006-01-02 15:04"),
-					r.State, report.Counts(orders, "submitted", "rejected", "planned", "sending", "cancelled"), amended(amends), startedBy(r), r.Where(), filepath.Base(r.File))
-			}
-			return nil
+			return submit.WriteRunsTable(e.stdout, st, runs)
 		},
 	}
 	o.store.bind(cmd.Flags())
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the runs as JSON")
 	cmd.Flags().StringVar(&o.endpoint, "endpoint", "", "only the runs that ordered at this endpoint: sandbox, or the API's URL")
 	return cmd
-}
-
-// startedBy names who started a run: the user it recorded, the job that
-// made it, or "-".
-// runView is a run as `runs --json` prints it.
-type runView struct {
-	RunID       string            `json:"run_id"`
-	File        string            `json:"file"`
-	State       string            `json:"state"`
-	Endpoint    string            `json:"endpoint"`
-	Account     string            `json:"account,omitempty"`
-	StartedBy   string            `json:"started_by"`
-	Job         string            `json:"job,omitempty"`
-	ScheduledAt time.Time         `json:"scheduled_at,omitzero"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
-	Orders      map[string]int    `json:"orders"`
-	Rows        map[string]int    `json:"rows"`
-	Mail        *queue.MailRecord `json:"mail,omitempty"`
-}
-
-func newRunView(r queue.Run) runView {
-	v := runView{RunID: r.ID, File: r.File, State: string(r.State), Endpoint: r.Endpoint, Account: r.Account, StartedBy: startedBy(r),
-		Job: r.Job, ScheduledAt: r.ScheduledAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-		Orders: map[string]int{}, Rows: map[string]int{}, Mail: r.Mail}
-	for k, n := range r.Orders {
-		v.Orders[string(k)] = n
-	}
-	for k, n := range r.Rows {
-		v.Rows[string(k)] = n
-	}
-	return v
-}
-
-func startedBy(r queue.Run) string {
-	var set submit.Settings
-	switch {
-	case submit.RunSettings(r, &set) == nil && set.StartedBy != "":
-		return set.StartedBy
-	case r.Job != "":
-		return "job " + r.Job
-	}
-	return "-"
 }
 
 type statusOptions struct {
@@ -311,25 +245,15 @@ func newStatusCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			sum, err := (&submit.Pipeline{Store: st}).Summary(run.ID)
+			sum, err := (&submit.Pipeline{Store: st}).Status(run.ID, o.json)
 			if err != nil {
 				return err
 			}
-			amends, err := st.Amendments(run.ID)
-			if err != nil {
-				return err
-			}
-			sum.AddAmendments(amends)
 			if o.json {
-				var rows []queue.RowOutcome
-				if err := st.Rows(run.ID, func(r queue.RowOutcome) error { rows = append(rows, r); return nil }); err != nil {
-					return err
-				}
-				sum.AddRows(rows)
 				return writeJSON(e.stdout, sum)
 			}
 			sum.WriteText(e.stdout)
-			fmt.Fprintf(e.stdout, "started by: %s\n", startedBy(run))
+			fmt.Fprintf(e.stdout, "started by: %s\n", submit.StartedBy(run))
 			report.WriteAmendmentsText(e.stdout, sum.Amendments)
 			return nil
 		},
@@ -404,7 +328,7 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 	}
 	var out *submit.Outcome
 	if len(o.orders) > 0 {
-		out, err = cancelOrders(ctx, o.run.pipeline(e, st), st, run.ID, keys, conn.Client, reason)
+		out, err = o.run.pipeline(e, st).CancelOrders(ctx, run.ID, keys, conn.Client, reason)
 	} else {
 		out, err = o.run.pipeline(e, st).Cancel(ctx, run.ID, conn.Client, reason)
 	}
@@ -427,80 +351,16 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 // with their keys. An id that is not a placed order of the run is a usage
 // error.
 func printCancelPlan(w io.Writer, st *queue.Store, run queue.Run, ids []string) (int, []string, error) {
-	orders, err := st.Orders(run.ID)
-	if err != nil {
+	todo, err := submit.CancelPlan(st, run, ids)
+	if _, ok := errors.AsType[*submit.NotPlacedError](err); ok {
+		return 0, nil, usageErr(err, "'wvbatch status "+run.ID+"' lists its orders; nothing was cancelled")
+	} else if err != nil {
 		return 0, nil, err
 	}
-	want := map[string]bool{}
-	for _, id := range ids {
-		want[id] = true
-	}
-	var todo []queue.Order
-	var keys []string
-	for _, od := range orders {
-		if (od.State == queue.Submitted || od.State == queue.Cancelling) && (len(ids) == 0 || want[od.OrderID]) {
-			todo = append(todo, od)
-			keys = append(keys, od.Key)
-			delete(want, od.OrderID)
-		}
-	}
-	for _, id := range ids {
-		if want[id] {
-			return 0, nil, usageErr(fmt.Errorf("%s is not a placed order of run %s", id, run.ID),
-				"'wvbatch status "+run.ID+"' lists its orders; nothing was cancelled")
-		}
-	}
-	fmt.Fprintf(w, "run %s at %s: %s to cancel\n", run.ID, run.Where(), report.Plural(len(todo), "order", "orders"))
+	submit.WriteCancelPlan(w, run, todo, len(ids) == 0)
+	keys := make([]string, 0, len(todo))
 	for _, od := range todo {
-		place := od.Cage
-		if od.Cabinet != "" {
-			place = od.Cabinet
-		}
-		fmt.Fprintf(w, "  %-16s %-24s %s → %s  %s\n", od.OrderID, place, od.Start.UTC().Format("2006-01-02 15:04Z"),
-			od.End.UTC().Format("2006-01-02 15:04Z"), report.Plural(od.Count, "visitor", "visitors"))
-	}
-	if n := run.Orders[queue.Planned] + run.Orders[queue.Sending]; n > 0 && len(ids) == 0 {
-		fmt.Fprintf(w, "  (%s not placed yet will not be cancelled: resume or leave the run)\n", report.Plural(n, "order", "orders"))
+		keys = append(keys, od.Key)
 	}
 	return len(todo), keys, nil
-}
-
-// cancelOrders cancels some orders of a run (by key), each recorded
-// cancelling before it is asked for, then finishes the run (its report).
-func cancelOrders(ctx context.Context, p *submit.Pipeline, st *queue.Store, runID string, keys []string, client *equinix.Client, reason string) (*submit.Outcome, error) {
-	var t queue.Tally
-	var failed error
-	for _, key := range keys {
-		od, err := queue.CancelOrder(ctx, st, runID, key, submit.API{Client: client}, reason, p.RunConfig(runID, client))
-		switch {
-		case err != nil:
-			failed = err
-		case od.State == queue.Cancelled:
-			t.Cancelled++
-		}
-	}
-	out, err := p.Finish(runID, nil)
-	if err != nil {
-		return nil, err
-	}
-	out.Tally, out.Stopped = t, failed
-	return out, nil
-}
-
-// amended says how many amendments a run has, and how many of them are not
-// finished: "-" for none, "2" or "2 (1 open)".
-func amended(as []queue.Amendment) string {
-	if len(as) == 0 {
-		return "-"
-	}
-	open := 0
-	for _, a := range as {
-		if a.State != queue.AmendDone {
-			open++
-		}
-	}
-	if open > 0 {
-		return fmt.Sprintf("%d (%d open)", len(as), open)
-	}
-	return strconv.Itoa(len(as))
 }

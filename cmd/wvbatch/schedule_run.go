@@ -127,7 +127,7 @@ func (r *jobRunner) run(ctx context.Context, st *queue.Store, job *scheduler.Job
 	case prep.Existing != nil:
 		return r.resume(ctx, st, job, at, *prep.Existing, f)
 	}
-	printPlan(e.stdout, prep.Import, prep.New)
+	submit.WritePlan(e.stdout, prep.Import, prep.New)
 	o, err := p.Execute(ctx, prep)
 	if errors.Is(err, submit.ErrNotAll) {
 		fmt.Fprintf(e.stdout, "job %s: %v\n", job.Name, err)

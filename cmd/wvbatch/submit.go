@@ -5,17 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/queue"
-	"github.com/wvbatch/wvbatch/internal/report"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -138,7 +134,7 @@ func (s *submitting) submit(ctx context.Context, o submitOptions, e *env) error 
 		return resumeRun(ctx, e, p.Store, *run, o.run, o.roster.nowPtr(), prep.Import)
 	}
 	r := prep.New
-	printPlan(o.run.say(e), prep.Import, r)
+	submit.WritePlan(o.run.say(e), prep.Import, r)
 	if o.dryRun {
 		fmt.Fprintln(o.run.say(e), "dry run: nothing was sent or recorded")
 		if prep.Import.InvalidRows > 0 {
@@ -150,7 +146,7 @@ func (s *submitting) submit(ctx context.Context, o submitOptions, e *env) error 
 		return notAll(e, prep.Import)
 	}
 	if len(r.Orders) > 0 {
-		if err := askYes(e, o.run.yes, "submit", placeQuestion(prep.Import, r, prep.Conn)); err != nil {
+		if err := askYes(e, o.run.yes, "submit", submit.PlaceQuestion(prep.Import, r, prep.Conn)); err != nil {
 			return err
 		}
 	}
@@ -253,66 +249,6 @@ func abs(p string) string {
 		return a
 	}
 	return p
-}
-
-// placeQuestion asks for a new run's go-ahead, saying what will and will
-// not happen: "Place 9 orders for 118 visitors at AM1 (3 rows are invalid
-// and will not be ordered; 2 visitors are already ordered)?"
-func placeQuestion(res *importer.Result, r *submit.Run, conn *submit.Conn) string {
-	rows := map[int]bool{}
-	ibx := map[string]bool{}
-	for _, o := range r.Orders {
-		ibx[o.IBX] = true
-		for _, row := range o.Rows {
-			rows[row] = true
-		}
-	}
-	q := fmt.Sprintf("Place %s for %s at %s", report.Plural(len(r.Orders), "order", "orders"), report.Plural(len(rows), "visitor", "visitors"),
-		strings.Join(slices.Sorted(maps.Keys(ibx)), ", "))
-	if conn != nil && conn.Endpoint != "" {
-		q += " through " + conn.Where().String()
-	} else if r.Run.Endpoint != "" {
-		q += " through " + r.Run.Where().String()
-	}
-	var not []string
-	if res.InvalidRows > 0 {
-		not = append(not, fmt.Sprintf("%s invalid and will not be ordered", report.Plural(res.InvalidRows, "row is", "rows are")))
-	}
-	if r.AlreadyOrdered > 0 {
-		not = append(not, fmt.Sprintf("%s already ordered", report.Plural(r.AlreadyOrdered, "visitor is", "visitors are")))
-	}
-	if len(not) > 0 {
-		q += " (" + strings.Join(not, "; ") + ")"
-	}
-	return q + "?"
-}
-
-func printPlan(w io.Writer, res *importer.Result, r *submit.Run) {
-	fmt.Fprintf(w, "%s: %d rows, %d valid, %d invalid\n", res.File, res.Rows, res.ValidRows, res.InvalidRows)
-	for _, warn := range res.Warnings {
-		fmt.Fprintf(w, "note: %s\n", warn)
-	}
-	if r.AlreadyOrdered > 0 {
-		fmt.Fprintf(w, "%s already ordered by an earlier run and left out\n", report.Plural(r.AlreadyOrdered, "visitor was", "visitors were"))
-	}
-	rows := map[int]bool{}
-	for _, o := range r.Orders {
-		for _, row := range o.Rows {
-			rows[row] = true
-		}
-	}
-	fmt.Fprintf(w, "plan: %s for %s", report.Plural(len(r.Orders), "order", "orders"), report.Plural(len(rows), "visitor", "visitors"))
-	if r.Visitors > len(rows) {
-		fmt.Fprintf(w, " (%d places in orders: a visitor whose window is split is in each of its orders)", r.Visitors)
-	}
-	fmt.Fprintln(w)
-	for i, e := range res.Errors {
-		if i == report.MaxShown {
-			fmt.Fprintf(w, "  … and %d more problems\n", len(res.Errors)-report.MaxShown)
-			break
-		}
-		fmt.Fprintf(w, "  %s\n    fix: %s\n", e.Error(), e.Hint)
-	}
 }
 
 // pipeline is the run pipeline over st as the run flags set it up; with
