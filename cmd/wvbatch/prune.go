@@ -2,19 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -92,23 +88,6 @@ func parseAge(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// scrubSettings removes the contacts and report recipients from a run's
-// settings.
-func scrubSettings(raw json.RawMessage) (json.RawMessage, error) {
-	var s submit.Settings
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, err
-	}
-	if s.Order.TechnicalContact != "" {
-		s.Order.TechnicalContact = queue.Removed
-	}
-	for i := range s.Order.NotificationContacts {
-		s.Order.NotificationContacts[i] = queue.Removed
-	}
-	s.Order.ReportEmails = nil
-	return json.Marshal(s)
-}
-
 // pruneStore prunes the runs that ended more than age ago and their files,
 // and prints what it removed to w.
 func pruneStore(ctx context.Context, e *env, f *storeFlag, age time.Duration, dryRun bool, reportDir string, wait time.Duration, w io.Writer) error {
@@ -116,128 +95,9 @@ func pruneStore(ctx context.Context, e *env, f *storeFlag, age time.Duration, dr
 	if err != nil {
 		return err
 	}
-	cutoff := e.now().Add(-age)
-	verb := "pruned"
-	if dryRun {
-		verb = "would prune"
-	}
-	runs, err := st.Prune(queue.PruneOptions{Before: cutoff, DryRun: dryRun, ScrubSettings: scrubSettings})
-	if err != nil {
-		st.Close()
-		return err
-	}
-	pruned, err := st.Pruned()
-	if err != nil {
-		st.Close()
-		return err
-	}
-	all, err := st.Runs()
-	if err != nil {
-		st.Close()
-		return err
-	}
-	if !dryRun && len(runs) > 0 {
-		// Rewrite the file: deleted data stays in bbolt's free pages.
-		if err := st.Compact(); err != nil {
-			return err
-		}
-	} else if err := st.Close(); err != nil {
-		return err
-	}
-	base := filepath.Dir(f.resolve(e))
-	reportDirs := []string{filepath.Join(base, "reports")}
+	opt := submit.PruneOptions{Before: e.now().Add(-age), DryRun: dryRun}
 	if reportDir != "" {
-		reportDirs = append(reportDirs, reportDir)
+		opt.ReportDirs = []string{reportDir}
 	}
-	files := func(id string) []string {
-		var out []string
-		if m, _ := filepath.Glob(filepath.Join(base, "rosters", id+".*")); len(m) > 0 {
-			out = append(out, m...)
-		}
-		for _, d := range reportDirs {
-			if _, err := os.Stat(filepath.Join(d, id)); err == nil {
-				out = append(out, filepath.Join(d, id)+string(filepath.Separator))
-			}
-		}
-		return out
-	}
-	remove := func(paths []string) error {
-		if dryRun {
-			return nil
-		}
-		for _, p := range paths {
-			if err := os.RemoveAll(strings.TrimSuffix(p, string(filepath.Separator))); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for _, r := range runs {
-		fs := files(r.RunID)
-		fmt.Fprintf(w, "%s run %s (ended %s): %d request bodies, %d orders' visitor keys and messages, %d rows' messages, %d visitor keys in the index, %d amendments",
-			verb, r.RunID, r.Ended.Format(time.RFC3339), r.Bodies, r.Orders, r.Rows, r.Keys, r.Amendments)
-		if len(fs) > 0 {
-			fmt.Fprintf(w, "; files: %s", strings.Join(fs, ", "))
-		}
-		fmt.Fprintln(w)
-		if err := remove(fs); err != nil {
-			return err
-		}
-	}
-	// Files of runs pruned before whose removal did not finish, and the
-	// report folders of validations (no run recorded) older than the
-	// cut-off.
-	recorded := map[string]bool{}
-	for _, r := range all {
-		recorded[r.ID] = true
-	}
-	var leftover []string
-	for id := range pruned {
-		if fs := files(id); len(fs) > 0 && !containsRun(runs, id) {
-			leftover = append(leftover, fs...)
-		}
-	}
-	// The web page's uploads (uploads/<id>/) are drafts of rosters, not runs.
-	for _, d := range append(reportDirs, filepath.Join(base, "uploads")) {
-		entries, _ := os.ReadDir(d)
-		for _, de := range entries {
-			if !de.IsDir() || recorded[de.Name()] {
-				continue
-			}
-			if fi, err := de.Info(); err == nil && newest(filepath.Join(d, de.Name()), fi.ModTime()).Before(cutoff) {
-				leftover = append(leftover, filepath.Join(d, de.Name())+string(filepath.Separator))
-			}
-		}
-	}
-	if len(leftover) > 0 {
-		fmt.Fprintf(w, "%s files of pruned runs, old validations and old uploads: %s\n", verb, strings.Join(leftover, ", "))
-		if err := remove(leftover); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(w, "%s %d runs that ended before %s\n", verb, len(runs), cutoff.UTC().Format(time.RFC3339))
-	return nil
-}
-
-func containsRun(runs []queue.PrunedRun, id string) bool {
-	for _, r := range runs {
-		if r.RunID == id {
-			return true
-		}
-	}
-	return false
-}
-
-// newest returns the latest modification time of dir and the files in it.
-func newest(dir string, t time.Time) time.Time {
-	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		if fi, err := d.Info(); err == nil && fi.ModTime().After(t) {
-			t = fi.ModTime()
-		}
-		return nil
-	})
-	return t
+	return submit.Prune(st, opt, w)
 }
