@@ -1,19 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/importer"
@@ -51,56 +47,6 @@ func (f *apiFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.configFile, "config", "", "config file (default $XDG_CONFIG_HOME/wvbatch/config.yaml when it exists)")
 	fs.Float64Var(&f.rate, "rate", 0, "at most this many API requests per second (default 10; negative: no limit)")
 	fs.DurationVar(&f.timeout, "timeout", 0, "timeout of one API request (default $EQUINIX_API_TIMEOUT, else 30s)")
-}
-
-// fileConfig is the config file's shape.
-type fileConfig struct {
-	Endpoint     string  `yaml:"endpoint"`
-	ClientID     string  `yaml:"client_id"`
-	ClientSecret string  `yaml:"client_secret"`
-	Token        string  `yaml:"token"`
-	Timeout      string  `yaml:"timeout"`
-	Rate         float64 `yaml:"rate"`
-	SMTPURL      string  `yaml:"smtp_url"`
-	SMTPFrom     string  `yaml:"smtp_from"`
-	// Retention, when set (90d), makes the daemon and tick prune runs
-	// that ended longer ago, once a day.
-	Retention string `yaml:"retention"`
-}
-
-func loadFileConfig(path string, explicit bool) (fileConfig, error) {
-	var fc fileConfig
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) && !explicit {
-		return fc, nil
-	}
-	if err != nil {
-		return fc, usageErr(fmt.Errorf("config file: %w", err), "check the --config path")
-	}
-	if len(bytes.TrimSpace(b)) == 0 {
-		return fc, nil
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&fc); err != nil {
-		return fc, usageErr(fmt.Errorf("config file %s: %v", path, err), "keys: endpoint, client_id, client_secret, token, timeout, rate, smtp_url, smtp_from, retention")
-	}
-	return fc, nil
-}
-
-func (f *apiFlags) configPath(e *env) (string, bool) {
-	if f.configFile != "" {
-		return f.configFile, true
-	}
-	dir := e.getenv("XDG_CONFIG_HOME")
-	if dir == "" {
-		home := e.getenv("HOME")
-		if home == "" {
-			return "", false
-		}
-		dir = filepath.Join(home, ".config")
-	}
-	return filepath.Join(dir, "wvbatch", "config.yaml"), false
 }
 
 // apiConn is a connected client and what to close afterwards.
@@ -163,24 +109,8 @@ func (f *apiFlags) clientConfig(e *env) (equinix.Config, error) {
 		if err != nil {
 			return cfg, err
 		}
-		if fc.ClientSecret != "" || fc.Token != "" {
-			if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
-				e.log.Warn().Str("file", path).Msgf("the config file holds Equinix credentials and others may read it: chmod 600 %s", path)
-			}
-		}
-		cfg.Endpoint = cmp.Or(cfg.Endpoint, strings.TrimSpace(fc.Endpoint))
-		cfg.ClientID = cmp.Or(cfg.ClientID, strings.TrimSpace(fc.ClientID))
-		cfg.ClientSecret = cmp.Or(cfg.ClientSecret, strings.TrimSpace(fc.ClientSecret))
-		cfg.Token = cmp.Or(cfg.Token, strings.TrimSpace(fc.Token))
-		if cfg.RateLimit == 0 && fc.Rate != 0 {
-			cfg.RateLimit = fc.Rate
-		}
-		if fc.Timeout != "" && cfg.Timeout == 0 {
-			d, err := equinix.ParseTimeout(fc.Timeout)
-			if err != nil {
-				return cfg, usageErr(fmt.Errorf("config file %s: timeout %q: %v", path, fc.Timeout, err), "write it like 30 or 30s")
-			}
-			cfg.Timeout = d
+		if err := cfg.MergeFile(path, fc, func(w string) { e.log.Warn().Str("file", path).Msg(w) }); err != nil {
+			return cfg, fileErr(err)
 		}
 	}
 	if f.endpoint != "" {
@@ -282,9 +212,19 @@ func (f *apiFlags) connect(e *env, now *time.Time) (*apiConn, error) {
 	return conn, nil
 }
 
-// warnSecret logs the warning of a secret file that others may read.
-func warnSecret(e *env, v secret.Value) {
-	if v.Warning != "" {
-		e.log.Warn().Msg(v.Warning)
+func (f *apiFlags) configPath(e *env) (string, bool) { return equinix.FilePath(e.getenv, f.configFile) }
+
+// loadFileConfig reads the config file; one that cannot be read is a usage
+// error.
+func loadFileConfig(path string, explicit bool) (equinix.File, error) {
+	fc, err := equinix.LoadFile(path, explicit)
+	return fc, fileErr(err)
+}
+
+// fileErr is the command's error for a config file that cannot be used.
+func fileErr(err error) error {
+	if fe, ok := errors.AsType[*equinix.FileError](err); ok {
+		return usageErr(fe, fe.Hint)
 	}
+	return err
 }

@@ -1,15 +1,11 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -19,7 +15,6 @@ import (
 	"github.com/wvbatch/wvbatch/internal/mail"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
-	"github.com/wvbatch/wvbatch/internal/secret"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -45,64 +40,6 @@ func (f *mailFlags) bind(fs *pflag.FlagSet) {
 
 func (f *mailFlags) bindNotify(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.notify, "notify", nil, "email addresses that get the report (default: those the run was given)")
-}
-
-// errNoSMTP means report emails have nowhere to go.
-var errNoSMTP = errors.New("no SMTP server is configured")
-
-// config resolves the SMTP settings. Its errors never hold the password.
-func (f *mailFlags) config(e *env) (mail.Config, error) {
-	raw, from := f.smtpURL, f.smtpFrom
-	if raw == "" {
-		v, err := secret.Lookup(e.getenv, "WVBATCH_SMTP_URL")
-		if err != nil {
-			return mail.Config{}, err
-		}
-		warnSecret(e, v)
-		raw = v.Reveal()
-	}
-	password, err := secret.Lookup(e.getenv, "WVBATCH_SMTP_PASSWORD")
-	if err != nil {
-		return mail.Config{}, err
-	}
-	warnSecret(e, password)
-	if from == "" {
-		from = e.getenv("WVBATCH_SMTP_FROM")
-	}
-	if (raw == "" || from == "") && f.configPath != nil {
-		if path, explicit := f.configPath(); path != "" {
-			fc, err := loadFileConfig(path, explicit)
-			if err != nil {
-				return mail.Config{}, err
-			}
-			raw, from = cmp.Or(raw, fc.SMTPURL), cmp.Or(from, fc.SMTPFrom)
-		}
-	}
-	if raw == "" {
-		return mail.Config{}, errNoSMTP
-	}
-	cfg, err := mail.ParseURLPassword(raw, password.Reveal())
-	if err != nil {
-		return mail.Config{}, err
-	}
-	if from != "" {
-		cfg.From = from
-	}
-	if cfg.From == "" {
-		return mail.Config{}, errors.New("no sender address for report emails: set --smtp-from or WVBATCH_SMTP_FROM")
-	}
-	if ca := cmp.Or(f.smtpCAFile, e.getenv("WVBATCH_SMTP_CA_FILE")); ca != "" {
-		pem, err := os.ReadFile(ca)
-		if err != nil {
-			return mail.Config{}, fmt.Errorf("SMTP CA file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return mail.Config{}, fmt.Errorf("SMTP CA file %s holds no PEM certificate", ca)
-		}
-		cfg.TLSConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	}
-	return cfg, nil
 }
 
 // warnReport prints the report files that could not be written: a warning,
@@ -186,7 +123,7 @@ func printOutcome(e *env, o *submit.Outcome, asJSON bool) error {
 
 func mailHint(err error) string {
 	switch {
-	case errors.Is(err, errNoSMTP):
+	case errors.Is(err, mail.ErrNoServer):
 		return "set WVBATCH_SMTP_URL (e.g. smtp://user:password@mail.example.com:587) and WVBATCH_SMTP_FROM, or --smtp-url and --smtp-from"
 	case errors.Is(err, mail.ErrNoStartTLS):
 		return "use smtps:// for a server that speaks TLS directly, or smtp+insecure:// for a local relay"
@@ -314,4 +251,20 @@ func passwordOnCommandLine(raw string) error {
 	return usageErr(errors.New("--smtp-url holds a password, which every user of this machine can read in the process list"),
 		"give the URL in WVBATCH_SMTP_URL (or a file named by WVBATCH_SMTP_URL_FILE) or the config file's smtp_url, "+
 			"or keep the password out of the URL with WVBATCH_SMTP_PASSWORD_FILE")
+}
+
+// config resolves the SMTP settings (see mail.Resolve). Its errors never
+// hold the password.
+func (f *mailFlags) config(e *env) (mail.Config, error) {
+	s := mail.Settings{URL: f.smtpURL, From: f.smtpFrom, CAFile: f.smtpCAFile, Getenv: e.getenv,
+		Warn: func(w string) { e.log.Warn().Msg(w) }}
+	if f.configPath != nil {
+		if path, explicit := f.configPath(); path != "" {
+			s.File = func() (string, string, error) {
+				fc, err := loadFileConfig(path, explicit)
+				return fc.SMTPURL, fc.SMTPFrom, err
+			}
+		}
+	}
+	return mail.Resolve(s)
 }
