@@ -14,7 +14,6 @@ import (
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/preflight"
-	"github.com/wvbatch/wvbatch/internal/roster"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 	"github.com/wvbatch/wvbatch/internal/secret"
 )
@@ -51,46 +50,19 @@ func (f *apiFlags) bind(fs *pflag.FlagSet) {
 
 // apiConn is a connected client and what to close afterwards.
 type apiConn struct {
-	client     *equinix.Client
-	sandbox    *sandbox.Server
-	permissive bool // the sandbox accepts any well-formed place and user
-	url        string
-	endpoint   string
-	close      func()
-	log        zerolog.Logger
+	client   *equinix.Client
+	sandbox  *sandbox.Server
+	url      string
+	endpoint string
+	close    func()
+	log      zerolog.Logger
 }
 
 // preflight returns the pre-flight for importing imp over the connection.
-// A permissive sandbox accepts any well-formed place in orders, but its
-// lookups can list only the places it knows: the roster is read once more
-// first, to tell it each valid row's place.
-func (c *apiConn) preflight(ctx context.Context, imp importer.Options) (importer.Preflight, error) {
-	if c.sandbox != nil && c.permissive {
-		imp.Preflight, imp.CountOnly, imp.OnError = permitPlaces{c.sandbox}, true, nil
-		if _, err := importer.Import(ctx, imp); err != nil {
-			return nil, err
-		}
-	}
+// A permissive sandbox marks its location answers, so that the pre-flight
+// takes any well-formed place there, as its orders do.
+func (c *apiConn) preflight(context.Context, importer.Options) (importer.Preflight, error) {
 	return preflight.New(c.client), nil
-}
-
-// permitPlaces is a pre-flight that asks nothing: it tells a permissive
-// sandbox each row's place. A cabinet typed as a number is left out: it is
-// for the real pre-flight to match with a cabinet of that number.
-type permitPlaces struct{ srv *sandbox.Server }
-
-func (p permitPlaces) Visitor(_ context.Context, _ *roster.Header, v *roster.Visitor, errs []roster.RowError) ([]roster.RowError, error) {
-	cabinet := v.Cabinet
-	if v.CabinetIsNumber {
-		cabinet = ""
-	}
-	// An ill-formed place is not permitted: the pre-flight then says why.
-	_ = p.srv.Permit(v.IBX, v.Cage, cabinet, v.Account)
-	return errs, nil
-}
-
-func (permitPlaces) Contacts(context.Context, roster.OrderFields) ([]roster.RowError, error) {
-	return nil, nil
 }
 
 // clientConfig merges the Equinix API settings: flags win over the
@@ -168,7 +140,7 @@ func (f *apiFlags) connect(e *env, now *time.Time) (*apiConn, error) {
 		if err != nil {
 			return nil, err
 		}
-		conn.sandbox, conn.url, conn.permissive = srv, url, f.sandboxLax
+		conn.sandbox, conn.url = srv, url
 		conn.close = func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()

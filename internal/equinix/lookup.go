@@ -18,6 +18,11 @@ type Location struct {
 	AccessRestricted bool              `json:"accessRestricted"`
 	Accounts         []LocationAccount `json:"accounts"`
 	Cages            []LocationCage    `json:"cages"`
+	// AnyPlace is set only by wvbatch's permissive sandbox (its
+	// sandboxPermissive mark; Equinix never sends it): it accepts any
+	// well-formed cage, cabinet and account at this IBX besides those
+	// listed, which keep their rules.
+	AnyPlace bool `json:"sandboxPermissive"`
 }
 
 // LocationAccount is an account at an IBX.

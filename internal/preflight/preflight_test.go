@@ -35,7 +35,13 @@ func (c *counting) LookupUser(ctx context.Context, username string) (*equinix.Us
 // (nil: the seeded account), through the real Equinix client.
 func newChecker(t *testing.T, acct *sandbox.Account) (*Checker, *counting) {
 	t.Helper()
-	srv, err := sandbox.New(sandbox.Config{Account: acct})
+	return newCheckerOf(t, sandbox.Config{Account: acct})
+}
+
+// newCheckerOf is newChecker for a sandbox configured by cfg.
+func newCheckerOf(t *testing.T, cfg sandbox.Config) (*Checker, *counting) {
+	t.Helper()
+	srv, err := sandbox.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,6 +321,59 @@ func TestNumberCells(t *testing.T) {
 		if err != nil || len(errs) != 1 || errs[0].Code != roster.CodeCabinetNumber || errs[0].Column != "C" ||
 			!strings.Contains(errs[0].Message, tt.says) || !strings.Contains(errs[0].Hint, "format the Cabinet column as Text") {
 			t.Errorf("row %d: %+v %v", tt.v.Row, errs, err)
+		}
+	}
+}
+
+// TestPermissiveSandbox: against a permissive sandbox the pre-flight takes
+// any well-formed place it does not list, as its orders do, while what it
+// lists keeps its rules. A Cabinet number cell is the cage's listed cabinet
+// of that number when there is one, else the number written with four
+// digits (101 is 0101); several listed cabinets of the number are still a
+// problem.
+func TestPermissiveSandbox(t *testing.T) {
+	t.Parallel()
+	acct := sandbox.DefaultAccount()
+	acct.IBXs[0].Cages[1].Cabinets = append(acct.IBXs[0].Cages[1].Cabinets, "AM1:01:000112:00201")
+	c, _ := newCheckerOf(t, sandbox.Config{Account: acct, Permissive: true})
+	number := func(row int, ibx, cage, cabinet, account string) roster.Visitor {
+		v := named(row, ibx, cage, cabinet, account)
+		v.CabinetIsNumber, v.AccountIsNumber = cabinet != "", account != ""
+		return v
+	}
+	for _, tc := range []struct {
+		name    string
+		v       roster.Visitor
+		code    string // "" for no problem
+		cabinet string // the cabinet ordered, when no problem
+	}{
+		{"IBX, cage, cabinet and account not listed", named(2, "SG3", "SG3:02:00X123", "SG3:02:00X123:0417", "700001"), "", "SG3:02:00X123:0417"},
+		{"cabinet not listed in a listed cage", named(3, "AM1", "AM1:01:000111", "AM1:01:000111:0199", ""), "", "AM1:01:000111:0199"},
+		{"cage not listed at a listed IBX", named(4, "AM1", "AM1:09:000001", "", "300001"), "", ""},
+		{"number 101 in a cage not listed", number(5, "SG3", "SG3:02:00X123", "SG3:02:00X123:101", ""), "", "SG3:02:00X123:0101"},
+		{"number 7 in a cage not listed", number(6, "TY2", "TY2:01:000001", "TY2:01:000001:7", ""), "", "TY2:01:000001:0007"},
+		{"number 12345 in a cage not listed", number(7, "TY2", "TY2:01:000001", "TY2:01:000001:12345", ""), "", "TY2:01:000001:12345"},
+		{"number 103 of a listed cabinet", number(8, "AM1", "AM1:01:000111", "AM1:01:000111:103", ""), "", "AM1:01:000111:0103"},
+		{"number 199 in a listed cage", number(9, "AM1", "AM1:01:000111", "AM1:01:000111:199", ""), "", "AM1:01:000111:0199"},
+		{"number 201 of two listed cabinets", number(10, "AM1", "AM1:01:000112", "AM1:01:000112:201", ""), roster.CodeCabinetNumber, ""},
+		{"number account not listed", number(11, "SG3", "SG3:02:00X123", "", "4242"), "", ""},
+		{"listed account that may not order", named(12, "AM1", "AM1:01:000111", "", "100099"), CodeAccountNotPermitted, ""},
+		{"listed cage on another account", named(13, "AM1", "AM1:01:000111", "", "300001"), CodeAccountNotPermitted, ""},
+		{"user not listed", func() roster.Visitor {
+			v := registered(14, "some.one.new")
+			v.IBX, v.Cage = "SG3", "SG3:02:00X123"
+			return v
+		}(), "", ""},
+		{"listed user not active", registered(15, "jdoe1234"), CodeUserNotActive, ""},
+	} {
+		errs, err := c.Visitor(t.Context(), header(), &tc.v, nil)
+		switch {
+		case err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.code == "" && (len(errs) != 0 || tc.v.Cabinet != tc.cabinet):
+			t.Errorf("%s: %+v, cabinet %q; want no problem, cabinet %q", tc.name, errs, tc.v.Cabinet, tc.cabinet)
+		case tc.code != "" && (len(errs) != 1 || errs[0].Code != tc.code):
+			t.Errorf("%s: %+v; want %s", tc.name, errs, tc.code)
 		}
 	}
 }

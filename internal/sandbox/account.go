@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -339,57 +338,4 @@ func newIndex(a *Account) *index {
 func (x *index) user(name string) (User, bool) {
 	u, ok := x.users[strings.ToLower(name)]
 	return u, ok
-}
-
-// Permit makes a permissive sandbox list a place in its location lookups,
-// as it accepts it in orders: the IBX, the cage (billed to account, when
-// given), the cabinet (when given) and the account. A permissive sandbox
-// accepts any well-formed place, but a lookup names only IBXs: Permit tells
-// it which places to answer with. What the account lists keeps its rules,
-// as in orders: a listed cage keeps its account, a listed account that may
-// not order stays refused. Only a permissive Server permits, and only
-// well-formed ids.
-func (s *Server) Permit(ibx, cage, cabinet, account string) error {
-	ibx, cage, cabinet = strings.ToUpper(ibx), strings.ToUpper(cage), strings.ToUpper(cabinet)
-	switch {
-	case !s.cfg.Permissive:
-		return errors.New("sandbox: Permit needs a permissive sandbox")
-	case !ibxCodeRe.MatchString(ibx):
-		return fmt.Errorf("sandbox: permit: %q is not an IBX code", ibx)
-	case cageIBX(cage) != ibx:
-		return fmt.Errorf("sandbox: permit: %q is not a cage of %s", cage, ibx)
-	case cabinet != "" && !cabinetInCage(cabinet, cage):
-		return fmt.Errorf("sandbox: permit: %q is not a cabinet of cage %s", cabinet, cage)
-	case account != "" && !accountRe.MatchString(account):
-		return fmt.Errorf("sandbox: permit: %q is not an account number", account)
-	}
-	s.permitMu.Lock()
-	defer s.permitMu.Unlock()
-	extra := s.permitted[ibx]
-	if extra == nil {
-		extra = &IBX{Code: ibx}
-		s.permitted[ibx] = extra
-	}
-	number := func(b BillingAccount) bool { return b.Number == account }
-	seeded := s.idx.ibx[ibx]
-	if account != "" && (seeded == nil || !slices.ContainsFunc(seeded.Accounts, number)) && !slices.ContainsFunc(extra.Accounts, number) {
-		extra.Accounts = append(extra.Accounts, BillingAccount{Number: account, Name: "Permitted " + account, AllowOrder: true})
-	}
-	acct := account
-	if listed := s.idx.cage[cage]; listed != nil {
-		// A listed cage keeps its account, in orders as here.
-		acct = listed.AccountNumber
-		if cabinet == "" || s.idx.cabinets[cabinet] {
-			return nil
-		}
-	}
-	i := slices.IndexFunc(extra.Cages, func(c Cage) bool { return c.ID == cage })
-	if i < 0 {
-		extra.Cages = append(extra.Cages, Cage{ID: cage, AccountNumber: acct})
-		i = len(extra.Cages) - 1
-	}
-	if c := &extra.Cages[i]; cabinet != "" && !slices.Contains(c.Cabinets, cabinet) {
-		c.Cabinets = append(c.Cabinets, cabinet)
-	}
-	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -272,6 +271,10 @@ type (
 		SpecialPrivilege bool             `json:"specialPrivilege"`
 		Accounts         []accountAnswer  `json:"accounts,omitempty"`
 		Cages            []cageLineAnswer `json:"cages,omitempty"`
+		// Permissive is the sandbox's own mark, never Equinix's: at this
+		// IBX it accepts any well-formed cage, cabinet and account besides
+		// those listed (see Config.Permissive).
+		Permissive bool `json:"sandboxPermissive,omitempty"`
 	}
 	accountAnswer struct {
 		AccountNumber string `json:"accountNumber"`
@@ -307,6 +310,13 @@ func splitList(vals []string) []string {
 // WORK_VISIT). With details=true each IBX lists its accounts and one cages
 // entry per cabinet (a cage without cabinets gets one entry without
 // cabinetId), as lookup-v2.json's example shows.
+//
+// A permissive sandbox takes any well-formed place in orders, and a lookup
+// can name only IBXs: it answers every well-formed IBX asked for (one the
+// account does not list with no accounts or cages), each marked
+// sandboxPermissive, which tells a client that any well-formed cage,
+// cabinet and account there is accepted besides those listed, which keep
+// their rules.
 func (s *Server) handleLocations(w http.ResponseWriter, r *http.Request, _ tokenInfo) {
 	qv := r.URL.Query()
 	perm := qv.Get("permissionCode")
@@ -330,38 +340,36 @@ func (s *Server) handleLocations(w http.ResponseWriter, r *http.Request, _ token
 	}
 	ibxs := splitList(qv["ibxs"])
 	out := []locationAnswer{}
-	s.permitMu.RLock()
-	defer s.permitMu.RUnlock()
-	// The account's IBXs in its order, then those only a permissive
-	// sandbox was told of; each with the account's places first.
-	codes := make([]string, 0, len(s.idx.acct.IBXs)+len(s.permitted))
+	// The account's IBXs in its order, then, in a permissive sandbox, the
+	// other well-formed IBXs asked for.
+	codes := make([]string, 0, len(s.idx.acct.IBXs)+len(ibxs))
 	for _, ibx := range s.idx.acct.IBXs {
 		codes = append(codes, ibx.Code)
 	}
-	for _, code := range slices.Sorted(maps.Keys(s.permitted)) {
-		if s.idx.ibx[code] == nil {
-			codes = append(codes, code)
+	if s.cfg.Permissive {
+		for _, code := range ibxs {
+			if s.idx.ibx[code] == nil && ibxCodeRe.MatchString(code) && !slices.Contains(codes, code) {
+				codes = append(codes, code)
+			}
 		}
 	}
 	for _, code := range codes {
 		if len(ibxs) > 0 && !slices.Contains(ibxs, code) {
 			continue
 		}
-		la := locationAnswer{IBX: code}
-		if ibx := s.idx.ibx[code]; ibx != nil {
+		la := locationAnswer{IBX: code, Permissive: s.cfg.Permissive}
+		ibx := s.idx.ibx[code]
+		if ibx != nil {
 			la.AccessRestricted = ibx.AccessRestricted
 		}
 		if details {
 			la.Accounts = []accountAnswer{}
 			la.Cages = []cageLineAnswer{}
-			for _, src := range []*IBX{s.idx.ibx[code], s.permitted[code]} {
-				if src == nil {
-					continue
-				}
-				for _, a := range src.Accounts {
+			if ibx != nil {
+				for _, a := range ibx.Accounts {
 					la.Accounts = append(la.Accounts, accountAnswer{AccountNumber: a.Number, AccountName: a.Name, AllowOrder: a.AllowOrder})
 				}
-				for _, c := range src.Cages {
+				for _, c := range ibx.Cages {
 					line := cageLineAnswer{ID: c.ID, Type: cmp.Or(c.Type, "PRIVATE"), AccountNumber: c.AccountNumber}
 					if len(c.Cabinets) == 0 {
 						la.Cages = append(la.Cages, line)

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -301,63 +302,46 @@ func TestAccountFileAndPermissive(t *testing.T) {
 	})
 }
 
-// TestPermit: a permissive sandbox lists in its location lookups the places
-// it was told of, beside the account's, and the account's rules stand.
-func TestPermit(t *testing.T) {
+// TestPermissiveLocations: a permissive sandbox answers every well-formed
+// IBX asked for, the account's with its places and the others with none,
+// each marked sandboxPermissive; a strict one answers the account's IBXs
+// only, unmarked.
+func TestPermissiveLocations(t *testing.T) {
 	t.Parallel()
-	if err := newEnv(t, Config{}).srv.Permit("SG3", "SG3:02:00X123", "", ""); err == nil {
-		t.Error("a strict sandbox permitted a place")
-	}
-	e := newEnv(t, Config{Permissive: true})
-	for _, p := range [][4]string{
-		{"SG3", "SG3:02:00X123", "SG3:02:00X123:0417", "700001"},
-		{"sg3", "sg3:02:00x123", "", "700001"},
-		{"SG3", "SG3:02:00X124", "", ""},
-		{"AM1", "AM1:01:000111", "AM1:01:000111:0199", "100099"},
-		{"AM1", "AM1:01:000111", "AM1:01:000111:0101", ""},
-		{"AM1", "AM1:09:000001", "", "300001"},
-	} {
-		if err := e.srv.Permit(p[0], p[1], p[2], p[3]); err != nil {
-			t.Errorf("Permit%q: %v", p, err)
+	locations := func(e *env, query string) []locationAnswer {
+		t.Helper()
+		a := e.do("GET", "/colocations/v2/locations?permissionCode=WORK_VISIT&details=true"+query, nil, e.login())
+		if a.status != 200 {
+			t.Fatalf("%s: %d %s", query, a.status, a)
 		}
-	}
-	for _, p := range [][4]string{
-		{"Amsterdam", "AM1:01:000111", "", ""},
-		{"AM1", "DC2:01:123456", "", ""},
-		{"AM1", "AM1:01:000111", "AM1:01:000112:0201", ""},
-		{"AM1", "AM1:01:000111", "", "ACME-1"},
-	} {
-		if err := e.srv.Permit(p[0], p[1], p[2], p[3]); err == nil {
-			t.Errorf("Permit%q: no error", p)
+		if bytes.Contains(a.body, []byte("sandboxPermissive")) != (e.srv.cfg.Permissive) {
+			t.Errorf("%s: the permissive mark is wrong: %s", query, a.body)
 		}
+		var ans struct {
+			WorkVisits []locationAnswer `json:"workVisits"`
+		}
+		mustUnmarshal(t, a.body, &ans)
+		return ans.WorkVisits
 	}
-	a := e.do("GET", "/colocations/v2/locations?permissionCode=WORK_VISIT&details=true&ibxs=AM1,SG3", nil, e.login())
-	if a.status != 200 {
-		t.Fatalf("%d %s", a.status, a)
+	ibxs := func(ls []locationAnswer) string {
+		var out []string
+		for _, l := range ls {
+			out = append(out, fmt.Sprintf("%s:%d/%d:%v", l.IBX, len(l.Accounts), len(l.Cages), l.Permissive))
+		}
+		return strings.Join(out, " ")
 	}
-	var ans struct {
-		WorkVisits []locationAnswer `json:"workVisits"`
-	}
-	mustUnmarshal(t, a.body, &ans)
-	if len(ans.WorkVisits) != 2 || ans.WorkVisits[0].IBX != "AM1" || ans.WorkVisits[1].IBX != "SG3" {
-		t.Fatalf("IBXs %+v", ans.WorkVisits)
-	}
-	am1, sg3 := ans.WorkVisits[0], ans.WorkVisits[1]
-	// The account's 15 cabinet lines, the new cabinet of a listed cage (on
-	// the cage's own account), and a new cage on the account given.
-	if len(am1.Cages) != 17 || am1.Cages[15] != (cageLineAnswer{ID: "AM1:01:000111", Type: "PRIVATE", AccountNumber: "100001",
-		CabinetID: "AM1:01:000111:0199", CabinetType: "PRIVATE"}) || am1.Cages[16].ID != "AM1:09:000001" || am1.Cages[16].AccountNumber != "300001" {
-		t.Errorf("AM1 cages %+v", am1.Cages[15:])
-	}
-	// 100099 may still not order; 300001, listed at LD8, is added at AM1.
-	if len(am1.Accounts) != 3 || am1.Accounts[1].AllowOrder || am1.Accounts[2].AccountNumber != "300001" || !am1.Accounts[2].AllowOrder {
-		t.Errorf("AM1 accounts %+v", am1.Accounts)
-	}
-	want := []cageLineAnswer{
-		{ID: "SG3:02:00X123", Type: "PRIVATE", AccountNumber: "700001", CabinetID: "SG3:02:00X123:0417", CabinetType: "PRIVATE"},
-		{ID: "SG3:02:00X124", Type: "PRIVATE"},
-	}
-	if !reflect.DeepEqual(sg3.Cages, want) || len(sg3.Accounts) != 1 || sg3.Accounts[0].AccountNumber != "700001" || !sg3.Accounts[0].AllowOrder {
-		t.Errorf("SG3 %+v", sg3)
+	p, strict := newEnv(t, Config{Permissive: true}), newEnv(t, Config{})
+	for _, tc := range []struct {
+		e           *env
+		query, want string
+	}{
+		{p, "&ibxs=AM1,SG3,sg3", "AM1:2/15:true SG3:0/0:true"},
+		{p, "&ibxs=TY2&ibxs=Amsterdam", "TY2:0/0:true"},    // only well-formed codes
+		{p, "", "AM1:2/15:true DC2:1/5:true LD8:1/1:true"}, // nothing asked: the account's
+		{strict, "&ibxs=AM1,SG3", "AM1:2/15:false"},
+	} {
+		if got := ibxs(locations(tc.e, tc.query)); got != tc.want {
+			t.Errorf("%s: %s; want %s", tc.query, got, tc.want)
+		}
 	}
 }

@@ -135,11 +135,6 @@ type Server struct {
 	jitter   *rand.Rand
 
 	corrSeq atomic.Uint64
-
-	// permitted lists, by IBX code, the places a permissive sandbox was
-	// told of (Permit) that the account does not list.
-	permitMu  sync.RWMutex
-	permitted map[string]*IBX
 }
 
 // New returns a Server configured by cfg.
@@ -156,18 +151,17 @@ func New(cfg Config) (*Server, error) {
 		acct = cfg.Account.clone()
 	}
 	s := &Server{
-		cfg:       cfg,
-		now:       cfg.Now,
-		idx:       newIndex(acct),
-		log:       cfg.Logger,
-		kind:      cfg.FaultKinds,
-		tokens:    map[string]tokenInfo{},
-		failures:  map[string]int{},
-		orders:    map[string]*order{},
-		nextID:    210000000000,
-		permitted: map[string]*IBX{},
-		faultRNG:  rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed)),
-		jitter:    rand.New(rand.NewPCG(uint64(cfg.Seed), 0x71773)),
+		cfg:      cfg,
+		now:      cfg.Now,
+		idx:      newIndex(acct),
+		log:      cfg.Logger,
+		kind:     cfg.FaultKinds,
+		tokens:   map[string]tokenInfo{},
+		failures: map[string]int{},
+		orders:   map[string]*order{},
+		nextID:   210000000000,
+		faultRNG: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed)),
+		jitter:   rand.New(rand.NewPCG(uint64(cfg.Seed), 0x71773)),
 	}
 	if len(s.kind) == 0 {
 		s.kind = allFaults
