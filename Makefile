@@ -79,6 +79,7 @@ bench:
 	done
 	$(GO) test -run '^$$' -bench Sandbox -benchtime 3x -timeout 30m ./internal/submit/ | tee bench-submit.txt
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./internal/queue/ | tee bench-queue.txt
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./internal/runstore/ | tee bench-runstore.txt
 
 ## soak: the crash-safety harness with SOAK_KILLS kills (default 60); prints the tally
 soak:

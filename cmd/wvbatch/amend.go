@@ -14,6 +14,7 @@ import (
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -127,22 +128,22 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 	if req != nil {
 		what = req.String()
 	}
-	q := fmt.Sprintf("Change the %s of run %s at %s: %s?", report.Plural(run.Orders[queue.Submitted], "placed order", "placed orders"),
+	q := fmt.Sprintf("Change the %s of run %s at %s: %s?", report.Plural(run.Orders[runstore.Submitted], "placed order", "placed orders"),
 		run.ID, run.Where(), what)
 	if err := askYes(e, o.run.yes, o.cmd, q); err != nil {
 		return err
 	}
 	p := o.run.pipeline(e, st)
 	a, created, err := p.StartAmendment(run.ID, req, now, o.again)
-	var re *queue.RefusedError
+	var re *runstore.RefusedError
 	switch {
 	case errors.Is(err, submit.ErrNoAmendment):
 		return usageErr(err, "say what to change: --open-cabinet true, --notify-contact USERNAME, or 'wvbatch reschedule RUN --shift 24h'")
 	case errors.As(err, &re):
 		return usageErr(err, "nothing was sent; change the request and run it again")
-	case errors.Is(err, queue.ErrAmendRepeated):
+	case errors.Is(err, runstore.ErrAmendRepeated):
 		return usageErr(err, "nothing was sent; add --again to shift the orders once more")
-	case errors.Is(err, queue.ErrAmendUnfinished):
+	case errors.Is(err, runstore.ErrAmendUnfinished):
 		return usageErr(err, fmt.Sprintf("or finish it with 'wvbatch amend %s'", run.ID))
 	case err != nil:
 		return err
@@ -191,8 +192,8 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 
 // request builds the change asked for, or nil when none was (amend RUN,
 // which finishes an unfinished amendment).
-func (o *amendOptions) request(st *queue.Store, runID string) (*queue.AmendRequest, error) {
-	var req queue.AmendRequest
+func (o *amendOptions) request(st *runstore.Store, runID string) (*runstore.AmendRequest, error) {
+	var req runstore.AmendRequest
 	switch {
 	case o.shift != 0 && (o.start != "" || o.end != ""):
 		return nil, usageErr(errors.New("give --shift or --start and --end, not both"), "e.g. --shift 24h, or --start '2027-01-12 08:00' --end '2027-01-12 18:00'")
@@ -237,7 +238,7 @@ func (o *amendOptions) request(st *queue.Store, runID string) (*queue.AmendReque
 
 // runZone is the time zone of the run's orders' IBX, for window times
 // given without an offset.
-func runZone(st *queue.Store, runID string) (*time.Location, error) {
+func runZone(st *runstore.Store, runID string) (*time.Location, error) {
 	orders, err := st.Orders(runID)
 	if err != nil {
 		return nil, err

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -103,7 +103,7 @@ func runSubmitReplace(ctx context.Context, o submitOptions, e *env, s *submittin
 	if err := askYes(e, o.run.yes, "submit --replace", q); err != nil {
 		return err
 	}
-	p.Hooks.Recorded = func(run queue.Run) {
+	p.Hooks.Recorded = func(run runstore.Run) {
 		fmt.Fprintf(o.run.say(e), "run %s recorded in %s; it replaces %d earlier orders\n", run.ID, p.Store.Path(), len(reps))
 	}
 	out, err := p.Execute(ctx, prep)

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 )
 
@@ -47,10 +47,10 @@ func TestCancelSettlesOrdersChangedOutside(t *testing.T) {
 		}
 	}
 	run, rows := storedRows(t, c.env["XDG_STATE_HOME"]+"/wvbatch/wvbatch.db", runID)
-	if run.State != queue.RunCancelled || run.Orders[queue.Cancelled] != len(held)-1 || run.Orders[queue.Closed] != 1 {
+	if run.State != runstore.RunCancelled || run.Orders[runstore.Cancelled] != len(held)-1 || run.Orders[runstore.Closed] != 1 {
 		t.Errorf("run after cancel: %s %v; want cancelled, %d orders cancelled and 1 closed", run.State, run.Orders, len(held)-1)
 	}
-	st, err := queue.Open(c.env["XDG_STATE_HOME"]+"/wvbatch/wvbatch.db", queue.Options{})
+	st, err := runstore.Open(c.env["XDG_STATE_HOME"]+"/wvbatch/wvbatch.db", runstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,9 +60,9 @@ func TestCancelSettlesOrdersChangedOutside(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, o := range orders {
-		want := queue.Cancelled
+		want := runstore.Cancelled
 		if o.OrderID == closed.ID {
-			want = queue.Closed
+			want = runstore.Closed
 		}
 		if o.State != want {
 			t.Errorf("order %s: %s, want %s", o.OrderID, o.State, want)
@@ -70,7 +70,7 @@ func TestCancelSettlesOrdersChangedOutside(t *testing.T) {
 	}
 	cancelled := 0
 	for _, r := range rows {
-		if r.Status == queue.RowCancelled {
+		if r.Status == runstore.RowCancelled {
 			cancelled++
 		}
 	}
@@ -162,7 +162,7 @@ func TestCrashSafetyCancel(t *testing.T) {
 		}
 	}
 	for _, o := range h.storedOrders(r.id) {
-		if o.State != queue.Cancelled {
+		if o.State != runstore.Cancelled {
 			t.Errorf("stored order %s: %s, want cancelled", o.OrderID, o.State)
 		}
 	}

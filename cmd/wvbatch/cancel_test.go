@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // TestSubmitResumeCancel goes through a run's life on the in-process
@@ -53,7 +53,7 @@ func TestSubmitResumeCancel(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &sum); code != exitOK || err != nil {
 		t.Fatalf("status: exit %d, %v", code, err)
 	}
-	if sum.State != string(queue.RunCancelled) || strconv.Itoa(sum.Orders["cancelled"]) != placed[1] || sum.Rows["cancelled"] != 20 {
+	if sum.State != string(runstore.RunCancelled) || strconv.Itoa(sum.Orders["cancelled"]) != placed[1] || sum.Rows["cancelled"] != 20 {
 		t.Errorf("after cancel: state %s, orders %v, rows %v", sum.State, sum.Orders, sum.Rows)
 	}
 }

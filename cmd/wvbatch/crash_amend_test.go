@@ -18,9 +18,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
 	"github.com/wvbatch/wvbatch/internal/rostergen"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 )
 
@@ -223,11 +223,11 @@ func TestCrashSafetyReschedule(t *testing.T) {
 		t.Fatal("no amendment recorded")
 	}
 	for _, a := range amendments {
-		if a.State != queue.AmendDone || a.Orders[queue.AmendApplied] != len(r.plan) {
+		if a.State != runstore.AmendDone || a.Orders[runstore.AmendApplied] != len(r.plan) {
 			t.Errorf("amendment %d: %s, orders %v; want done with all %d applied", a.N, a.State, a.Orders, len(r.plan))
 		}
 	}
-	stored := map[string]queue.Order{}
+	stored := map[string]runstore.Order{}
 	for _, o := range h.storedOrders(r.id) {
 		stored[o.Reference] = o
 	}
@@ -268,9 +268,9 @@ func (h *crashHarness) noExtraPatches(r *crashRun, after string) {
 	}
 }
 
-func (h *crashHarness) amendments(runID string) []queue.Amendment {
+func (h *crashHarness) amendments(runID string) []runstore.Amendment {
 	h.t.Helper()
-	st, err := queue.Open(h.store, queue.Options{LockTimeout: 5 * time.Second})
+	st, err := runstore.Open(h.store, runstore.Options{LockTimeout: 5 * time.Second})
 	if err != nil {
 		h.t.Fatalf("open the store after a child ended: %v", err)
 	}
@@ -282,9 +282,9 @@ func (h *crashHarness) amendments(runID string) []queue.Amendment {
 	return as
 }
 
-func (h *crashHarness) storedOrders(runID string) []queue.Order {
+func (h *crashHarness) storedOrders(runID string) []runstore.Order {
 	h.t.Helper()
-	st, err := queue.Open(h.store, queue.Options{LockTimeout: 5 * time.Second})
+	st, err := runstore.Open(h.store, runstore.Options{LockTimeout: 5 * time.Second})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 )
 
@@ -47,13 +47,13 @@ func TestCrashSafetyInProcessSandbox(t *testing.T) {
 	check := func(after string) map[string]string {
 		t.Helper()
 		held := heldInState(t, state)
-		st, err := queue.Open(h.store, queue.Options{LockTimeout: 5 * time.Second})
+		st, err := runstore.Open(h.store, runstore.Options{LockTimeout: 5 * time.Second})
 		if err != nil {
 			t.Fatalf("after %s: %v", after, err)
 		}
 		// The run's id names its endpoint too: it is the one run the
 		// store holds, once the first child recorded it.
-		var orders []queue.Order
+		var orders []runstore.Order
 		runs, err := st.Runs()
 		if err == nil && len(runs) == 1 {
 			runID = runs[0].ID
@@ -118,7 +118,7 @@ func TestCrashSafetyInProcessSandbox(t *testing.T) {
 		if held[o.Reference] != o.OrderID {
 			t.Errorf("order %s: sandbox.json holds %q, the store %q", o.Reference, held[o.Reference], o.OrderID)
 		}
-		if o.State != queue.Submitted {
+		if o.State != runstore.Submitted {
 			t.Errorf("order %s: %s, want submitted", o.Reference, o.State)
 		}
 	}

@@ -22,9 +22,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
 	"github.com/wvbatch/wvbatch/internal/rostergen"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 )
 
@@ -404,8 +404,8 @@ func (h *crashHarness) check() {
 		if err := json.Unmarshal(out, &sum); err != nil {
 			t.Fatalf("status %s --json: %v\n%s", r.id, err, out)
 		}
-		if sum.State != string(queue.RunDone) {
-			t.Errorf("run %s is %s, want %s", r.id, sum.State, queue.RunDone)
+		if sum.State != string(runstore.RunDone) {
+			t.Errorf("run %s is %s, want %s", r.id, sum.State, runstore.RunDone)
 		}
 		stored := map[string]report.RunOrder{}
 		for _, o := range sum.OrderList {
@@ -424,10 +424,10 @@ func (h *crashHarness) check() {
 			}
 			got := byRef[ref]
 			switch {
-			case o.State == string(queue.Rejected):
+			case o.State == string(runstore.Rejected):
 				h.tally.rejected++
 				t.Errorf("run %s: order %s was rejected: %+v", r.id, ref, o.Error)
-			case o.State != string(queue.Submitted):
+			case o.State != string(runstore.Submitted):
 				t.Errorf("run %s: order %s is %s after %d attempts, want submitted", r.id, ref, o.State, o.Attempts)
 			}
 			switch {
@@ -440,7 +440,7 @@ func (h *crashHarness) check() {
 				h.suspects = append(h.suspects, ref)
 				t.Errorf("run %s: %d sandbox orders have reference %s: %s (the store says %q)", r.id, len(got), ref, orderIDs(got), o.OrderID)
 			}
-			if o.State == string(queue.Submitted) {
+			if o.State == string(runstore.Submitted) {
 				h.tally.submitted++
 			}
 			if got[0].ID != o.OrderID {
@@ -450,8 +450,8 @@ func (h *crashHarness) check() {
 				t.Errorf("run %s: order %s: the sandbox order has %d visitors, the plan %d", r.id, ref, got[0].Visitors, p.Visitors)
 			}
 		}
-		h.tally.rowsOrdered += sum.Rows[string(queue.RowOrdered)]
-		if sum.RowsTotal != crashRows || sum.RowsOK != crashRows || sum.Rows[string(queue.RowPending)] != 0 {
+		h.tally.rowsOrdered += sum.Rows[string(runstore.RowOrdered)]
+		if sum.RowsTotal != crashRows || sum.RowsOK != crashRows || sum.Rows[string(runstore.RowPending)] != 0 {
 			t.Errorf("run %s: rows %v (%d of %d ordered), want all %d ordered", r.id, sum.Rows, sum.RowsOK, sum.RowsTotal, crashRows)
 		}
 	}
@@ -500,22 +500,22 @@ func (h *crashHarness) recorded(id string) bool {
 // sending returns how many orders of run id are sending.
 func (h *crashHarness) sending(id string) int {
 	run, _ := h.storedRun(id)
-	return run.Orders[queue.Sending]
+	return run.Orders[runstore.Sending]
 }
 
 // storedRun reads a run from the store, which no child holds now.
-func (h *crashHarness) storedRun(id string) (queue.Run, bool) {
+func (h *crashHarness) storedRun(id string) (runstore.Run, bool) {
 	h.t.Helper()
 	if _, err := os.Stat(h.store); errors.Is(err, os.ErrNotExist) {
-		return queue.Run{}, false
+		return runstore.Run{}, false
 	}
-	st, err := queue.Open(h.store, queue.Options{LockTimeout: 5 * time.Second})
+	st, err := runstore.Open(h.store, runstore.Options{LockTimeout: 5 * time.Second})
 	if err != nil {
 		h.t.Fatalf("open the store after a child ended: %v", err)
 	}
 	defer st.Close()
 	run, err := st.Run(id)
-	if errors.Is(err, queue.ErrNotFound) {
+	if errors.Is(err, runstore.ErrNotFound) {
 		return run, false
 	}
 	if err != nil {

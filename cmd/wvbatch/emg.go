@@ -14,6 +14,7 @@ import (
 	"github.com/wvbatch/wvbatch/internal/emg"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -90,7 +91,7 @@ func runSubmitMessages(ctx context.Context, o submitOptions, e *env, args []stri
 		Store: st, API: submit.API{Client: conn.client}, Endpoint: where.Endpoint, Account: where.Account, File: abs(args[0]),
 		Now: o.roster.now, Clock: now,
 		Amend: queue.AmendConfig{RunConfig: amend, Closed: submit.IsClosed},
-		Submit: func(ctx context.Context, run queue.Run, created bool) error {
+		Submit: func(ctx context.Context, run runstore.Run, created bool) error {
 			err := submitCreates(ctx, e, st, o, conn, run, created)
 			if errors.Is(err, errRowsFailed) {
 				return nil // the messages' results say which
@@ -151,7 +152,7 @@ func loadMessages(e *env, files []string, now time.Time) (emg.Batch, error) {
 // submitCreates places the run of the Create messages, one order per
 // message, through the run pipeline, as a roster's run is placed, or
 // resumes it.
-func submitCreates(ctx context.Context, e *env, st *queue.Store, o submitOptions, conn *apiConn, run queue.Run, created bool) error {
+func submitCreates(ctx context.Context, e *env, st *runstore.Store, o submitOptions, conn *apiConn, run runstore.Run, created bool) error {
 	p := o.run.pipeline(e, st)
 	if created {
 		n := 0

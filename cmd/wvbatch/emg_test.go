@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 )
 
@@ -64,7 +64,7 @@ func TestSubmitMessagesAgainstTheSandbox(t *testing.T) {
 			t.Errorf("the store says order %s starts %s; the sandbox %s", o.OrderID, o.Start, am1.VisitStart)
 		}
 	}
-	if len(amends) != 1 || amends[0].State != queue.AmendDone {
+	if len(amends) != 1 || amends[0].State != runstore.AmendDone {
 		t.Errorf("amendments %+v; want the Update recorded as one, done", amends)
 	}
 
@@ -135,7 +135,7 @@ func TestMessagesForAnOrderPlacedElsewhere(t *testing.T) {
 		t.Fatalf("the sandbox lost order %s", id)
 		return sandbox.Order{}
 	}
-	stored := func() (string, queue.Order, []queue.Amendment) {
+	stored := func() (string, runstore.Order, []runstore.Amendment) {
 		t.Helper()
 		st, err := (&storeFlag{path: w.store()}).open(&env{getenv: func(string) string { return "" }, now: time.Now})
 		if err != nil {
@@ -168,10 +168,10 @@ func TestMessagesForAnOrderPlacedElsewhere(t *testing.T) {
 			t.Errorf("submit %d: the order is %s (%q); want cancelled with the message's reason", i+1, o.Status, o.CancelReason)
 		}
 		runID, so, amends := stored()
-		if so.State != queue.Cancelled || !so.Start.Equal(o.VisitStart) {
+		if so.State != runstore.Cancelled || !so.Start.Equal(o.VisitStart) {
 			t.Errorf("submit %d: the store says the order is %s from %s; want cancelled from %s", i+1, so.State, so.Start, o.VisitStart)
 		}
-		if len(amends) != 1 || amends[0].State != queue.AmendDone || amends[0].Orders[queue.AmendApplied] != 1 {
+		if len(amends) != 1 || amends[0].State != runstore.AmendDone || amends[0].Orders[runstore.AmendApplied] != 1 {
 			t.Errorf("submit %d: amendments %+v; want the Update as one, applied", i+1, amends)
 		}
 		if i == 1 && (!strings.Contains(out, "already-cancelled") || strings.Contains(out, "recorded in")) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 )
 
@@ -89,15 +90,15 @@ func TestOutageLongerThanTheRetryBudget(t *testing.T) {
 		t.Errorf("orders or rows rejected during an outage:\n%s", out)
 	}
 	run, rows := storedRows(t, c.env["XDG_STATE_HOME"]+"/wvbatch/wvbatch.db", runID)
-	if run.State != queue.RunInterrupted || run.Orders[queue.Rejected] != 0 || run.Orders[queue.Submitted] != 0 {
+	if run.State != runstore.RunInterrupted || run.Orders[runstore.Rejected] != 0 || run.Orders[runstore.Submitted] != 0 {
 		t.Errorf("run after the outage: %s %v; want interrupted with nothing rejected or submitted", run.State, run.Orders)
 	}
 	for _, r := range rows {
-		if r.Status != queue.RowPending && r.Status != queue.RowInvalid {
+		if r.Status != runstore.RowPending && r.Status != runstore.RowInvalid {
 			t.Errorf("row %d: %s; want pending", r.Row, r.Status)
 		}
 	}
-	planned := run.Orders[queue.Planned]
+	planned := run.Orders[runstore.Planned]
 
 	// Equinix answers again.
 	srv, _, stop := startDemoSandbox(t, addr)
@@ -215,8 +216,8 @@ func amendThroughOutage(t *testing.T, fault sandbox.Fault, cause string) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("reschedule --json: %v\n%s", err, out)
 	}
-	if rep.State != string(queue.AmendInterrupted) || rep.Orders[string(queue.AmendFailed)] != 0 ||
-		rep.Orders[string(queue.AmendSkipped)] != 0 || rep.Orders[string(queue.AmendApplied)] != 0 {
+	if rep.State != string(runstore.AmendInterrupted) || rep.Orders[string(runstore.AmendFailed)] != 0 ||
+		rep.Orders[string(runstore.AmendSkipped)] != 0 || rep.Orders[string(runstore.AmendApplied)] != 0 {
 		t.Errorf("amendment after the outage: %s %v; want interrupted with nothing failed, skipped or applied", rep.State, rep.Orders)
 	}
 	for _, o := range srv.Orders() {
@@ -239,7 +240,7 @@ func amendThroughOutage(t *testing.T, fault sandbox.Fault, cause string) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("reschedule --json: %v\n%s", err, out)
 	}
-	if code != exitOK || rep.State != string(queue.AmendDone) || rep.Orders[string(queue.AmendApplied)] != len(placed) {
+	if code != exitOK || rep.State != string(runstore.AmendDone) || rep.Orders[string(runstore.AmendApplied)] != len(placed) {
 		t.Errorf("reschedule once Equinix answers: exit %d, %s %v; want all %d orders applied", code, rep.State, rep.Orders, len(placed))
 	}
 	after := srv.Orders()

@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/wvbatch/wvbatch/internal/mail"
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -212,7 +212,7 @@ func runReport(o reportOptions, e *env) error {
 
 // reportDir is the report folder of a run: dir when given, else beside the
 // store.
-func reportDir(dir string, st *queue.Store, runID string) string {
+func reportDir(dir string, st *runstore.Store, runID string) string {
 	if dir != "" {
 		return dir
 	}

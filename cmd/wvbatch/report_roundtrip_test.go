@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report/openpyxl"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -88,7 +88,7 @@ wb.save(sys.argv[2])
 		t.Fatal("no run id for the fixed report")
 	}
 
-	st, err := queue.Open(store, queue.Options{})
+	st, err := runstore.Open(store, runstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,8 +125,8 @@ wb.save(sys.argv[2])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if visitors != 2 || run.Rows[queue.RowOrdered] != 2 {
-		t.Errorf("the fixed report ordered %d visitors (%d rows), want the 2 fixed rows; rows %v", visitors, run.Rows[queue.RowOrdered], run.Rows)
+	if visitors != 2 || run.Rows[runstore.RowOrdered] != 2 {
+		t.Errorf("the fixed report ordered %d visitors (%d rows), want the 2 fixed rows; rows %v", visitors, run.Rows[runstore.RowOrdered], run.Rows)
 	}
 	openpyxl.Check(t, filepath.Join(dir, "reports2", "fixed-report.xlsx"))
 }

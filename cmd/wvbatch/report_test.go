@@ -16,9 +16,9 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/wvbatch/wvbatch/internal/mail/mailtest"
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
 	"github.com/wvbatch/wvbatch/internal/report/openpyxl"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 const (
@@ -77,9 +77,9 @@ func smtpURL(addr string) string {
 var runIDRe = regexp.MustCompile(`run (r[0-9a-f]{15}) recorded`)
 
 // storedRows reads a run's row outcomes from a (closed) store file.
-func storedRows(t *testing.T, path, runID string) (queue.Run, []queue.RowOutcome) {
+func storedRows(t *testing.T, path, runID string) (runstore.Run, []runstore.RowOutcome) {
 	t.Helper()
-	st, err := queue.Open(path, queue.Options{})
+	st, err := runstore.Open(path, runstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,8 +88,8 @@ func storedRows(t *testing.T, path, runID string) (queue.Run, []queue.RowOutcome
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows []queue.RowOutcome
-	if err := st.Rows(runID, func(r queue.RowOutcome) error { rows = append(rows, r); return nil }); err != nil {
+	var rows []runstore.RowOutcome
+	if err := st.Rows(runID, func(r runstore.RowOutcome) error { rows = append(rows, r); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return run, rows
@@ -139,8 +139,8 @@ func TestReportEmail(t *testing.T) {
 		t.Fatal(err)
 	}
 	run, rows := storedRows(t, store, runID)
-	ordered := run.Rows[queue.RowOrdered]
-	wantSubject := fmt.Sprintf("AM1, DC2 work visits: %d of %d visitors ordered, %d rows need fixing", ordered, len(rows), run.Rows[queue.RowInvalid])
+	ordered := run.Rows[runstore.RowOrdered]
+	wantSubject := fmt.Sprintf("AM1, DC2 work visits: %d of %d visitors ordered, %d rows need fixing", ordered, len(rows), run.Rows[runstore.RowInvalid])
 	if msg.Subject != wantSubject {
 		t.Errorf("subject %q, want %q", msg.Subject, wantSubject)
 	}
@@ -180,7 +180,7 @@ func TestReportEmail(t *testing.T) {
 
 // checkAnnotations checks a report workbook's Status, Order and Problems
 // columns, highlights and comments against the stored row outcomes.
-func checkAnnotations(t *testing.T, xlsx []byte, rows []queue.RowOutcome) {
+func checkAnnotations(t *testing.T, xlsx []byte, rows []runstore.RowOutcome) {
 	t.Helper()
 	f, err := excelize.OpenReader(bytes.NewReader(xlsx))
 	if err != nil {
@@ -222,7 +222,7 @@ func checkAnnotations(t *testing.T, xlsx []byte, rows []queue.RowOutcome) {
 		if got, want := cell("Order"), strings.Join(r.OrderIDs, "\n"); got != want {
 			t.Errorf("row %d: Order %q, want %q", r.Row, got, want)
 		}
-		if r.Status != queue.RowInvalid {
+		if r.Status != runstore.RowInvalid {
 			if cell("Problems") != "" {
 				t.Errorf("row %d (%s) has problems %q", r.Row, r.Status, cell("Problems"))
 			}
@@ -294,8 +294,8 @@ func TestReportEmailRetry(t *testing.T) {
 	if run.Mail == nil || run.Mail.Sent || run.Mail.Error == "" || run.Mail.Attempts != 1 {
 		t.Fatalf("recorded mail %+v, want one failed attempt", run.Mail)
 	}
-	if run.Rows[queue.RowOrdered] != len(rows) {
-		t.Errorf("%d of %d rows ordered", run.Rows[queue.RowOrdered], len(rows))
+	if run.Rows[runstore.RowOrdered] != len(rows) {
+		t.Errorf("%d of %d rows ordered", run.Rows[runstore.RowOrdered], len(rows))
 	}
 	raw, err := os.ReadFile(store)
 	if err != nil {
@@ -382,11 +382,11 @@ func TestReportReupload(t *testing.T) {
 	}
 	second := runIDRe.FindStringSubmatch(out)[1]
 	_, rows := storedRows(t, store, second)
-	status := map[int]queue.RowStatus{}
+	status := map[int]runstore.RowStatus{}
 	for _, r := range rows {
 		status[r.Row] = r.Status
 	}
-	for row, want := range map[int]queue.RowStatus{2: queue.RowAlreadyOrdered, 3: queue.RowAlreadyOrdered, 4: queue.RowOrdered, 6: queue.RowOrdered, 5: queue.RowInvalid} {
+	for row, want := range map[int]runstore.RowStatus{2: runstore.RowAlreadyOrdered, 3: runstore.RowAlreadyOrdered, 4: runstore.RowOrdered, 6: runstore.RowOrdered, 5: runstore.RowInvalid} {
 		if status[row] != want {
 			t.Errorf("row %d: %s, want %s", row, status[row], want)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/wvbatch/wvbatch/internal/metrics"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // Exit codes, as the README documents them.
@@ -202,7 +203,7 @@ func reportError(w io.Writer, err error) int {
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(w, "wvbatch: interrupted")
 		return exitFailure
-	case errors.Is(err, queue.ErrDamaged):
+	case errors.Is(err, runstore.ErrDamaged):
 		fmt.Fprintf(w, "wvbatch: %v\nhint: %s\n", err, hintDamaged)
 		return exitFailure
 	case isCobraUsage(err):

@@ -14,8 +14,8 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/importer"
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -41,32 +41,32 @@ func (c *apiConn) endpointName() string {
 // are an error; an API that cannot be reached leaves the account unknown
 // (the run then counts every account's orders at the endpoint as its own,
 // never ordering twice), and the run meets the outage when it orders.
-func (c *apiConn) where(ctx context.Context) (queue.Where, error) {
+func (c *apiConn) where(ctx context.Context) (runstore.Where, error) {
 	if c.sandbox != nil {
-		return queue.Where{Endpoint: "sandbox"}, nil
+		return runstore.Where{Endpoint: "sandbox"}, nil
 	}
 	user, err := c.client.Login(ctx)
 	switch {
 	case err == nil:
 	case equinix.IsAuth(err), ctx.Err() != nil:
-		return queue.Where{}, apiErr(err)
+		return runstore.Where{}, apiErr(err)
 	default:
 		c.log.Warn().Err(err).Msg("the account the credentials log in as is not known: the API did not answer")
 	}
-	return queue.Where{Endpoint: c.endpointName(), Account: user}, nil
+	return runstore.Where{Endpoint: c.endpointName(), Account: user}, nil
 }
 
 // whereOffline names the endpoint the flags, environment and config file
 // point at, without connecting or needing credentials.
-func (f *apiFlags) whereOffline(e *env) (queue.Where, error) {
+func (f *apiFlags) whereOffline(e *env) (runstore.Where, error) {
 	if f.sandbox {
-		return queue.Where{Endpoint: "sandbox"}, nil
+		return runstore.Where{Endpoint: "sandbox"}, nil
 	}
 	cfg, err := f.clientConfig(e)
 	if err != nil {
-		return queue.Where{}, err
+		return runstore.Where{}, err
 	}
-	return queue.Where{Endpoint: equinix.NormalEndpoint(cmp.Or(cfg.Endpoint, equinix.EndpointDefault))}, nil
+	return runstore.Where{Endpoint: equinix.NormalEndpoint(cmp.Or(cfg.Endpoint, equinix.EndpointDefault))}, nil
 }
 
 // endpointErr is the command's error for a run worked on through another
@@ -76,7 +76,7 @@ func endpointErr(err error) error {
 	if !errors.As(err, &ee) {
 		return err
 	}
-	if ee.Run.Endpoint == queue.EndpointUnknown {
+	if ee.Run.Endpoint == runstore.EndpointUnknown {
 		return usageErr(err, "say where it ordered with --endpoint URL or --sandbox; nothing was sent")
 	}
 	return usageErr(err, "drop --endpoint and --sandbox (and EQUINIX_API_ENDPOINT) to work on the run where it ordered; nothing was sent")
@@ -142,14 +142,14 @@ func parseNowPtr(s string) (*time.Time, error) {
 // command line or EQUINIX_API_ENDPOINT says otherwise (the pipeline then
 // refuses another endpoint, see submit.SameEndpoint). It says whether the
 // endpoint was named explicitly.
-func (f *apiFlags) followRun(e *env, run queue.Run) (explicit bool) {
+func (f *apiFlags) followRun(e *env, run runstore.Run) (explicit bool) {
 	if f.sandbox || f.endpoint != "" {
 		return true
 	}
 	switch run.Endpoint {
 	case "sandbox":
 		f.sandbox = true
-	case "", queue.EndpointUnknown:
+	case "", runstore.EndpointUnknown:
 		return e.getenv("EQUINIX_API_ENDPOINT") != ""
 	default:
 		if e.getenv("EQUINIX_API_ENDPOINT") != "" {
@@ -161,14 +161,14 @@ func (f *apiFlags) followRun(e *env, run queue.Run) (explicit bool) {
 }
 
 // resumeRun connects to where the run orders and submits what is left.
-func resumeRun(ctx context.Context, e *env, st *queue.Store, run queue.Run, f runFlags, now *time.Time, imp *importer.Result) error {
+func resumeRun(ctx context.Context, e *env, st *runstore.Store, run runstore.Run, f runFlags, now *time.Time, imp *importer.Result) error {
 	var set submit.Settings
 	if err := submit.RunSettings(run, &set); err != nil {
 		return err
 	}
 	if submit.NothingToSend(run) {
 		fmt.Fprintf(f.say(e), "run %s is finished: nothing to send\n", run.ID)
-	} else if left := run.Orders[queue.Planned] + run.Orders[queue.Sending]; left > 0 {
+	} else if left := run.Orders[runstore.Planned] + run.Orders[runstore.Sending]; left > 0 {
 		q := fmt.Sprintf("Place the %s of run %s left to place, at %s? (orders whose answer was lost are looked up first, never sent twice)",
 			report.Plural(left, "order", "orders"), run.ID, run.Where())
 		if err := askYes(e, f.yes, "resume", q); err != nil {
@@ -350,7 +350,7 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 // or being cancelled; only those of ids when given) and returns how many,
 // with their keys. An id that is not a placed order of the run is a usage
 // error.
-func printCancelPlan(w io.Writer, st *queue.Store, run queue.Run, ids []string) (int, []string, error) {
+func printCancelPlan(w io.Writer, st *runstore.Store, run runstore.Run, ids []string) (int, []string, error) {
 	todo, err := submit.CancelPlan(st, run, ids)
 	if _, ok := errors.AsType[*submit.NotPlacedError](err); ok {
 		return 0, nil, usageErr(err, "'wvbatch status "+run.ID+"' lists its orders; nothing was cancelled")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/metrics"
 	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/scheduler"
 )
 
@@ -121,17 +122,17 @@ func (o *daemonOptions) runner(e *env) *jobRunner {
 }
 
 func (o *daemonOptions) scheduler(e *env, jobs []scheduler.Job, log zerolog.Logger) (*scheduler.Scheduler, error) {
-	return o.newScheduler(e, jobs, log, func() (*queue.Store, error) { return o.sched.store.open(e) }, nil)
+	return o.newScheduler(e, jobs, log, func() (*runstore.Store, error) { return o.sched.store.open(e) }, nil)
 }
 
 // newScheduler is the scheduler of the daemon, run-now and tick: open opens
 // the store, and done, when set, is told each run's result.
-func (o *daemonOptions) newScheduler(e *env, jobs []scheduler.Job, log zerolog.Logger, open func() (*queue.Store, error),
+func (o *daemonOptions) newScheduler(e *env, jobs []scheduler.Job, log zerolog.Logger, open func() (*runstore.Store, error),
 	done func(*scheduler.Job, time.Time, scheduler.Result)) (*scheduler.Scheduler, error) {
 	r := o.runner(e)
 	run := r.measured
 	if done != nil {
-		run = func(ctx context.Context, st *queue.Store, job *scheduler.Job, at time.Time) scheduler.Result {
+		run = func(ctx context.Context, st *runstore.Store, job *scheduler.Job, at time.Time) scheduler.Result {
 			res := r.measured(ctx, st, job, at)
 			done(job, at, res)
 			return res
@@ -319,7 +320,7 @@ func runScheduleList(o scheduleListOptions, e *env) error {
 	if err != nil {
 		return err
 	}
-	byJob := map[string]queue.JobState{}
+	byJob := map[string]runstore.JobState{}
 	for _, s := range states {
 		byJob[s.Job] = s
 	}
@@ -375,7 +376,7 @@ func runScheduleList(o scheduleListOptions, e *env) error {
 	return nil
 }
 
-func listing(s queue.JobState) jobListing {
+func listing(s runstore.JobState) jobListing {
 	return jobListing{Job: s.Job, LastRun: s.LastRun, LastRunID: s.LastRunID, LastOutcome: s.LastOutcome, LastError: s.LastError,
 		LastSkipped: s.Skipped, SkipReason: s.SkipReason, Pending: s.Pending, LastFinished: s.LastFinished}
 }
@@ -515,11 +516,11 @@ func runScheduleRunNow(ctx context.Context, name string, o scheduleRunNowOptions
 		return err
 	}
 	switch res.Outcome {
-	case queue.OutcomeOrdered:
+	case runstore.OutcomeOrdered:
 		return nil
-	case queue.OutcomeRowsFailed:
+	case runstore.OutcomeRowsFailed:
 		return errRowsFailed
-	case queue.OutcomeInterrupted:
+	case runstore.OutcomeInterrupted:
 		return &cliError{code: exitFailure, err: fmt.Errorf("job %s: the run stopped with work left", name),
 			hint: "run the same command again (with --at " + at.Format(time.RFC3339) + ") to resume it"}
 	}

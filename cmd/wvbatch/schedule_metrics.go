@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/wvbatch/wvbatch/internal/metrics"
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/scheduler"
 )
 
 // measured is run, counted in the process's metrics: how late it started,
 // its outcome, and the store's orders by state after it.
-func (r *jobRunner) measured(ctx context.Context, st *queue.Store, job *scheduler.Job, at time.Time) scheduler.Result {
+func (r *jobRunner) measured(ctx context.Context, st *runstore.Store, job *scheduler.Job, at time.Time) scheduler.Result {
 	m := r.e.metrics
 	m.RunStarted(job.Name, r.e.now().Sub(at))
 	res := r.run(ctx, st, job, at)
@@ -28,7 +28,7 @@ func (r *jobRunner) measured(ctx context.Context, st *queue.Store, job *schedule
 }
 
 // ordersByState counts the store's orders by state.
-func ordersByState(st *queue.Store) (map[string]int, error) {
+func ordersByState(st *runstore.Store) (map[string]int, error) {
 	runs, err := st.Runs()
 	if err != nil {
 		return nil, err

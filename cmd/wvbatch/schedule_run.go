@@ -9,8 +9,8 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/importer"
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/scheduler"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
@@ -64,12 +64,12 @@ func salt(job string, at time.Time) string {
 // pipeline is the run pipeline of one job's run: the job's concurrency
 // and endpoint, and a report folder per run under the daemon's
 // --report-dir.
-func (r *jobRunner) pipeline(st *queue.Store, f runFlags) *submit.Pipeline {
+func (r *jobRunner) pipeline(st *runstore.Store, f runFlags) *submit.Pipeline {
 	p := f.pipeline(r.e, st)
 	if base := r.flags.reportDir; base != "" {
 		p.ReportDir = func(runID string) string { return filepath.Join(base, runID) }
 	}
-	p.Hooks.Recorded = func(run queue.Run) {
+	p.Hooks.Recorded = func(run runstore.Run) {
 		fmt.Fprintf(r.e.stdout, "run %s recorded in %s\n", run.ID, st.Path())
 	}
 	return p
@@ -77,13 +77,13 @@ func (r *jobRunner) pipeline(st *queue.Store, f runFlags) *submit.Pipeline {
 
 // run is a scheduler.RunFunc: the job's roster through the pipeline, as a
 // manual submit goes, under the run id of the job and scheduled time.
-func (r *jobRunner) run(ctx context.Context, st *queue.Store, job *scheduler.Job, at time.Time) scheduler.Result {
+func (r *jobRunner) run(ctx context.Context, st *runstore.Store, job *scheduler.Job, at time.Time) scheduler.Result {
 	e, f := r.e, r.runFlags(job)
 	fmt.Fprintf(e.stdout, "job %s: run for %s (%s)\n", job.Name, at.UTC().Format(time.RFC3339),
 		at.In(job.Schedule.Location()).Format("2006-01-02 15:04 MST"))
 	if run, err := st.ScheduledRun(job.Name, at); err == nil {
 		return r.resume(ctx, st, job, at, run, f)
-	} else if !errors.Is(err, queue.ErrNotFound) {
+	} else if !errors.Is(err, runstore.ErrNotFound) {
 		return r.result(st, job, at, "", err)
 	}
 
@@ -121,7 +121,7 @@ func (r *jobRunner) run(ctx context.Context, st *queue.Store, job *scheduler.Job
 		if res.RunID == "" && (equinix.IsRetryable(err) || ctx.Err() != nil) {
 			// Equinix could not be asked (an outage, a shutdown): not a
 			// verdict on the run. It stays due, and the next pass makes it.
-			res.Outcome = queue.OutcomeInterrupted
+			res.Outcome = runstore.OutcomeInterrupted
 		}
 		return res
 	case prep.Existing != nil:
@@ -139,7 +139,7 @@ func (r *jobRunner) run(ctx context.Context, st *queue.Store, job *scheduler.Job
 
 // resume carries on with the run a job already made for at. A finished run
 // is only reported: it is not sent, nor emailed, again.
-func (r *jobRunner) resume(ctx context.Context, st *queue.Store, job *scheduler.Job, at time.Time, run queue.Run, f runFlags) scheduler.Result {
+func (r *jobRunner) resume(ctx context.Context, st *runstore.Store, job *scheduler.Job, at time.Time, run runstore.Run, f runFlags) scheduler.Result {
 	if finished(run) {
 		fmt.Fprintf(r.e.stdout, "job %s: the run for %s is %s already (run %s): nothing is ordered twice\n",
 			job.Name, at.UTC().Format(time.RFC3339), run.State, run.ID)
@@ -149,14 +149,14 @@ func (r *jobRunner) resume(ctx context.Context, st *queue.Store, job *scheduler.
 	return r.result(st, job, at, run.ID, resumeRun(ctx, r.e, st, run, r.forRun(f, run.ID), nil, nil))
 }
 
-func finished(run queue.Run) bool {
-	return (run.State == queue.RunDone || run.State == queue.RunCancelled) &&
-		run.Orders[queue.Planned]+run.Orders[queue.Sending] == 0
+func finished(run runstore.Run) bool {
+	return (run.State == runstore.RunDone || run.State == runstore.RunCancelled) &&
+		run.Orders[runstore.Planned]+run.Orders[runstore.Sending] == 0
 }
 
 // result names the outcome of a run from the error the submit path
 // returned and what the store holds.
-func (r *jobRunner) result(st *queue.Store, job *scheduler.Job, at time.Time, runID string, err error) scheduler.Result {
+func (r *jobRunner) result(st *runstore.Store, job *scheduler.Job, at time.Time, runID string, err error) scheduler.Result {
 	res := scheduler.Result{RunID: runID, Err: err}
 	run, lerr := st.ScheduledRun(job.Name, at)
 	if lerr == nil {
@@ -164,18 +164,18 @@ func (r *jobRunner) result(st *queue.Store, job *scheduler.Job, at time.Time, ru
 	}
 	switch {
 	case lerr == nil && !finished(run):
-		res.Outcome = queue.OutcomeInterrupted
-	case lerr == nil && (run.Rows[queue.RowInvalid]+run.Rows[queue.RowRejected]+run.Rows[queue.RowPending] > 0 || errors.Is(err, errRowsFailed)):
-		res.Outcome = queue.OutcomeRowsFailed
+		res.Outcome = runstore.OutcomeInterrupted
+	case lerr == nil && (run.Rows[runstore.RowInvalid]+run.Rows[runstore.RowRejected]+run.Rows[runstore.RowPending] > 0 || errors.Is(err, errRowsFailed)):
+		res.Outcome = runstore.OutcomeRowsFailed
 		if errors.Is(err, errRowsFailed) {
 			res.Err = nil
 		}
 	case err == nil:
-		res.Outcome = queue.OutcomeOrdered
+		res.Outcome = runstore.OutcomeOrdered
 	case errors.Is(err, errRowsFailed):
-		res.Outcome, res.Err = queue.OutcomeRowsFailed, nil
+		res.Outcome, res.Err = runstore.OutcomeRowsFailed, nil
 	default:
-		res.Outcome = queue.OutcomeFailed
+		res.Outcome = runstore.OutcomeFailed
 	}
 	if res.Err != nil {
 		var ce *cliError

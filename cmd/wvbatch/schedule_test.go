@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 )
 
@@ -245,10 +245,10 @@ func TestScheduleDaemonRestart(t *testing.T) {
 	// Once the daemon idles the store is free: every run is finished. The
 	// store is opened when the daemon lets go of it (a wait on its lock),
 	// and looked at again after each run the daemon finishes.
-	jobState := func() (queue.JobState, []queue.Run, bool) {
-		st, err := queue.Open(store, queue.Options{LockTimeout: 10 * time.Second})
+	jobState := func() (runstore.JobState, []runstore.Run, bool) {
+		st, err := runstore.Open(store, runstore.Options{LockTimeout: 10 * time.Second})
 		if err != nil {
-			return queue.JobState{}, nil, false
+			return runstore.JobState{}, nil, false
 		}
 		defer st.Close()
 		js, _, _ := st.JobState("every-3s")
@@ -288,7 +288,7 @@ func TestScheduleDaemonRestart(t *testing.T) {
 	c := startDaemon(t, dir, jobs, store, url, 3)
 	waitOrders(t, srv, 30*time.Second, 3*perRun+2) // the fourth run placed 2 orders
 	stopDaemon(c)
-	if js, _, ok := jobState(); !ok || js.Pending.IsZero() || js.LastOutcome != queue.OutcomeInterrupted {
+	if js, _, ok := jobState(); !ok || js.Pending.IsZero() || js.LastOutcome != runstore.OutcomeInterrupted {
 		t.Errorf("after SIGTERM in a run: job state %+v (store opened: %v), want the run pending and interrupted", js, ok)
 	}
 	writeJobs("0 0 1 1 *")
@@ -315,14 +315,14 @@ func TestScheduleDaemonRestart(t *testing.T) {
 		// A run that came before the next roster orders nothing: its
 		// visitors are already ordered for that window.
 		switch {
-		case r.State == queue.RunDone && r.Orders[queue.Submitted] == perRun:
+		case r.State == runstore.RunDone && r.Orders[runstore.Submitted] == perRun:
 			full++
-		case r.State == queue.RunDone && len(r.Orders) == 0 && r.Rows[queue.RowAlreadyOrdered] == visitors:
+		case r.State == runstore.RunDone && len(r.Orders) == 0 && r.Rows[runstore.RowAlreadyOrdered] == visitors:
 		default:
 			t.Errorf("run %s (%v): %s, orders %v, rows %v; want done with %d orders submitted, or nothing left to order",
 				r.ID, r.ScheduledAt, r.State, r.Orders, r.Rows, perRun)
 		}
-		st, err := queue.Open(store, queue.Options{})
+		st, err := runstore.Open(store, runstore.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wvbatch/wvbatch/internal/metrics"
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/scheduler"
 )
 
@@ -101,9 +101,9 @@ func runScheduleTick(ctx context.Context, o scheduleTickOptions, e *env) error {
 	}
 	// The store: wait while another wvbatch has it, up to --wait.
 	deadline := time.Now().Add(o.wait)
-	open := func() (*queue.Store, error) {
+	open := func() (*runstore.Store, error) {
 		st, err := o.daemon.sched.store.open(e)
-		if errors.Is(err, queue.ErrStoreBusy) && time.Now().After(deadline) {
+		if errors.Is(err, runstore.ErrStoreBusy) && time.Now().After(deadline) {
 			// Not ErrStoreBusy any more: the scheduler stops waiting.
 			return nil, &cliError{code: exitStoreBusy, err: errors.New(err.Error() + " (waited " + o.wait.String() + ")"),
 				hint: "another tick or the daemon is running a job: the next tick carries on; --wait waits longer"}
@@ -145,8 +145,8 @@ func tickOutcome(e *env, results []tickResult) error {
 		}
 		fmt.Fprintln(e.stdout)
 		switch r.res.Outcome {
-		case queue.OutcomeOrdered:
-		case queue.OutcomeRowsFailed:
+		case runstore.OutcomeOrdered:
+		case runstore.OutcomeRowsFailed:
 			rowsFailed = true
 		default:
 			stopped = true

@@ -16,8 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/scheduler"
 	"github.com/wvbatch/wvbatch/internal/web"
 )
@@ -107,8 +107,8 @@ func (o *serveOptions) config(e *env) (web.Config, error) {
 		return cfg, err
 	}
 	storePath := o.run.store.resolve(e)
-	cfg.Open = func() (*queue.Store, error) {
-		return queue.Open(storePath, queue.Options{Now: now, LockTimeout: 250 * time.Millisecond})
+	cfg.Open = func() (*runstore.Store, error) {
+		return runstore.Open(storePath, runstore.Options{Now: now, LockTimeout: 250 * time.Millisecond})
 	}
 	cfg.DataDir = filepath.Dir(storePath)
 	cfg.Check = func() roster.CheckConfig { return roster.CheckConfig{Now: now, DateOrder: order} }

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/rostergen"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 )
 
@@ -73,14 +73,14 @@ func TestSubmitInterrupt(t *testing.T) {
 			runID := m[1]
 			run, _ := storedRows(t, store, runID)
 			held := len(srv.Orders())
-			if run.State != queue.RunInterrupted || run.Orders[queue.Sending] != 0 {
-				t.Errorf("after %s: run %s with %d orders sending, want interrupted with none sending", sig, run.State, run.Orders[queue.Sending])
+			if run.State != runstore.RunInterrupted || run.Orders[runstore.Sending] != 0 {
+				t.Errorf("after %s: run %s with %d orders sending, want interrupted with none sending", sig, run.State, run.Orders[runstore.Sending])
 			}
-			if run.Orders[queue.Submitted] != held {
-				t.Errorf("the run recorded %d orders submitted; the sandbox holds %d", run.Orders[queue.Submitted], held)
+			if run.Orders[runstore.Submitted] != held {
+				t.Errorf("the run recorded %d orders submitted; the sandbox holds %d", run.Orders[runstore.Submitted], held)
 			}
-			planned := run.Orders[queue.Submitted] + run.Orders[queue.Planned]
-			if run.Orders[queue.Planned] == 0 {
+			planned := run.Orders[runstore.Submitted] + run.Orders[runstore.Planned]
+			if run.Orders[runstore.Planned] == 0 {
 				t.Fatalf("the interrupt came too late: nothing was left to resume")
 			}
 

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -29,16 +29,16 @@ func (f *storeFlag) resolve(e *env) string {
 	return filepath.Join(stateDir(e.getenv), "wvbatch.db")
 }
 
-func (f *storeFlag) open(e *env) (*queue.Store, error) {
+func (f *storeFlag) open(e *env) (*runstore.Store, error) {
 	path := f.resolve(e)
-	s, err := queue.Open(path, queue.Options{Now: e.now})
+	s, err := runstore.Open(path, runstore.Options{Now: e.now})
 	switch {
-	case errors.Is(err, queue.ErrStoreBusy):
+	case errors.Is(err, runstore.ErrStoreBusy):
 		return nil, &cliError{code: exitStoreBusy, err: err,
 			hint: "another wvbatch (perhaps the scheduler) is using this store: wait for it to finish, or use another --store"}
-	case errors.Is(err, queue.ErrDamaged):
+	case errors.Is(err, runstore.ErrDamaged):
 		return nil, &cliError{code: exitFailure, err: err, hint: hintDamaged}
-	case errors.Is(err, queue.ErrNewerSchema):
+	case errors.Is(err, runstore.ErrNewerSchema):
 		return nil, &cliError{code: exitFailure, err: err, hint: "upgrade wvbatch to open this store"}
 	case err != nil:
 		return nil, &cliError{code: exitFailure, err: err, hint: "check that the store's folder exists and that you may write there"}
@@ -48,11 +48,11 @@ func (f *storeFlag) open(e *env) (*queue.Store, error) {
 
 // openRun opens the store and finds the run whose id is id, or starts with
 // it, and the settings it was recorded with. The caller closes the store.
-func (f *storeFlag) openRun(e *env, id string) (*queue.Store, queue.Run, submit.Settings, error) {
+func (f *storeFlag) openRun(e *env, id string) (*runstore.Store, runstore.Run, submit.Settings, error) {
 	var set submit.Settings
 	st, err := f.open(e)
 	if err != nil {
-		return nil, queue.Run{}, set, err
+		return nil, runstore.Run{}, set, err
 	}
 	run, err := findRun(st, id)
 	if err == nil {
@@ -60,7 +60,7 @@ func (f *storeFlag) openRun(e *env, id string) (*queue.Store, queue.Run, submit.
 	}
 	if err != nil {
 		st.Close()
-		return nil, queue.Run{}, set, err
+		return nil, runstore.Run{}, set, err
 	}
 	return st, run, set, nil
 }
@@ -71,19 +71,19 @@ const runIDHelp = `RUN, where a command takes one, is a run id as 'wvbatch runs'
 
 // findRun returns the run whose id is id, or starts with it (3 characters
 // at least, and only one run).
-func findRun(s *queue.Store, id string) (queue.Run, error) {
+func findRun(s *runstore.Store, id string) (runstore.Run, error) {
 	r, err := s.Run(id)
 	if err == nil {
 		return r, nil
 	}
-	if !errors.Is(err, queue.ErrNotFound) {
+	if !errors.Is(err, runstore.ErrNotFound) {
 		return r, err
 	}
 	runs, err := s.Runs()
 	if err != nil {
 		return r, err
 	}
-	var match []queue.Run
+	var match []runstore.Run
 	for _, r := range runs {
 		if len(id) >= 3 && len(r.ID) >= len(id) && r.ID[:len(id)] == id {
 			match = append(match, r)

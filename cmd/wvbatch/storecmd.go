@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 func newStoreCmd(e *env) *cobra.Command {
@@ -26,11 +26,11 @@ func newStoreCmd(e *env) *cobra.Command {
 
 // openWaiting opens the store, waiting up to wait while another wvbatch
 // has it open.
-func openWaiting(ctx context.Context, e *env, f *storeFlag, wait time.Duration) (*queue.Store, error) {
+func openWaiting(ctx context.Context, e *env, f *storeFlag, wait time.Duration) (*runstore.Store, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		st, err := f.open(e)
-		if err == nil || !errors.Is(err, queue.ErrStoreBusy) || time.Now().After(deadline) {
+		if err == nil || !errors.Is(err, runstore.ErrStoreBusy) || time.Now().After(deadline) {
 			return st, err
 		}
 		select {
@@ -69,7 +69,7 @@ the store stayed in use for --wait.`,
 			if err != nil {
 				return &cliError{code: exitFailure, err: err, hint: "check that the backup's folder exists, that you may write there and that the disk has room"}
 			}
-			rep, err := queue.CheckFile(args[0])
+			rep, err := runstore.CheckFile(args[0])
 			if err != nil || !rep.OK() {
 				return &cliError{code: exitFailure, err: fmt.Errorf("the backup %s does not check: %v", args[0], checkProblem(err, rep)),
 					hint: "run 'wvbatch store check' on the store itself"}
@@ -83,7 +83,7 @@ the store stayed in use for --wait.`,
 	return cmd
 }
 
-func checkProblem(err error, rep queue.CheckReport) string {
+func checkProblem(err error, rep runstore.CheckReport) string {
 	if err != nil {
 		return err.Error()
 	}
@@ -107,9 +107,9 @@ is in use by another wvbatch.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path := store.resolve(e)
-			rep, err := queue.CheckFile(path)
+			rep, err := runstore.CheckFile(path)
 			switch {
-			case errors.Is(err, queue.ErrStoreBusy):
+			case errors.Is(err, runstore.ErrStoreBusy):
 				return &cliError{code: exitStoreBusy, err: err, hint: "check it when the other wvbatch is done, or check a backup of it"}
 			case err != nil:
 				return &cliError{code: exitFailure, err: err, hint: "the file cannot be read as a store: restore the latest backup ('wvbatch store restore')"}
@@ -150,9 +150,9 @@ Exit status: 0 restored, 1 the backup does not check or cannot be copied,
 				return err
 			}
 			path := store.resolve(e)
-			res, err := queue.Restore(args[0], path, e.now())
+			res, err := runstore.Restore(args[0], path, e.now())
 			switch {
-			case errors.Is(err, queue.ErrStoreBusy):
+			case errors.Is(err, runstore.ErrStoreBusy):
 				return &cliError{code: exitStoreBusy, err: err, hint: "stop the daemon and every other wvbatch using the store, then restore"}
 			case err != nil:
 				return &cliError{code: exitFailure, err: err, hint: "check the backup with: wvbatch store check --store " + args[0]}

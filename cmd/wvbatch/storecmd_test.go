@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/rostergen"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 )
 
@@ -114,10 +114,10 @@ func TestStoreBackupRestoreResume(t *testing.T) {
 		t.Fatalf("backup file: %v %v", st, err)
 	}
 	run, _ := storedRows(t, backup, runID)
-	if run.Orders[queue.Planned] == 0 || run.Orders[queue.Submitted] == 0 {
+	if run.Orders[runstore.Planned] == 0 || run.Orders[runstore.Submitted] == 0 {
 		t.Fatalf("the backup is not of a run half done: %v", run.Orders)
 	}
-	planned := run.Orders[queue.Planned] + run.Orders[queue.Submitted]
+	planned := run.Orders[runstore.Planned] + run.Orders[runstore.Submitted]
 
 	// The run goes on and finishes after the backup.
 	if code, _, _ := c.run(append([]string{"resume", "--yes", runID}, flags...)...); code != exitOK {
@@ -145,8 +145,8 @@ func TestStoreBackupRestoreResume(t *testing.T) {
 		t.Errorf("after the restore the sandbox holds %d orders, want %d", got, planned)
 	}
 	run, _ = storedRows(t, store, runID)
-	if run.Orders[queue.Submitted] != planned {
-		t.Errorf("the restored store records %d orders submitted, want %d", run.Orders[queue.Submitted], planned)
+	if run.Orders[runstore.Submitted] != planned {
+		t.Errorf("the restored store records %d orders submitted, want %d", run.Orders[runstore.Submitted], planned)
 	}
 	if code, out, _ := c.run("store", "check", "--store", store); code != exitOK || !strings.Contains(out, "is sound") {
 		t.Errorf("store check after the restore: exit %d\n%s", code, out)
@@ -160,7 +160,7 @@ func TestStoreBackupWaitsForTheStore(t *testing.T) {
 	c := newCLI(t, nil)
 	dir := t.TempDir()
 	store := filepath.Join(dir, "s.db")
-	st, err := queue.Open(store, queue.Options{})
+	st, err := runstore.Open(store, runstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -109,7 +110,7 @@ func (o submitOptions) start(ctx context.Context, e *env) (*submitting, error) {
 	if o.dryRun && o.noPreflight {
 		s.in.Connect = nil // nothing to check or send: no credentials needed
 	}
-	s.p.Hooks.Recorded = func(run queue.Run) {
+	s.p.Hooks.Recorded = func(run runstore.Run) {
 		fmt.Fprintf(o.run.say(e), "run %s recorded in %s (endpoint %s)\n", run.ID, s.p.Store.Path(), run.Where())
 	}
 	return s, nil
@@ -189,13 +190,13 @@ type lazyConn struct {
 	f    *apiFlags
 	now  *time.Time
 	conn *apiConn
-	at   queue.Where
+	at   runstore.Where
 	// explicit: the endpoint was named on the command line or in
 	// EQUINIX_API_ENDPOINT, not taken from a run's record.
 	explicit bool
 	// run, when set, is the run worked on: connect refuses to reach
 	// another endpoint than its own.
-	run *queue.Run
+	run *runstore.Run
 }
 
 // connect connects and logs in, learning the account the credentials log
@@ -230,7 +231,7 @@ func (l *lazyConn) connect() (*submit.Conn, error) {
 // runConn is a lazyConn to where run was ordered, unless the flags say
 // otherwise; its connect refuses another endpoint than the run's (see
 // submit.SameEndpoint), before anything is sent.
-func (f *apiFlags) runConn(ctx context.Context, e *env, run queue.Run, set submit.Settings, now *time.Time) *lazyConn {
+func (f *apiFlags) runConn(ctx context.Context, e *env, run runstore.Run, set submit.Settings, now *time.Time) *lazyConn {
 	explicit := f.followRun(e, run)
 	if now == nil && set.Now != "" {
 		now, _ = parseNowPtr(set.Now)
@@ -254,14 +255,14 @@ func abs(p string) string {
 // pipeline is the run pipeline over st as the run flags set it up; with
 // st nil it opens the store the flags name when it needs it (Close closes
 // it).
-func (f *runFlags) pipeline(e *env, st *queue.Store) *submit.Pipeline {
+func (f *runFlags) pipeline(e *env, st *runstore.Store) *submit.Pipeline {
 	if f.mail.configPath == nil {
 		f.mail.configPath = configPathFunc(e, f.api.configFile)
 	}
 	dir := f.reportDir
 	store := f.store
 	return &submit.Pipeline{
-		Store: st, Open: func() (*queue.Store, error) { return store.open(e) }, Concurrency: f.concurrency, Logger: e.log,
+		Store: st, Open: func() (*runstore.Store, error) { return store.open(e) }, Concurrency: f.concurrency, Logger: e.log,
 		ReportDir: func(string) string { return dir },
 		Mailer:    cliMailer{e, f.mail}, Notify: f.mail.notify,
 		Hooks: submit.Hooks{Progress: progressHook(e)},
@@ -297,9 +298,9 @@ func ranRun(ctx context.Context, e *env, o *submit.Outcome, err error, asJSON bo
 
 // progressHook shows each run's progress: a bar on a terminal, log lines
 // otherwise.
-func progressHook(e *env) func(queue.Run, queue.Tally, bool) {
+func progressHook(e *env) func(runstore.Run, queue.Tally, bool) {
 	var p *progress
-	return func(run queue.Run, t queue.Tally, done bool) {
+	return func(run runstore.Run, t queue.Tally, done bool) {
 		if p == nil || p.run != run.ID {
 			p = newProgress(e, run)
 		}
@@ -323,7 +324,7 @@ type progress struct {
 	logged int
 }
 
-func newProgress(e *env, run queue.Run) *progress {
+func newProgress(e *env, run runstore.Run) *progress {
 	total := 0
 	for _, n := range run.Orders {
 		total += n

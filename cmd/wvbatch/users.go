@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/web"
 )
 
@@ -40,7 +40,7 @@ from the terminal, or from the first line of standard input with
 			if !web.ValidRole(role) {
 				return usageErr(fmt.Errorf("--role %q: want viewer, orderer or admin", role), "")
 			}
-			u := queue.User{Name: name, Role: role}
+			u := runstore.User{Name: name, Role: role}
 			if !sso {
 				h, err := readNewPassword(e, stdin)
 				if err != nil {
@@ -53,7 +53,7 @@ from the terminal, or from the first line of standard input with
 				return err
 			}
 			defer st.Close()
-			if err := st.AddUser(u); errors.Is(err, queue.ErrUserExists) {
+			if err := st.AddUser(u); errors.Is(err, runstore.ErrUserExists) {
 				return usageErr(fmt.Errorf("there is a user %s already", name), "'wvbatch users passwd "+name+"' sets a new password")
 			} else if err != nil {
 				return err
@@ -90,7 +90,7 @@ from the terminal, or from the first line of standard input with
 				return err
 			}
 			defer st.Close()
-			_, err = st.UpdateUser(args[0], func(u *queue.User) error {
+			_, err = st.UpdateUser(args[0], func(u *runstore.User) error {
 				if h != "" {
 					u.Hash = h
 				}
@@ -99,7 +99,7 @@ from the terminal, or from the first line of standard input with
 				}
 				return nil
 			})
-			if errors.Is(err, queue.ErrNotFound) {
+			if errors.Is(err, runstore.ErrNotFound) {
 				return usageErr(fmt.Errorf("there is no user %s", args[0]), "'wvbatch users list' lists them")
 			} else if err != nil {
 				return err
@@ -127,7 +127,7 @@ from the terminal, or from the first line of standard input with
 				return err
 			}
 			defer st.Close()
-			if err := st.RemoveUser(args[0]); errors.Is(err, queue.ErrNotFound) {
+			if err := st.RemoveUser(args[0]); errors.Is(err, runstore.ErrNotFound) {
 				return usageErr(fmt.Errorf("there is no user %s", args[0]), "'wvbatch users list' lists them")
 			} else if err != nil {
 				return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -53,7 +54,7 @@ func (r *Result) Done() bool {
 // orders the store holds (an order placed outside wvbatch is recorded first
 // as a run of its own), each recorded before it is sent.
 type Applier struct {
-	Store *queue.Store
+	Store *runstore.Store
 	API   submit.API
 	// Endpoint names where the orders are placed, as a run records it, and
 	// Account the user the credentials log in as, when known. Only runs
@@ -76,7 +77,7 @@ type Applier struct {
 	// created says whether the run was recorded by this call. An error it
 	// returns stops the batch (an order that is only refused is no error:
 	// its message's result says so).
-	Submit func(ctx context.Context, run queue.Run, created bool) error
+	Submit func(ctx context.Context, run runstore.Run, created bool) error
 	// Notice, if set, is told what the Applier records.
 	Notice func(string)
 }
@@ -153,7 +154,7 @@ func (a *Applier) placeCreates(ctx context.Context, runID string, creates Batch)
 			return err
 		}
 		return a.Submit(ctx, run, false)
-	} else if !errors.Is(err, queue.ErrNotFound) {
+	} else if !errors.Is(err, runstore.ErrNotFound) {
 		return err
 	}
 	run, specs, err := creates.run(runID, a.where(), a.File, a.Now)
@@ -171,22 +172,22 @@ func (a *Applier) placeCreates(ctx context.Context, runID string, creates Batch)
 
 // run is the run of the batch's Create messages (all of b): one order per
 // message, whose row is the message's position among the messages.
-func (b Batch) run(runID string, at queue.Where, file, now string) (queue.Run, []queue.OrderSpec, error) {
+func (b Batch) run(runID string, at runstore.Where, file, now string) (runstore.Run, []runstore.OrderSpec, error) {
 	settings, err := json.Marshal(submit.Settings{Endpoint: at.Endpoint, Account: at.Account, Now: now})
 	if err != nil {
-		return queue.Run{}, nil, err
+		return runstore.Run{}, nil, err
 	}
-	run := queue.Run{ID: runID, File: file, Settings: settings, Endpoint: at.Endpoint, Account: at.Account}
-	var specs []queue.OrderSpec
+	run := runstore.Run{ID: runID, File: file, Settings: settings, Endpoint: at.Endpoint, Account: at.Account}
+	var specs []runstore.OrderSpec
 	for _, it := range b {
 		c := it.Msg.Create
 		ref := it.Msg.Reference()
 		body, err := json.Marshal(it.Msg.Request(ref))
 		if err != nil {
-			return queue.Run{}, nil, err
+			return runstore.Run{}, nil, err
 		}
 		cages := c.Cages()
-		specs = append(specs, queue.OrderSpec{Key: it.Msg.ID, Reference: ref, IBX: c.IBX(), Cage: cages[0].ID, Cabinet: cages[0].CabinetID,
+		specs = append(specs, runstore.OrderSpec{Key: it.Msg.ID, Reference: ref, IBX: c.IBX(), Cage: cages[0].ID, Cabinet: cages[0].CabinetID,
 			Start: c.Start, End: c.End, Count: len(c.Visitors), Body: body, Rows: []int{it.N}})
 	}
 	return run, specs, nil
@@ -199,7 +200,7 @@ func (a *Applier) createResults(runID string, b Batch, results []Result) error {
 	if err != nil {
 		return err
 	}
-	byKey := map[string]queue.Order{}
+	byKey := map[string]runstore.Order{}
 	for _, od := range orders {
 		byKey[od.Key] = od
 	}
@@ -210,10 +211,10 @@ func (a *Applier) createResults(runID string, b Batch, results []Result) error {
 		od := byKey[it.Msg.ID]
 		r := &results[i]
 		r.OrderID, r.Reference, r.Outcome = od.OrderID, od.Reference, string(od.State)
-		if od.State == queue.Submitted {
+		if od.State == runstore.Submitted {
 			r.Outcome = Ordered
 		}
-		if od.LastError != nil && od.State != queue.Submitted {
+		if od.LastError != nil && od.State != runstore.Submitted {
 			r.Outcome, r.Error, r.Hint = Failed, od.LastError.Error(), od.LastError.Hint
 		}
 	}
@@ -261,12 +262,14 @@ func (a *Applier) resolveOrder(ctx context.Context, m *Message, r *Result) strin
 }
 
 // where names the endpoint the Applier's orders are placed at.
-func (a *Applier) where() queue.Where { return queue.Where{Endpoint: a.Endpoint, Account: a.Account} }
+func (a *Applier) where() runstore.Where {
+	return runstore.Where{Endpoint: a.Endpoint, Account: a.Account}
+}
 
 // storedOrder finds the order orderID among the store's runs at the
 // Applier's endpoint: the same order id at another endpoint is another
 // order.
-func (a *Applier) storedOrder(orderID string) (string, queue.Order, bool) {
+func (a *Applier) storedOrder(orderID string) (string, runstore.Order, bool) {
 	runID, o, found, err := a.Store.FindOrder(a.where(), orderID)
 	return runID, o, found && err == nil
 }
@@ -279,7 +282,7 @@ func (a *Applier) storedOrder(orderID string) (string, queue.Order, bool) {
 // so sending the same messages again finds it. An order that cannot be
 // read is failed in its message's result (and its id cleared).
 func (a *Applier) recordPlaced(ctx context.Context, b Batch, orderIDs []string, results []Result) error {
-	var placed []queue.PlacedOrder
+	var placed []runstore.PlacedOrder
 	index := map[string]int{}
 	h := sha256.New()
 	h.Write([]byte("emg-placed\x00" + a.Endpoint + "\x00"))
@@ -316,7 +319,7 @@ func (a *Applier) recordPlaced(ctx context.Context, b Batch, orderIDs []string, 
 	if len(placed) == 0 {
 		return nil
 	}
-	run := queue.Run{ID: "e" + hex.EncodeToString(h.Sum(nil))[:15], File: a.File, Endpoint: a.Endpoint, Account: a.Account}
+	run := runstore.Run{ID: "e" + hex.EncodeToString(h.Sum(nil))[:15], File: a.File, Endpoint: a.Endpoint, Account: a.Account}
 	created, err := a.Store.CreatePlacedRun(run, placed)
 	if err != nil {
 		return err
@@ -331,9 +334,9 @@ func (a *Applier) recordPlaced(ctx context.Context, b Batch, orderIDs []string, 
 // placedOrder is what the store records of an order placed outside
 // wvbatch: its window, and its open-cabinet flag and notification contacts
 // in the shape of a create request, as Equinix gives them now.
-func placedOrder(id string, o *equinix.Order) (queue.PlacedOrder, error) {
+func placedOrder(id string, o *equinix.Order) (runstore.PlacedOrder, error) {
 	now := submit.OrderNow(o)
-	p := queue.PlacedOrder{Key: id, OrderID: id, Reference: o.CustomerReferenceID}
+	p := runstore.PlacedOrder{Key: id, OrderID: id, Reference: o.CustomerReferenceID}
 	if now.Start != nil {
 		p.Start = *now.Start
 	}
@@ -379,8 +382,8 @@ func (a *Applier) sendChange(ctx context.Context, m *Message, orderID string, r 
 // cancelStored cancels an order a run in the store holds through the run's
 // cancel path: recorded as cancelling before the cancel is asked for, and
 // not asked again once it is recorded cancelled.
-func (a *Applier) cancelStored(ctx context.Context, runID string, od queue.Order, m *Message, r *Result) {
-	if od.State == queue.Cancelled {
+func (a *Applier) cancelStored(ctx context.Context, runID string, od runstore.Order, m *Message, r *Result) {
+	if od.State == runstore.Cancelled {
 		r.Outcome = AlreadyCancelled
 		r.Notes = append(r.Notes, fmt.Sprintf("recorded cancelled in run %s", runID))
 		return
@@ -389,7 +392,7 @@ func (a *Applier) cancelStored(ctx context.Context, runID string, od queue.Order
 	switch {
 	case err != nil:
 		fail(r, err)
-	case got.State == queue.Cancelled:
+	case got.State == runstore.Cancelled:
 		r.Outcome = Cancelled
 		r.Notes = append(r.Notes, fmt.Sprintf("recorded cancelled in run %s", runID))
 	default:
@@ -414,9 +417,9 @@ func (a *Applier) cancelStored(ctx context.Context, runID string, od queue.Order
 // amendStored applies an Update message to an order a run in the store
 // placed, as an amendment of that order: recorded before it is sent, read
 // back if its answer is lost, and the store's window follows.
-func (a *Applier) amendStored(ctx context.Context, runID string, od queue.Order, m *Message, r *Result) {
+func (a *Applier) amendStored(ctx context.Context, runID string, od runstore.Order, m *Message, r *Result) {
 	u := m.Update
-	req := queue.AmendRequest{OpenCabinet: u.OpenCabinet, Keys: []string{od.Key}}
+	req := runstore.AmendRequest{OpenCabinet: u.OpenCabinet, Keys: []string{od.Key}}
 	if u.Start != nil || u.End != nil {
 		req.Start, req.End = od.Start, od.End
 		if u.Start != nil {
@@ -428,18 +431,18 @@ func (a *Applier) amendStored(ctx context.Context, runID string, od queue.Order,
 	}
 	am, found, err := a.Store.FindAmendment(runID, req)
 	if err == nil && !found {
-		if od.State == queue.Cancelled || od.State == queue.Cancelling {
+		if od.State == runstore.Cancelled || od.State == runstore.Cancelling {
 			r.Outcome, r.Error = Failed, fmt.Sprintf("order %s is %s (recorded in run %s): a cancelled order cannot be changed", od.OrderID, od.State, runID)
 			return
 		}
 		am, _, err = a.Store.CreateAmendment(runID, req, a.Clock, false)
 	}
-	if err == nil && am.State != queue.AmendDone {
+	if err == nil && am.State != runstore.AmendDone {
 		_, err = queue.Amend(ctx, a.Store, runID, am.N, a.API, a.Amend)
 	}
 	if err != nil {
 		r.Outcome, r.Error = Failed, err.Error()
-		if errors.Is(err, queue.ErrAmendUnfinished) {
+		if errors.Is(err, runstore.ErrAmendUnfinished) {
 			r.Hint = "send the message again once the run's other amendment is finished (wvbatch amend " + runID + ")"
 		}
 		return
@@ -450,7 +453,7 @@ func (a *Applier) amendStored(ctx context.Context, runID string, od queue.Order,
 		return
 	}
 	switch ao := aos[0]; ao.State {
-	case queue.AmendApplied, queue.AmendUnchanged:
+	case runstore.AmendApplied, runstore.AmendUnchanged:
 		r.Outcome = Updated
 		r.Notes = append(r.Notes, fmt.Sprintf("recorded as amendment %d of run %s (%s)", am.N, runID, ao.State))
 	default:

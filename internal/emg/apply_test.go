@@ -8,12 +8,13 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
 // applyWorld is a served sandbox, a client of it and a store.
-func applyWorld(t *testing.T) (time.Time, *sandbox.Server, *equinix.Client, *queue.Store) {
+func applyWorld(t *testing.T) (time.Time, *sandbox.Server, *equinix.Client, *runstore.Store) {
 	t.Helper()
 	now := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
 	srv, err := sandbox.New(sandbox.Config{StartAt: now, Seed: 1})
@@ -29,7 +30,7 @@ func applyWorld(t *testing.T) (time.Time, *sandbox.Server, *equinix.Client, *que
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := queue.Open(filepath.Join(t.TempDir(), "wvbatch.db"), queue.Options{})
+	st, err := runstore.Open(filepath.Join(t.TempDir(), "wvbatch.db"), runstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func TestApply(t *testing.T) {
 	a := &Applier{
 		Store: st, API: api, Endpoint: "sandbox", File: "../../samples/emg", Clock: now,
 		Amend: queue.AmendConfig{RunConfig: queue.RunConfig{Concurrency: 1, Policy: submit.Policy}, Closed: submit.IsClosed},
-		Submit: func(ctx context.Context, run queue.Run, created bool) error {
+		Submit: func(ctx context.Context, run runstore.Run, created bool) error {
 			submits++
 			_, err := queue.Submit(ctx, st, run.ID, api, queue.RunConfig{Policy: submit.Policy})
 			return err
@@ -112,7 +113,7 @@ func TestApplyUnknownOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := &Applier{Store: st, API: submit.API{Client: client}, Endpoint: "sandbox", Clock: now,
-		Submit: func(context.Context, queue.Run, bool) error { t.Error("no Create to submit"); return nil }}
+		Submit: func(context.Context, runstore.Run, bool) error { t.Error("no Create to submit"); return nil }}
 	results, _, err := a.Apply(t.Context(), b)
 	if err != nil {
 		t.Fatal(err)

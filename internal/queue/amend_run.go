@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // OrderNow is an order as Equinix holds it now, read back to find out
@@ -29,7 +31,7 @@ type OrderNow struct {
 
 // holds reports whether the order holds everything c changes, and whether
 // the read-back showed all of it.
-func (n OrderNow) holds(c Change) (held, known bool) {
+func (n OrderNow) holds(c runstore.Change) (held, known bool) {
 	held, known = true, true
 	check := func(shown, same bool) {
 		if !shown {
@@ -60,7 +62,7 @@ func (n OrderNow) holds(c Change) (held, known bool) {
 // Amender updates placed orders and reads them back.
 type Amender interface {
 	// Update sends one order's change.
-	Update(ctx context.Context, orderID string, c Change) error
+	Update(ctx context.Context, orderID string, c runstore.Change) error
 	// Current reads the order back.
 	Current(ctx context.Context, orderID string) (OrderNow, error)
 }
@@ -93,19 +95,19 @@ type AmendTally struct {
 	Found   int
 }
 
-func (t *AmendTally) add(s AmendOrderState, n int) {
+func (t *AmendTally) add(s runstore.AmendOrderState, n int) {
 	switch s {
-	case AmendPending:
+	case runstore.AmendPending:
 		t.Pending += n
-	case AmendSending:
+	case runstore.AmendSending:
 		t.Sending += n
-	case AmendApplied:
+	case runstore.AmendApplied:
 		t.Applied += n
-	case AmendUnchanged:
+	case runstore.AmendUnchanged:
 		t.Unchanged += n
-	case AmendSkipped:
+	case runstore.AmendSkipped:
 		t.Skipped += n
-	case AmendFailed:
+	case runstore.AmendFailed:
 		t.Failed += n
 	}
 }
@@ -122,7 +124,7 @@ func (t *AmendTally) add(s AmendOrderState, n int) {
 // in one call is never recorded failed: it stays pending and Amend stops
 // (ErrGaveUp), to be finished by amending again. While the API is
 // unreachable a warning is logged every WarnEvery.
-func Amend(ctx context.Context, s *Store, runID string, n int, a Amender, cfg AmendConfig) (AmendTally, error) {
+func Amend(ctx context.Context, s *runstore.Store, runID string, n int, a Amender, cfg AmendConfig) (AmendTally, error) {
 	if err := cfg.validate(); err != nil {
 		return AmendTally{}, fmt.Errorf("amend run %s: %w", runID, err)
 	}
@@ -130,7 +132,7 @@ func Amend(ctx context.Context, s *Store, runID string, n int, a Amender, cfg Am
 	if cfg.Closed == nil {
 		cfg.Closed = func(error) bool { return false }
 	}
-	release, err := s.claimRun(runID)
+	release, err := s.ClaimRun(runID)
 	if err != nil {
 		return AmendTally{}, err
 	}
@@ -152,7 +154,7 @@ func Amend(ctx context.Context, s *Store, runID string, n int, a Amender, cfg Am
 	})
 
 	for _, ao := range orders {
-		if ao.State.final() {
+		if ao.State.Final() {
 			continue
 		}
 		if m.stopped() {
@@ -164,18 +166,18 @@ func Amend(ctx context.Context, s *Store, runID string, n int, a Amender, cfg Am
 	stopWatch()
 
 	t := m.tally
-	state := AmendDone
+	state := runstore.AmendDone
 	var stopErr error
 	switch {
 	case werr != nil:
-		state, stopErr = AmendInterrupted, werr
+		state, stopErr = runstore.AmendInterrupted, werr
 	case ctx.Err() != nil:
-		state, stopErr = AmendInterrupted, ctx.Err()
+		state, stopErr = runstore.AmendInterrupted, ctx.Err()
 	case t.Sending > 0:
-		state = AmendInterrupted
+		state = runstore.AmendInterrupted
 		stopErr = fmt.Errorf("amend run %s: %d updates whose outcome is unknown (reading the orders back failed); amend again to resolve them", runID, t.Sending)
 	case t.Pending > 0:
-		state = AmendInterrupted
+		state = runstore.AmendInterrupted
 		stopErr = fmt.Errorf("amend run %s: %d updates not sent yet; amend again to send them", runID, t.Pending)
 	}
 	if err := s.SetAmendmentState(runID, n, state); err != nil && stopErr == nil {
@@ -186,7 +188,7 @@ func Amend(ctx context.Context, s *Store, runID string, n int, a Amender, cfg Am
 
 type amender struct {
 	*workers
-	s     *Store
+	s     *runstore.Store
 	runID string
 	n     int
 	a     Amender
@@ -198,7 +200,7 @@ type amender struct {
 }
 
 // moved counts a change once the store holds it.
-func (m *amender) moved(from, to AmendOrderState, count func(t *AmendTally)) {
+func (m *amender) moved(from, to runstore.AmendOrderState, count func(t *AmendTally)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.tally.add(from, -1)
@@ -226,7 +228,7 @@ func (m *amender) classify(err error) ErrorClass {
 
 // work takes one order's change to a final state, or leaves it pending or
 // sending when Amend must stop. It returns only store failures.
-func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
+func (m *amender) work(ctx, reqCtx context.Context, ao runstore.AmendOrder) error {
 	log := m.log.With().Str("order", ao.Key).Str("orderId", ao.OrderID).Logger()
 	// sends counts the updates this call sent for the order: the bound on
 	// retries is per call, so that a later amend retries afresh.
@@ -236,7 +238,7 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 	// show it mean it was not applied.
 	settled := false
 	for {
-		if ao.State == AmendSending {
+		if ao.State == runstore.AmendSending {
 			// Read the order back before anything is sent again.
 			checks++
 			m.count(func(t *AmendTally) { t.Checks++ })
@@ -246,10 +248,10 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 				switch {
 				case m.cfg.Closed(err):
 					st := m.cfg.Policy.ToStored(err)
-					if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, AmendSkipped, &st, "the order is closed or cancelled"); err != nil {
+					if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, runstore.AmendSkipped, &st, "the order is closed or cancelled"); err != nil {
 						return err
 					}
-					m.moved(AmendSending, AmendSkipped, nil)
+					m.moved(runstore.AmendSending, runstore.AmendSkipped, nil)
 					return nil
 				case class == Fatal:
 					m.fatal(err)
@@ -269,7 +271,7 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 				if err := m.s.MarkAmendApplied(m.runID, m.n, ao.Seq, "found applied when the order was read back"); err != nil {
 					return err
 				}
-				m.moved(AmendSending, AmendApplied, func(t *AmendTally) { t.Found++ })
+				m.moved(runstore.AmendSending, runstore.AmendApplied, func(t *AmendTally) { t.Found++ })
 				log.Info().Msg("update found applied")
 				return nil
 			case now.Open && !settled:
@@ -283,10 +285,10 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 				continue
 			case !now.Open:
 				note := "the order is " + strings.ToLower(cmp.Or(now.Status, "closed"))
-				if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, AmendSkipped, nil, note); err != nil {
+				if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, runstore.AmendSkipped, nil, note); err != nil {
 					return err
 				}
-				m.moved(AmendSending, AmendSkipped, nil)
+				m.moved(runstore.AmendSending, runstore.AmendSkipped, nil)
 				return nil
 			}
 			// Not applied, or not shown: the update sets absolute values,
@@ -297,8 +299,8 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 			if err := m.s.MarkAmendRetry(m.runID, m.n, ao.Seq, nil, time.Time{}); err != nil {
 				return err
 			}
-			m.moved(AmendSending, AmendPending, nil)
-			ao.State = AmendPending
+			m.moved(runstore.AmendSending, runstore.AmendPending, nil)
+			ao.State = runstore.AmendPending
 			if sends >= m.cfg.MaxAttempts {
 				// Every send met no clear answer: not a verdict.
 				var last error = errors.New("no clear answer")
@@ -324,23 +326,23 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 			return err
 		}
 		ao = sent
-		m.moved(AmendPending, AmendSending, func(t *AmendTally) { t.Sent++ })
+		m.moved(runstore.AmendPending, runstore.AmendSending, func(t *AmendTally) { t.Sent++ })
 		err = m.a.Update(reqCtx, ao.OrderID, ao.Change)
 		sends++
 		if err == nil {
 			if err := m.s.MarkAmendApplied(m.runID, m.n, ao.Seq, ""); err != nil {
 				return err
 			}
-			m.moved(AmendSending, AmendApplied, nil)
+			m.moved(runstore.AmendSending, runstore.AmendApplied, nil)
 			log.Debug().Msg("update applied")
 			return nil
 		}
 		st := m.cfg.Policy.ToStored(err)
 		if m.cfg.Closed(err) {
-			if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, AmendSkipped, &st, "the order is closed or cancelled"); err != nil {
+			if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, runstore.AmendSkipped, &st, "the order is closed or cancelled"); err != nil {
 				return err
 			}
-			m.moved(AmendSending, AmendSkipped, nil)
+			m.moved(runstore.AmendSending, runstore.AmendSkipped, nil)
 			log.Info().Err(err).Msg("order closed or cancelled; skipped")
 			return nil
 		}
@@ -353,7 +355,7 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 				if err := m.s.MarkAmendRetry(m.runID, m.n, ao.Seq, &st, time.Time{}); err != nil {
 					return err
 				}
-				m.moved(AmendSending, AmendPending, nil)
+				m.moved(runstore.AmendSending, runstore.AmendPending, nil)
 				m.fatal(&gaveUpError{ref: ao.OrderID, tries: sends, err: err})
 				log.Warn().Err(err).Msg("update kept failing without a verdict; amending stops and keeps it to send again")
 				return nil
@@ -362,8 +364,8 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 			if err := m.s.MarkAmendRetry(m.runID, m.n, ao.Seq, &st, next); err != nil {
 				return err
 			}
-			m.moved(AmendSending, AmendPending, func(t *AmendTally) { t.Retries++ })
-			ao.State, ao.NextAttemptAt = AmendPending, next
+			m.moved(runstore.AmendSending, runstore.AmendPending, func(t *AmendTally) { t.Retries++ })
+			ao.State, ao.NextAttemptAt = runstore.AmendPending, next
 			log.Info().Err(err).Time("next", next).Msg("update will be retried")
 		case Final, Done:
 			return m.fail(ao, &st, "")
@@ -372,7 +374,7 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 			if err := m.s.MarkAmendRetry(m.runID, m.n, ao.Seq, &st, time.Time{}); err != nil {
 				return err
 			}
-			m.moved(AmendSending, AmendPending, nil)
+			m.moved(runstore.AmendSending, runstore.AmendPending, nil)
 			m.fatal(err)
 			return nil
 		default:
@@ -388,12 +390,12 @@ func (m *amender) work(ctx, reqCtx context.Context, ao AmendOrder) error {
 	}
 }
 
-func (m *amender) fail(ao AmendOrder, st *StoredError, note string) error {
+func (m *amender) fail(ao runstore.AmendOrder, st *runstore.StoredError, note string) error {
 	from := ao.State
-	if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, AmendFailed, st, note); err != nil {
+	if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, runstore.AmendFailed, st, note); err != nil {
 		return err
 	}
-	m.moved(from, AmendFailed, nil)
+	m.moved(from, runstore.AmendFailed, nil)
 	m.log.Info().Str("order", ao.Key).Str("orderId", ao.OrderID).Msg("update refused")
 	return nil
 }

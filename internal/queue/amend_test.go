@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // fakeOrders is an Equinix that holds placed orders' windows and options
@@ -35,7 +37,7 @@ var (
 	errPast   = &apiError{Final, 400, "visitStartDateTime must not be in the past"}
 )
 
-func newFakeOrders(s *Store, runID string) *fakeOrders {
+func newFakeOrders(s *runstore.Store, runID string) *fakeOrders {
 	f := &fakeOrders{held: map[string]*OrderNow{}, updates: map[string]int{}, sent: map[string]int{}, reads: map[string]int{}}
 	orders, _ := s.Orders(runID)
 	for _, o := range orders {
@@ -48,7 +50,7 @@ func newFakeOrders(s *Store, runID string) *fakeOrders {
 	return f
 }
 
-func (f *fakeOrders) Update(ctx context.Context, orderID string, c Change) error {
+func (f *fakeOrders) Update(ctx context.Context, orderID string, c runstore.Change) error {
 	f.mu.Lock()
 	f.sent[orderID]++
 	n := f.sent[orderID]
@@ -115,7 +117,7 @@ func amendConfig(c *fakeClock) AmendConfig {
 
 // placedRun records a run of n orders (window 2026-03-02 08:00–18:00 UTC)
 // and places them all through Submit.
-func placedRun(t *testing.T, n int) (*Store, []OrderSpec) {
+func placedRun(t *testing.T, n int) (*runstore.Store, []runstore.OrderSpec) {
 	t.Helper()
 	s := openStore(t)
 	orders := specs(n, 2)
@@ -138,8 +140,8 @@ func TestAmendShiftsEveryOrderOnce(t *testing.T) {
 	t.Parallel()
 	s, specs := placedRun(t, 12)
 	api := newFakeOrders(s, "r")
-	a, created, err := s.CreateAmendment("r", AmendRequest{Shift: 24 * time.Hour}, amendNow, false)
-	if err != nil || !created || a.N != 1 || a.Orders[AmendPending] != 12 {
+	a, created, err := s.CreateAmendment("r", runstore.AmendRequest{Shift: 24 * time.Hour}, amendNow, false)
+	if err != nil || !created || a.N != 1 || a.Orders[runstore.AmendPending] != 12 {
 		t.Fatalf("CreateAmendment = %+v, %v, %v; want amendment 1 with 12 pending orders", a, created, err)
 	}
 	tally, err := Amend(context.Background(), s, "r", a.N, api, amendConfig(newClock()))
@@ -179,15 +181,15 @@ func TestAmendShiftsEveryOrderOnce(t *testing.T) {
 		t.Errorf("visitor for the new window = %+v, %v; want order %s", c, ok, orders[0].OrderID)
 	}
 	got, _ := s.Amendment("r", 1)
-	if got.State != AmendDone || got.Orders[AmendApplied] != 12 {
+	if got.State != runstore.AmendDone || got.Orders[runstore.AmendApplied] != 12 {
 		t.Errorf("amendment = %+v; want done, 12 applied", got)
 	}
 
 	// The same shift again is refused unless asked for again.
-	if _, _, err := s.CreateAmendment("r", AmendRequest{Shift: 24 * time.Hour}, amendNow, false); !errors.Is(err, ErrAmendRepeated) {
+	if _, _, err := s.CreateAmendment("r", runstore.AmendRequest{Shift: 24 * time.Hour}, amendNow, false); !errors.Is(err, runstore.ErrAmendRepeated) {
 		t.Errorf("second shift: %v; want ErrAmendRepeated", err)
 	}
-	a2, created, err := s.CreateAmendment("r", AmendRequest{Shift: 24 * time.Hour}, amendNow, true)
+	a2, created, err := s.CreateAmendment("r", runstore.AmendRequest{Shift: 24 * time.Hour}, amendNow, true)
 	if err != nil || !created || a2.N != 2 {
 		t.Fatalf("second shift with again = %+v, %v, %v", a2, created, err)
 	}
@@ -202,23 +204,23 @@ func TestAmendRefusesBeforeSending(t *testing.T) {
 	yes := true
 	tests := []struct {
 		name string
-		req  AmendRequest
+		req  runstore.AmendRequest
 		now  time.Time
 		want string
 	}{
-		{"longer than 14 days", AmendRequest{Start: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 17, 8, 0, 0, 0, time.UTC)}, amendNow, "at most 14 days"},
-		{"ends before it starts", AmendRequest{Start: time.Date(2026, 3, 3, 8, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)}, amendNow, "before it starts"},
-		{"start in the past", AmendRequest{Shift: -48 * time.Hour}, amendNow, "in the past"},
-		{"shift and window", AmendRequest{Shift: time.Hour, Start: amendNow, End: amendNow.Add(time.Hour)}, amendNow, "not both"},
-		{"nothing", AmendRequest{}, amendNow, "changes nothing"},
-		{"empty contact", AmendRequest{OpenCabinet: &yes, Notify: []string{" "}}, amendNow, "empty notification contact"},
+		{"longer than 14 days", runstore.AmendRequest{Start: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 17, 8, 0, 0, 0, time.UTC)}, amendNow, "at most 14 days"},
+		{"ends before it starts", runstore.AmendRequest{Start: time.Date(2026, 3, 3, 8, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)}, amendNow, "before it starts"},
+		{"start in the past", runstore.AmendRequest{Shift: -48 * time.Hour}, amendNow, "in the past"},
+		{"shift and window", runstore.AmendRequest{Shift: time.Hour, Start: amendNow, End: amendNow.Add(time.Hour)}, amendNow, "not both"},
+		{"nothing", runstore.AmendRequest{}, amendNow, "changes nothing"},
+		{"empty contact", runstore.AmendRequest{OpenCabinet: &yes, Notify: []string{" "}}, amendNow, "empty notification contact"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s, _ := placedRun(t, 3)
 			_, _, err := s.CreateAmendment("r", tt.req, tt.now, false)
-			var re *RefusedError
+			var re *runstore.RefusedError
 			if !errors.As(err, &re) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("CreateAmendment = %v; want refused: %q", err, tt.want)
 			}
@@ -235,7 +237,7 @@ func TestAmendRefusesUnplacedAndSplitRuns(t *testing.T) {
 		t.Parallel()
 		s := openStore(t)
 		createRun(t, s, "r", specs(3, 1), nil)
-		_, _, err := s.CreateAmendment("r", AmendRequest{Shift: time.Hour}, amendNow, false)
+		_, _, err := s.CreateAmendment("r", runstore.AmendRequest{Shift: time.Hour}, amendNow, false)
 		if err == nil || !strings.Contains(err.Error(), "not placed yet") {
 			t.Errorf("CreateAmendment = %v; want refused: not placed yet", err)
 		}
@@ -249,12 +251,12 @@ func TestAmendRefusesUnplacedAndSplitRuns(t *testing.T) {
 		if _, err := Submit(context.Background(), s, "r", newFakeAPI(), testConfig(newClock())); err != nil {
 			t.Fatal(err)
 		}
-		_, _, err := s.CreateAmendment("r", AmendRequest{Start: o[0].Start.Add(time.Hour), End: o[0].End.Add(time.Hour)}, amendNow, false)
+		_, _, err := s.CreateAmendment("r", runstore.AmendRequest{Start: o[0].Start.Add(time.Hour), End: o[0].End.Add(time.Hour)}, amendNow, false)
 		if err == nil || !strings.Contains(err.Error(), "2 different windows") {
 			t.Errorf("CreateAmendment = %v; want refused: different windows", err)
 		}
 		// A shift moves them together.
-		if _, _, err := s.CreateAmendment("r", AmendRequest{Shift: time.Hour}, amendNow, false); err != nil {
+		if _, _, err := s.CreateAmendment("r", runstore.AmendRequest{Shift: time.Hour}, amendNow, false); err != nil {
 			t.Errorf("shift: %v", err)
 		}
 	})
@@ -281,7 +283,7 @@ func TestAmendResumesWithoutSendingTwice(t *testing.T) {
 			api := newFakeOrders(s, "r")
 			api.hide = tt.hide
 			yes := true
-			a, _, err := s.CreateAmendment("r", AmendRequest{OpenCabinet: &yes, Notify: []string{"jane.visitor"}}, amendNow, false)
+			a, _, err := s.CreateAmendment("r", runstore.AmendRequest{OpenCabinet: &yes, Notify: []string{"jane.visitor"}}, amendNow, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -298,10 +300,10 @@ func TestAmendResumesWithoutSendingTwice(t *testing.T) {
 			}
 			// Amending with a different request is refused while it is
 			// unfinished; the same request resumes it.
-			if _, _, err := s.CreateAmendment("r", AmendRequest{Shift: time.Hour}, amendNow, false); !errors.Is(err, ErrAmendUnfinished) {
+			if _, _, err := s.CreateAmendment("r", runstore.AmendRequest{Shift: time.Hour}, amendNow, false); !errors.Is(err, runstore.ErrAmendUnfinished) {
 				t.Errorf("other amendment while unfinished: %v; want ErrAmendUnfinished", err)
 			}
-			again, created, err := s.CreateAmendment("r", AmendRequest{OpenCabinet: &yes, Notify: []string{"jane.visitor"}}, amendNow, false)
+			again, created, err := s.CreateAmendment("r", runstore.AmendRequest{OpenCabinet: &yes, Notify: []string{"jane.visitor"}}, amendNow, false)
 			if err != nil || created || again.N != a.N {
 				t.Fatalf("same amendment again = %+v, %v, %v; want amendment %d resumed", again, created, err, a.N)
 			}
@@ -327,8 +329,8 @@ func TestAmendResumesWithoutSendingTwice(t *testing.T) {
 				t.Errorf("note %q; want %q", aos[0].Note, tt.wantNote)
 			}
 			// The same options again change nothing: no order is sent.
-			a2, _, err := s.CreateAmendment("r", AmendRequest{OpenCabinet: &yes, Notify: []string{"jane.visitor"}}, amendNow, false)
-			if err != nil || a2.Orders[AmendUnchanged] != 4 || a2.State != AmendDone {
+			a2, _, err := s.CreateAmendment("r", runstore.AmendRequest{OpenCabinet: &yes, Notify: []string{"jane.visitor"}}, amendNow, false)
+			if err != nil || a2.Orders[runstore.AmendUnchanged] != 4 || a2.State != runstore.AmendDone {
 				t.Errorf("same options again = %+v, %v; want 4 unchanged, done", a2, err)
 			}
 		})
@@ -342,7 +344,7 @@ func TestAmendAnswers(t *testing.T) {
 		update  func(id string, n int) (bool, error)
 		current func(id string, n int) error
 		closeID bool // order of seq 0 is closed at Equinix
-		want    map[AmendOrderState]int
+		want    map[runstore.AmendOrderState]int
 		// wantSent and wantApplied count updates of the order of seq 0.
 		wantSent, wantApplied int
 		wantErr               bool
@@ -350,33 +352,33 @@ func TestAmendAnswers(t *testing.T) {
 		{
 			name:   "retryable then applied",
 			update: func(_ string, n int) (bool, error) { return n > 1, map[bool]error{true: errBusy}[n == 1] },
-			want:   map[AmendOrderState]int{AmendApplied: 3}, wantSent: 2, wantApplied: 1,
+			want:   map[runstore.AmendOrderState]int{runstore.AmendApplied: 3}, wantSent: 2, wantApplied: 1,
 		},
 		{
 			name:   "uncertain answer, applied: read back, not sent again",
 			update: func(_ string, n int) (bool, error) { return true, map[bool]error{true: errTimeout}[n == 1] },
-			want:   map[AmendOrderState]int{AmendApplied: 3}, wantSent: 1, wantApplied: 1,
+			want:   map[runstore.AmendOrderState]int{runstore.AmendApplied: 3}, wantSent: 1, wantApplied: 1,
 		},
 		{
 			name:   "uncertain answer, not applied: read back, sent again",
 			update: func(_ string, n int) (bool, error) { return n > 1, map[bool]error{true: errTimeout}[n == 1] },
-			want:   map[AmendOrderState]int{AmendApplied: 3}, wantSent: 2, wantApplied: 1,
+			want:   map[runstore.AmendOrderState]int{runstore.AmendApplied: 3}, wantSent: 2, wantApplied: 1,
 		},
 		{
 			name:    "closed order skipped",
 			closeID: true,
-			want:    map[AmendOrderState]int{AmendApplied: 2, AmendSkipped: 1}, wantSent: 1,
+			want:    map[runstore.AmendOrderState]int{runstore.AmendApplied: 2, runstore.AmendSkipped: 1}, wantSent: 1,
 		},
 		{
 			name:   "refused for good",
 			update: func(_ string, n int) (bool, error) { return false, errPast },
-			want:   map[AmendOrderState]int{AmendFailed: 3}, wantSent: 1,
+			want:   map[runstore.AmendOrderState]int{runstore.AmendFailed: 3}, wantSent: 1,
 		},
 		{
 			name:    "read-back keeps failing: left sending",
 			update:  func(_ string, n int) (bool, error) { return false, errTimeout },
 			current: func(string, int) error { return errBusy },
-			want:    map[AmendOrderState]int{AmendSending: 3}, wantSent: 1, wantErr: true,
+			want:    map[runstore.AmendOrderState]int{runstore.AmendSending: 3}, wantSent: 1, wantErr: true,
 		},
 		{
 			name:   "credentials refused: stops, left pending",
@@ -395,7 +397,7 @@ func TestAmendAnswers(t *testing.T) {
 			if tt.closeID {
 				api.held[first].Open, api.held[first].Status = false, "CLOSED"
 			}
-			a, _, err := s.CreateAmendment("r", AmendRequest{Shift: 2 * time.Hour}, amendNow, false)
+			a, _, err := s.CreateAmendment("r", runstore.AmendRequest{Shift: 2 * time.Hour}, amendNow, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -409,21 +411,21 @@ func TestAmendAnswers(t *testing.T) {
 			if tt.want != nil && !maps2Equal(got.Orders, tt.want) {
 				t.Errorf("orders by state %v; want %v", got.Orders, tt.want)
 			}
-			if tt.wantErr == (got.State == AmendDone) {
+			if tt.wantErr == (got.State == runstore.AmendDone) {
 				t.Errorf("amendment %s after Amend error %v", got.State, err)
 			}
 			if api.sent[first] != tt.wantSent || api.updates[first] != tt.wantApplied {
 				t.Errorf("order %s: %d sent, %d applied; want %d, %d", first, api.sent[first], api.updates[first], tt.wantSent, tt.wantApplied)
 			}
 			for _, ao := range mustAmendOrders(t, s, a.N) {
-				if ao.State == AmendFailed && (ao.Error == nil || ao.Error.Status != 400) {
+				if ao.State == runstore.AmendFailed && (ao.Error == nil || ao.Error.Status != 400) {
 					t.Errorf("failed order %s records error %+v; want the 400", ao.Key, ao.Error)
 				}
-				if ao.State == AmendSkipped && ao.Note == "" {
+				if ao.State == runstore.AmendSkipped && ao.Note == "" {
 					t.Errorf("skipped order %s has no note", ao.Key)
 				}
 				o := orderOf(t, s, "r", ao.Key)
-				if moved := o.Start.Equal(ao.After.Start); moved != (ao.State == AmendApplied) {
+				if moved := o.Start.Equal(ao.After.Start); moved != (ao.State == runstore.AmendApplied) {
 					t.Errorf("order %s is %s and starts %s in the store", ao.Key, ao.State, o.Start)
 				}
 			}
@@ -431,7 +433,7 @@ func TestAmendAnswers(t *testing.T) {
 	}
 }
 
-func mustAmendOrders(t *testing.T, s *Store, n int) []AmendOrder {
+func mustAmendOrders(t *testing.T, s *runstore.Store, n int) []runstore.AmendOrder {
 	t.Helper()
 	aos, err := s.AmendOrders("r", n)
 	if err != nil {
@@ -450,11 +452,11 @@ func TestAmendSkipsCancelledOrders(t *testing.T) {
 		t.Fatal(err)
 	}
 	api := newFakeOrders(s, "r")
-	a, _, err := s.CreateAmendment("r", AmendRequest{Shift: time.Hour}, amendNow, false)
+	a, _, err := s.CreateAmendment("r", runstore.AmendRequest{Shift: time.Hour}, amendNow, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Orders[AmendSkipped] != 1 || a.Orders[AmendPending] != 2 {
+	if a.Orders[runstore.AmendSkipped] != 1 || a.Orders[runstore.AmendPending] != 2 {
 		t.Errorf("orders %v; want 1 skipped, 2 pending", a.Orders)
 	}
 	tally, err := Amend(context.Background(), s, "r", a.N, api, amendConfig(newClock()))
@@ -468,11 +470,11 @@ func TestAmendOfSomeOrders(t *testing.T) {
 	s, specs := placedRun(t, 3)
 	api := newFakeOrders(s, "r")
 	start, end := specs[1].Start.Add(time.Hour), specs[1].End.Add(time.Hour)
-	a, _, err := s.CreateAmendment("r", AmendRequest{Start: start, End: end, Keys: []string{specs[1].Key}}, amendNow, false)
+	a, _, err := s.CreateAmendment("r", runstore.AmendRequest{Start: start, End: end, Keys: []string{specs[1].Key}}, amendNow, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Orders[AmendPending] != 1 || len(a.Orders) != 1 {
+	if a.Orders[runstore.AmendPending] != 1 || len(a.Orders) != 1 {
 		t.Fatalf("orders %v; want the one order named", a.Orders)
 	}
 	if _, err := Amend(context.Background(), s, "r", a.N, api, amendConfig(newClock())); err != nil {

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
@@ -9,12 +10,14 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // instantAPI answers every request at once.
 type instantAPI struct{ n atomic.Int64 }
 
-func (a *instantAPI) Create(ctx context.Context, o *Order) (string, error) {
+func (a *instantAPI) Create(ctx context.Context, o *runstore.Order) (string, error) {
 	return fmt.Sprintf("1-%d", a.n.Add(1)), nil
 }
 
@@ -30,7 +33,7 @@ func BenchmarkSubmit(b *testing.B) {
 	for _, conc := range []int{8, 32} {
 		for _, delay := range []time.Duration{0, time.Millisecond} {
 			b.Run(fmt.Sprintf("concurrency=%d/delay=%s", conc, delay), func(b *testing.B) {
-				s, err := Open(filepath.Join(b.TempDir(), "db"), Options{CommitDelay: delay})
+				s, err := runstore.Open(filepath.Join(b.TempDir(), "db"), runstore.Options{CommitDelay: delay})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -75,7 +78,7 @@ func BenchmarkBaselineCommitPerChange(b *testing.B) {
 	value := make([]byte, 400)
 	n := 0
 	for b.Loop() {
-		key := u64(n)
+		key := binary.BigEndian.AppendUint64(nil, uint64(n))
 		n++
 		for range 2 {
 			if err := db.Update(func(tx *bolt.Tx) error {
@@ -86,18 +89,6 @@ func BenchmarkBaselineCommitPerChange(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "orders/s")
-}
-
-// BenchmarkCreateRun writes a run of 20,000 orders of 50 visitors:
-// 1,000,000 rows.
-func BenchmarkCreateRun(b *testing.B) {
-	s := openStore(b)
-	specs := specs(20000, 50)
-	i := 0
-	for b.Loop() {
-		createRun(b, s, fmt.Sprintf("run-%d", i), specs, nil)
-		i++
-	}
 }
 
 // BenchmarkSubmitFinished measures resuming a finished 20,000-order run.

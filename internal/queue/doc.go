@@ -1,27 +1,8 @@
-// Package queue keeps a run's orders in a bbolt file and submits them exactly once, with bounded concurrency, retries and resume.
+// Package queue is the durable queue: it places, cancels and amends a
+// run's orders exactly once, with bounded concurrency, a rate limit,
+// retries with backoff and resume, recording every step in the store
+// (internal/runstore) before it is taken.
 //
-// # Layout
-//
-// The store is one bbolt file. Records are JSON; numbers used as keys are
-// 8-byte big-endian, so cursors walk them in order.
-//
-//	meta                   "schema" → schema version (decimal)
-//	runs                   run id → Run
-//	run/<run id>/orders    seq → Order (without its body)
-//	run/<run id>/keys      order key → seq
-//	run/<run id>/bodies    seq → request body
-//	run/<run id>/rows      roster row → RowOutcome
-//	visitors               visitor key → Claim
-//	orderids               Equinix order id → run id, NUL, order key (FindOrder)
-//	schedule               job name → JobState (created by its first write, see schedule.go)
-//
-// A run's record in "runs" is written last by CreateRun: a run whose record
-// is missing was never completely written and is written again from scratch.
-//
-// # Durability
-//
-// Every state change is committed, with fsync, before the call that makes it
-// returns. Changes made at the same time by concurrent callers are gathered
-// into one transaction (group commit), so tracking many requests in flight
-// costs one fsync per batch rather than one per change.
+// What an error from the API means (retry, search, reject, stop) is not
+// the queue's to know: the API side implements ErrorPolicy.
 package queue

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // lockedBuffer is a log sink safe for concurrent writes.
@@ -42,7 +44,7 @@ func TestSubmitOutageLongerThanTheRetryBudget(t *testing.T) {
 	var down atomic.Bool
 	down.Store(true)
 	api := newFakeAPI()
-	api.create = func(o *Order, n int) (bool, error) {
+	api.create = func(o *runstore.Order, n int) (bool, error) {
 		if down.Load() {
 			// Half the sends are refused outright, half time out after
 			// the request went: the order was not placed either way.
@@ -70,11 +72,11 @@ func TestSubmitOutageLongerThanTheRetryBudget(t *testing.T) {
 		t.Errorf("tally during the outage = %+v; want nothing rejected or submitted", tally)
 	}
 	run := checkCounts(t, s, "r")
-	if run.State != RunInterrupted || run.Orders[Rejected] != 0 {
+	if run.State != runstore.RunInterrupted || run.Orders[runstore.Rejected] != 0 {
 		t.Errorf("run after the outage = %s %v; want interrupted, nothing rejected", run.State, run.Orders)
 	}
 	for _, r := range rowsOf(t, s, "r") {
-		if r.Status != RowPending {
+		if r.Status != runstore.RowPending {
 			t.Errorf("row %d = %s; want pending", r.Row, r.Status)
 		}
 	}
@@ -95,7 +97,7 @@ func TestSubmitOutageLongerThanTheRetryBudget(t *testing.T) {
 	if n := len(api.placed); n != len(orders) {
 		t.Errorf("%d orders placed; want %d", n, len(orders))
 	}
-	if run := checkCounts(t, s, "r"); run.State != RunDone || run.Orders[Submitted] != len(orders) {
+	if run := checkCounts(t, s, "r"); run.State != runstore.RunDone || run.Orders[runstore.Submitted] != len(orders) {
 		t.Errorf("run = %s %v; want done, all submitted", run.State, run.Orders)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // TestPlacedRun records two orders placed outside the store as a run, changes
@@ -14,26 +16,26 @@ func TestPlacedRun(t *testing.T) {
 	s := openStore(t)
 	clock := newClock()
 	start := time.Date(2027, 1, 11, 8, 0, 0, 0, time.UTC)
-	placed := []PlacedOrder{
+	placed := []runstore.PlacedOrder{
 		{Key: "1-A", OrderID: "1-A", Start: start, End: start.Add(10 * time.Hour), Body: []byte(`{"details":{"openCabinet":false}}`), Rows: []int{1}},
 		{Key: "1-B", OrderID: "1-B", Start: start, End: start.Add(10 * time.Hour), Body: []byte(`{"details":{"openCabinet":true}}`), Rows: []int{2}},
 	}
 	for i, want := range []bool{true, false} {
-		created, err := s.CreatePlacedRun(Run{ID: "p", Endpoint: "sandbox"}, placed)
+		created, err := s.CreatePlacedRun(runstore.Run{ID: "p", Endpoint: "sandbox"}, placed)
 		if err != nil || created != want {
 			t.Fatalf("CreatePlacedRun %d: created %v, %v; want %v", i+1, created, err, want)
 		}
 	}
 	run, err := s.Run("p")
-	if err != nil || run.Orders[Submitted] != 2 || run.Rows[RowOrdered] != 2 || run.State != RunDone {
+	if err != nil || run.Orders[runstore.Submitted] != 2 || run.Rows[runstore.RowOrdered] != 2 || run.State != runstore.RunDone {
 		t.Fatalf("run %+v, %v; want two submitted orders, done", run, err)
 	}
 
 	// The open-cabinet flag recorded for each order decides what is sent.
 	yes := true
-	req := AmendRequest{OpenCabinet: &yes, Keys: []string{"1-A", "1-B"}}
+	req := runstore.AmendRequest{OpenCabinet: &yes, Keys: []string{"1-A", "1-B"}}
 	a, _, err := s.CreateAmendment("p", req, clock.Now(), false)
-	if err != nil || a.Orders[AmendPending] != 1 || a.Orders[AmendUnchanged] != 1 {
+	if err != nil || a.Orders[runstore.AmendPending] != 1 || a.Orders[runstore.AmendUnchanged] != 1 {
 		t.Fatalf("amendment %+v, %v; want 1-A pending and 1-B unchanged", a, err)
 	}
 	f := newFakeOrders(s, "p")
@@ -43,7 +45,7 @@ func TestPlacedRun(t *testing.T) {
 	if f.sent["1-A"] != 1 || f.sent["1-B"] != 0 {
 		t.Errorf("updates sent %v; want one, to 1-A", f.sent)
 	}
-	if got, found, err := s.FindAmendment("p", req); err != nil || !found || got.N != a.N || got.State != AmendDone {
+	if got, found, err := s.FindAmendment("p", req); err != nil || !found || got.N != a.N || got.State != runstore.AmendDone {
 		t.Errorf("FindAmendment: %+v, %v, %v; want amendment %d, done", got, found, err, a.N)
 	}
 
@@ -55,14 +57,14 @@ func TestPlacedRun(t *testing.T) {
 	api := newFakeAPI()
 	for range 2 {
 		o, err := CancelOrder(context.Background(), s, "p", "1-B", api, "called off", testConfig(clock))
-		if err != nil || o.State != Cancelled {
+		if err != nil || o.State != runstore.Cancelled {
 			t.Fatalf("CancelOrder: %s, %v; want cancelled", o.State, err)
 		}
 	}
 	if api.cancels["1-B"] != 1 || api.cancels["1-A"] != 0 {
 		t.Errorf("cancels sent %v; want one, for 1-B", api.cancels)
 	}
-	if o, _ := s.Order("p", "1-A"); o.State != Submitted {
+	if o, _ := s.Order("p", "1-A"); o.State != runstore.Submitted {
 		t.Errorf("1-A is %s; want it left submitted", o.State)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wvbatch/wvbatch/internal/backoff"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // ErrorClass says what a failed request means for the order.
@@ -68,7 +69,7 @@ type ErrorPolicy interface {
 	// attempt (Retry-After), or 0; a longer wait than the backoff wins.
 	RetryAfter(error) time.Duration
 	// ToStored turns an error into what the store keeps of it.
-	ToStored(error) StoredError
+	ToStored(error) runstore.StoredError
 }
 
 // defaultPolicy treats every error as Uncertain and keeps its message.
@@ -76,12 +77,14 @@ type defaultPolicy struct{}
 
 func (defaultPolicy) Classify(error) ErrorClass      { return Uncertain }
 func (defaultPolicy) RetryAfter(error) time.Duration { return 0 }
-func (defaultPolicy) ToStored(err error) StoredError { return StoredError{Message: err.Error()} }
+func (defaultPolicy) ToStored(err error) runstore.StoredError {
+	return runstore.StoredError{Message: err.Error()}
+}
 
 // Submitter places orders and finds them again.
 type Submitter interface {
 	// Create sends the order's request and returns Equinix's order id.
-	Create(ctx context.Context, o *Order) (orderID string, err error)
+	Create(ctx context.Context, o *runstore.Order) (orderID string, err error)
 	// FindByReference looks for an order by its customerReferenceId.
 	FindByReference(ctx context.Context, reference string) (orderID string, found bool, err error)
 }
@@ -221,7 +224,7 @@ type Tally struct {
 	Found   int
 }
 
-func tallyOf(run Run) Tally {
+func tallyOf(run runstore.Run) Tally {
 	var t Tally
 	for s, n := range run.Orders {
 		t.Orders += n
@@ -230,26 +233,26 @@ func tallyOf(run Run) Tally {
 	return t
 }
 
-func (t *Tally) add(s OrderState, n int) {
+func (t *Tally) add(s runstore.OrderState, n int) {
 	switch s {
-	case Planned:
+	case runstore.Planned:
 		t.Planned += n
-	case Sending:
+	case runstore.Sending:
 		t.Sending += n
-	case Submitted:
+	case runstore.Submitted:
 		t.Submitted += n
-	case Rejected:
+	case runstore.Rejected:
 		t.Rejected += n
-	case Cancelling:
+	case runstore.Cancelling:
 		t.Cancelling += n
-	case Cancelled:
+	case runstore.Cancelled:
 		t.Cancelled += n
-	case Closed:
+	case runstore.Closed:
 		t.Closed += n
 	}
 }
 
-func (t *Tally) move(from, to OrderState) {
+func (t *Tally) move(from, to runstore.OrderState) {
 	t.add(from, -1)
 	t.add(to, 1)
 }
@@ -258,7 +261,7 @@ func (t *Tally) move(from, to OrderState) {
 type task struct {
 	key, ref  string
 	seq       int
-	state     OrderState // Planned: send it; Sending: search for it
+	state     runstore.OrderState // Planned: send it; Sending: search for it
 	due       time.Time
 	lookups   int
 	tries     int       // requests sent for it in this call
@@ -270,7 +273,7 @@ type task struct {
 // result is what a worker did with a task.
 type result struct {
 	t       *task
-	moves   [][2]OrderState
+	moves   [][2]runstore.OrderState
 	requeue bool
 	stop    error // a fatal answer or a store failure
 	sent    int
@@ -289,12 +292,12 @@ type result struct {
 // waits for the requests in flight, records them and returns ctx.Err() or
 // the fatal error; submitting the run again resumes it. A run with nothing
 // left to do makes no requests.
-func Submit(ctx context.Context, s *Store, runID string, sub Submitter, cfg RunConfig) (Tally, error) {
+func Submit(ctx context.Context, s *runstore.Store, runID string, sub Submitter, cfg RunConfig) (Tally, error) {
 	if err := cfg.validate(); err != nil {
 		return Tally{}, fmt.Errorf("submit run %s: %w", runID, err)
 	}
 	cfg = cfg.withDefaults()
-	release, err := s.claimRun(runID)
+	release, err := s.ClaimRun(runID)
 	if err != nil {
 		return Tally{}, err
 	}
@@ -306,21 +309,22 @@ func Submit(ctx context.Context, s *Store, runID string, sub Submitter, cfg RunC
 	r := newRunner(s, runID, sub, cfg)
 	r.tally = tallyOf(run)
 	r.waiting.Store(int64(r.tally.Planned + r.tally.Sending))
-	if run.Orders[Planned] == 0 && run.Orders[Sending] == 0 {
+	if run.Orders[runstore.Planned] == 0 && run.Orders[runstore.Sending] == 0 {
 		// Nothing to do: the counts are kept with the orders, in the same
 		// transactions, so the orders need not be read.
-		if run.State != RunDone && run.State != RunCancelled {
-			err = s.SetRunState(runID, RunDone)
+		if run.State != runstore.RunDone && run.State != runstore.RunCancelled {
+			err = s.SetRunState(runID, runstore.RunDone)
 		}
 		return r.tally, err
 	}
-	todo, err := s.unfinished(runID)
+	unsent, err := s.Unsent(runID)
 	if err != nil {
 		return r.tally, err
 	}
 	now := cfg.Now()
-	for _, t := range todo {
-		if t.state == Sending {
+	for _, u := range unsent {
+		t := &task{key: u.Key, ref: u.Reference, seq: u.Seq, state: u.State, due: u.Due, since: u.Since}
+		if t.state == runstore.Sending {
 			// A request the earlier process sent just before it stopped
 			// may still be on its way, and placed after a search that
 			// came too soon: search once it has had SettleDelay to land.
@@ -335,18 +339,18 @@ func Submit(ctx context.Context, s *Store, runID string, sub Submitter, cfg RunC
 	stopErr := r.loop(ctx)
 	stopWatch()
 
-	state := RunDone
+	state := runstore.RunDone
 	switch {
 	case stopErr != nil:
-		state = RunInterrupted
+		state = runstore.RunInterrupted
 	case ctx.Err() != nil:
-		state, stopErr = RunInterrupted, ctx.Err()
+		state, stopErr = runstore.RunInterrupted, ctx.Err()
 	case r.tally.Sending > 0:
-		state = RunInterrupted
+		state = runstore.RunInterrupted
 		stopErr = fmt.Errorf("run %s: %d %w; submit the run again to resolve them",
 			runID, r.tally.Sending, ErrUnresolved)
 	case r.tally.Planned > 0:
-		state = RunOpen
+		state = runstore.RunOpen
 	}
 	if err := s.SetRunState(runID, state); err != nil && stopErr == nil {
 		stopErr = err
@@ -355,7 +359,7 @@ func Submit(ctx context.Context, s *Store, runID string, sub Submitter, cfg RunC
 }
 
 type runner struct {
-	s     *Store
+	s     *runstore.Store
 	runID string
 	sub   Submitter
 	cfg   RunConfig
@@ -368,11 +372,11 @@ type runner struct {
 	delayed taskHeap // not yet due: by due time
 }
 
-func newRunner(s *Store, runID string, sub Submitter, cfg RunConfig) *runner {
+func newRunner(s *runstore.Store, runID string, sub Submitter, cfg RunConfig) *runner {
 	r := &runner{s: s, runID: runID, sub: sub, cfg: cfg, log: cfg.Logger.With().Str("run", runID).Logger()}
 	r.ready.less = func(a, b *task) bool {
-		if (a.state == Sending) != (b.state == Sending) {
-			return a.state == Sending
+		if (a.state == runstore.Sending) != (b.state == runstore.Sending) {
+			return a.state == runstore.Sending
 		}
 		return a.seq < b.seq
 	}
@@ -573,7 +577,7 @@ func (r *runner) work(ctx context.Context, t *task, events chan<- event) {
 		// that nothing starts before a failure is known.
 		events <- event{res: res, holds: granted && !released}
 	}()
-	if t.state == Sending {
+	if t.state == runstore.Sending {
 		res = r.resolve(ctx, t, wait, release)
 	} else {
 		res = r.send(ctx, t, wait, release)
@@ -602,14 +606,14 @@ func (r *runner) send(ctx context.Context, t *task, wait func() bool, release fu
 		res.stop = err
 		return res
 	}
-	res.moves = append(res.moves, [2]OrderState{Planned, Sending})
+	res.moves = append(res.moves, [2]runstore.OrderState{runstore.Planned, runstore.Sending})
 	if !wait() {
 		// The run stopped before this order's turn: it was not sent.
 		if err := r.s.MarkUnsent(r.runID, t.key); err != nil {
 			res.stop = err
 			return res
 		}
-		res.moves = append(res.moves, [2]OrderState{Sending, Planned})
+		res.moves = append(res.moves, [2]runstore.OrderState{runstore.Sending, runstore.Planned})
 		return res
 	}
 	log := r.log.With().Str("order", t.key).Str("reference", t.ref).Int("attempt", o.Attempts).Logger()
@@ -623,7 +627,7 @@ func (r *runner) send(ctx context.Context, t *task, wait func() bool, release fu
 			res.stop = err
 			return res
 		}
-		res.moves = append(res.moves, [2]OrderState{Sending, Submitted})
+		res.moves = append(res.moves, [2]runstore.OrderState{runstore.Sending, runstore.Submitted})
 		log.Debug().Str("orderId", orderID).Msg("order submitted")
 		return res
 	}
@@ -639,7 +643,7 @@ func (r *runner) send(ctx context.Context, t *task, wait func() bool, release fu
 				res.stop = err
 				return res
 			}
-			res.moves = append(res.moves, [2]OrderState{Sending, Planned})
+			res.moves = append(res.moves, [2]runstore.OrderState{runstore.Sending, runstore.Planned})
 			res.stop = &gaveUpError{ref: t.ref, tries: t.tries, err: err}
 			log.Warn().Err(err).Msg("order kept failing without a verdict; the run stops and keeps it to send again")
 			return res
@@ -649,7 +653,7 @@ func (r *runner) send(ctx context.Context, t *task, wait func() bool, release fu
 			res.stop = err
 			return res
 		}
-		res.moves = append(res.moves, [2]OrderState{Sending, Planned})
+		res.moves = append(res.moves, [2]runstore.OrderState{runstore.Sending, runstore.Planned})
 		res.retried, res.requeue, t.due = true, true, next
 		log.Info().Err(err).Time("next", next).Msg("order will be retried")
 	case Final:
@@ -661,14 +665,14 @@ func (r *runner) send(ctx context.Context, t *task, wait func() bool, release fu
 			res.stop = err
 			return res
 		}
-		res.moves = append(res.moves, [2]OrderState{Sending, Planned})
+		res.moves = append(res.moves, [2]runstore.OrderState{runstore.Sending, runstore.Planned})
 		res.stop = err
 	default:
 		if err := r.s.MarkUncertain(r.runID, t.key, stored); err != nil {
 			res.stop = err
 			return res
 		}
-		t.state, t.uncertain, t.lookups = Sending, true, 0
+		t.state, t.uncertain, t.lookups = runstore.Sending, true, 0
 		t.due = r.cfg.Now().Add(r.cfg.SettleDelay)
 		res.requeue = true
 		log.Info().Err(err).Msg("order may have been placed; searching for it before sending again")
@@ -676,12 +680,12 @@ func (r *runner) send(ctx context.Context, t *task, wait func() bool, release fu
 	return res
 }
 
-func (r *runner) reject(res result, t *task, stored StoredError, log zerolog.Logger, err error) result {
+func (r *runner) reject(res result, t *task, stored runstore.StoredError, log zerolog.Logger, err error) result {
 	if err := r.s.MarkRejected(r.runID, t.key, stored); err != nil {
 		res.stop = err
 		return res
 	}
-	res.moves = append(res.moves, [2]OrderState{Sending, Rejected})
+	res.moves = append(res.moves, [2]runstore.OrderState{runstore.Sending, runstore.Rejected})
 	log.Info().Err(err).Msg("order rejected")
 	return res
 }
@@ -717,7 +721,7 @@ func (r *runner) resolve(ctx context.Context, t *task, wait func() bool, release
 			res.stop = err
 			return res
 		}
-		res.moves = append(res.moves, [2]OrderState{Sending, Submitted})
+		res.moves = append(res.moves, [2]runstore.OrderState{runstore.Sending, runstore.Submitted})
 		res.found = true
 		log.Info().Str("orderId", orderID).Msg("order found placed")
 		return res
@@ -727,7 +731,7 @@ func (r *runner) resolve(ctx context.Context, t *task, wait func() bool, release
 		res.stop = err
 		return res
 	}
-	res.moves = append(res.moves, [2]OrderState{Sending, Planned})
+	res.moves = append(res.moves, [2]runstore.OrderState{runstore.Sending, runstore.Planned})
 	if t.tries >= r.cfg.MaxAttempts {
 		// Every send met no clear answer and none placed it: the order
 		// stays planned, and the run stops.
@@ -739,7 +743,7 @@ func (r *runner) resolve(ctx context.Context, t *task, wait func() bool, release
 		log.Warn().Err(last).Msg("order not placed and every send met no clear answer; the run stops and keeps it to send again")
 		return res
 	}
-	t.state, t.due, t.lookups, t.uncertain = Planned, time.Time{}, 0, false
+	t.state, t.due, t.lookups, t.uncertain = runstore.Planned, time.Time{}, 0, false
 	res.requeue = true
 	log.Debug().Msg("order not placed; it will be sent")
 	return res

@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -13,7 +12,9 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // apiError is an error from the fake API, of a known class.
@@ -33,12 +34,12 @@ func classify(err error) ErrorClass {
 	return Uncertain
 }
 
-func toStored(err error) StoredError {
+func toStored(err error) runstore.StoredError {
 	var ae *apiError
 	if errors.As(err, &ae) {
-		return StoredError{Status: ae.status, Message: ae.msg}
+		return runstore.StoredError{Status: ae.status, Message: ae.msg}
 	}
-	return StoredError{Message: err.Error()}
+	return runstore.StoredError{Message: err.Error()}
 }
 
 // testPolicy is an error policy of functions: by default the one of the
@@ -46,13 +47,13 @@ func toStored(err error) StoredError {
 type testPolicy struct {
 	classify   func(error) ErrorClass
 	retryAfter func(error) time.Duration
-	toStored   func(error) StoredError
+	toStored   func(error) runstore.StoredError
 }
 
 func newTestPolicy() *testPolicy { return &testPolicy{classify: classify, toStored: toStored} }
 
-func (p *testPolicy) Classify(err error) ErrorClass  { return p.classify(err) }
-func (p *testPolicy) ToStored(err error) StoredError { return p.toStored(err) }
+func (p *testPolicy) Classify(err error) ErrorClass           { return p.classify(err) }
+func (p *testPolicy) ToStored(err error) runstore.StoredError { return p.toStored(err) }
 func (p *testPolicy) RetryAfter(err error) time.Duration {
 	if p.retryAfter == nil {
 		return 0
@@ -81,7 +82,7 @@ var (
 type fakeAPI struct {
 	// create answers the n-th Create of an order (n from 1): placed says
 	// whether the order now exists, err what the caller is told.
-	create func(o *Order, n int) (placed bool, err error)
+	create func(o *runstore.Order, n int) (placed bool, err error)
 	// find answers the n-th search for a reference; nil answers from what
 	// was placed.
 	find   func(ref string, n int) error
@@ -119,7 +120,7 @@ func (f *fakeAPI) leave() {
 	f.mu.Unlock()
 }
 
-func (f *fakeAPI) Create(ctx context.Context, o *Order) (string, error) {
+func (f *fakeAPI) Create(ctx context.Context, o *runstore.Order) (string, error) {
 	f.enter("create " + o.Reference)
 	defer f.leave()
 	if f.delay > 0 {
@@ -254,7 +255,7 @@ func TestSubmitSendsEachOrderOnce(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
 	orders := specs(40, 3)
-	createRun(t, s, "r", orders, []RowOutcome{{Row: 1, Status: RowInvalid}})
+	createRun(t, s, "r", orders, []runstore.RowOutcome{{Row: 1, Status: runstore.RowInvalid}})
 	api := newFakeAPI()
 	api.delay = 2 * time.Millisecond
 	cfg := testConfig(newClock())
@@ -281,23 +282,23 @@ func TestSubmitSendsEachOrderOnce(t *testing.T) {
 	}
 	got, _ := s.Orders("r")
 	for _, o := range got {
-		if o.State != Submitted || o.OrderID != api.placed[o.Reference] {
+		if o.State != runstore.Submitted || o.OrderID != api.placed[o.Reference] {
 			t.Errorf("order %s: %s %q; want submitted as %q", o.Key, o.State, o.OrderID, api.placed[o.Reference])
 		}
 	}
 	for _, r := range rowsOf(t, s, "r") {
 		if r.Row == 1 {
-			if r.Status != RowInvalid {
+			if r.Status != runstore.RowInvalid {
 				t.Errorf("row 1 = %s; want it left invalid", r.Status)
 			}
 			continue
 		}
-		if r.Status != RowOrdered || len(r.OrderIDs) != 1 {
+		if r.Status != runstore.RowOrdered || len(r.OrderIDs) != 1 {
 			t.Errorf("row %d = %+v; want ordered", r.Row, r)
 		}
 	}
 	run := checkCounts(t, s, "r")
-	if run.State != RunDone {
+	if run.State != runstore.RunDone {
 		t.Errorf("run state = %s; want done", run.State)
 	}
 
@@ -354,7 +355,7 @@ func TestSubmitResolvesSendingOrdersFirst(t *testing.T) {
 			t.Errorf("order %d created %d times; want 1", i, n)
 		}
 	}
-	if o := orderOf(t, s, "r", orders[1].Key); o.State != Submitted || o.OrderID != "1-900" {
+	if o := orderOf(t, s, "r", orders[1].Key); o.State != runstore.Submitted || o.OrderID != "1-900" {
 		t.Errorf("order 1 = %s %s; want submitted as 1-900", o.State, o.OrderID)
 	}
 	// The intent a crash left, found never placed, may never have been
@@ -391,7 +392,7 @@ func TestSubmitNeverSendsAnUnresolvedOrder(t *testing.T) {
 	if tally.Sending != 1 || tally.Submitted != 1 {
 		t.Errorf("tally = %+v", tally)
 	}
-	if run := checkCounts(t, s, "r"); run.State != RunInterrupted {
+	if run := checkCounts(t, s, "r"); run.State != runstore.RunInterrupted {
 		t.Errorf("run state = %s; want interrupted", run.State)
 	}
 
@@ -403,7 +404,7 @@ func TestSubmitNeverSendsAnUnresolvedOrder(t *testing.T) {
 	if api.creates[orders[0].Reference] != 1 {
 		t.Errorf("order created %d times; want 1", api.creates[orders[0].Reference])
 	}
-	if run := checkCounts(t, s, "r"); run.State != RunDone || run.Orders[Submitted] != 2 {
+	if run := checkCounts(t, s, "r"); run.State != runstore.RunDone || run.Orders[runstore.Submitted] != 2 {
 		t.Errorf("run = %+v", run)
 	}
 }
@@ -414,17 +415,17 @@ func TestSubmitRetries(t *testing.T) {
 		name       string
 		failures   int
 		retryAfter time.Duration
-		wantState  OrderState
+		wantState  runstore.OrderState
 		wantSent   int
 		minWait    time.Duration
 		maxWait    time.Duration
 	}{
 		// Backoff 1s then 2s, each with jitter down to half.
-		{"succeeds on the third attempt", 2, 0, Submitted, 3, 1500 * time.Millisecond, 3 * time.Second},
-		{"Retry-After wins over a shorter backoff", 2, 30 * time.Second, Submitted, 3, 60 * time.Second, 60 * time.Second},
+		{"succeeds on the third attempt", 2, 0, runstore.Submitted, 3, 1500 * time.Millisecond, 3 * time.Second},
+		{"Retry-After wins over a shorter backoff", 2, 30 * time.Second, runstore.Submitted, 3, 60 * time.Second, 60 * time.Second},
 		// 4 attempts with 3 waits: 1s, 2s, 4s (jitter down to half); a
 		// failure that may pass is no verdict: the order stays planned.
-		{"kept planned after the last attempt", 99, 0, Planned, 4, 3500 * time.Millisecond, 7 * time.Second},
+		{"kept planned after the last attempt", 99, 0, runstore.Planned, 4, 3500 * time.Millisecond, 7 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -433,7 +434,7 @@ func TestSubmitRetries(t *testing.T) {
 			orders := specs(1, 2)
 			createRun(t, s, "r", orders, nil)
 			api := newFakeAPI()
-			api.create = func(o *Order, n int) (bool, error) {
+			api.create = func(o *runstore.Order, n int) (bool, error) {
 				if n <= tt.failures {
 					return false, errBusy
 				}
@@ -446,7 +447,7 @@ func TestSubmitRetries(t *testing.T) {
 				policyOf(cfg).retryAfter = func(error) time.Duration { return tt.retryAfter }
 			}
 			tally, err := Submit(context.Background(), s, "r", api, cfg)
-			if tt.wantState == Planned {
+			if tt.wantState == runstore.Planned {
 				if !errors.Is(err, ErrGaveUp) || !strings.Contains(fmt.Sprint(err), "service unavailable") {
 					t.Fatalf("Submit = %v; want ErrGaveUp with the last error", err)
 				}
@@ -461,16 +462,16 @@ func TestSubmitRetries(t *testing.T) {
 			if waited := clock.Now().Sub(start); waited < tt.minWait || waited > tt.maxWait {
 				t.Errorf("waited %s between attempts; want %s..%s", waited, tt.minWait, tt.maxWait)
 			}
-			if tt.wantState == Planned {
+			if tt.wantState == runstore.Planned {
 				if o.LastError == nil || o.LastError.Status != 503 {
 					t.Errorf("last error = %+v; want the 503", o.LastError)
 				}
 				for _, r := range rowsOf(t, s, "r") {
-					if r.Status != RowPending {
+					if r.Status != runstore.RowPending {
 						t.Errorf("row %d = %+v; want pending", r.Row, r)
 					}
 				}
-				if run := checkCounts(t, s, "r"); run.State != RunInterrupted {
+				if run := checkCounts(t, s, "r"); run.State != runstore.RunInterrupted {
 					t.Errorf("run state = %s; want interrupted", run.State)
 				}
 			}
@@ -498,7 +499,7 @@ func TestSubmitUncertainAnswerIsSearchedBeforeResending(t *testing.T) {
 			api := newFakeAPI()
 			clock := newClock()
 			var searchedAt time.Time
-			api.create = func(o *Order, n int) (bool, error) {
+			api.create = func(o *runstore.Order, n int) (bool, error) {
 				if n == 1 {
 					return tt.placed, errTimeout
 				}
@@ -519,7 +520,7 @@ func TestSubmitUncertainAnswerIsSearchedBeforeResending(t *testing.T) {
 			if searchedAt.Sub(start) < cfg.SettleDelay {
 				t.Errorf("searched %s after the lost answer; want at least %s", searchedAt.Sub(start), cfg.SettleDelay)
 			}
-			if o := orderOf(t, s, "r", orders[0].Key); o.State != Submitted || o.OrderID != api.placed[ref] {
+			if o := orderOf(t, s, "r", orders[0].Key); o.State != runstore.Submitted || o.OrderID != api.placed[ref] {
 				t.Errorf("order = %s %q; want submitted as %q", o.State, o.OrderID, api.placed[ref])
 			}
 		})
@@ -532,16 +533,16 @@ func TestSubmitFinalErrorRejects(t *testing.T) {
 	orders := specs(3, 2) // rows 2..7; order 1 has rows 4, 5
 	createRun(t, s, "r", orders, nil)
 	api := newFakeAPI()
-	api.create = func(o *Order, n int) (bool, error) {
+	api.create = func(o *runstore.Order, n int) (bool, error) {
 		if o.Seq == 1 {
 			return false, errInvalid
 		}
 		return true, nil
 	}
 	cfg := testConfig(newClock())
-	policyOf(cfg).toStored = func(err error) StoredError {
+	policyOf(cfg).toStored = func(err error) runstore.StoredError {
 		st := toStored(err)
-		st.Problems = []Problem{{Property: "details.visitors[1].email", Reason: "invalid email", Row: 5}}
+		st.Problems = []runstore.Problem{{Property: "details.visitors[1].email", Reason: "invalid email", Row: 5}}
 		return st
 	}
 	tally, err := Submit(context.Background(), s, "r", api, cfg)
@@ -551,18 +552,18 @@ func TestSubmitFinalErrorRejects(t *testing.T) {
 	if tally.Submitted != 2 || tally.Rejected != 1 || api.creates[orders[1].Reference] != 1 {
 		t.Errorf("tally = %+v, rejected order sent %d times", tally, api.creates[orders[1].Reference])
 	}
-	status := map[int]RowStatus{}
+	status := map[int]runstore.RowStatus{}
 	for _, r := range rowsOf(t, s, "r") {
 		status[r.Row] = r.Status
 		if r.Row == 5 && (len(r.Problems) != 1 || r.Problems[0].Reason != "invalid email") {
 			t.Errorf("row 5 problems = %+v", r.Problems)
 		}
 	}
-	want := map[int]RowStatus{2: RowOrdered, 3: RowOrdered, 4: RowRejected, 5: RowRejected, 6: RowOrdered, 7: RowOrdered}
+	want := map[int]runstore.RowStatus{2: runstore.RowOrdered, 3: runstore.RowOrdered, 4: runstore.RowRejected, 5: runstore.RowRejected, 6: runstore.RowOrdered, 7: runstore.RowOrdered}
 	if !maps2Equal(status, want) {
 		t.Errorf("rows = %v; want %v", status, want)
 	}
-	if run := checkCounts(t, s, "r"); run.State != RunDone {
+	if run := checkCounts(t, s, "r"); run.State != runstore.RunDone {
 		t.Errorf("run state = %s; want done", run.State)
 	}
 }
@@ -585,7 +586,7 @@ func TestSubmitFatalErrorStopsTheRun(t *testing.T) {
 	orders := specs(10, 1)
 	createRun(t, s, "r", orders, nil)
 	api := newFakeAPI()
-	api.create = func(o *Order, n int) (bool, error) {
+	api.create = func(o *runstore.Order, n int) (bool, error) {
 		if o.Seq == 3 {
 			return false, errAuth
 		}
@@ -603,10 +604,10 @@ func TestSubmitFatalErrorStopsTheRun(t *testing.T) {
 	if tally.Submitted != 3 || tally.Planned != 7 {
 		t.Errorf("tally = %+v", tally)
 	}
-	if o := orderOf(t, s, "r", orders[3].Key); o.State != Planned || o.LastError == nil || o.LastError.Status != 401 {
+	if o := orderOf(t, s, "r", orders[3].Key); o.State != runstore.Planned || o.LastError == nil || o.LastError.Status != 401 {
 		t.Errorf("refused order = %s %+v; want planned with the 401", o.State, o.LastError)
 	}
-	if run := checkCounts(t, s, "r"); run.State != RunInterrupted {
+	if run := checkCounts(t, s, "r"); run.State != runstore.RunInterrupted {
 		t.Errorf("run state = %s; want interrupted", run.State)
 	}
 
@@ -623,7 +624,7 @@ func TestSubmitFatalErrorStopsTheRun(t *testing.T) {
 			t.Errorf("%s created %d times; want %d", o.Reference, api.creates[o.Reference], want)
 		}
 	}
-	if run := checkCounts(t, s, "r"); run.State != RunDone || run.Orders[Submitted] != 10 {
+	if run := checkCounts(t, s, "r"); run.State != runstore.RunDone || run.Orders[runstore.Submitted] != 10 {
 		t.Errorf("run = %+v", run)
 	}
 }
@@ -637,7 +638,7 @@ func TestSubmitInterruptedRunResumes(t *testing.T) {
 	api.delay = time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	api.create = func(o *Order, n int) (bool, error) {
+	api.create = func(o *runstore.Order, n int) (bool, error) {
 		if o.Seq == 8 {
 			cancel() // SIGINT while requests are in flight
 		}
@@ -656,7 +657,7 @@ func TestSubmitInterruptedRunResumes(t *testing.T) {
 		t.Errorf("%d orders sent before stopping; want 9..%d", sent, 9+2*cfg.Concurrency)
 	}
 	run := checkCounts(t, s, "r")
-	if run.State != RunInterrupted || run.Orders[Sending] != 0 || run.Orders[Submitted] != sent {
+	if run.State != runstore.RunInterrupted || run.Orders[runstore.Sending] != 0 || run.Orders[runstore.Submitted] != sent {
 		t.Errorf("after interruption: %+v; want every sent order recorded submitted", run)
 	}
 	if tally.Submitted != sent {
@@ -672,7 +673,7 @@ func TestSubmitInterruptedRunResumes(t *testing.T) {
 			t.Errorf("%s created %d times; want 1", o.Reference, api.creates[o.Reference])
 		}
 	}
-	if run := checkCounts(t, s, "r"); run.State != RunDone || run.Orders[Submitted] != 30 {
+	if run := checkCounts(t, s, "r"); run.State != runstore.RunDone || run.Orders[runstore.Submitted] != 30 {
 		t.Errorf("run = %+v", run)
 	}
 }
@@ -680,7 +681,7 @@ func TestSubmitInterruptedRunResumes(t *testing.T) {
 // hangingAPI never answers Create until its context ends.
 type hangingAPI struct{ *fakeAPI }
 
-func (h hangingAPI) Create(ctx context.Context, o *Order) (string, error) {
+func (h hangingAPI) Create(ctx context.Context, o *runstore.Order) (string, error) {
 	h.enter("create " + o.Reference)
 	defer h.leave()
 	h.mu.Lock()
@@ -705,7 +706,7 @@ func TestSubmitDrainTimeoutLeavesOrderToBeSearched(t *testing.T) {
 	if _, err := Submit(ctx, s, "r", hangingAPI{api}, cfg); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Submit = %v; want ctx's error", err)
 	}
-	if o := orderOf(t, s, "r", orders[0].Key); o.State != Sending {
+	if o := orderOf(t, s, "r", orders[0].Key); o.State != runstore.Sending {
 		t.Fatalf("order cut short is %s; want sending", o.State)
 	}
 	policyOf(cfg).classify = classify
@@ -713,7 +714,7 @@ func TestSubmitDrainTimeoutLeavesOrderToBeSearched(t *testing.T) {
 		t.Fatal(err)
 	}
 	noResend(t, api.callLog())
-	if o := orderOf(t, s, "r", orders[0].Key); o.State != Submitted || o.OrderID != "1-555" || api.creates[orders[0].Reference] != 1 {
+	if o := orderOf(t, s, "r", orders[0].Key); o.State != runstore.Submitted || o.OrderID != "1-555" || api.creates[orders[0].Reference] != 1 {
 		t.Errorf("order = %s %s after %d creates; want submitted as 1-555 after 1", o.State, o.OrderID, api.creates[orders[0].Reference])
 	}
 }
@@ -727,65 +728,38 @@ func TestSubmitRejectsBadConfig(t *testing.T) {
 			t.Errorf("Submit with %+v succeeded", cfg)
 		}
 	}
-	if _, err := Submit(context.Background(), s, "nope", newFakeAPI(), RunConfig{}); !errors.Is(err, ErrNotFound) {
+	if _, err := Submit(context.Background(), s, "nope", newFakeAPI(), RunConfig{}); !errors.Is(err, runstore.ErrNotFound) {
 		t.Errorf("Submit of an unknown run = %v; want ErrNotFound", err)
 	}
 }
 
-// markSubmitted writes every order of a run but the last leave as
-// submitted, with its rows ordered, straight into the file.
-func markSubmitted(t testing.TB, s *Store, runID string, leave int) {
+// markSubmitted takes every order of a run but the last leave through
+// sending to submitted, many at once so that the store gathers the changes
+// into few commits, and marks the run done when none is left.
+func markSubmitted(t testing.TB, s *runstore.Store, runID string, leave int) {
 	t.Helper()
 	orders, err := s.Orders(runID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	orders = orders[:len(orders)-leave]
-	for from := 0; from < len(orders); from += 2000 {
-		err := s.updateNow(func(tx *bolt.Tx) error {
-			rb, err := runBucket(tx, runID)
-			if err != nil {
+	var g errgroup.Group
+	g.SetLimit(256)
+	for _, o := range orders {
+		g.Go(func() error {
+			if _, err := s.MarkSending(runID, o.Key); err != nil {
 				return err
 			}
-			for _, o := range orders[from:min(from+2000, len(orders))] {
-				o.State, o.OrderID, o.Attempts = Submitted, "1-"+o.Reference, 1
-				v, _ := json.Marshal(&o)
-				if err := rb.Bucket(bucketOrders).Put(u64(o.Seq), v); err != nil {
-					return err
-				}
-				for _, row := range o.Rows {
-					v, _ := json.Marshal(&RowOutcome{Status: RowOrdered, OrderIDs: []string{o.OrderID}})
-					if err := rb.Bucket(bucketRows).Put(u64(row), v); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
+			return s.MarkSubmitted(runID, o.Key, "1-"+o.Reference)
 		})
-		if err != nil {
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if leave == 0 {
+		if err := s.SetRunState(runID, runstore.RunDone); err != nil {
 			t.Fatal(err)
 		}
-	}
-	err = s.updateNow(func(tx *bolt.Tx) error {
-		run, err := getRun(tx, runID)
-		if err != nil {
-			return err
-		}
-		rows := 0
-		for _, o := range orders {
-			rows += len(o.Rows)
-		}
-		run.Orders = map[OrderState]int{Submitted: len(orders), Planned: leave}
-		run.Rows = map[RowStatus]int{RowOrdered: rows, RowPending: run.Rows[RowPending] - rows}
-		if leave == 0 {
-			delete(run.Orders, Planned)
-			delete(run.Rows, RowPending)
-			run.State = RunDone
-		}
-		return putRun(tx, run)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -826,7 +800,7 @@ func TestSubmitOfALargeRunNearlyDoneIsQuick(t *testing.T) {
 				t.Errorf("Submit of a 20,000-order run with %d left took %s; want under %s", tt.leave, took, limit)
 			}
 			t.Logf("Submit of a 20,000-order run with %d left: %s", tt.leave, took)
-			if run := checkCounts(t, s, "r"); run.State != RunDone {
+			if run := checkCounts(t, s, "r"); run.State != runstore.RunDone {
 				t.Errorf("run state = %s; want done", run.State)
 			}
 		})
@@ -876,11 +850,11 @@ func TestCancelRun(t *testing.T) {
 	if tally.Cancelled != 5 || tally.Submitted != 1 || tally.Retries != 1 {
 		t.Errorf("tally = %+v", tally)
 	}
-	want := map[string]OrderState{}
+	want := map[string]runstore.OrderState{}
 	for i, o := range orders {
-		want[o.Key] = Cancelled
+		want[o.Key] = runstore.Cancelled
 		if i == 3 {
-			want[o.Key] = Submitted
+			want[o.Key] = runstore.Submitted
 		}
 	}
 	got, _ := s.Orders("r")
@@ -896,9 +870,9 @@ func TestCancelRun(t *testing.T) {
 		t.Errorf("cancel calls = %v; want none for the planned order, one for the one found", api.cancels)
 	}
 	for _, r := range rowsOf(t, s, "r") {
-		want := RowCancelled
+		want := runstore.RowCancelled
 		if r.Row == 5 { // order 3's row
-			want = RowOrdered
+			want = runstore.RowOrdered
 		}
 		if r.Status != want {
 			t.Errorf("row %d = %s; want %s", r.Row, r.Status, want)
@@ -908,7 +882,7 @@ func TestCancelRun(t *testing.T) {
 	if len(claims) != 1 || claims[orders[3].VisitorKeys[0]].OrderID != "1-3" {
 		t.Errorf("claims after cancel = %v; want only order 3's", claims)
 	}
-	if run := checkCounts(t, s, "r"); run.State == RunCancelled {
+	if run := checkCounts(t, s, "r"); run.State == runstore.RunCancelled {
 		t.Errorf("run is cancelled with an order still placed")
 	}
 
@@ -920,7 +894,7 @@ func TestCancelRun(t *testing.T) {
 	if n := api.count(api.cancels) - before; n != 1 {
 		t.Errorf("second Cancel made %d calls; want 1", n)
 	}
-	if run := checkCounts(t, s, "r"); run.State != RunCancelled || run.Orders[Cancelled] != 6 {
+	if run := checkCounts(t, s, "r"); run.State != runstore.RunCancelled || run.Orders[runstore.Cancelled] != 6 {
 		t.Errorf("run = %+v", run)
 	}
 	// A cancelled run has nothing to submit.
@@ -949,7 +923,7 @@ func TestCancelStopsOnFatal(t *testing.T) {
 		t.Errorf("%d cancel calls; want 1 (none after the fatal answer)", n)
 	}
 	run := checkCounts(t, s, "r")
-	if run.Orders[Cancelling] != 1 || run.Orders[Submitted] != 4 {
+	if run.Orders[runstore.Cancelling] != 1 || run.Orders[runstore.Submitted] != 4 {
 		t.Errorf("orders = %v; want one left cancelling, four submitted", run.Orders)
 	}
 }
@@ -961,7 +935,7 @@ type blockingAPI struct {
 	unblock chan struct{}
 }
 
-func (b blockingAPI) Create(ctx context.Context, o *Order) (string, error) {
+func (b blockingAPI) Create(ctx context.Context, o *runstore.Order) (string, error) {
 	b.started <- struct{}{}
 	<-b.unblock
 	return b.fakeAPI.Create(ctx, o)
@@ -980,10 +954,10 @@ func TestSubmitOneRunAtATime(t *testing.T) {
 		done <- err
 	}()
 	<-api.started
-	if _, err := Submit(context.Background(), s, "r", api, cfg); !errors.Is(err, ErrRunActive) {
+	if _, err := Submit(context.Background(), s, "r", api, cfg); !errors.Is(err, runstore.ErrRunActive) {
 		t.Errorf("second Submit of a run in progress = %v; want ErrRunActive", err)
 	}
-	if _, err := Cancel(context.Background(), s, "r", api, "reason", cfg); !errors.Is(err, ErrRunActive) {
+	if _, err := Cancel(context.Background(), s, "r", api, "reason", cfg); !errors.Is(err, runstore.ErrRunActive) {
 		t.Errorf("Cancel of a run in progress = %v; want ErrRunActive", err)
 	}
 	close(api.unblock)
@@ -1005,7 +979,7 @@ func TestSubmitOneRunAtATime(t *testing.T) {
 func TestSubmitLetsARecentIntentSettle(t *testing.T) {
 	t.Parallel()
 	clock := newClock()
-	s, err := Open(filepath.Join(t.TempDir(), "wvbatch.db"), Options{Now: clock.Now})
+	s, err := runstore.Open(filepath.Join(t.TempDir(), "wvbatch.db"), runstore.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1044,7 +1018,7 @@ type panicAPI struct {
 	n atomic.Int32
 }
 
-func (p *panicAPI) Create(ctx context.Context, o *Order) (string, error) {
+func (p *panicAPI) Create(ctx context.Context, o *runstore.Order) (string, error) {
 	if p.n.Add(1) == 2 {
 		panic("submitter bug")
 	}
@@ -1065,7 +1039,7 @@ func TestSubmitRecoversPanics(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "panic: submitter bug") {
 		t.Fatalf("Submit = %v; want the panic as an error", err)
 	}
-	if run := checkCounts(t, s, "r"); run.State != RunInterrupted {
+	if run := checkCounts(t, s, "r"); run.State != runstore.RunInterrupted {
 		t.Errorf("run state %s; want interrupted", run.State)
 	}
 	if _, err := Submit(context.Background(), s, "r", api.fakeAPI, cfg); err != nil {
@@ -1099,7 +1073,7 @@ func TestCancelRecoversPanics(t *testing.T) {
 	if _, err := Cancel(context.Background(), s, "r", api, "event postponed", cfg); err != nil {
 		t.Fatal(err)
 	}
-	if run := checkCounts(t, s, "r"); run.Orders[Cancelled] != 3 {
+	if run := checkCounts(t, s, "r"); run.Orders[runstore.Cancelled] != 3 {
 		t.Errorf("orders = %v; want all three cancelled", run.Orders)
 	}
 }

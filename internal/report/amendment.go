@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // AmendmentReport is what an amendment of a run's orders (reschedule,
@@ -44,7 +44,7 @@ type AmendmentReportOrder struct {
 
 // NewAmendmentReport reports amendment a of a run: aos are its orders, and
 // orders the run's (for their IBXs' time zones).
-func NewAmendmentReport(runID string, a queue.Amendment, aos []queue.AmendOrder, orders []queue.Order) *AmendmentReport {
+func NewAmendmentReport(runID string, a runstore.Amendment, aos []runstore.AmendOrder, orders []runstore.Order) *AmendmentReport {
 	ibx := map[string]string{}
 	for _, o := range orders {
 		ibx[o.Key] = o.IBX
@@ -63,7 +63,7 @@ func NewAmendmentReport(runID string, a queue.Amendment, aos []queue.AmendOrder,
 				loc = l
 			}
 		}
-		window := func(v queue.Visit) string {
+		window := func(v runstore.Visit) string {
 			if v.Start.IsZero() {
 				return ""
 			}
@@ -72,7 +72,7 @@ func NewAmendmentReport(runID string, a queue.Amendment, aos []queue.AmendOrder,
 		ro := AmendmentReportOrder{Key: ao.Key, Reference: ao.Reference, OrderID: ao.OrderID, State: string(ao.State),
 			Before: window(ao.Before), After: window(ao.After), Attempts: ao.Attempts, Note: ao.Note,
 			OpenCab: ao.After.OpenCabinet, NotifyList: strings.Join(ao.After.Notify, ", ")}
-		if ao.Error != nil && ao.State != queue.AmendApplied {
+		if ao.Error != nil && ao.State != runstore.AmendApplied {
 			ro.ErrorCode, ro.Error, ro.ErrorHint = ao.Error.Code, ao.Error.Message, ao.Error.Hint
 		}
 		rep.List = append(rep.List, ro)
@@ -105,5 +105,5 @@ func (r *AmendmentReport) Write(dir string) (string, error) {
 
 // Failed counts the orders the amendment skipped or failed to change.
 func (r *AmendmentReport) Failed() int {
-	return r.Orders[string(queue.AmendSkipped)] + r.Orders[string(queue.AmendFailed)]
+	return r.Orders[string(runstore.AmendSkipped)] + r.Orders[string(runstore.AmendFailed)]
 }

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // Files are the report files of one run or validation, in one folder.
@@ -151,17 +151,17 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 }
 
 // RowStatus is the report's word for a stored row outcome.
-func RowStatus(s queue.RowStatus) string {
+func RowStatus(s runstore.RowStatus) string {
 	switch s {
-	case queue.RowOrdered:
+	case runstore.RowOrdered:
 		return StatusOrdered
-	case queue.RowRejected:
+	case runstore.RowRejected:
 		return StatusRejected
-	case queue.RowInvalid:
+	case runstore.RowInvalid:
 		return StatusInvalid
-	case queue.RowAlreadyOrdered:
+	case runstore.RowAlreadyOrdered:
 		return StatusAlreadyOrdered
-	case queue.RowCancelled:
+	case runstore.RowCancelled:
 		return StatusCancelled
 	}
 	return StatusPending
@@ -169,7 +169,7 @@ func RowStatus(s queue.RowStatus) string {
 
 // RunWorkbook is the annotated workbook's input for a run: every stored row
 // outcome with the problems the summary found for it.
-func RunWorkbook(s *RunSummary, rows []queue.RowOutcome, source, sheet string, headerRow int) WorkbookInput {
+func RunWorkbook(s *RunSummary, rows []runstore.RowOutcome, source, sheet string, headerRow int) WorkbookInput {
 	problems := map[int][]roster.RowError{}
 	for _, e := range s.Errors {
 		problems[e.Row] = append(problems[e.Row], e)

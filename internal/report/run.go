@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // RunSummary is the JSON document of a run: what `submit --json`,
@@ -35,7 +35,7 @@ type RunSummary struct {
 	OrderList []RunOrder        `json:"order_list"`
 	Errors    []roster.RowError `json:"errors"`
 	// Mail is the last attempt to email the report, if any.
-	Mail *queue.MailRecord `json:"mail,omitempty"`
+	Mail *runstore.MailRecord `json:"mail,omitempty"`
 	// RowList is every row's outcome, when asked for (see AddRows).
 	RowList []RunRow `json:"row_list,omitempty"`
 	// Amendments are the changes asked of the run's placed orders since,
@@ -45,7 +45,7 @@ type RunSummary struct {
 
 // Where names the endpoint the run orders at, for people.
 func (s *RunSummary) Where() string {
-	return queue.Where{Endpoint: s.Endpoint, Account: s.Account}.String()
+	return runstore.Where{Endpoint: s.Endpoint, Account: s.Account}.String()
 }
 
 // RunAmendment is one amendment of a run's orders: what it changes, where
@@ -61,7 +61,7 @@ type RunAmendment struct {
 }
 
 // AddAmendments lists the run's amendments in the summary.
-func (s *RunSummary) AddAmendments(as []queue.Amendment) {
+func (s *RunSummary) AddAmendments(as []runstore.Amendment) {
 	s.Amendments = make([]RunAmendment, 0, len(as))
 	for _, a := range as {
 		ra := RunAmendment{N: a.N, Change: a.Request.String(), State: string(a.State), Orders: map[string]int{},
@@ -86,7 +86,7 @@ type RunRow struct {
 }
 
 // AddRows lists every row's outcome in the summary.
-func (s *RunSummary) AddRows(rows []queue.RowOutcome) {
+func (s *RunSummary) AddRows(rows []runstore.RowOutcome) {
 	s.RowList = make([]RunRow, 0, len(rows))
 	for _, r := range rows {
 		s.RowList = append(s.RowList, RunRow{Row: r.Row, Status: string(r.Status), OrderIDs: r.OrderIDs, Code: r.Code, Message: r.Message, Hint: r.Hint})
@@ -124,7 +124,7 @@ type APIProblem struct {
 // NewRunSummary builds a run's summary from the store. imp, when not nil,
 // is the run's roster as imported now, whose row errors carry the column and
 // value of each problem; without it the stored outcomes are used.
-func NewRunSummary(run queue.Run, orders []queue.Order, rows []queue.RowOutcome, imp *importer.Result) *RunSummary {
+func NewRunSummary(run runstore.Run, orders []runstore.Order, rows []runstore.RowOutcome, imp *importer.Result) *RunSummary {
 	s := &RunSummary{
 		RunID: run.ID, File: run.File, State: string(run.State), Endpoint: run.Endpoint, Account: run.Account,
 		CreatedAt: run.CreatedAt, UpdatedAt: run.UpdatedAt,
@@ -148,7 +148,7 @@ func NewRunSummary(run queue.Run, orders []queue.Order, rows []queue.RowOutcome,
 			LocalStart: o.Start.In(loc).Format("2006-01-02 15:04 MST"), LocalEnd: o.End.In(loc).Format("2006-01-02 15:04 MST"),
 			Visitors: o.Count, Rows: o.Rows, Attempts: o.Attempts,
 		}
-		if e := o.LastError; e != nil && o.State != queue.Submitted && o.State != queue.Cancelled {
+		if e := o.LastError; e != nil && o.State != runstore.Submitted && o.State != runstore.Cancelled {
 			ro.Error = &APIProblem{Status: e.Status, Code: e.Code, Message: e.Message, Hint: e.Hint, CorrelationID: e.CorrelationID}
 		}
 		s.OrderList = append(s.OrderList, ro)
@@ -163,15 +163,15 @@ func NewRunSummary(run queue.Run, orders []queue.Order, rows []queue.RowOutcome,
 		s.RowsTotal++
 		s.Rows[string(r.Status)]++
 		switch r.Status {
-		case queue.RowOrdered, queue.RowAlreadyOrdered:
+		case runstore.RowOrdered, runstore.RowAlreadyOrdered:
 			s.RowsOK++
-		case queue.RowInvalid:
+		case runstore.RowInvalid:
 			if errs, ok := invalid[r.Row]; ok {
 				s.Errors = append(s.Errors, errs...)
 				continue
 			}
 			s.Errors = append(s.Errors, storedRowErrors(r)...)
-		case queue.RowRejected:
+		case runstore.RowRejected:
 			s.Errors = append(s.Errors, storedRowErrors(r)...)
 		}
 	}
@@ -180,18 +180,18 @@ func NewRunSummary(run queue.Run, orders []queue.Order, rows []queue.RowOutcome,
 }
 
 // storedRowErrors turns a stored row outcome into row errors.
-func storedRowErrors(r queue.RowOutcome) []roster.RowError {
+func storedRowErrors(r runstore.RowOutcome) []roster.RowError {
 	if len(r.Problems) == 0 {
 		return []roster.RowError{{Row: r.Row, Code: r.Code, Message: r.Message, Hint: r.Hint}}
 	}
 	var out []roster.RowError
 	for _, p := range r.Problems {
 		col, field := "", p.Property
-		if c, f, ok := strings.Cut(p.Property, " "); ok && r.Status == queue.RowInvalid {
+		if c, f, ok := strings.Cut(p.Property, " "); ok && r.Status == runstore.RowInvalid {
 			col, field = c, f
 		}
 		msg := p.Reason
-		if r.Status == queue.RowRejected {
+		if r.Status == runstore.RowRejected {
 			msg = fmt.Sprintf("Equinix refused the order (%s): %s", r.Code, p.Reason)
 		}
 		out = append(out, roster.RowError{Row: r.Row, Column: col, Field: field, Code: r.Code, Message: msg, Hint: r.Hint})

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // MaxShown is how many row errors and orders a text summary lists; the
@@ -110,7 +110,7 @@ func (rep *AmendmentReport) WriteText(w io.Writer) {
 		if o.Note != "" || o.Error != "" {
 			fmt.Fprintf(w, "      %s\n", strings.TrimSpace(o.Note+" "+strings.TrimSpace(o.ErrorCode+" "+o.Error)))
 		}
-		if o.ErrorHint != "" && o.State == string(queue.AmendFailed) {
+		if o.ErrorHint != "" && o.State == string(runstore.AmendFailed) {
 			fmt.Fprintf(w, "      fix: %s\n", o.ErrorHint)
 		}
 	}

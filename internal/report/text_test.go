@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 func TestPlural(t *testing.T) {
@@ -81,7 +81,7 @@ func TestAmendmentTexts(t *testing.T) {
 		Orders: map[string]int{"applied": 1, "failed": 1},
 		List: []AmendmentReportOrder{
 			{OrderID: "1-1", State: "applied", After: "2027-01-13 08:00 → 18:00"},
-			{State: string(queue.AmendFailed), After: "-", Note: "kept", ErrorCode: "EQ-9", Error: "refused", ErrorHint: "try later"},
+			{State: string(runstore.AmendFailed), After: "-", Note: "kept", ErrorCode: "EQ-9", Error: "refused", ErrorHint: "try later"},
 		}}
 	var b strings.Builder
 	rep.WriteText(&b)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // Defaults of Config.
@@ -31,25 +31,25 @@ const (
 // Result is what became of one run.
 type Result struct {
 	RunID   string
-	Outcome string // one of queue.Outcome*
+	Outcome string // one of runstore.Outcome*
 	Err     error
 }
 
 // RunFunc runs job for its scheduled time at, with the store open. A run
 // for (job, at) that already exists is resumed, not made again.
-type RunFunc func(ctx context.Context, st *queue.Store, job *Job, at time.Time) Result
+type RunFunc func(ctx context.Context, st *runstore.Store, job *Job, at time.Time) Result
 
 // Config configures a Scheduler; the zero value of each field is its
 // default.
 type Config struct {
 	Jobs []Job
-	// Open opens the store. An error matching queue.ErrStoreBusy is
+	// Open opens the store. An error matching runstore.ErrStoreBusy is
 	// retried every BusyRetry until it opens or the context ends.
-	Open func() (*queue.Store, error)
+	Open func() (*runstore.Store, error)
 	// Close, when set, lets go of a store Open returned instead of closing
 	// it: a process that shares one open store with other users (a web
 	// server) closes it itself.
-	Close func(*queue.Store) error
+	Close func(*runstore.Store) error
 	Run   RunFunc
 	// Now and After are the clock.
 	Now       func() time.Time
@@ -81,8 +81,8 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	jobs    []Job
-	known   map[string]queue.JobState // last state read or written, by job
-	running map[string]time.Time      // job → scheduled time being run
+	known   map[string]runstore.JobState // last state read or written, by job
+	running map[string]time.Time         // job → scheduled time being run
 	retryAt map[string]time.Time
 	retries map[string]int
 
@@ -107,7 +107,7 @@ func New(cfg Config) (*Scheduler, error) {
 		cfg:     cfg,
 		wake:    make(chan struct{}, 1),
 		jobs:    slices.Clone(cfg.Jobs),
-		known:   map[string]queue.JobState{},
+		known:   map[string]runstore.JobState{},
 		running: map[string]time.Time{},
 		retryAt: map[string]time.Time{},
 		retries: map[string]int{},
@@ -196,7 +196,7 @@ func (s *Scheduler) sleep() time.Duration {
 
 // baseline is the time after which a job's scheduled times are still to be
 // handled.
-func baseline(st queue.JobState, now time.Time) time.Time {
+func baseline(st runstore.JobState, now time.Time) time.Time {
 	b := st.Since
 	if st.LastScheduled.After(b) {
 		b = st.LastScheduled
@@ -270,7 +270,7 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 }
 
 // decide handles one job at now.
-func (s *Scheduler) decide(ctx context.Context, st *queue.Store, j *Job, now time.Time) error {
+func (s *Scheduler) decide(ctx context.Context, st *runstore.Store, j *Job, now time.Time) error {
 	log := s.cfg.Logger.With().Str("job", j.Name).Logger()
 	state, ok, err := st.JobState(j.Name)
 	if err != nil {
@@ -279,7 +279,7 @@ func (s *Scheduler) decide(ctx context.Context, st *queue.Store, j *Job, now tim
 	if expr := j.Schedule.String(); !ok || state.Schedule != expr {
 		// A new job, or a new schedule: its times start now. (A run
 		// pending from before is still resumed.)
-		state, err = st.UpdateJobState(j.Name, func(js *queue.JobState) error {
+		state, err = st.UpdateJobState(j.Name, func(js *runstore.JobState) error {
 			if js.Since.IsZero() || js.Schedule != expr {
 				js.Since, js.Schedule = now.UTC(), expr
 			}
@@ -325,7 +325,7 @@ func (s *Scheduler) decide(ctx context.Context, st *queue.Store, j *Job, now tim
 		reason = fmt.Sprintf("missed by %s, past the starting deadline of %s", late.Round(time.Second), j.StartingDeadline)
 	}
 	if reason != "" {
-		state, err = st.UpdateJobState(j.Name, func(js *queue.JobState) error {
+		state, err = st.UpdateJobState(j.Name, func(js *runstore.JobState) error {
 			js.LastScheduled, js.Missed, js.Skipped, js.SkipReason = latest.UTC(), n, latest.UTC(), reason
 			return nil
 		})
@@ -339,7 +339,7 @@ func (s *Scheduler) decide(ctx context.Context, st *queue.Store, j *Job, now tim
 	if n > 1 {
 		log.Warn().Str("times", count).Time("running", latest).Msg("missed scheduled times collapse into one run of the latest")
 	}
-	state, err = st.UpdateJobState(j.Name, func(js *queue.JobState) error {
+	state, err = st.UpdateJobState(j.Name, func(js *runstore.JobState) error {
 		js.LastScheduled, js.Pending, js.Missed, js.LastStarted = latest.UTC(), latest.UTC(), n-1, now.UTC()
 		return nil
 	})
@@ -351,14 +351,14 @@ func (s *Scheduler) decide(ctx context.Context, st *queue.Store, j *Job, now tim
 	return nil
 }
 
-func (s *Scheduler) setKnown(st queue.JobState) {
+func (s *Scheduler) setKnown(st runstore.JobState) {
 	s.mu.Lock()
 	s.known[st.Job] = st
 	s.mu.Unlock()
 }
 
 // start runs job for at in the background, with the store held open.
-func (s *Scheduler) start(ctx context.Context, st *queue.Store, j *Job, at time.Time) {
+func (s *Scheduler) start(ctx context.Context, st *runstore.Store, j *Job, at time.Time) {
 	job := *j
 	s.mu.Lock()
 	s.running[job.Name] = at
@@ -398,7 +398,7 @@ func (s *Scheduler) RunOnce(ctx context.Context, name string, at time.Time) (Res
 		return Result{}, err
 	}
 	defer s.lease.release()
-	if _, err := st.UpdateJobState(name, func(js *queue.JobState) error {
+	if _, err := st.UpdateJobState(name, func(js *runstore.JobState) error {
 		if js.Since.IsZero() {
 			js.Since, js.Schedule = s.cfg.Now().UTC(), job.Schedule.String()
 		}
@@ -413,13 +413,13 @@ func (s *Scheduler) RunOnce(ctx context.Context, name string, at time.Time) (Res
 }
 
 // runSafely runs the job and turns a panic into a result.
-func (s *Scheduler) runSafely(ctx context.Context, st *queue.Store, j *Job, at time.Time) (res Result) {
+func (s *Scheduler) runSafely(ctx context.Context, st *runstore.Store, j *Job, at time.Time) (res Result) {
 	log := s.cfg.Logger.With().Str("job", j.Name).Time("scheduled", at).Logger()
 	log.Info().Msg("run started")
 	defer func() {
 		if p := recover(); p != nil {
 			log.Error().Str("panic", fmt.Sprint(p)).Str("stack", string(debug.Stack())).Msg("run panicked")
-			res = Result{Outcome: queue.OutcomePanic, Err: fmt.Errorf("panic: %v", p)}
+			res = Result{Outcome: runstore.OutcomePanic, Err: fmt.Errorf("panic: %v", p)}
 		}
 	}()
 	return s.cfg.Run(ctx, st, j, at)
@@ -427,16 +427,16 @@ func (s *Scheduler) runSafely(ctx context.Context, st *queue.Store, j *Job, at t
 
 // record keeps a run's outcome. An interrupted run stays pending and is
 // resumed: at once when the daemon starts again, else after a growing wait.
-func (s *Scheduler) record(st *queue.Store, j *Job, at time.Time, res Result, stopping bool) {
+func (s *Scheduler) record(st *runstore.Store, j *Job, at time.Time, res Result, stopping bool) {
 	log := s.cfg.Logger.With().Str("job", j.Name).Time("scheduled", at).Str("run", res.RunID).Str("outcome", res.Outcome).Logger()
 	now := s.cfg.Now()
-	state, err := st.UpdateJobState(j.Name, func(js *queue.JobState) error {
+	state, err := st.UpdateJobState(j.Name, func(js *runstore.JobState) error {
 		js.LastRun, js.LastRunID, js.LastOutcome, js.LastFinished = at.UTC(), res.RunID, res.Outcome, now.UTC()
 		js.LastError = ""
 		if res.Err != nil {
 			js.LastError = res.Err.Error()
 		}
-		if res.Outcome != queue.OutcomeInterrupted && js.Pending.Equal(at) {
+		if res.Outcome != runstore.OutcomeInterrupted && js.Pending.Equal(at) {
 			js.Pending = time.Time{}
 		}
 		return nil
@@ -448,8 +448,8 @@ func (s *Scheduler) record(st *queue.Store, j *Job, at time.Time, res Result, st
 	s.setKnown(state)
 	ev := log.Info()
 	switch res.Outcome {
-	case queue.OutcomeOrdered:
-	case queue.OutcomeRowsFailed:
+	case runstore.OutcomeOrdered:
+	case runstore.OutcomeRowsFailed:
 		ev = log.Warn()
 	default:
 		ev = log.Error()
@@ -460,13 +460,13 @@ func (s *Scheduler) record(st *queue.Store, j *Job, at time.Time, res Result, st
 	ev.Msg("run finished")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if res.Outcome == queue.OutcomeInterrupted && !stopping {
+	if res.Outcome == runstore.OutcomeInterrupted && !stopping {
 		n := s.retries[j.Name]
 		s.retries[j.Name] = n + 1
 		wait := min(s.cfg.Retry<<min(n, 10), RetryMax)
 		s.retryAt[j.Name] = now.Add(wait)
 		log.Warn().Dur("retry_in", wait).Msg("the run stopped with work left: it is resumed later")
-	} else if res.Outcome != queue.OutcomeInterrupted {
+	} else if res.Outcome != runstore.OutcomeInterrupted {
 		delete(s.retries, j.Name)
 	}
 }
@@ -477,11 +477,11 @@ func (s *Scheduler) record(st *queue.Store, j *Job, at time.Time, res Result, st
 type lease struct {
 	s    *Scheduler
 	mu   sync.Mutex
-	st   *queue.Store
+	st   *runstore.Store
 	refs int
 }
 
-func (l *lease) acquire(ctx context.Context) (*queue.Store, error) {
+func (l *lease) acquire(ctx context.Context) (*runstore.Store, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.st != nil {
@@ -495,7 +495,7 @@ func (l *lease) acquire(ctx context.Context) (*queue.Store, error) {
 			l.st, l.refs = st, 1
 			return st, nil
 		}
-		if !errors.Is(err, queue.ErrStoreBusy) {
+		if !errors.Is(err, runstore.ErrStoreBusy) {
 			return nil, err
 		}
 		if !logged {
@@ -522,7 +522,7 @@ func (l *lease) release() {
 	defer l.mu.Unlock()
 	l.refs--
 	if l.refs == 0 && l.st != nil {
-		closeStore := (*queue.Store).Close
+		closeStore := (*runstore.Store).Close
 		if l.s.cfg.Close != nil {
 			closeStore = l.s.cfg.Close
 		}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 type fakeClock struct {
@@ -40,7 +40,7 @@ type fakeRuns struct {
 	panics  bool
 }
 
-func (f *fakeRuns) run(ctx context.Context, st *queue.Store, job *Job, at time.Time) Result {
+func (f *fakeRuns) run(ctx context.Context, st *runstore.Store, job *Job, at time.Time) Result {
 	f.mu.Lock()
 	f.runs = append(f.runs, at)
 	outcome, block, started, panics := f.outcome, f.block, f.started, f.panics
@@ -55,11 +55,11 @@ func (f *fakeRuns) run(ctx context.Context, st *queue.Store, job *Job, at time.T
 		select {
 		case <-block:
 		case <-ctx.Done():
-			return Result{RunID: "r-" + at.Format("150405"), Outcome: queue.OutcomeInterrupted, Err: ctx.Err()}
+			return Result{RunID: "r-" + at.Format("150405"), Outcome: runstore.OutcomeInterrupted, Err: ctx.Err()}
 		}
 	}
 	if outcome == "" {
-		outcome = queue.OutcomeOrdered
+		outcome = runstore.OutcomeOrdered
 	}
 	return Result{RunID: "r-" + at.Format("150405"), Outcome: outcome}
 }
@@ -90,8 +90,8 @@ func newHarness(t *testing.T, start string, jobs ...Job) *harness {
 	return h
 }
 
-func (h *harness) open() (*queue.Store, error) {
-	return queue.Open(h.path, queue.Options{LockTimeout: 50 * time.Millisecond, Now: h.clock.Now})
+func (h *harness) open() (*runstore.Store, error) {
+	return runstore.Open(h.path, runstore.Options{LockTimeout: 50 * time.Millisecond, Now: h.clock.Now})
 }
 
 func (h *harness) newScheduler(jobs ...Job) *Scheduler {
@@ -114,7 +114,7 @@ func (h *harness) tick(at string) {
 	h.s.Wait()
 }
 
-func (h *harness) state(job string) queue.JobState {
+func (h *harness) state(job string) runstore.JobState {
 	h.t.Helper()
 	st, err := h.open()
 	if err != nil {
@@ -159,7 +159,7 @@ func TestSchedulerRunsEachTimeOnce(t *testing.T) {
 	h.tick("2027-01-01T09:00:30Z")
 	h.wantRuns("2027-01-01T09:00:00Z")
 	st := h.state("monthly")
-	if st.LastOutcome != queue.OutcomeOrdered || !st.Pending.IsZero() || st.LastRunID != "r-090000" {
+	if st.LastOutcome != runstore.OutcomeOrdered || !st.Pending.IsZero() || st.LastRunID != "r-090000" {
 		t.Fatalf("state %+v", st)
 	}
 
@@ -294,7 +294,7 @@ func TestSchedulerRecoversPanics(t *testing.T) {
 	h.runs.panics = true
 	h.tick("2027-01-01T09:01:00Z")
 	st := h.state("minutely")
-	if st.LastOutcome != queue.OutcomePanic || !strings.Contains(st.LastError, "boom") || !st.Pending.IsZero() {
+	if st.LastOutcome != runstore.OutcomePanic || !strings.Contains(st.LastError, "boom") || !st.Pending.IsZero() {
 		t.Fatalf("state %+v", st)
 	}
 	h.runs.panics = false
@@ -310,9 +310,9 @@ func TestSchedulerResumesInterrupted(t *testing.T) {
 	j := job(t, "daily", "CRON_TZ=UTC 0 9 * * *")
 	h := newHarness(t, "2027-01-01T08:00:00Z", j)
 	h.tick("2027-01-01T08:00:00Z")
-	h.runs.outcome = queue.OutcomeInterrupted
+	h.runs.outcome = runstore.OutcomeInterrupted
 	h.tick("2027-01-01T09:00:00Z")
-	if st := h.state("daily"); !st.Pending.Equal(mustTime(t, "2027-01-01T09:00:00Z")) || st.LastOutcome != queue.OutcomeInterrupted {
+	if st := h.state("daily"); !st.Pending.Equal(mustTime(t, "2027-01-01T09:00:00Z")) || st.LastOutcome != runstore.OutcomeInterrupted {
 		t.Fatalf("state %+v", st)
 	}
 	h.tick("2027-01-01T09:00:30Z") // within the retry wait
@@ -323,11 +323,11 @@ func TestSchedulerResumesInterrupted(t *testing.T) {
 	h.tick("2027-01-01T09:01:00Z") // retried after RetryDefault
 	h.wantRuns("2027-01-01T09:00:00Z", "2027-01-01T09:00:00Z")
 
-	h.runs.outcome = queue.OutcomeOrdered
+	h.runs.outcome = runstore.OutcomeOrdered
 	h.s = h.newScheduler(j) // restart: resumed at once
 	h.tick("2027-01-01T09:01:10Z")
 	h.wantRuns("2027-01-01T09:00:00Z", "2027-01-01T09:00:00Z", "2027-01-01T09:00:00Z")
-	if st := h.state("daily"); !st.Pending.IsZero() || st.LastOutcome != queue.OutcomeOrdered {
+	if st := h.state("daily"); !st.Pending.IsZero() || st.LastOutcome != runstore.OutcomeOrdered {
 		t.Fatalf("state %+v", st)
 	}
 	h.tick("2027-01-01T09:02:00Z")
@@ -357,7 +357,7 @@ func TestSchedulerStopRecordsState(t *testing.T) {
 		t.Fatal("Run did not return after its context ended")
 	}
 	st := h.state("minutely")
-	if !st.Pending.Equal(mustTime(t, "2027-01-01T09:01:00Z")) || st.LastOutcome != queue.OutcomeInterrupted {
+	if !st.Pending.Equal(mustTime(t, "2027-01-01T09:01:00Z")) || st.LastOutcome != runstore.OutcomeInterrupted {
 		t.Fatalf("state %+v", st)
 	}
 }
@@ -411,11 +411,11 @@ func TestRunOnce(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, "2027-01-01T09:00:30Z", job(t, "a", "0 9 1 * *"))
 	res, err := h.s.RunOnce(context.Background(), "a", mustTime(t, "2027-01-01T09:00:00Z"))
-	if err != nil || res.Outcome != queue.OutcomeOrdered {
+	if err != nil || res.Outcome != runstore.OutcomeOrdered {
 		t.Fatalf("RunOnce = %+v, %v", res, err)
 	}
 	st := h.state("a")
-	if st.LastOutcome != queue.OutcomeOrdered || !st.LastRun.Equal(mustTime(t, "2027-01-01T09:00:00Z")) || !st.LastScheduled.IsZero() {
+	if st.LastOutcome != runstore.OutcomeOrdered || !st.LastRun.Equal(mustTime(t, "2027-01-01T09:00:00Z")) || !st.LastScheduled.IsZero() {
 		t.Fatalf("state %+v", st)
 	}
 	if _, err := h.s.RunOnce(context.Background(), "nope", time.Now()); err == nil {
@@ -428,7 +428,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	if _, err := New(Config{}); err == nil {
 		t.Fatal("New(Config{}) = nil error")
 	}
-	if _, err := New(Config{Open: func() (*queue.Store, error) { return nil, errors.New("x") }}); err == nil {
+	if _, err := New(Config{Open: func() (*runstore.Store, error) { return nil, errors.New("x") }}); err == nil {
 		t.Fatal("New without Run = nil error")
 	}
 }
@@ -440,7 +440,7 @@ func TestSchedulerSleepsUntilTheRetry(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, "2027-01-01T09:00:00Z", job(t, "secondly", "* * * * * *"))
 	h.tick("2027-01-01T09:00:00Z")
-	h.runs.outcome = queue.OutcomeInterrupted
+	h.runs.outcome = runstore.OutcomeInterrupted
 	h.tick("2027-01-01T09:00:01Z")
 	h.clock.Set(mustTime(t, "2027-01-01T09:00:30Z"))
 	if d := h.s.sleep(); d != 31*time.Second {

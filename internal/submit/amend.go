@@ -9,6 +9,7 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // CodeCannotUpdate is Equinix's answer to an update or cancel of an order
@@ -18,7 +19,7 @@ const CodeCannotUpdate = "EQ-2016007"
 // Update sends one order's change (PATCH). It is sent once: when it may
 // have been applied but no clear answer came, the queue reads the order back
 // before sending it again.
-func (a API) Update(ctx context.Context, orderID string, c queue.Change) error {
+func (a API) Update(ctx context.Context, orderID string, c runstore.Change) error {
 	u := &equinix.WorkVisitUpdate{VisitStartDateTime: c.Start, VisitEndDateTime: c.End, OpenCabinet: c.OpenCabinet}
 	if c.Notify != nil {
 		u.NotificationContacts = []equinix.Contact{{Type: equinix.ContactNotification, RegisteredUsers: c.Notify}}

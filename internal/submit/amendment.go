@@ -8,6 +8,7 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // ErrNoAmendment means there is no change to make: none was asked for,
@@ -18,7 +19,7 @@ var ErrNoAmendment = errors.New("no unfinished amendment, and no change was give
 // amendment, before anything is sent (again: the same shift once more).
 // With req nil it returns the run's unfinished amendment, to finish it.
 // created says whether the amendment was recorded by this call.
-func (p *Pipeline) StartAmendment(runID string, req *queue.AmendRequest, now time.Time, again bool) (a queue.Amendment, created bool, err error) {
+func (p *Pipeline) StartAmendment(runID string, req *runstore.AmendRequest, now time.Time, again bool) (a runstore.Amendment, created bool, err error) {
 	if req != nil {
 		return p.Store.CreateAmendment(runID, *req, now, again)
 	}
@@ -26,7 +27,7 @@ func (p *Pipeline) StartAmendment(runID string, req *queue.AmendRequest, now tim
 	if err != nil {
 		return a, false, err
 	}
-	if len(as) == 0 || as[len(as)-1].State == queue.AmendDone {
+	if len(as) == 0 || as[len(as)-1].State == runstore.AmendDone {
 		return a, false, fmt.Errorf("run %s has %w", runID, ErrNoAmendment)
 	}
 	return as[len(as)-1], false, nil
@@ -48,9 +49,9 @@ type AmendOutcome struct {
 // may take to land, 0 for the queue's default). Then the amendment's
 // report is written, and the run finished (its report written and
 // emailed).
-func (p *Pipeline) Amend(ctx context.Context, runID string, a queue.Amendment, connect func() (*Conn, error), settle time.Duration) (*AmendOutcome, error) {
+func (p *Pipeline) Amend(ctx context.Context, runID string, a runstore.Amendment, connect func() (*Conn, error), settle time.Duration) (*AmendOutcome, error) {
 	out := &AmendOutcome{}
-	if a.State != queue.AmendDone {
+	if a.State != runstore.AmendDone {
 		conn, err := connect()
 		if err != nil {
 			return nil, err

@@ -19,6 +19,7 @@ import (
 	"github.com/wvbatch/wvbatch/internal/plan"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 )
 
@@ -140,10 +141,10 @@ func (r *remoteSandbox) held(b *testing.B) int {
 }
 
 // benchOrders are n one-visitor orders, each in its own window.
-func benchOrders(b *testing.B, id string, n int) []queue.OrderSpec {
+func benchOrders(b *testing.B, id string, n int) []runstore.OrderSpec {
 	b.Helper()
 	of := roster.OrderFields{Description: "Benchmark maintenance visit"}
-	specs := make([]queue.OrderSpec, n)
+	specs := make([]runstore.OrderSpec, n)
 	for i := range specs {
 		start := benchStart.Add(24*time.Hour + time.Duration(i)*10*time.Minute)
 		o := plan.Order{
@@ -155,16 +156,16 @@ func benchOrders(b *testing.B, id string, n int) []queue.OrderSpec {
 		if err != nil {
 			b.Fatal(err)
 		}
-		specs[i] = queue.OrderSpec{Key: o.Key, Reference: o.Reference, IBX: o.IBX, Cage: o.Cage, Start: o.Start, End: o.End,
+		specs[i] = runstore.OrderSpec{Key: o.Key, Reference: o.Reference, IBX: o.IBX, Cage: o.Cage, Start: o.Start, End: o.End,
 			Count: 1, Body: body, Rows: []int{i + 2}}
 	}
 	return specs
 }
 
 // recordRun records a run of n one-visitor orders.
-func recordRun(b *testing.B, st *queue.Store, id string, n int) {
+func recordRun(b *testing.B, st *runstore.Store, id string, n int) {
 	b.Helper()
-	if _, err := st.CreateRun(queue.Run{ID: id, File: "bench.csv", Endpoint: "sandbox"}, benchOrders(b, id, n), nil); err != nil {
+	if _, err := st.CreateRun(runstore.Run{ID: id, File: "bench.csv", Endpoint: "sandbox"}, benchOrders(b, id, n), nil); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -175,7 +176,7 @@ func runConfig(conc int) queue.RunConfig {
 
 // bareCreates is the baseline: conc goroutines creating the orders with the
 // client alone.
-func bareCreates(b *testing.B, c *equinix.Client, specs []queue.OrderSpec, conc int) time.Duration {
+func bareCreates(b *testing.B, c *equinix.Client, specs []runstore.OrderSpec, conc int) time.Duration {
 	b.Helper()
 	reqs := make([]*equinix.WorkVisitRequest, len(specs))
 	for i, s := range specs {
@@ -217,7 +218,7 @@ func BenchmarkSubmitSandbox(b *testing.B) {
 	} {
 		b.Run(fmt.Sprintf("concurrency=%d/latency=%s", tc.conc, tc.latency), func(b *testing.B) {
 			sb := startSandbox(b, tc.latency)
-			st, err := queue.Open(filepath.Join(b.TempDir(), "wvbatch.db"), queue.Options{})
+			st, err := runstore.Open(filepath.Join(b.TempDir(), "wvbatch.db"), runstore.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -261,7 +262,7 @@ func BenchmarkResumeFinishedSandbox(b *testing.B) {
 	const orders = 20000
 	sb := startSandbox(b, 0)
 	path := filepath.Join(b.TempDir(), "wvbatch.db")
-	st, err := queue.Open(path, queue.Options{})
+	st, err := runstore.Open(path, runstore.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -272,7 +273,7 @@ func BenchmarkResumeFinishedSandbox(b *testing.B) {
 	st.Close()
 	before := sb.requests.Load()
 	for b.Loop() {
-		st, err := queue.Open(path, queue.Options{})
+		st, err := runstore.Open(path, runstore.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

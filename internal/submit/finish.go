@@ -14,6 +14,7 @@ import (
 	"github.com/wvbatch/wvbatch/internal/mail"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // Mailer emails a run's report.
@@ -27,7 +28,7 @@ type Mailer interface {
 // holds them now, the email of the report, and, when orders were placed,
 // what the queue did and why it stopped.
 type Outcome struct {
-	Run     queue.Run
+	Run     runstore.Run
 	Summary *report.RunSummary
 	Files   report.Files
 	// Mail is the email of the report; nil when none was due.
@@ -70,13 +71,13 @@ func (p *Pipeline) reportDir(runID string) string {
 
 // DefaultReportDir is the folder of a run's report when none is chosen:
 // reports/<run> beside the store.
-func DefaultReportDir(st *queue.Store, runID string) string {
+func DefaultReportDir(st *runstore.Store, runID string) string {
 	return filepath.Join(filepath.Dir(st.Path()), "reports", runID)
 }
 
 // load reads a run, its summary and its rows from the store. imp, when not
 // nil, is the run's roster as imported in this process.
-func (p *Pipeline) load(runID string, imp *importer.Result) (*Outcome, []queue.RowOutcome, error) {
+func (p *Pipeline) load(runID string, imp *importer.Result) (*Outcome, []runstore.RowOutcome, error) {
 	run, err := p.Store.Run(runID)
 	if err != nil {
 		return nil, nil, err
@@ -85,8 +86,8 @@ func (p *Pipeline) load(runID string, imp *importer.Result) (*Outcome, []queue.R
 	if err != nil {
 		return nil, nil, err
 	}
-	var rows []queue.RowOutcome
-	if err := p.Store.Rows(runID, func(r queue.RowOutcome) error { rows = append(rows, r); return nil }); err != nil {
+	var rows []runstore.RowOutcome
+	if err := p.Store.Rows(runID, func(r runstore.RowOutcome) error { rows = append(rows, r); return nil }); err != nil {
 		return nil, nil, err
 	}
 	return &Outcome{Run: run, Summary: report.NewRunSummary(run, orders, rows, imp)}, rows, nil
@@ -118,7 +119,7 @@ func (p *Pipeline) Report(runID string, imp *importer.Result) (*Outcome, error) 
 // in the store. imp, when not nil, is the run's roster as imported in this
 // process: it knows the sheet's extent, which spares the report a pass over
 // the sheet.
-func (p *Pipeline) writeReport(o *Outcome, rows []queue.RowOutcome, imp *importer.Result) report.Files {
+func (p *Pipeline) writeReport(o *Outcome, rows []runstore.RowOutcome, imp *importer.Result) report.Files {
 	dir := p.reportDir(o.Run.ID)
 	var set Settings
 	source, skip := "", ""
@@ -134,7 +135,7 @@ func (p *Pipeline) writeReport(o *Outcome, rows []queue.RowOutcome, imp *importe
 	files := report.WriteFiles(report.FilesInput{
 		Dir: dir, Name: cmp.Or(set.Roster, o.Run.File), SkipReason: skip, Errors: o.Summary.Errors, Summary: o.Summary, Workbook: wb,
 	})
-	rec := queue.ReportRecord{Dir: dir, Files: files.Paths(), Problems: files.Problems, Skipped: files.WorkbookSkipped, Of: report.Fingerprint(o.Summary)}
+	rec := runstore.ReportRecord{Dir: dir, Files: files.Paths(), Problems: files.Problems, Skipped: files.WorkbookSkipped, Of: report.Fingerprint(o.Summary)}
 	if err := p.Store.RecordReport(o.Run.ID, rec); err != nil {
 		files.Problems = append(files.Problems, fmt.Sprintf("record the report in the store: %v", err))
 	}
@@ -170,7 +171,7 @@ func recordedReport(o *Outcome, dir string) (report.Files, bool) {
 // The first report of a run keeps a copy of its roster beside the store
 // (rosters/<run><ext>), so that the report can be made again from the store
 // after the roster was moved or edited.
-func rosterSource(st *queue.Store, run queue.Run, set Settings) (string, string) {
+func rosterSource(st *runstore.Store, run runstore.Run, set Settings) (string, string) {
 	p := set.Roster
 	if p == "" {
 		return "", "the run has no roster file to annotate"
@@ -225,7 +226,7 @@ func (p *Pipeline) Finish(runID string, imp *importer.Result) (*Outcome, error) 
 		return nil, err
 	}
 	var resumeHint string
-	if o.Summary.Rows[string(queue.RowPending)] > 0 {
+	if o.Summary.Rows[string(runstore.RowPending)] > 0 {
 		resumeHint = "Some visitors are not ordered yet: the run was interrupted. Finish it with: wvbatch resume " + runID
 	}
 	o.Mail = p.Mail(o, resumeHint)
@@ -255,7 +256,7 @@ func (p *Pipeline) Show(runID string, imp *importer.Result) (*Outcome, error) {
 
 // Recipients are who get a run's report: Notify, else those the run was
 // given. An error means the run's settings cannot be read.
-func (p *Pipeline) Recipients(run queue.Run) ([]string, error) {
+func (p *Pipeline) Recipients(run runstore.Run) ([]string, error) {
 	if len(p.Notify) > 0 {
 		return p.Notify, nil
 	}
@@ -293,7 +294,7 @@ func (p *Pipeline) Mail(o *Outcome, resumeHint string) *MailOutcome {
 		m.Outbox, m.Err = p.Mailer.Send(ctx, to, d, o.Files)
 		cancel()
 	}
-	rec := queue.MailRecord{To: to, Subject: m.Subject, Sent: m.Err == nil}
+	rec := runstore.MailRecord{To: to, Subject: m.Subject, Sent: m.Err == nil}
 	if m.Err != nil {
 		rec.Error = m.Err.Error()
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/wvbatch/wvbatch/internal/preflight"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // ErrNoMailer means the Pipeline has no Mailer to email reports with.
@@ -34,8 +35,8 @@ type Pipeline struct {
 	// Store is the store runs are recorded in. When it is nil, Prepare
 	// calls Open for it once the roster is read (so that a roster that
 	// cannot be read leaves no store behind).
-	Store *queue.Store
-	Open  func() (*queue.Store, error)
+	Store *runstore.Store
+	Open  func() (*runstore.Store, error)
 	// Concurrency is how many orders are in flight at once (0: the
 	// queue's default).
 	Concurrency int
@@ -60,10 +61,10 @@ type Pipeline struct {
 type Hooks struct {
 	// Recorded is called once a new run is recorded, before anything is
 	// sent.
-	Recorded func(run queue.Run)
+	Recorded func(run runstore.Run)
 	// Progress is called as orders change state while a run is placed, and
 	// once more with done set when placing ends.
-	Progress func(run queue.Run, t queue.Tally, done bool)
+	Progress func(run runstore.Run, t queue.Tally, done bool)
 }
 
 // OrderFieldError is an order-level field (a contact) that the account
@@ -83,7 +84,7 @@ type Input struct {
 	// endpoint (Conn names the account too). Import.Endpoint should name
 	// it for the run id (see importer.Options.Endpoint). A new run
 	// prepared without a connection records At.
-	At queue.Where
+	At runstore.Where
 	// Conn is where the run orders: the pre-flight checks the roster
 	// against its account unless NoPreflight. When it is nil, Connect, if
 	// set, is called for it once it is needed: for a new run, or for a
@@ -122,7 +123,7 @@ type Prepared struct {
 	Import *importer.Result
 	// Existing is the run of the same input recorded already; New the run
 	// to record when there is none.
-	Existing *queue.Run
+	Existing *runstore.Run
 	New      *Run
 	// Conn is where the run orders: Input.Conn, or what Input.Connect
 	// gave once it was called.
@@ -148,17 +149,19 @@ type Conn struct {
 }
 
 // Where names the endpoint and account the connection orders at.
-func (c *Conn) Where() queue.Where { return queue.Where{Endpoint: c.Endpoint, Account: c.Account} }
+func (c *Conn) Where() runstore.Where {
+	return runstore.Where{Endpoint: c.Endpoint, Account: c.Account}
+}
 
 // EndpointError is a recorded run that orders at another endpoint than the
 // connection given to work on it: nothing is sent.
 type EndpointError struct {
-	Run queue.Run
-	At  queue.Where
+	Run runstore.Run
+	At  runstore.Where
 }
 
 func (e *EndpointError) Error() string {
-	if e.Run.Endpoint == queue.EndpointUnknown {
+	if e.Run.Endpoint == runstore.EndpointUnknown {
 		return fmt.Sprintf("run %s does not record where it ordered", e.Run.ID)
 	}
 	return fmt.Sprintf("run %s ordered at %s, not at %s", e.Run.ID, e.Run.Where(), e.At)
@@ -168,11 +171,11 @@ func (e *EndpointError) Error() string {
 // (and account, when both name one) run ordered at. A run recorded before
 // runs named their endpoint is worked on only through a connection the
 // caller named explicitly.
-func SameEndpoint(run queue.Run, conn *Conn) error {
-	if run.Endpoint == queue.EndpointUnknown && conn.Explicit {
+func SameEndpoint(run runstore.Run, conn *Conn) error {
+	if run.Endpoint == runstore.EndpointUnknown && conn.Explicit {
 		return nil
 	}
-	if run.Endpoint == queue.EndpointUnknown || !run.Where().Same(conn.Where()) {
+	if run.Endpoint == runstore.EndpointUnknown || !run.Where().Same(conn.Where()) {
 		return &EndpointError{Run: run, At: conn.Where()}
 	}
 	return nil
@@ -223,7 +226,7 @@ func (p *Pipeline) Prepare(ctx context.Context, in Input) (*Prepared, error) {
 			prep.Existing = &run
 			return prep, nil
 		}
-		if !errors.Is(err, queue.ErrNotFound) {
+		if !errors.Is(err, runstore.ErrNotFound) {
 			return nil, err
 		}
 	}
@@ -267,7 +270,7 @@ func (p *Pipeline) Prepare(ctx context.Context, in Input) (*Prepared, error) {
 // that a roster checked without logging in (validate) names the run submit
 // makes; a run of the same id recorded for another account is refused
 // (SameEndpoint), never resumed.
-func RunEndpoint(at queue.Where) string {
+func RunEndpoint(at runstore.Where) string {
 	if at.Endpoint == "sandbox" {
 		return ""
 	}
@@ -333,13 +336,13 @@ func (p *Pipeline) Close() error {
 
 // Record records a new run; nothing is sent. Recording a run recorded
 // already changes nothing.
-func (p *Pipeline) Record(r *Run) (queue.Run, error) {
+func (p *Pipeline) Record(r *Run) (runstore.Run, error) {
 	if _, err := p.Store.CreateRun(r.Run, r.Orders, r.Rows); err != nil {
-		return queue.Run{}, err
+		return runstore.Run{}, err
 	}
 	run, err := p.Store.Run(r.Run.ID)
 	if err != nil {
-		return queue.Run{}, err
+		return runstore.Run{}, err
 	}
 	if p.Hooks.Recorded != nil {
 		p.Hooks.Recorded(run)
@@ -362,7 +365,7 @@ func (p *Pipeline) Execute(ctx context.Context, prep *Prepared) (*Outcome, error
 	if err != nil {
 		return nil, err
 	}
-	var run queue.Run
+	var run runstore.Run
 	if prep.Existing != nil {
 		run = *prep.Existing
 		if err := SameEndpoint(run, conn); err != nil {
@@ -376,18 +379,18 @@ func (p *Pipeline) Execute(ctx context.Context, prep *Prepared) (*Outcome, error
 
 // Finished reports whether a run has nothing left to send: done (or
 // cancelled), with no order planned or sending.
-func Finished(run queue.Run) bool {
-	return (run.State == queue.RunDone || run.State == queue.RunCancelled) && Settled(run)
+func Finished(run runstore.Run) bool {
+	return (run.State == runstore.RunDone || run.State == runstore.RunCancelled) && Settled(run)
 }
 
 // NothingToSend reports whether a run is done with nothing left to send:
 // Execute and Resume show it again rather than place it. (A cancelled run
 // is placed: nothing is sent, and it is finished again.)
-func NothingToSend(run queue.Run) bool { return run.State == queue.RunDone && Settled(run) }
+func NothingToSend(run runstore.Run) bool { return run.State == runstore.RunDone && Settled(run) }
 
 // Settled reports whether no order of the run is planned or sending.
-func Settled(run queue.Run) bool {
-	return run.Orders[queue.Planned]+run.Orders[queue.Sending] == 0
+func Settled(run runstore.Run) bool {
+	return run.Orders[runstore.Planned]+run.Orders[runstore.Sending] == 0
 }
 
 // Place submits what is left of a recorded run through client, exactly
@@ -395,7 +398,7 @@ func Settled(run queue.Run) bool {
 // outage, the context ended) is recorded interrupted, and Outcome.Stopped
 // says why; then its report is written and emailed (Finish). The error is
 // for what kept the run from being placed or finished at all.
-func (p *Pipeline) Place(ctx context.Context, run queue.Run, client *equinix.Client, imp *importer.Result) (*Outcome, error) {
+func (p *Pipeline) Place(ctx context.Context, run runstore.Run, client *equinix.Client, imp *importer.Result) (*Outcome, error) {
 	progress := func(t queue.Tally) {
 		if p.Hooks.Progress != nil {
 			p.Hooks.Progress(run, t, false)
@@ -408,7 +411,7 @@ func (p *Pipeline) Place(ctx context.Context, run queue.Run, client *equinix.Cli
 		p.Hooks.Progress(run, tally, true)
 	}
 	if err != nil {
-		if serr := p.Store.SetRunState(run.ID, queue.RunInterrupted); serr != nil {
+		if serr := p.Store.SetRunState(run.ID, runstore.RunInterrupted); serr != nil {
 			p.Logger.Error().Err(serr).Str("run", run.ID).Msg("record the run as interrupted")
 		}
 	}
@@ -451,7 +454,7 @@ func (p *Pipeline) RunConfig(runID string, client *equinix.Client) queue.RunConf
 func (p *Pipeline) Cancel(ctx context.Context, runID string, client *equinix.Client, reason string) (*Outcome, error) {
 	tally, err := queue.Cancel(ctx, p.Store, runID, API{Client: client}, reason, p.RunConfig(runID, client))
 	if err != nil {
-		return &Outcome{Run: queue.Run{ID: runID}, Tally: tally, Stopped: err}, nil
+		return &Outcome{Run: runstore.Run{ID: runID}, Tally: tally, Stopped: err}, nil
 	}
 	o, err := p.Finish(runID, nil)
 	if err != nil {
@@ -464,7 +467,7 @@ func (p *Pipeline) Cancel(ctx context.Context, runID string, client *equinix.Cli
 // Resume carries on with a recorded run: one with nothing left to send is
 // shown again (Show); otherwise connect is called for the connection to
 // place the rest through, and the run is placed and finished (Place).
-func (p *Pipeline) Resume(ctx context.Context, run queue.Run, connect func() (*Conn, error), imp *importer.Result) (*Outcome, error) {
+func (p *Pipeline) Resume(ctx context.Context, run runstore.Run, connect func() (*Conn, error), imp *importer.Result) (*Outcome, error) {
 	if NothingToSend(run) {
 		return p.Show(run.ID, imp)
 	}

@@ -10,9 +10,9 @@ import (
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/mail"
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 )
 
@@ -54,7 +54,7 @@ func newPipelineWorld(t *testing.T) *pipelineWorld {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	st, err := queue.Open(filepath.Join(dir, "wvbatch.db"), queue.Options{})
+	st, err := runstore.Open(filepath.Join(dir, "wvbatch.db"), runstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestPipelineSubmitsOnce(t *testing.T) {
 	w := newPipelineWorld(t)
 	ctx := t.Context()
 	var recorded []string
-	w.p.Hooks.Recorded = func(run queue.Run) { recorded = append(recorded, run.ID) }
+	w.p.Hooks.Recorded = func(run runstore.Run) { recorded = append(recorded, run.ID) }
 
 	prep, err := w.p.Prepare(ctx, w.in)
 	if err != nil {
@@ -112,7 +112,7 @@ func TestPipelineSubmitsOnce(t *testing.T) {
 	if out.Stopped != nil || out.Run.ID != prep.New.Run.ID || len(recorded) != 1 {
 		t.Fatalf("Execute: stopped %v, run %s (recorded %v)", out.Stopped, out.Run.ID, recorded)
 	}
-	if n := len(w.srv.Orders()); n != planned || out.Summary.Orders[string(queue.Submitted)] != planned {
+	if n := len(w.srv.Orders()); n != planned || out.Summary.Orders[string(runstore.Submitted)] != planned {
 		t.Errorf("the sandbox holds %d orders, the summary says %v; want the %d planned submitted", n, out.Summary.Orders, planned)
 	}
 	if out.Tally.Sent != planned {
@@ -174,7 +174,7 @@ func TestPipelineResumesAnInterruptedRun(t *testing.T) {
 	if out.Stopped == nil || len(w.srv.Orders()) != 0 {
 		t.Fatalf("placing with an ended context: stopped %v, %d orders placed", out.Stopped, len(w.srv.Orders()))
 	}
-	if got, _ := w.p.Store.Run(run.ID); got.State != queue.RunInterrupted || !out.RowsFailed() {
+	if got, _ := w.p.Store.Run(run.ID); got.State != runstore.RunInterrupted || !out.RowsFailed() {
 		t.Errorf("run state %s, rows failed %v; want interrupted with rows pending", got.State, out.RowsFailed())
 	}
 	stopped, _ := w.p.Store.Run(run.ID)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // PruneOptions say what Prune removes.
@@ -30,13 +30,13 @@ type PruneOptions struct {
 // store), the report folders, and folders of validations and uploads older
 // than the cut-off. It writes what it removed to w, a line a run. Prune
 // closes st, whatever it returns.
-func Prune(st *queue.Store, opt PruneOptions, w io.Writer) error {
+func Prune(st *runstore.Store, opt PruneOptions, w io.Writer) error {
 	base := filepath.Dir(st.Path())
 	verb := "pruned"
 	if opt.DryRun {
 		verb = "would prune"
 	}
-	runs, err := st.Prune(queue.PruneOptions{Before: opt.Before, DryRun: opt.DryRun, ScrubSettings: scrubSettings})
+	runs, err := st.Prune(runstore.PruneOptions{Before: opt.Before, DryRun: opt.DryRun, ScrubSettings: scrubSettings})
 	if err != nil {
 		st.Close()
 		return err
@@ -111,7 +111,7 @@ func (f pruneFiles) of(id string) []string {
 // did not finish, and the report folders of validations (no run recorded)
 // and the web page's uploads (uploads/<id>/, drafts of rosters) last
 // changed before the cut-off.
-func (f pruneFiles) leftover(pruned map[string]time.Time, now map[string]bool, all []queue.Run, cutoff time.Time) []string {
+func (f pruneFiles) leftover(pruned map[string]time.Time, now map[string]bool, all []runstore.Run, cutoff time.Time) []string {
 	recorded := map[string]bool{}
 	for _, r := range all {
 		recorded[r.ID] = true
@@ -170,10 +170,10 @@ func scrubSettings(raw json.RawMessage) (json.RawMessage, error) {
 		return nil, err
 	}
 	if s.Order.TechnicalContact != "" {
-		s.Order.TechnicalContact = queue.Removed
+		s.Order.TechnicalContact = runstore.Removed
 	}
 	for i := range s.Order.NotificationContacts {
-		s.Order.NotificationContacts[i] = queue.Removed
+		s.Order.NotificationContacts[i] = runstore.Removed
 	}
 	s.Order.ReportEmails = nil
 	return json.Marshal(s)

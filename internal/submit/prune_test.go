@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // TestPrune places a run, then prunes it: a dry run removes nothing; the
@@ -50,7 +50,7 @@ func TestPrune(t *testing.T) {
 	// The run ended now: its data is pruned with a cut-off in the future.
 	prune := func(dry bool, before time.Time) string {
 		t.Helper()
-		st, err := queue.Open(path, queue.Options{})
+		st, err := runstore.Open(path, runstore.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/importer"
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // Visitors cannot be changed on a placed order. When an edited roster
@@ -57,7 +57,7 @@ func (r *Replacement) placeWindow() placeWindow {
 	return placeWindow{r.Cage, r.Cabinet, r.Start.Unix(), r.End.Unix(), keyOptions(r.Key)}
 }
 
-func orderPlaceWindow(o *queue.Order) placeWindow {
+func orderPlaceWindow(o *runstore.Order) placeWindow {
 	return placeWindow{o.Cage, o.Cabinet, o.Start.Unix(), o.End.Unix(), keyOptions(o.Key)}
 }
 
@@ -81,7 +81,7 @@ type ReplaceSettings struct {
 
 // FindReplacements compares a roster's plan with the submitted orders of
 // earlier runs at the endpoint at for the same places and windows.
-func FindReplacements(st *queue.Store, at queue.Where, res *importer.Result) ([]Replacement, error) {
+func FindReplacements(st *runstore.Store, at runstore.Where, res *importer.Result) ([]Replacement, error) {
 	newKeys := map[placeWindow]map[string]bool{}
 	var keys []string
 	for i := range res.Orders {
@@ -114,7 +114,7 @@ func FindReplacements(st *queue.Store, at queue.Where, res *importer.Result) ([]
 		if h, ok, err := st.HashedVisitorKey(k); err != nil {
 			return nil, err
 		} else if ok {
-			unhash[queue.PlainKey(h)] = k
+			unhash[runstore.PlainKey(h)] = k
 		}
 	}
 	// A visitor of an earlier order whose row (the same roster, edited in
@@ -126,7 +126,7 @@ func FindReplacements(st *queue.Store, at queue.Where, res *importer.Result) ([]
 	}
 	oldKeys := map[placeWindow]map[string]bool{}
 	invalidKeys := map[placeWindow]map[string]bool{}
-	oldOrders := map[placeWindow][]queue.Order{}
+	oldOrders := map[placeWindow][]runstore.Order{}
 	ids := make([]string, 0, len(runs))
 	for id := range runs {
 		ids = append(ids, id)
@@ -139,14 +139,14 @@ func FindReplacements(st *queue.Store, at queue.Where, res *importer.Result) ([]
 		}
 		for _, od := range orders {
 			g := orderPlaceWindow(&od)
-			if od.State != queue.Submitted || newKeys[g] == nil {
+			if od.State != runstore.Submitted || newKeys[g] == nil {
 				continue
 			}
 			if oldKeys[g] == nil {
 				oldKeys[g], invalidKeys[g] = map[string]bool{}, map[string]bool{}
 			}
 			for i, k := range od.VisitorKeys {
-				k = queue.PlainKey(k)
+				k = runstore.PlainKey(k)
 				if plain, ok := unhash[k]; ok {
 					k = plain
 				}
@@ -209,7 +209,7 @@ func (p *Pipeline) PreviewReplace(ctx context.Context, in *Input) ([]Replacement
 	}
 	if _, err := p.Store.Run(in.Imported.RunID); err == nil {
 		return nil, nil
-	} else if !errors.Is(err, queue.ErrNotFound) {
+	} else if !errors.Is(err, runstore.ErrNotFound) {
 		return nil, err
 	}
 	at := in.At
@@ -222,11 +222,11 @@ func (p *Pipeline) PreviewReplace(ctx context.Context, in *Input) ([]Replacement
 // replacingClaims hides the claims of the orders being replaced, so that
 // their visitors are ordered again.
 type replacingClaims struct {
-	st      *queue.Store
+	st      *runstore.Store
 	replace map[[2]string]bool
 }
 
-func (c replacingClaims) AlreadyOrdered(at queue.Where, keys []string) (map[string]queue.Claim, error) {
+func (c replacingClaims) AlreadyOrdered(at runstore.Where, keys []string) (map[string]runstore.Claim, error) {
 	m, err := c.st.AlreadyOrdered(at, keys)
 	for k, cl := range m {
 		if c.replace[[2]string{cl.RunID, cl.OrderKey}] {
@@ -326,7 +326,7 @@ func (p *Pipeline) CancelReplaced(ctx context.Context, client *equinix.Client, r
 	if err != nil {
 		return nil, 0, err
 	}
-	byGroup := map[placeWindow][]queue.Order{}
+	byGroup := map[placeWindow][]runstore.Order{}
 	for _, od := range orders {
 		g := orderPlaceWindow(&od)
 		byGroup[g] = append(byGroup[g], od)
@@ -336,7 +336,7 @@ func (p *Pipeline) CancelReplaced(ctx context.Context, client *equinix.Client, r
 		var ids, refs []string
 		placed := len(news) > 0
 		for _, n := range news {
-			placed = placed && n.State == queue.Submitted
+			placed = placed && n.State == runstore.Submitted
 			ids, refs = append(ids, n.OrderID), append(refs, n.Reference)
 		}
 		old, err := p.Store.Order(r.Run, r.Key)
@@ -345,7 +345,7 @@ func (p *Pipeline) CancelReplaced(ctx context.Context, client *equinix.Client, r
 		}
 		one := Replaced{Replacement: r}
 		switch {
-		case old.State == queue.Cancelled:
+		case old.State == runstore.Cancelled:
 			one.Outcome = ReplacedAlready
 		case len(news) == 0:
 			one.Outcome = ReplacedKept
@@ -368,9 +368,9 @@ func (p *Pipeline) CancelReplaced(ctx context.Context, client *equinix.Client, r
 }
 
 // cancelReplaced cancels one replaced order, recorded before and after.
-func (p *Pipeline) cancelReplaced(ctx context.Context, client *equinix.Client, old queue.Order, one *Replaced) error {
+func (p *Pipeline) cancelReplaced(ctx context.Context, client *equinix.Client, old runstore.Order, one *Replaced) error {
 	r := one.Replacement
-	if old.State == queue.Submitted {
+	if old.State == runstore.Submitted {
 		if err := p.Store.MarkCancelling(r.Run, r.Key); err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // Settings are what a run records of how it was asked for: never a secret.
@@ -34,7 +35,7 @@ type Settings struct {
 // *Settings, or a type that embeds Settings). A run recorded without
 // settings leaves v as it is; settings that cannot be read are an error
 // naming the run, never silently empty.
-func RunSettings(run queue.Run, v any) error {
+func RunSettings(run runstore.Run, v any) error {
 	if len(run.Settings) == 0 {
 		return nil
 	}
@@ -47,9 +48,9 @@ func RunSettings(run queue.Run, v any) error {
 // Run is a run ready to be recorded: its orders' requests and every row's
 // outcome so far.
 type Run struct {
-	Run    queue.Run
-	Orders []queue.OrderSpec
-	Rows   []queue.RowOutcome
+	Run    runstore.Run
+	Orders []runstore.OrderSpec
+	Rows   []runstore.RowOutcome
 	// AlreadyOrdered counts the roster rows (visitors) left out because an
 	// earlier run ordered them for the same places and windows.
 	AlreadyOrdered int
@@ -58,7 +59,7 @@ type Run struct {
 
 // Claims looks up visitors that earlier runs ordered at an endpoint.
 type Claims interface {
-	AlreadyOrdered(at queue.Where, keys []string) (map[string]queue.Claim, error)
+	AlreadyOrdered(at runstore.Where, keys []string) (map[string]runstore.Claim, error)
 }
 
 // NewRun turns an import into a run: invalid rows are recorded as invalid,
@@ -70,7 +71,7 @@ func NewRun(res *importer.Result, st Settings, claims Claims) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Run{Run: queue.Run{ID: res.RunID, File: res.File, Hash: res.Hash, Settings: settings, Endpoint: st.Endpoint, Account: st.Account}}
+	r := &Run{Run: runstore.Run{ID: res.RunID, File: res.File, Hash: res.Hash, Settings: settings, Endpoint: st.Endpoint, Account: st.Account}}
 
 	byRow := map[int][]roster.RowError{}
 	var invalidRows []int
@@ -83,12 +84,12 @@ func NewRun(res *importer.Result, st Settings, claims Claims) (*Run, error) {
 	for _, row := range invalidRows {
 		errs := byRow[row]
 		msgs, hints := make([]string, len(errs)), make([]string, len(errs))
-		var problems []queue.Problem
+		var problems []runstore.Problem
 		for i, e := range errs {
 			msgs[i], hints[i] = e.Message, e.Hint
-			problems = append(problems, queue.Problem{Property: e.Column + " " + e.Field, Reason: e.Message, Row: row})
+			problems = append(problems, runstore.Problem{Property: e.Column + " " + e.Field, Reason: e.Message, Row: row})
 		}
-		r.Rows = append(r.Rows, queue.RowOutcome{Row: row, Status: queue.RowInvalid, Code: errs[0].Code,
+		r.Rows = append(r.Rows, runstore.RowOutcome{Row: row, Status: runstore.RowInvalid, Code: errs[0].Code,
 			Message: strings.Join(msgs, "; "), Hint: strings.Join(hints, "; "), Problems: problems})
 	}
 
@@ -99,7 +100,7 @@ func NewRun(res *importer.Result, st Settings, claims Claims) (*Run, error) {
 			keys = append(keys, VisitorKey(o, &o.Visitors[j]))
 		}
 	}
-	claimed := map[string]queue.Claim{}
+	claimed := map[string]runstore.Claim{}
 	if claims != nil && len(keys) > 0 {
 		if claimed, err = claims.AlreadyOrdered(r.Run.Where(), keys); err != nil {
 			return nil, err
@@ -116,7 +117,7 @@ func NewRun(res *importer.Result, st Settings, claims Claims) (*Run, error) {
 			if c, ok := claimed[k]; ok {
 				if !done[v.Row] {
 					done[v.Row] = true
-					r.Rows = append(r.Rows, queue.RowOutcome{Row: v.Row, Status: queue.RowAlreadyOrdered, OrderIDs: []string{c.OrderID},
+					r.Rows = append(r.Rows, runstore.RowOutcome{Row: v.Row, Status: runstore.RowAlreadyOrdered, OrderIDs: []string{c.OrderID},
 						Message: fmt.Sprintf("already ordered (%s) by run %s", c.OrderID, c.RunID)})
 				}
 				continue
@@ -134,7 +135,7 @@ func NewRun(res *importer.Result, st Settings, claims Claims) (*Run, error) {
 			return nil, err
 		}
 		r.Visitors += len(kept)
-		r.Orders = append(r.Orders, queue.OrderSpec{
+		r.Orders = append(r.Orders, runstore.OrderSpec{
 			Key: o.Key, Reference: o.Reference, IBX: o.IBX, Cage: o.Cage, Cabinet: o.Cabinet,
 			Start: o.Start, End: o.End, Count: o.Count, Body: body, Rows: rows, VisitorKeys: vkeys,
 		})
@@ -149,9 +150,9 @@ func NewRun(res *importer.Result, st Settings, claims Claims) (*Run, error) {
 	}
 	out := r.Rows[:0]
 	for _, ro := range r.Rows {
-		if ro.Status != queue.RowAlreadyOrdered || !kept[ro.Row] {
+		if ro.Status != runstore.RowAlreadyOrdered || !kept[ro.Row] {
 			out = append(out, ro)
-			if ro.Status == queue.RowAlreadyOrdered {
+			if ro.Status == runstore.RowAlreadyOrdered {
 				r.AlreadyOrdered++
 			}
 		}
@@ -177,7 +178,7 @@ func (e *rowsError) Error() string { return e.err.Error() }
 func (e *rowsError) Unwrap() error { return e.err }
 
 // Create sends the order's recorded request.
-func (a API) Create(ctx context.Context, o *queue.Order) (string, error) {
+func (a API) Create(ctx context.Context, o *runstore.Order) (string, error) {
 	var req equinix.WorkVisitRequest
 	if err := json.Unmarshal(o.Body, &req); err != nil {
 		return "", fmt.Errorf("order %s: recorded request is unreadable: %w", o.Key, err)
@@ -212,9 +213,9 @@ var Policy queue.ErrorPolicy = policy{}
 
 type policy struct{}
 
-func (policy) Classify(err error) queue.ErrorClass  { return Classify(err) }
-func (policy) RetryAfter(err error) time.Duration   { return RetryAfter(err) }
-func (policy) ToStored(err error) queue.StoredError { return ToStored(err) }
+func (policy) Classify(err error) queue.ErrorClass     { return Classify(err) }
+func (policy) RetryAfter(err error) time.Duration      { return RetryAfter(err) }
+func (policy) ToStored(err error) runstore.StoredError { return ToStored(err) }
 
 // Classify tells the queue what an error from the API means.
 func Classify(err error) queue.ErrorClass {
@@ -265,16 +266,16 @@ const hintNoVerdict = "not a verdict on the order: Equinix could not be reached 
 
 // ToStored turns an API error into what the store keeps, with the plain
 // words of the error catalogue and each problem traced to its roster row.
-func ToStored(err error) queue.StoredError {
+func ToStored(err error) runstore.StoredError {
 	var ae *equinix.APIError
 	if !errors.As(err, &ae) {
-		s := queue.StoredError{Message: err.Error()}
+		s := runstore.StoredError{Message: err.Error()}
 		if equinix.IsRetryable(err) || equinix.IsUncertain(err) {
 			s.Hint = hintNoVerdict
 		}
 		return s
 	}
-	s := queue.StoredError{Status: ae.Status, Code: ae.Code, Message: ae.Message, CorrelationID: ae.CorrelationID, Hint: ae.Hint()}
+	s := runstore.StoredError{Status: ae.Status, Code: ae.Code, Message: ae.Message, CorrelationID: ae.CorrelationID, Hint: ae.Hint()}
 	if s.Hint == "" && Classify(err) == queue.Retryable {
 		s.Hint = hintNoVerdict
 	}
@@ -283,7 +284,7 @@ func ToStored(err error) queue.StoredError {
 		rows = re.rows
 	}
 	for _, p := range ae.Problems {
-		sp := queue.Problem{Property: p.Property, Reason: p.Reason}
+		sp := runstore.Problem{Property: p.Property, Reason: p.Reason}
 		if i, ok := equinix.VisitorIndex(p.Property); ok && i < len(rows) {
 			sp.Row = rows[i]
 		}

@@ -12,27 +12,28 @@ import (
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // RunView is a run as a list of runs shows it (`runs --json`).
 type RunView struct {
-	RunID       string            `json:"run_id"`
-	File        string            `json:"file"`
-	State       string            `json:"state"`
-	Endpoint    string            `json:"endpoint"`
-	Account     string            `json:"account,omitempty"`
-	StartedBy   string            `json:"started_by"`
-	Job         string            `json:"job,omitempty"`
-	ScheduledAt time.Time         `json:"scheduled_at,omitzero"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
-	Orders      map[string]int    `json:"orders"`
-	Rows        map[string]int    `json:"rows"`
-	Mail        *queue.MailRecord `json:"mail,omitempty"`
+	RunID       string               `json:"run_id"`
+	File        string               `json:"file"`
+	State       string               `json:"state"`
+	Endpoint    string               `json:"endpoint"`
+	Account     string               `json:"account,omitempty"`
+	StartedBy   string               `json:"started_by"`
+	Job         string               `json:"job,omitempty"`
+	ScheduledAt time.Time            `json:"scheduled_at,omitzero"`
+	CreatedAt   time.Time            `json:"created_at"`
+	UpdatedAt   time.Time            `json:"updated_at"`
+	Orders      map[string]int       `json:"orders"`
+	Rows        map[string]int       `json:"rows"`
+	Mail        *runstore.MailRecord `json:"mail,omitempty"`
 }
 
 // NewRunView is the view of run r.
-func NewRunView(r queue.Run) RunView {
+func NewRunView(r runstore.Run) RunView {
 	v := RunView{RunID: r.ID, File: r.File, State: string(r.State), Endpoint: r.Endpoint, Account: r.Account, StartedBy: StartedBy(r),
 		Job: r.Job, ScheduledAt: r.ScheduledAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		Orders: map[string]int{}, Rows: map[string]int{}, Mail: r.Mail}
@@ -47,7 +48,7 @@ func NewRunView(r queue.Run) RunView {
 
 // StartedBy names who started a run: the user it recorded, the job that
 // made it, or "-".
-func StartedBy(r queue.Run) string {
+func StartedBy(r runstore.Run) string {
 	var set Settings
 	switch {
 	case RunSettings(r, &set) == nil && set.StartedBy != "":
@@ -61,20 +62,20 @@ func StartedBy(r queue.Run) string {
 // RunsAt returns the runs of the store, newest first; with endpoint set,
 // only those that ordered there ("sandbox", "unknown" or an API's URL, in
 // any spelling equinix.NormalEndpoint makes the same).
-func RunsAt(st *queue.Store, endpoint string) ([]queue.Run, error) {
+func RunsAt(st *runstore.Store, endpoint string) ([]runstore.Run, error) {
 	runs, err := st.Runs()
 	if err != nil || endpoint == "" {
 		return runs, err
 	}
-	if endpoint != "sandbox" && endpoint != queue.EndpointUnknown {
+	if endpoint != "sandbox" && endpoint != runstore.EndpointUnknown {
 		endpoint = equinix.NormalEndpoint(endpoint)
 	}
-	return slices.DeleteFunc(runs, func(r queue.Run) bool { return r.Endpoint != endpoint }), nil
+	return slices.DeleteFunc(runs, func(r runstore.Run) bool { return r.Endpoint != endpoint }), nil
 }
 
 // WriteRunsTable writes runs as a table for people, one line a run: id,
 // creation, state, orders, amendments, who started it, endpoint, roster.
-func WriteRunsTable(w io.Writer, st *queue.Store, runs []queue.Run) error {
+func WriteRunsTable(w io.Writer, st *runstore.Store, runs []runstore.Run) error {
 	fmt.Fprintf(w, "%-17s %-16s %-12s %-28s %-10s %-14s %-24s %s\n", "RUN", "CREATED", "STATE", "ORDERS", "AMENDED", "BY", "ENDPOINT", "ROSTER")
 	for _, r := range runs {
 		orders := make(map[string]int)
@@ -93,13 +94,13 @@ func WriteRunsTable(w io.Writer, st *queue.Store, runs []queue.Run) error {
 
 // Amended says how many amendments a run has, and how many of them are not
 // finished: "-" for none, "2" or "2 (1 open)".
-func Amended(as []queue.Amendment) string {
+func Amended(as []runstore.Amendment) string {
 	if len(as) == 0 {
 		return "-"
 	}
 	open := 0
 	for _, a := range as {
-		if a.State != queue.AmendDone {
+		if a.State != runstore.AmendDone {
 			open++
 		}
 	}
@@ -122,8 +123,8 @@ func (p *Pipeline) Status(runID string, rows bool) (*report.RunSummary, error) {
 	}
 	sum.AddAmendments(amends)
 	if rows {
-		var list []queue.RowOutcome
-		if err := p.Store.Rows(runID, func(r queue.RowOutcome) error { list = append(list, r); return nil }); err != nil {
+		var list []runstore.RowOutcome
+		if err := p.Store.Rows(runID, func(r runstore.RowOutcome) error { list = append(list, r); return nil }); err != nil {
 			return nil, err
 		}
 		sum.AddRows(list)
@@ -142,7 +143,7 @@ func (e *NotPlacedError) Error() string {
 // CancelPlan returns the orders of run that cancelling it would cancel:
 // those placed, or being cancelled; only those of ids when given. An id
 // that is not a placed order of the run is a *NotPlacedError.
-func CancelPlan(st *queue.Store, run queue.Run, ids []string) ([]queue.Order, error) {
+func CancelPlan(st *runstore.Store, run runstore.Run, ids []string) ([]runstore.Order, error) {
 	orders, err := st.Orders(run.ID)
 	if err != nil {
 		return nil, err
@@ -151,9 +152,9 @@ func CancelPlan(st *queue.Store, run queue.Run, ids []string) ([]queue.Order, er
 	for _, id := range ids {
 		want[id] = true
 	}
-	var todo []queue.Order
+	var todo []runstore.Order
 	for _, od := range orders {
-		if (od.State == queue.Submitted || od.State == queue.Cancelling) && (len(ids) == 0 || want[od.OrderID]) {
+		if (od.State == runstore.Submitted || od.State == runstore.Cancelling) && (len(ids) == 0 || want[od.OrderID]) {
 			todo = append(todo, od)
 			delete(want, od.OrderID)
 		}
@@ -169,7 +170,7 @@ func CancelPlan(st *queue.Store, run queue.Run, ids []string) ([]queue.Order, er
 // WriteCancelPlan lists the orders of run to cancel (todo, from
 // CancelPlan); all says every placed order is, and the orders not placed
 // yet are then named too.
-func WriteCancelPlan(w io.Writer, run queue.Run, todo []queue.Order, all bool) {
+func WriteCancelPlan(w io.Writer, run runstore.Run, todo []runstore.Order, all bool) {
 	fmt.Fprintf(w, "run %s at %s: %s to cancel\n", run.ID, run.Where(), report.Plural(len(todo), "order", "orders"))
 	for _, od := range todo {
 		place := od.Cage
@@ -179,7 +180,7 @@ func WriteCancelPlan(w io.Writer, run queue.Run, todo []queue.Order, all bool) {
 		fmt.Fprintf(w, "  %-16s %-24s %s → %s  %s\n", od.OrderID, place, od.Start.UTC().Format("2006-01-02 15:04Z"),
 			od.End.UTC().Format("2006-01-02 15:04Z"), report.Plural(od.Count, "visitor", "visitors"))
 	}
-	if n := run.Orders[queue.Planned] + run.Orders[queue.Sending]; n > 0 && all {
+	if n := run.Orders[runstore.Planned] + run.Orders[runstore.Sending]; n > 0 && all {
 		fmt.Fprintf(w, "  (%s not placed yet will not be cancelled: resume or leave the run)\n", report.Plural(n, "order", "orders"))
 	}
 }
@@ -195,7 +196,7 @@ func (p *Pipeline) CancelOrders(ctx context.Context, runID string, keys []string
 		switch {
 		case err != nil:
 			failed = err
-		case od.State == queue.Cancelled:
+		case od.State == runstore.Cancelled:
 			t.Cancelled++
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // TestRunsListStatusAndCancelSome places the sample roster in the sandbox,
@@ -86,7 +86,7 @@ func TestRunsListStatusAndCancelSome(t *testing.T) {
 		t.Fatalf("CancelOrders: %v, %+v", err, got)
 	}
 	after, err := st.Run(runID)
-	if err != nil || after.Orders[queue.Cancelled] != 1 || after.Orders[queue.Submitted] != len(all)-1 {
+	if err != nil || after.Orders[runstore.Cancelled] != 1 || after.Orders[runstore.Submitted] != len(all)-1 {
 		t.Errorf("after cancelling one: %v, %v", after.Orders, err)
 	}
 }

@@ -19,7 +19,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // Session and sign-in limits.
@@ -95,8 +95,8 @@ type authState struct {
 	key []byte // for the CSRF tokens of trusted-header users
 
 	mu       sync.Mutex
-	sessions map[string]queue.Session
-	users    map[string]queue.User
+	sessions map[string]runstore.Session
+	users    map[string]runstore.User
 	usersAt  time.Time
 	fails    map[string][]time.Time
 }
@@ -104,11 +104,11 @@ type authState struct {
 func newAuthState(now func() time.Time) *authState {
 	key := make([]byte, 32)
 	rand.Read(key)
-	return &authState{now: now, key: key, sessions: map[string]queue.Session{}, fails: map[string][]time.Time{}}
+	return &authState{now: now, key: key, sessions: map[string]runstore.Session{}, fails: map[string][]time.Time{}}
 }
 
 func (a *authState) load(ctx context.Context, h *storeHandle) error {
-	return h.with(ctx, func(st *queue.Store) error {
+	return h.with(ctx, func(st *runstore.Store) error {
 		now := a.now()
 		if err := st.DeleteSessions(now); err != nil {
 			return err
@@ -129,17 +129,17 @@ func (a *authState) load(ctx context.Context, h *storeHandle) error {
 // lookupUser returns a user as the store has it, reading the store again
 // when the cache is older than usersTTL (a `wvbatch users` command may have
 // changed it).
-func (s *Server) lookupUser(ctx context.Context, name string) (queue.User, bool, error) {
+func (s *Server) lookupUser(ctx context.Context, name string) (runstore.User, bool, error) {
 	a := s.auth
 	a.mu.Lock()
 	fresh := a.users != nil && a.now().Sub(a.usersAt) < usersTTL
 	a.mu.Unlock()
 	if !fresh {
-		var us []queue.User
-		if err := s.store.with(ctx, func(st *queue.Store) (err error) { us, err = st.Users(); return err }); err != nil {
-			return queue.User{}, false, err
+		var us []runstore.User
+		if err := s.store.with(ctx, func(st *runstore.Store) (err error) { us, err = st.Users(); return err }); err != nil {
+			return runstore.User{}, false, err
 		}
-		m := make(map[string]queue.User, len(us))
+		m := make(map[string]runstore.User, len(us))
 		for _, u := range us {
 			m[u.Name] = u
 		}
@@ -434,8 +434,8 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := randomToken()
-	ss := queue.Session{ID: hashID(token), User: u.Name, Gen: u.Gen, CSRF: randomToken(), Expires: s.auth.now().Add(sessionLife)}
-	if err := s.store.with(r.Context(), func(st *queue.Store) error { return st.PutSession(ss) }); err != nil {
+	ss := runstore.Session{ID: hashID(token), User: u.Name, Gen: u.Gen, CSRF: randomToken(), Expires: s.auth.now().Add(sessionLife)}
+	if err := s.store.with(r.Context(), func(st *runstore.Store) error { return st.PutSession(ss) }); err != nil {
 		s.storeFail(w, r, nil, err)
 		return
 	}
@@ -455,7 +455,7 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request, u *user) {
 		s.auth.mu.Lock()
 		delete(s.auth.sessions, u.sess)
 		s.auth.mu.Unlock()
-		if err := s.store.with(r.Context(), func(st *queue.Store) error { return st.DeleteSessions(s.auth.now(), u.sess) }); err != nil {
+		if err := s.store.with(r.Context(), func(st *runstore.Store) error { return st.DeleteSessions(s.auth.now(), u.sess) }); err != nil {
 			s.cfg.Log.Warn().Err(err).Msg("sign-out: the session stays recorded until it expires")
 		}
 	}

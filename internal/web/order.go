@@ -15,6 +15,7 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // Orderer is the run pipeline, as the web page calls it: the same steps
@@ -24,19 +25,19 @@ import (
 type Orderer interface {
 	// Prepare reads and checks the roster and builds its run against the
 	// server's endpoint, recording and sending nothing.
-	Prepare(ctx context.Context, st *queue.Store, req OrderRequest) (*Prepared, error)
+	Prepare(ctx context.Context, st *runstore.Store, req OrderRequest) (*Prepared, error)
 	// Execute records the prepared run (or resumes the recorded one) and
 	// places its orders, then writes the report and sends the email.
-	Execute(ctx context.Context, st *queue.Store, p *Prepared, progress func(queue.Tally)) error
+	Execute(ctx context.Context, st *runstore.Store, p *Prepared, progress func(queue.Tally)) error
 	// Resume finishes a recorded run as `wvbatch resume` does.
-	Resume(ctx context.Context, st *queue.Store, runID string, progress func(queue.Tally)) error
+	Resume(ctx context.Context, st *runstore.Store, runID string, progress func(queue.Tally)) error
 	// Cancel cancels the run's orders with these Equinix order ids (every
 	// placed order when ids is empty).
-	Cancel(ctx context.Context, st *queue.Store, runID string, orderIDs []string, reason, who string) error
+	Cancel(ctx context.Context, st *runstore.Store, runID string, orderIDs []string, reason, who string) error
 	// Reschedule shifts the windows of the run's placed orders.
-	Reschedule(ctx context.Context, st *queue.Store, runID string, shift time.Duration, who string) error
+	Reschedule(ctx context.Context, st *runstore.Store, runID string, shift time.Duration, who string) error
 	// Resend emails the run's report again.
-	Resend(ctx context.Context, st *queue.Store, runID, who string) error
+	Resend(ctx context.Context, st *runstore.Store, runID, who string) error
 }
 
 // OrderRequest is what the page asks the pipeline to prepare.
@@ -155,7 +156,7 @@ func (rs *runs) get(id string) *liveRun {
 
 // start runs fn for run id in the background, under the server's lifetime,
 // with the store held all along, unless the run is under way already.
-func (s *Server) startRun(id string, fn func(ctx context.Context, st *queue.Store, progress func(queue.Tally)) error) (bool, error) {
+func (s *Server) startRun(id string, fn func(ctx context.Context, st *runstore.Store, progress func(queue.Tally)) error) (bool, error) {
 	rs := &s.runs
 	rs.mu.Lock()
 	if rs.ctx == nil {
@@ -208,16 +209,16 @@ func (s *Server) startRun(id string, fn func(ctx context.Context, st *queue.Stor
 	return true, nil
 }
 
-func tallyOfRun(run queue.Run) queue.Tally {
+func tallyOfRun(run runstore.Run) queue.Tally {
 	var t queue.Tally
 	for state, n := range run.Orders {
 		t.Orders += n
 		switch state {
-		case queue.Submitted:
+		case runstore.Submitted:
 			t.Submitted = n
-		case queue.Rejected:
+		case runstore.Rejected:
 			t.Rejected = n
-		case queue.Cancelled:
+		case runstore.Cancelled:
 			t.Cancelled = n
 		}
 	}
@@ -246,15 +247,15 @@ func (s *Server) Start(ctx context.Context) {
 		return
 	}
 	for _, d := range s.orderedDrafts() {
-		var run queue.Run
-		err := s.store.with(ctx, func(st *queue.Store) (err error) { run, err = st.Run(d.RunID); return err })
-		if err != nil || run.State == queue.RunDone || run.State == queue.RunCancelled {
+		var run runstore.Run
+		err := s.store.with(ctx, func(st *runstore.Store) (err error) { run, err = st.Run(d.RunID); return err })
+		if err != nil || run.State == runstore.RunDone || run.State == runstore.RunCancelled {
 			continue
 		}
 		s.cfg.Log.Info().Str("run", d.RunID).Msg("resuming a run the server started")
 		s.cfg.Audit.Info().Str("audit", "resume").Str("run", d.RunID).Str("user", d.OrderedBy).Msg("run resumed after a restart")
 		id := d.RunID
-		s.startRun(id, func(ctx context.Context, st *queue.Store, progress func(queue.Tally)) error {
+		s.startRun(id, func(ctx context.Context, st *runstore.Store, progress func(queue.Tally)) error {
 			return s.cfg.Orderer.Resume(ctx, st, id, progress)
 		})
 	}
@@ -316,7 +317,7 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request, u *user) {
 // the request and reports false.
 func (s *Server) prepare(w http.ResponseWriter, r *http.Request, u *user, d *draft) (*Prepared, bool) {
 	var p *Prepared
-	err := s.store.with(r.Context(), func(st *queue.Store) (err error) {
+	err := s.store.with(r.Context(), func(st *runstore.Store) (err error) {
 		p, err = s.cfg.Orderer.Prepare(r.Context(), st, s.orderRequest(d, u))
 		return err
 	})
@@ -372,7 +373,7 @@ func (s *Server) order(w http.ResponseWriter, r *http.Request, u *user) {
 		s.fail(w, r, u, http.StatusInternalServerError, "cannot record the order: "+err.Error(), "")
 		return
 	}
-	started, err := s.startRun(p.RunID, func(ctx context.Context, st *queue.Store, progress func(queue.Tally)) error {
+	started, err := s.startRun(p.RunID, func(ctx context.Context, st *runstore.Store, progress func(queue.Tally)) error {
 		return s.cfg.Orderer.Execute(ctx, st, p, progress)
 	})
 	if err != nil {
@@ -393,17 +394,17 @@ func (s *Server) progress(ctx context.Context, id string) (Progress, <-chan stru
 		p, ch := l.snapshot()
 		return p, ch, nil
 	}
-	var run queue.Run
-	err := s.store.with(ctx, func(st *queue.Store) (err error) { run, err = st.Run(id); return err })
+	var run runstore.Run
+	err := s.store.with(ctx, func(st *runstore.Store) (err error) { run, err = st.Run(id); return err })
 	if err != nil {
 		return Progress{}, nil, err
 	}
 	t := tallyOfRun(run)
 	p := Progress{Run: id, Total: t.Orders, Placed: t.Submitted, Rejected: t.Rejected, Done: t.Submitted + t.Rejected + t.Cancelled}
 	switch run.State {
-	case queue.RunDone, queue.RunCancelled:
+	case runstore.RunDone, runstore.RunCancelled:
 		p.State = "finished"
-	case queue.RunInterrupted:
+	case runstore.RunInterrupted:
 		p.State = "stopped"
 	default:
 		p.State = "elsewhere"
@@ -420,7 +421,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	if _, _, err := s.progress(r.Context(), id); err != nil {
-		if errors.Is(err, queue.ErrNotFound) {
+		if errors.Is(err, runstore.ErrNotFound) {
 			http.NotFound(w, r)
 			return
 		}
@@ -504,7 +505,7 @@ func (s *Server) cancelOrders(w http.ResponseWriter, r *http.Request, u *user) {
 		s.runAction(w, r, u, id, http.StatusBadRequest, "", "pick the orders to cancel", "tick them in the orders table")
 		return
 	}
-	err := s.store.with(r.Context(), func(st *queue.Store) error {
+	err := s.store.with(r.Context(), func(st *runstore.Store) error {
 		return s.cfg.Orderer.Cancel(r.Context(), st, id, ids, reason, u.Name)
 	})
 	s.cfg.Audit.Info().Str("audit", "cancel").Str("user", u.Name).Str("run", id).Strs("orders", ids).Str("reason", reason).AnErr("error", err).Msg("orders cancelled from the web page")
@@ -527,12 +528,12 @@ func (s *Server) reschedule(w http.ResponseWriter, r *http.Request, u *user) {
 		s.runAction(w, r, u, id, http.StatusBadRequest, "", "the shift is not a whole number of minutes, hours or days", "write it like 2h, -30m or 48h")
 		return
 	}
-	err = s.store.with(r.Context(), func(st *queue.Store) error {
+	err = s.store.with(r.Context(), func(st *runstore.Store) error {
 		return s.cfg.Orderer.Reschedule(r.Context(), st, id, shift, u.Name)
 	})
 	s.cfg.Audit.Info().Str("audit", "reschedule").Str("user", u.Name).Str("run", id).Dur("shift", shift).AnErr("error", err).Msg("orders rescheduled from the web page")
-	var refused *queue.RefusedError
-	if errors.As(err, &refused) || errors.Is(err, queue.ErrAmendRepeated) || errors.Is(err, queue.ErrAmendUnfinished) {
+	var refused *runstore.RefusedError
+	if errors.As(err, &refused) || errors.Is(err, runstore.ErrAmendRepeated) || errors.Is(err, runstore.ErrAmendUnfinished) {
 		s.runAction(w, r, u, id, http.StatusBadRequest, "", "nothing was sent: "+err.Error(), "change the shift, or finish the earlier change with wvbatch amend "+id)
 		return
 	}
@@ -550,7 +551,7 @@ func (s *Server) resend(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	id := r.PathValue("id")
-	err := s.store.with(r.Context(), func(st *queue.Store) error { return s.cfg.Orderer.Resend(r.Context(), st, id, u.Name) })
+	err := s.store.with(r.Context(), func(st *runstore.Store) error { return s.cfg.Orderer.Resend(r.Context(), st, id, u.Name) })
 	s.cfg.Audit.Info().Str("audit", "resend").Str("user", u.Name).Str("run", id).AnErr("error", err).Msg("report sent again from the web page")
 	if err != nil {
 		s.runAction(w, r, u, id, http.StatusBadGateway, "", "the report was not sent: "+err.Error(), "check the server's SMTP settings")
@@ -562,7 +563,7 @@ func (s *Server) resend(w http.ResponseWriter, r *http.Request, u *user) {
 // runAction shows the run page after an action.
 func (s *Server) runAction(w http.ResponseWriter, r *http.Request, u *user, id string, status int, notice, msg, hint string) {
 	d, err := s.loadRun(r, id)
-	if errors.Is(err, queue.ErrNotFound) {
+	if errors.Is(err, runstore.ErrNotFound) {
 		s.fail(w, r, u, http.StatusNotFound, "there is no run "+id, "the runs page lists them")
 		return
 	}
@@ -579,7 +580,7 @@ func (s *Server) withProgress(r *http.Request, d runData) runData {
 	}
 	d.CanOrder = s.cfg.Orderer != nil
 	for _, o := range d.Sum.OrderList {
-		if o.OrderID != "" && o.State == string(queue.Submitted) {
+		if o.OrderID != "" && o.State == string(runstore.Submitted) {
 			d.Cancellable = append(d.Cancellable, o.OrderID)
 		}
 	}

@@ -16,8 +16,8 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/mail"
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
@@ -231,7 +231,7 @@ func TestOrderFromPage(t *testing.T) {
 	if len(emls) != 1 {
 		t.Errorf("%d emails; want 1", len(emls))
 	}
-	st, err := queue.Open(oe.store, queue.Options{LockTimeout: 5 * time.Second})
+	st, err := runstore.Open(oe.store, runstore.Options{LockTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -44,11 +45,11 @@ func NewOrderer(c PipelineConfig) Orderer { return &pipelineOrderer{c: c} }
 
 type pipelineOrderer struct{ c PipelineConfig }
 
-func (o *pipelineOrderer) pipeline(st *queue.Store, progress func(queue.Tally)) *submit.Pipeline {
+func (o *pipelineOrderer) pipeline(st *runstore.Store, progress func(queue.Tally)) *submit.Pipeline {
 	p := &submit.Pipeline{Store: st, Concurrency: o.c.Concurrency, ReportDir: o.c.ReportDir, Mailer: o.c.Mailer, Logger: o.c.Logger}
 	if progress != nil {
-		p.Hooks.Progress = func(_ queue.Run, t queue.Tally, _ bool) { progress(t) }
-		p.Hooks.Recorded = func(run queue.Run) { progress(tallyOfRun(run)) }
+		p.Hooks.Progress = func(_ runstore.Run, t queue.Tally, _ bool) { progress(t) }
+		p.Hooks.Recorded = func(run runstore.Run) { progress(tallyOfRun(run)) }
 	}
 	return p
 }
@@ -58,7 +59,7 @@ func (o *pipelineOrderer) conn() *submit.Conn {
 	return &submit.Conn{Client: o.c.Client, Endpoint: o.c.Endpoint, Preflight: o.c.Preflight}
 }
 
-func (o *pipelineOrderer) Prepare(ctx context.Context, st *queue.Store, req OrderRequest) (*Prepared, error) {
+func (o *pipelineOrderer) Prepare(ctx context.Context, st *runstore.Store, req OrderRequest) (*Prepared, error) {
 	in := submit.Input{
 		Import: importer.Options{Path: req.Roster, Check: req.Check, Order: req.Order},
 		Conn:   o.conn(), Now: o.c.Now, NoPreflight: o.c.NoPreflight,
@@ -81,7 +82,7 @@ func (o *pipelineOrderer) Prepare(ctx context.Context, st *queue.Store, req Orde
 			return nil, err
 		}
 		for _, od := range orders {
-			if od.State == queue.Planned || od.State == queue.Sending {
+			if od.State == runstore.Planned || od.State == runstore.Sending {
 				p.Orders++
 				ibx[od.IBX] = true
 				for _, r := range od.Rows {
@@ -119,7 +120,7 @@ func stopped(out *submit.Outcome, err error) error {
 	return nil
 }
 
-func (o *pipelineOrderer) Execute(ctx context.Context, st *queue.Store, p *Prepared, progress func(queue.Tally)) error {
+func (o *pipelineOrderer) Execute(ctx context.Context, st *runstore.Store, p *Prepared, progress func(queue.Tally)) error {
 	prep, ok := p.Pipeline.(*submit.Prepared)
 	if !ok {
 		return errors.New("the run was not prepared by the pipeline")
@@ -127,7 +128,7 @@ func (o *pipelineOrderer) Execute(ctx context.Context, st *queue.Store, p *Prepa
 	return stopped(o.pipeline(st, progress).Execute(ctx, prep))
 }
 
-func (o *pipelineOrderer) Resume(ctx context.Context, st *queue.Store, runID string, progress func(queue.Tally)) error {
+func (o *pipelineOrderer) Resume(ctx context.Context, st *runstore.Store, runID string, progress func(queue.Tally)) error {
 	run, err := st.Run(runID)
 	if err != nil {
 		return err
@@ -139,7 +140,7 @@ func (o *pipelineOrderer) Resume(ctx context.Context, st *queue.Store, runID str
 // Cancel cancels the picked orders through the queue (each recorded
 // cancelling before it is asked for, never twice), then writes and sends
 // the run's report as every run's end does.
-func (o *pipelineOrderer) Cancel(ctx context.Context, st *queue.Store, runID string, orderIDs []string, reason, who string) error {
+func (o *pipelineOrderer) Cancel(ctx context.Context, st *runstore.Store, runID string, orderIDs []string, reason, who string) error {
 	orders, err := st.Orders(runID)
 	if err != nil {
 		return err
@@ -162,7 +163,7 @@ func (o *pipelineOrderer) Cancel(ctx context.Context, st *queue.Store, runID str
 		switch {
 		case err != nil:
 			problems = append(problems, id+": "+err.Error())
-		case od.State != queue.Cancelled && od.LastError != nil:
+		case od.State != runstore.Cancelled && od.LastError != nil:
 			problems = append(problems, id+": Equinix refused: "+od.LastError.Error())
 		}
 	}
@@ -179,7 +180,7 @@ func (o *pipelineOrderer) Cancel(ctx context.Context, st *queue.Store, runID str
 // through the pipeline (each update recorded before it is sent, never
 // twice); the amendment's report and the run's are written, and the run's
 // emailed.
-func (o *pipelineOrderer) Reschedule(ctx context.Context, st *queue.Store, runID string, shift time.Duration, who string) error {
+func (o *pipelineOrderer) Reschedule(ctx context.Context, st *runstore.Store, runID string, shift time.Duration, who string) error {
 	now := time.Now()
 	if o.c.Now != "" {
 		if t, err := time.Parse(time.RFC3339, o.c.Now); err == nil {
@@ -187,7 +188,7 @@ func (o *pipelineOrderer) Reschedule(ctx context.Context, st *queue.Store, runID
 		}
 	}
 	p := o.pipeline(st, nil)
-	a, _, err := p.StartAmendment(runID, &queue.AmendRequest{Shift: shift}, now, false)
+	a, _, err := p.StartAmendment(runID, &runstore.AmendRequest{Shift: shift}, now, false)
 	if err != nil {
 		return err
 	}
@@ -202,7 +203,7 @@ func (o *pipelineOrderer) Reschedule(ctx context.Context, st *queue.Store, runID
 }
 
 // Resend writes the run's report again and emails it.
-func (o *pipelineOrderer) Resend(ctx context.Context, st *queue.Store, runID, who string) error {
+func (o *pipelineOrderer) Resend(ctx context.Context, st *runstore.Store, runID, who string) error {
 	out, err := o.pipeline(st, nil).Finish(runID, nil)
 	if err != nil {
 		return err

@@ -11,16 +11,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // runInfo is what the runs list shows of a run.
 type runInfo struct {
-	queue.Run
+	runstore.Run
 	Name      string
 	Endpoint  string
 	StartedBy string
@@ -31,7 +31,7 @@ type runInfo struct {
 
 // runSettings reads what the runs list needs from a run's settings; a
 // record it cannot read shows blanks.
-func runSettings(run queue.Run) (endpoint, who, prefix string) {
+func runSettings(run runstore.Run) (endpoint, who, prefix string) {
 	var st struct {
 		Endpoint  string             `json:"endpoint"`
 		StartedBy string             `json:"started_by"`
@@ -48,7 +48,7 @@ func runSettings(run queue.Run) (endpoint, who, prefix string) {
 	return "", "", ""
 }
 
-func newRunInfo(run queue.Run) runInfo {
+func newRunInfo(run runstore.Run) runInfo {
 	ri := runInfo{Run: run, Name: filepath.Base(run.File)}
 	ri.Endpoint, ri.StartedBy, ri.Reference = runSettings(run)
 	if run.Job != "" && ri.StartedBy == "" {
@@ -56,7 +56,7 @@ func newRunInfo(run queue.Run) runInfo {
 	}
 	for k, n := range run.Rows {
 		ri.Total += n
-		if k == queue.RowOrdered || k == queue.RowAlreadyOrdered {
+		if k == runstore.RowOrdered || k == runstore.RowAlreadyOrdered {
 			ri.Ordered += n
 		}
 	}
@@ -79,12 +79,12 @@ func (s *Server) runsPage(w http.ResponseWriter, r *http.Request, u *user) {
 	q := r.URL.Query()
 	f := runsFilter{Endpoint: q.Get("endpoint"), State: q.Get("state"), Who: q.Get("who"), Q: strings.TrimSpace(q.Get("q"))}
 	data := runsData{Filter: f}
-	err := s.store.with(r.Context(), func(st *queue.Store) error {
+	err := s.store.with(r.Context(), func(st *runstore.Store) error {
 		runs, err := st.Runs()
 		if err != nil {
 			return err
 		}
-		slices.SortStableFunc(runs, func(a, b queue.Run) int { return b.CreatedAt.Compare(a.CreatedAt) })
+		slices.SortStableFunc(runs, func(a, b runstore.Run) int { return b.CreatedAt.Compare(a.CreatedAt) })
 		seen := map[string]map[string]bool{"e": {}, "s": {}, "w": {}}
 		for _, run := range runs {
 			ri := newRunInfo(run)
@@ -123,7 +123,7 @@ func (s *Server) runsPage(w http.ResponseWriter, r *http.Request, u *user) {
 
 // matchRun tells whether a run matches a search: its id, roster name or
 // reference prefix holds the text, or one of its orders has it as id.
-func matchRun(st *queue.Store, ri runInfo, q string) bool {
+func matchRun(st *runstore.Store, ri runInfo, q string) bool {
 	lq := strings.ToLower(q)
 	for _, s := range []string{ri.ID, ri.Name, ri.Reference} {
 		if s != "" && strings.Contains(strings.ToLower(s), lq) {
@@ -150,7 +150,7 @@ type runFiles struct {
 // findRunFiles finds a run's report files: those the store recorded, else
 // those in reports/<run> beside the store. Names only: a download is named
 // by its kind, never by a path from the request.
-func (s *Server) findRunFiles(run queue.Run) runFiles {
+func (s *Server) findRunFiles(run runstore.Run) runFiles {
 	var paths []string
 	if rec := run.Report; rec != nil && len(rec.Files) > 0 {
 		paths = rec.Files
@@ -192,10 +192,10 @@ type runData struct {
 func (s *Server) loadRun(r *http.Request, id string) (runData, error) {
 	var d runData
 	if !runIDPattern.MatchString(id) {
-		return d, queue.ErrNotFound
+		return d, runstore.ErrNotFound
 	}
-	var run queue.Run
-	err := s.store.with(r.Context(), func(st *queue.Store) (err error) {
+	var run runstore.Run
+	err := s.store.with(r.Context(), func(st *runstore.Store) (err error) {
 		if run, err = st.Run(id); err != nil {
 			return err
 		}
@@ -203,8 +203,8 @@ func (s *Server) loadRun(r *http.Request, id string) (runData, error) {
 		if err != nil {
 			return err
 		}
-		var rows []queue.RowOutcome
-		if err := st.Rows(id, func(ro queue.RowOutcome) error { rows = append(rows, ro); return nil }); err != nil {
+		var rows []runstore.RowOutcome
+		if err := st.Rows(id, func(ro runstore.RowOutcome) error { rows = append(rows, ro); return nil }); err != nil {
 			return err
 		}
 		d.Info = newRunInfo(run)
@@ -223,7 +223,7 @@ func (s *Server) loadRun(r *http.Request, id string) (runData, error) {
 
 func (s *Server) runPage(w http.ResponseWriter, r *http.Request, u *user) {
 	d, err := s.loadRun(r, r.PathValue("id"))
-	if errors.Is(err, queue.ErrNotFound) {
+	if errors.Is(err, runstore.ErrNotFound) {
 		s.fail(w, r, u, http.StatusNotFound, "there is no run "+r.PathValue("id"), "the runs page lists them")
 		return
 	}

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/scheduler"
 )
 
@@ -30,17 +30,17 @@ func (s *Server) AttachScheduler(sch Scheduler) { s.cfg.Scheduler = sch }
 // OpenStore gives the scheduler daemon the server's store, opened while
 // someone uses it; CloseStore lets go of it. A store another process holds
 // for longer than the server waits is an error matching
-// queue.ErrStoreBusy, which the daemon retries.
-func (s *Server) OpenStore() (*queue.Store, error) {
+// runstore.ErrStoreBusy, which the daemon retries.
+func (s *Server) OpenStore() (*runstore.Store, error) {
 	st, err := s.store.acquire(context.Background())
 	if errors.Is(err, errStoreBusy) {
-		return nil, fmt.Errorf("%w: %w", queue.ErrStoreBusy, err)
+		return nil, fmt.Errorf("%w: %w", runstore.ErrStoreBusy, err)
 	}
 	return st, err
 }
 
 // CloseStore lets go of a store OpenStore returned.
-func (s *Server) CloseStore(*queue.Store) error {
+func (s *Server) CloseStore(*runstore.Store) error {
 	s.store.release()
 	return nil
 }
@@ -49,7 +49,7 @@ type jobView struct {
 	Job      *scheduler.Job
 	Zone     string
 	Next     []time.Time
-	State    queue.JobState
+	State    runstore.JobState
 	HasState bool
 }
 
@@ -68,8 +68,8 @@ func (s *Server) showSchedules(w http.ResponseWriter, r *http.Request, u *user, 
 		return
 	}
 	jobs := s.cfg.Scheduler.Jobs()
-	states := map[string]queue.JobState{}
-	err := s.store.with(r.Context(), func(st *queue.Store) error {
+	states := map[string]runstore.JobState{}
+	err := s.store.with(r.Context(), func(st *runstore.Store) error {
 		all, err := st.JobStates()
 		for _, js := range all {
 			states[js.Job] = js

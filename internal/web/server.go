@@ -20,8 +20,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // MaxUploadDefault bounds an uploaded roster's size.
@@ -46,9 +46,9 @@ var staticFS embed.FS
 // Config says how the server reaches the store and the API, and whom it
 // lets in.
 type Config struct {
-	// Open opens the run store; an error matching queue.ErrStoreBusy is
+	// Open opens the run store; an error matching runstore.ErrStoreBusy is
 	// retried until StoreWait runs out.
-	Open      func() (*queue.Store, error)
+	Open      func() (*runstore.Store, error)
 	StoreWait time.Duration
 	// DataDir is the folder beside the store: uploads go in DataDir/uploads
 	// and run reports are in DataDir/reports/<run>.
@@ -312,11 +312,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, u *user, status in
 // closes it as soon as none needs it, so that the CLI can use the store
 // between them.
 type storeHandle struct {
-	open func() (*queue.Store, error)
+	open func() (*runstore.Store, error)
 	wait time.Duration
 
 	mu   sync.Mutex
-	st   *queue.Store
+	st   *runstore.Store
 	refs int
 }
 
@@ -324,7 +324,7 @@ type storeHandle struct {
 var errStoreBusy = errors.New("the store is in use by another wvbatch")
 
 // with runs fn with the store open.
-func (h *storeHandle) with(ctx context.Context, fn func(*queue.Store) error) error {
+func (h *storeHandle) with(ctx context.Context, fn func(*runstore.Store) error) error {
 	st, err := h.acquire(ctx)
 	if err != nil {
 		return err
@@ -333,7 +333,7 @@ func (h *storeHandle) with(ctx context.Context, fn func(*queue.Store) error) err
 	return fn(st)
 }
 
-func (h *storeHandle) acquire(ctx context.Context) (*queue.Store, error) {
+func (h *storeHandle) acquire(ctx context.Context) (*runstore.Store, error) {
 	deadline := time.Now().Add(h.wait)
 	for {
 		h.mu.Lock()
@@ -350,7 +350,7 @@ func (h *storeHandle) acquire(ctx context.Context) (*queue.Store, error) {
 			return st, nil
 		}
 		h.mu.Unlock()
-		if !errors.Is(err, queue.ErrStoreBusy) {
+		if !errors.Is(err, runstore.ErrStoreBusy) {
 			return nil, err
 		}
 		if time.Now().After(deadline) {

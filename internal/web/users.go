@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/wvbatch/wvbatch/internal/queue"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // MinPasswordLength is the shortest password accepted.
@@ -37,7 +37,7 @@ func CheckNewPassword(p string) string {
 }
 
 type usersData struct {
-	Users []queue.User
+	Users []runstore.User
 }
 
 func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, u *user) {
@@ -45,8 +45,8 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, u *user) {
 }
 
 func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, u *user, status int, notice, msg, hint string) {
-	var us []queue.User
-	if err := s.store.with(r.Context(), func(st *queue.Store) (err error) { us, err = st.Users(); return err }); err != nil {
+	var us []runstore.User
+	if err := s.store.with(r.Context(), func(st *runstore.Store) (err error) { us, err = st.Users(); return err }); err != nil {
 		s.storeFail(w, r, u, err)
 		return
 	}
@@ -66,7 +66,7 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request, u *user) {
 		s.showUsers(w, r, u, http.StatusBadRequest, "", "pick a role", "viewer, orderer or admin")
 		return
 	}
-	nu := queue.User{Name: name, Role: role}
+	nu := runstore.User{Name: name, Role: role}
 	if !sso || password != "" {
 		if p := CheckNewPassword(password); p != "" {
 			s.showUsers(w, r, u, http.StatusBadRequest, "", p, "or tick 'signs in through the proxy' for a user without one")
@@ -79,8 +79,8 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request, u *user) {
 		}
 		nu.Hash = h
 	}
-	err := s.store.with(r.Context(), func(st *queue.Store) error { return st.AddUser(nu) })
-	if errors.Is(err, queue.ErrUserExists) {
+	err := s.store.with(r.Context(), func(st *runstore.Store) error { return st.AddUser(nu) })
+	if errors.Is(err, runstore.ErrUserExists) {
 		s.showUsers(w, r, u, http.StatusConflict, "", "there is a user "+name+" already", "pick another name")
 		return
 	}
@@ -99,14 +99,14 @@ func (s *Server) removeUser(w http.ResponseWriter, r *http.Request, u *user) {
 		s.showUsers(w, r, u, http.StatusBadRequest, "", "you cannot remove yourself", "another administrator can")
 		return
 	}
-	err := s.store.with(r.Context(), func(st *queue.Store) error { return st.RemoveUser(name) })
+	err := s.store.with(r.Context(), func(st *runstore.Store) error { return st.RemoveUser(name) })
 	s.userChanged(w, r, u, name, err, "user-remove", "removed "+name)
 }
 
 // userChanged answers a change of a user's record and writes its audit
 // line.
 func (s *Server) userChanged(w http.ResponseWriter, r *http.Request, u *user, name string, err error, audit, notice string) {
-	if errors.Is(err, queue.ErrNotFound) {
+	if errors.Is(err, runstore.ErrNotFound) {
 		s.showUsers(w, r, u, http.StatusNotFound, "", "there is no user "+name, "")
 		return
 	}
@@ -131,8 +131,8 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, u *user) 
 		s.fail(w, r, u, http.StatusInternalServerError, err.Error(), "")
 		return
 	}
-	err = s.store.with(r.Context(), func(st *queue.Store) error {
-		_, err := st.UpdateUser(name, func(x *queue.User) error { x.Hash = h; return nil })
+	err = s.store.with(r.Context(), func(st *runstore.Store) error {
+		_, err := st.UpdateUser(name, func(x *runstore.User) error { x.Hash = h; return nil })
 		return err
 	})
 	s.userChanged(w, r, u, name, err, "user-password", "new password set for "+name+"; their sessions have ended")

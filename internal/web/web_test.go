@@ -25,8 +25,8 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/scheduler"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
@@ -50,7 +50,7 @@ func newTestEnv(t *testing.T, tweak func(*Config)) *testEnv {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "wvbatch.db")
 	te := &testEnv{t: t, dir: dir, store: path, audit: &bytes.Buffer{}}
-	st, err := queue.Open(path, queue.Options{})
+	st, err := runstore.Open(path, runstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,18 +59,18 @@ func newTestEnv(t *testing.T, tweak func(*Config)) *testEnv {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := st.AddUser(queue.User{Name: u.name, Role: u.role, Hash: h}); err != nil {
+		if err := st.AddUser(runstore.User{Name: u.name, Role: u.role, Hash: h}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := st.AddUser(queue.User{Name: "sso.sam", Role: RoleOrderer}); err != nil {
+	if err := st.AddUser(runstore.User{Name: "sso.sam", Role: RoleOrderer}); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
 	now := func() time.Time { return testNow }
 	cfg := Config{
-		Open: func() (*queue.Store, error) {
-			return queue.Open(path, queue.Options{LockTimeout: 100 * time.Millisecond})
+		Open: func() (*runstore.Store, error) {
+			return runstore.Open(path, runstore.Options{LockTimeout: 100 * time.Millisecond})
 		},
 		DataDir:  dir,
 		Endpoint: "sandbox",
@@ -359,12 +359,12 @@ func TestSessionsSurviveRestart(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("after a restart: %s; want the session to hold", resp.Status)
 	}
-	st, err := queue.Open(te.store, queue.Options{LockTimeout: 5 * time.Second})
+	st, err := runstore.Open(te.store, runstore.Options{LockTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h, _ := HashPassword("another good password")
-	if _, err := st.UpdateUser("otto", func(u *queue.User) error { u.Hash = h; return nil }); err != nil {
+	if _, err := st.UpdateUser("otto", func(u *runstore.User) error { u.Hash = h; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
@@ -713,7 +713,7 @@ func TestStoreReleased(t *testing.T) {
 	c := te.signedIn("otto")
 	c.uploadDraft("contractors.csv", sample(t, "contractors.csv"))
 	c.get("/runs")
-	st, err := queue.Open(te.store, queue.Options{LockTimeout: 50 * time.Millisecond})
+	st, err := runstore.Open(te.store, runstore.Options{LockTimeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("the server still holds the store: %v", err)
 	}
@@ -739,7 +739,7 @@ func recordRun(t *testing.T, te *testEnv, sampleName string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := queue.Open(te.store, queue.Options{LockTimeout: 5 * time.Second})
+	st, err := runstore.Open(te.store, runstore.Options{LockTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -858,7 +858,7 @@ func TestSchedulesPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	sch, err := scheduler.New(scheduler.Config{Jobs: jobs, Open: te.srv.OpenStore, Close: te.srv.CloseStore,
-		Run: func(context.Context, *queue.Store, *scheduler.Job, time.Time) scheduler.Result {
+		Run: func(context.Context, *runstore.Store, *scheduler.Job, time.Time) scheduler.Result {
 			t.Error("a job ran")
 			return scheduler.Result{}
 		}})
@@ -900,7 +900,7 @@ func TestSchedulesPage(t *testing.T) {
 		t.Errorf("a page while the daemon holds the store: %s", resp.Status)
 	}
 	te.srv.CloseStore(st)
-	if st, err := queue.Open(te.store, queue.Options{LockTimeout: 50 * time.Millisecond}); err != nil {
+	if st, err := runstore.Open(te.store, runstore.Options{LockTimeout: 50 * time.Millisecond}); err != nil {
 		t.Errorf("the store is still held: %v", err)
 	} else {
 		st.Close()

@@ -1,4 +1,4 @@
-package queue
+package runstore
 
 import (
 	"bytes"
@@ -340,10 +340,20 @@ func (s *Store) Orders(runID string) ([]Order, error) {
 	return out, err
 }
 
-// unfinished returns a task for every order of a run that is planned or
-// sending, reading only what the runner needs.
-func (s *Store) unfinished(runID string) ([]*task, error) {
-	var out []*task
+// Unsent is an order of a run that is planned or sending: what a worker
+// still has to deal with.
+type Unsent struct {
+	Key, Reference string
+	Seq            int
+	State          OrderState // Planned: send it; Sending: search for it
+	Due            time.Time  // a planned order's next attempt
+	Since          time.Time  // when an order found sending was marked so
+}
+
+// Unsent returns every order of a run that is planned or sending, reading
+// only what a worker needs.
+func (s *Store) Unsent(runID string) ([]Unsent, error) {
+	var out []Unsent
 	err := s.view(func(tx *bolt.Tx) error {
 		rb, err := runBucket(tx, runID)
 		if err != nil {
@@ -362,9 +372,9 @@ func (s *Store) unfinished(runID string) ([]*task, error) {
 			}
 			switch o.State {
 			case Planned:
-				out = append(out, &task{key: o.Key, ref: o.Reference, seq: fromU64(k), state: Planned, due: o.NextAttemptAt})
+				out = append(out, Unsent{Key: o.Key, Reference: o.Reference, Seq: fromU64(k), State: Planned, Due: o.NextAttemptAt})
 			case Sending:
-				out = append(out, &task{key: o.Key, ref: o.Reference, seq: fromU64(k), state: Sending, since: o.UpdatedAt})
+				out = append(out, Unsent{Key: o.Key, Reference: o.Reference, Seq: fromU64(k), State: Sending, Since: o.UpdatedAt})
 			}
 			return nil
 		})

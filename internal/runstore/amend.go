@@ -1,4 +1,4 @@
-package queue
+package runstore
 
 import (
 	"bytes"
@@ -175,7 +175,9 @@ const (
 	AmendFailed    AmendOrderState = "failed"
 )
 
-func (s AmendOrderState) final() bool {
+// Final reports whether an amended order is done with: nothing more is sent
+// for it.
+func (s AmendOrderState) Final() bool {
 	return s != AmendPending && s != AmendSending
 }
 

@@ -1,7 +1,6 @@
-package queue
+package runstore
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -127,45 +126,4 @@ func (s *Store) CreatePlacedRun(run Run, orders []PlacedOrder) (created bool, er
 		return false, fmt.Errorf("create run %s: %w", run.ID, err)
 	}
 	return created, nil
-}
-
-// CancelOrder cancels one placed order of a run, as Cancel cancels each of
-// a run's orders: the order is recorded cancelling before the cancel is
-// asked for, an answer classified Done counts as cancelled, a refusal is
-// recorded on the order (which stays submitted) and one left cancelling by
-// a crash is asked again. It returns the order as the store then holds it;
-// an order already cancelled is returned as it is, with nothing sent.
-func CancelOrder(ctx context.Context, s *Store, runID, key string, c Canceller, reason string, cfg RunConfig) (Order, error) {
-	if err := cfg.validate(); err != nil {
-		return Order{}, fmt.Errorf("cancel order %s of run %s: %w", key, runID, err)
-	}
-	cfg = cfg.withDefaults()
-	release, err := s.claimRun(runID)
-	if err != nil {
-		return Order{}, err
-	}
-	defer release()
-	o, err := s.Order(runID, key)
-	if err != nil {
-		return Order{}, err
-	}
-	switch o.State {
-	case Cancelled, Closed:
-		return o, nil
-	case Submitted, Cancelling:
-	default:
-		return o, fmt.Errorf("cancel order %s of run %s: it is %s, not placed", key, runID, o.State)
-	}
-	k := &canceller{workers: startWorkers(ctx, cfg), s: s, runID: runID, c: c, reason: reason, cfg: cfg,
-		log: cfg.Logger.With().Str("run", runID).Logger()}
-	k.tally.Orders = 1
-	k.tally.add(o.State, 1)
-	err = k.cancel(ctx, o)
-	if werr := k.wait(); err == nil {
-		err = werr // the fatal answer, if there was one
-	}
-	if err != nil {
-		return o, err
-	}
-	return s.Order(runID, key)
 }

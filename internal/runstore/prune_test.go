@@ -1,8 +1,7 @@
-package queue
+package runstore
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"strings"
 	"testing"
@@ -18,7 +17,8 @@ func TestPruneKeepsExactlyOnce(t *testing.T) {
 	orders := specs(5, 3)
 	createRun(t, s, "r", orders, []RowOutcome{{Row: 100, Status: RowInvalid, Code: "name-invalid", Message: `First Name "visitorX1" has digits`}})
 	createRun(t, s, "open", specs(1, 1), nil) // not finished: kept (visitor2, order 0)
-	if _, err := Submit(context.Background(), s, "r", newFakeAPI(), testConfig(newClock())); err != nil {
+	submitAll(t, s, "r", orders, "1")
+	if err := s.SetRunState("r", RunDone); err != nil {
 		t.Fatal(err)
 	}
 	var keys []string

@@ -1,4 +1,4 @@
-package queue
+package runstore
 
 import (
 	"cmp"
@@ -206,9 +206,9 @@ func migrate(tx *bolt.Tx, migs []migration) error {
 	return meta.Put(keySchema, []byte(strconv.Itoa(version)))
 }
 
-// claimRun marks a run as being worked on until the returned func is
+// ClaimRun marks a run as being worked on until the returned func is
 // called.
-func (s *Store) claimRun(runID string) (release func(), err error) {
+func (s *Store) ClaimRun(runID string) (release func(), err error) {
 	s.activeMu.Lock()
 	defer s.activeMu.Unlock()
 	if s.active[runID] {

@@ -1,0 +1,32 @@
+// Package runstore keeps wvbatch's state in one bbolt file: runs, their
+// orders and row outcomes, every order's state changes, the index of
+// Equinix order ids, amendments, mail and report records, the scheduler's
+// job state, users and sessions. It upgrades older files, refuses damaged
+// ones, checks, backs up, restores, prunes and compacts the file. Sending
+// is the queue's (internal/queue), which records each step here.
+//
+// # Layout
+//
+// The store is one bbolt file. Records are JSON; numbers used as keys are
+// 8-byte big-endian, so cursors walk them in order.
+//
+//	meta                   "schema" → schema version (decimal)
+//	runs                   run id → Run
+//	run/<run id>/orders    seq → Order (without its body)
+//	run/<run id>/keys      order key → seq
+//	run/<run id>/bodies    seq → request body
+//	run/<run id>/rows      roster row → RowOutcome
+//	visitors               visitor key → Claim
+//	orderids               Equinix order id → run id, NUL, order key (FindOrder)
+//	schedule               job name → JobState (created by its first write, see schedule.go)
+//
+// A run's record in "runs" is written last by CreateRun: a run whose record
+// is missing was never completely written and is written again from scratch.
+//
+// # Durability
+//
+// Every state change is committed, with fsync, before the call that makes it
+// returns. Changes made at the same time by concurrent callers are gathered
+// into one transaction (group commit), so tracking many requests in flight
+// costs one fsync per batch rather than one per change.
+package runstore
