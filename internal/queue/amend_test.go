@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -408,7 +409,7 @@ func TestAmendAnswers(t *testing.T) {
 				t.Fatalf("Amend: %v; want error %v", err, tt.wantErr)
 			}
 			got, _ := s.Amendment("r", a.N)
-			if tt.want != nil && !maps2Equal(got.Orders, tt.want) {
+			if tt.want != nil && !maps.Equal(got.Orders, tt.want) {
 				t.Errorf("orders by state %v; want %v", got.Orders, tt.want)
 			}
 			if tt.wantErr == (got.State == runstore.AmendDone) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -560,24 +561,12 @@ func TestSubmitFinalErrorRejects(t *testing.T) {
 		}
 	}
 	want := map[int]runstore.RowStatus{2: runstore.RowOrdered, 3: runstore.RowOrdered, 4: runstore.RowRejected, 5: runstore.RowRejected, 6: runstore.RowOrdered, 7: runstore.RowOrdered}
-	if !maps2Equal(status, want) {
+	if !maps.Equal(status, want) {
 		t.Errorf("rows = %v; want %v", status, want)
 	}
 	if run := checkCounts(t, s, "r"); run.State != runstore.RunDone {
 		t.Errorf("run state = %s; want done", run.State)
 	}
-}
-
-func maps2Equal[K, V comparable](a, b map[K]V) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 func TestSubmitFatalErrorStopsTheRun(t *testing.T) {
