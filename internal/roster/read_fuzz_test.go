@@ -15,6 +15,9 @@ import (
 // not panic, and every error must be a *FileError.
 func fuzzRead(t *testing.T, path string) {
 	t.Helper()
+	if strings.HasSuffix(path, ".xlsx") {
+		samePlainAndTokens(t, path)
+	}
 	check := func(err error) {
 		var fe *FileError
 		if !errors.As(err, &fe) {

@@ -74,3 +74,28 @@ func TestRawSheetLarge(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestPlainRowsGenerated reads generated rosters (mistakes in 5% of the
+// rows) with and without the plain form's fast reading: the same records
+// and raw rows, nearly all of them read the fast way.
+func TestPlainRowsGenerated(t *testing.T) {
+	t.Parallel()
+	for _, seed := range []int64{5, 6} {
+		p := filepath.Join(t.TempDir(), "gen.xlsx")
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rostergen.Write(f, rostergen.Options{Rows: 3000, Seed: seed, ErrorRate: 0.05}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		// Each row is read twice with the fast reading on: by Open and by
+		// OpenRawSheet.
+		if n := roster.SamePlainAndTokens(t, p); n < 2*3000 {
+			t.Fatalf("seed %d: %d of 2×3,001 rows read in the plain form", seed, n)
+		}
+	}
+}

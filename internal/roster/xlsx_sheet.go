@@ -31,6 +31,8 @@ type xlsxReader struct {
 	formula []byte
 
 	raw *rawState // non-nil: cells are kept as stored (OpenRawSheet)
+
+	plainN int // rows read in the plain form (see plainRow)
 }
 
 // nonEmpty stands for the text of a cell in a column nobody reads: it only
@@ -179,6 +181,10 @@ const (
 
 // readRow reads the cells of the row just started.
 func (x *xlsxReader) readRow() error {
+	if plainRows && x.plainRow() {
+		x.plainN++
+		return nil
+	}
 	sc := x.sc
 	col := -1
 	for sc.next() {
