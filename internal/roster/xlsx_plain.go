@@ -84,50 +84,22 @@ func (x *xlsxReader) plainCells(row []byte) int {
 			}
 			v := b[4 : 4+end]
 			b = b[5+end:]
+			// Each attribute at most once.
+			k := bytes.IndexByte([]byte("rst"), name)
+			if k < 0 || seen[k] {
+				return 0
+			}
+			seen[k] = true
+			var ok bool
 			switch name {
 			case 'r':
-				if seen[0] {
-					return 0
-				}
-				seen[0] = true
-				c, ok := refColumn(v)
-				if !ok {
-					return 0
-				}
-				col = c
+				col, ok = refColumn(v)
 			case 's':
-				if seen[1] {
-					return 0
-				}
-				seen[1] = true
-				n, ok := plainUint(v)
-				if !ok {
-					return 0
-				}
-				style = n
-			case 't':
-				if seen[2] {
-					return 0
-				}
-				seen[2] = true
-				switch string(v) {
-				case "s":
-					typ = cellShared
-				case "inlineStr":
-					typ = cellInline
-				case "b":
-					typ = cellBool
-				case "e":
-					typ = cellError
-				case "str":
-					typ = cellString
-				case "d":
-					typ = cellDate
-				case "n":
-				default:
-					return 0
-				}
+				style, ok = plainUint(v)
 			default:
+				typ, ok = cellType(v)
+			}
+			if !ok {
 				return 0
 			}
 		}

@@ -179,6 +179,27 @@ const (
 	cellFormula // a formula with no saved value
 )
 
+// cellType is the type a cell's t attribute names.
+func cellType(t []byte) (int, bool) {
+	switch string(t) {
+	case "s":
+		return cellShared, true
+	case "inlineStr":
+		return cellInline, true
+	case "b":
+		return cellBool, true
+	case "e":
+		return cellError, true
+	case "str":
+		return cellString, true
+	case "d":
+		return cellDate, true
+	case "n":
+		return cellNumber, true
+	}
+	return 0, false
+}
+
 // readRow reads the cells of the row just started.
 func (x *xlsxReader) readRow() error {
 	if plainRows && x.plainRow() {
@@ -217,21 +238,7 @@ func (x *xlsxReader) readRow() error {
 			}
 			typ := cellNumber
 			if t, ok := sc.attr("t"); ok {
-				switch string(t) {
-				case "s":
-					typ = cellShared
-				case "inlineStr":
-					typ = cellInline
-				case "b":
-					typ = cellBool
-				case "e":
-					typ = cellError
-				case "str":
-					typ = cellString
-				case "d":
-					typ = cellDate
-				case "n":
-				default:
+				if typ, ok = cellType(t); !ok {
 					return x.damaged(x.row, ColumnName(col), "the cell's type is %q", shorten(string(t), 20))
 				}
 			}
