@@ -122,7 +122,7 @@ func (o *daemonOptions) runner(e *env) *jobRunner {
 }
 
 func (o *daemonOptions) scheduler(e *env, jobs []scheduler.Job, log zerolog.Logger) (*scheduler.Scheduler, error) {
-	return o.newScheduler(e, jobs, log, func() (*runstore.Store, error) { return o.sched.store.open(e) }, nil)
+	return o.newScheduler(e, jobs, log, func() (*runstore.Store, error) { return o.sched.store.openWithin(e, runstore.LockTimeoutDefault) }, nil)
 }
 
 // newScheduler is the scheduler of the daemon, run-now and tick: open opens

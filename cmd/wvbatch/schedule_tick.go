@@ -102,7 +102,7 @@ func runScheduleTick(ctx context.Context, o scheduleTickOptions, e *env) error {
 	// The store: wait while another wvbatch has it, up to --wait.
 	deadline := time.Now().Add(o.wait)
 	open := func() (*runstore.Store, error) {
-		st, err := o.daemon.sched.store.open(e)
+		st, err := o.daemon.sched.store.openWithin(e, runstore.LockTimeoutDefault)
 		if errors.Is(err, runstore.ErrStoreBusy) && time.Now().After(deadline) {
 			// Not ErrStoreBusy any more: the scheduler stops waiting.
 			return nil, &cliError{code: exitStoreBusy, err: errors.New(err.Error() + " (waited " + o.wait.String() + ")"),

@@ -2,8 +2,10 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -29,13 +31,33 @@ func (f *storeFlag) resolve(e *env) string {
 	return filepath.Join(stateDir(e.getenv), "wvbatch.db")
 }
 
-func (f *storeFlag) open(e *env) (*runstore.Store, error) {
+// A command waits up to storeWait for another wvbatch (the server, the
+// scheduler daemon, another command) to let go of the store, and says so
+// once it has waited storeWaitNotice.
+const (
+	storeWaitNotice = time.Second
+	storeWait       = 10 * time.Second
+)
+
+func (f *storeFlag) open(e *env) (*runstore.Store, error) { return f.openWithin(e, storeWait) }
+
+// openWithin opens the store, waiting up to wait for another wvbatch to let
+// go of it (saying so after storeWaitNotice). The scheduler, which retries
+// on its own, opens with a short wait.
+func (f *storeFlag) openWithin(e *env, wait time.Duration) (*runstore.Store, error) {
 	path := f.resolve(e)
-	s, err := runstore.Open(path, runstore.Options{Now: e.now})
+	s, err := runstore.Open(path, runstore.Options{Now: e.now, LockTimeout: min(wait, storeWaitNotice)})
+	if errors.Is(err, runstore.ErrStoreBusy) && wait > storeWaitNotice {
+		fmt.Fprintf(e.stderr, "waiting for another wvbatch to let go of the store %s (up to %s)…\n", path, wait)
+		s, err = runstore.Open(path, runstore.Options{Now: e.now, LockTimeout: wait - storeWaitNotice})
+	}
+	if errors.Is(err, runstore.ErrStoreBusy) && wait > storeWaitNotice {
+		err = fmt.Errorf("%w (waited %s)", err, wait)
+	}
 	switch {
 	case errors.Is(err, runstore.ErrStoreBusy):
 		return nil, &cliError{code: exitStoreBusy, err: err,
-			hint: "another wvbatch (perhaps the scheduler) is using this store: wait for it to finish, or use another --store"}
+			hint: "another wvbatch (perhaps the server or the scheduler, in the middle of a run) is using this store: try again when it is done, or use another --store"}
 	case errors.Is(err, runstore.ErrDamaged):
 		return nil, &cliError{code: exitFailure, err: err, hint: hintDamaged}
 	case errors.Is(err, runstore.ErrNewerSchema):
