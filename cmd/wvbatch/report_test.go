@@ -504,3 +504,53 @@ func TestValidateEmail(t *testing.T) {
 		t.Errorf("%d rows marked valid, want %d", valid, sum.ValidRows)
 	}
 }
+
+// TestReportNamesTheUsersRoster: the report's Summary sheet names the
+// roster file the person gave, also when the report is written again from
+// the copy the store keeps (under rosters/, named by the run id).
+func TestReportNamesTheUsersRoster(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, nil)
+	dir := t.TempDir()
+	b, err := os.ReadFile("../../samples/contractors.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	roster := filepath.Join(dir, "Team Visits.csv")
+	if err := os.WriteFile(roster, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(dir, "s.db")
+	code, out, _ := c.run("submit", roster, "--sandbox", "--yes", "--now", demoNow, "--store", store)
+	m := runIDRe.FindStringSubmatch(out)
+	if code != exitOK || m == nil {
+		t.Fatalf("submit: exit %d", code)
+	}
+	runID := m[1]
+	summaryRoster := func(when string) {
+		t.Helper()
+		f, err := excelize.OpenFile(filepath.Join(dir, "reports", runID, "Team Visits-report.xlsx"))
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		defer f.Close()
+		rows, err := f.GetRows("Summary")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) < 2 || len(rows[1]) < 2 || rows[1][0] != "Roster" || rows[1][1] != "Team Visits.csv" {
+			t.Errorf("%s: the Summary sheet's second row is %q; want Roster: Team Visits.csv", when, rows[1])
+		}
+	}
+	summaryRoster("after submit")
+	if _, err := os.Stat(filepath.Join(dir, "rosters", runID+".csv")); err != nil {
+		t.Fatalf("the store kept no copy of the roster: %v", err)
+	}
+	if err := os.Remove(roster); err != nil { // the report now reads the store's copy
+		t.Fatal(err)
+	}
+	if code, _, _ := c.run("report", runID, "--store", store); code != exitOK {
+		t.Fatalf("report: exit %d", code)
+	}
+	summaryRoster("written again from the store's copy")
+}

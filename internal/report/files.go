@@ -47,7 +47,8 @@ type FilesInput struct {
 	// Workbook.Source).
 	Name string
 	// Workbook is the annotated workbook's input; its Source names the
-	// roster. A Source of "" skips the workbook, and SkipReason says why.
+	// roster (its Name defaults to Name). A Source of "" skips the
+	// workbook, and SkipReason says why.
 	Workbook   WorkbookInput
 	SkipReason string
 	// Errors are every row problem, for the errors CSV.
@@ -84,6 +85,9 @@ func WriteFiles(in FilesInput) Files {
 		name = in.Workbook.Source
 	}
 	stem := BaseName(name)
+	if in.Workbook.Name == "" {
+		in.Workbook.Name = in.Name
+	}
 
 	if in.Workbook.Source == "" {
 		out.WorkbookSkipped = in.SkipReason

@@ -69,6 +69,9 @@ type OrderLine struct {
 type WorkbookInput struct {
 	// Source is the roster's path (.xlsx, .xlsm or .csv).
 	Source string
+	// Name is the roster as the person who gave it named it, for the
+	// Summary sheet, when Source is a copy kept elsewhere (default Source).
+	Name string
 	// Sheet is the roster's sheet; "" means "Visitors" when the workbook has
 	// it, else the first sheet (as the roster reader picks it).
 	Sheet string

@@ -1179,7 +1179,7 @@ func (rep *reportWriter) writeSummary(o *xmlOut) error {
 	if rep.in.Title != "" {
 		put(cell{rep.in.Title, bold})
 	}
-	put(cell{"Roster", bold}, cell{filepath.Base(rep.in.Source), 0})
+	put(cell{"Roster", bold}, cell{filepath.Base(cmp.Or(rep.in.Name, rep.in.Source)), 0})
 	put(cell{"Sheet", bold}, cell{rep.sheetName, 0})
 	for _, n := range notes {
 		put(cell{"Note", bold}, cell{n, 0})
