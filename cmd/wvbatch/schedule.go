@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -36,14 +35,7 @@ func (f *scheduleFlags) jobsPath(e *env) string {
 	if f.jobs != "" {
 		return f.jobs
 	}
-	if p := e.getenv("WVBATCH_JOBS"); p != "" {
-		return p
-	}
-	dir := e.getenv("XDG_CONFIG_HOME")
-	if dir == "" {
-		dir = filepath.Join(e.getenv("HOME"), ".config")
-	}
-	return filepath.Join(dir, "wvbatch", "jobs.yaml")
+	return scheduler.DefaultPath(e.getenv)
 }
 
 // load reads the jobs file; a bad file is a usage error naming its line and
@@ -66,14 +58,11 @@ func jobsErr(err error) error {
 }
 
 func findJob(jobs []scheduler.Job, name string) (*scheduler.Job, error) {
-	var names []string
-	for i := range jobs {
-		if jobs[i].Name == name {
-			return &jobs[i], nil
-		}
-		names = append(names, jobs[i].Name)
+	j, err := scheduler.FindJob(jobs, name)
+	if ne, ok := errors.AsType[*scheduler.NoJobError](err); ok {
+		return nil, usageErr(ne, "the jobs are: "+strings.Join(ne.Names, ", "))
 	}
-	return nil, usageErr(fmt.Errorf("no job %q in the jobs file", name), "the jobs are: "+strings.Join(names, ", "))
+	return j, err
 }
 
 func newScheduleCmd(e *env) *cobra.Command {
@@ -232,24 +221,7 @@ and policies. Exit status 2 names the line and field of the first problem.`,
 			if err != nil {
 				return err
 			}
-			now := e.now()
-			fmt.Fprintf(e.stdout, "%s: %d jobs, all valid\n", o.jobsPath(e), len(jobs))
-			for i := range jobs {
-				j := &jobs[i]
-				fmt.Fprintf(e.stdout, "  %s (line %d): %s\n", j.Name, j.Line, j.Schedule)
-				if p, err := j.ResolveRoster(); err != nil {
-					fmt.Fprintf(e.stdout, "    roster:  %v (a run now would fail)\n", err)
-				} else {
-					fmt.Fprintf(e.stdout, "    roster:  %s\n", p)
-				}
-				if j.Window != nil {
-					fmt.Fprintf(e.stdout, "    window:  %s\n", j.Window)
-				}
-				fmt.Fprintf(e.stdout, "    missed:  %s\n", missedText(j))
-				if n := j.Schedule.Next(now); !n.IsZero() {
-					fmt.Fprintf(e.stdout, "    next:    %s\n", instants(n, j))
-				}
-			}
+			scheduler.WriteCheck(e.stdout, o.jobsPath(e), jobs, e.now())
 			return nil
 		},
 	}
@@ -257,38 +229,9 @@ and policies. Exit status 2 names the line and field of the first problem.`,
 	return cmd
 }
 
-func missedText(j *scheduler.Job) string {
-	if j.Missed == scheduler.MissedSkip {
-		return "skip"
-	}
-	return fmt.Sprintf("run-once within %s", j.StartingDeadline)
-}
-
-// instants shows t in the job's zone and in UTC.
-func instants(t time.Time, j *scheduler.Job) string {
-	return fmt.Sprintf("%s  (%s)", t.In(j.Schedule.Location()).Format("2006-01-02 15:04:05 MST"), t.UTC().Format(time.RFC3339))
-}
-
 type scheduleListOptions struct {
 	sched scheduleFlags
 	json  bool
-}
-
-type jobListing struct {
-	Job          string    `json:"job"`
-	Schedule     string    `json:"schedule,omitempty"`
-	Zone         string    `json:"zone,omitempty"`
-	InFile       bool      `json:"in_jobs_file"`
-	LastRun      time.Time `json:"last_run,omitzero"`
-	LastRunID    string    `json:"last_run_id,omitempty"`
-	LastOutcome  string    `json:"last_outcome,omitempty"`
-	LastError    string    `json:"last_error,omitempty"`
-	LastSkipped  time.Time `json:"last_skipped,omitzero"`
-	SkipReason   string    `json:"skip_reason,omitempty"`
-	Pending      time.Time `json:"pending,omitzero"`
-	Next         time.Time `json:"next,omitzero"`
-	NextLocal    string    `json:"next_local,omitempty"`
-	LastFinished time.Time `json:"last_finished,omitzero"`
 }
 
 func newScheduleListCmd(e *env) *cobra.Command {
@@ -320,65 +263,12 @@ func runScheduleList(o scheduleListOptions, e *env) error {
 	if err != nil {
 		return err
 	}
-	byJob := map[string]runstore.JobState{}
-	for _, s := range states {
-		byJob[s.Job] = s
-	}
-	now := e.now()
-	var list []jobListing
-	for i := range jobs {
-		j := &jobs[i]
-		s := byJob[j.Name]
-		delete(byJob, j.Name)
-		l := listing(s)
-		l.Job, l.Schedule, l.Zone, l.InFile = j.Name, j.Schedule.String(), j.Schedule.Location().String(), true
-		from := now
-		if s.LastScheduled.After(from) {
-			from = s.LastScheduled
-		}
-		if n := j.Schedule.Next(from); !n.IsZero() {
-			l.Next, l.NextLocal = n.UTC(), n.In(j.Schedule.Location()).Format("2006-01-02 15:04:05 MST")
-		}
-		list = append(list, l)
-	}
-	for _, s := range states {
-		if _, ok := byJob[s.Job]; ok {
-			list = append(list, listing(s))
-		}
-	}
+	list := scheduler.List(jobs, states, e.now())
 	if o.json {
 		return writeJSON(e.stdout, list)
 	}
-	for _, l := range list {
-		fmt.Fprintf(e.stdout, "%s  %s\n", l.Job, l.Schedule)
-		if !l.InFile {
-			fmt.Fprintf(e.stdout, "  (in the store, not in the jobs file)\n")
-		}
-		switch {
-		case !l.LastRun.IsZero():
-			fmt.Fprintf(e.stdout, "  last run:  %s  %s  run %s\n", l.LastRun.Format(time.RFC3339), l.LastOutcome, l.LastRunID)
-			if l.LastError != "" {
-				fmt.Fprintf(e.stdout, "             %s\n", l.LastError)
-			}
-		default:
-			fmt.Fprintf(e.stdout, "  last run:  none\n")
-		}
-		if !l.LastSkipped.IsZero() {
-			fmt.Fprintf(e.stdout, "  skipped:   %s  %s\n", l.LastSkipped.Format(time.RFC3339), l.SkipReason)
-		}
-		if !l.Pending.IsZero() {
-			fmt.Fprintf(e.stdout, "  pending:   the run for %s is resumed when the daemon runs\n", l.Pending.Format(time.RFC3339))
-		}
-		if !l.Next.IsZero() {
-			fmt.Fprintf(e.stdout, "  next run:  %s  (%s)\n", l.NextLocal, l.Next.Format(time.RFC3339))
-		}
-	}
+	scheduler.WriteListText(e.stdout, list)
 	return nil
-}
-
-func listing(s runstore.JobState) jobListing {
-	return jobListing{Job: s.Job, LastRun: s.LastRun, LastRunID: s.LastRunID, LastOutcome: s.LastOutcome, LastError: s.LastError,
-		LastSkipped: s.Skipped, SkipReason: s.SkipReason, Pending: s.Pending, LastFinished: s.LastFinished}
 }
 
 type scheduleNextOptions struct {
@@ -405,16 +295,6 @@ func newScheduleNextCmd(e *env) *cobra.Command {
 	return cmd
 }
 
-type nextTime struct {
-	UTC   time.Time `json:"utc"`
-	Local string    `json:"local"`
-	Zone  string    `json:"zone"`
-	// Window is the visit window a run at this time would ask for, in the
-	// job's zone (the IBX's zone decides at run time).
-	WindowStart string `json:"window_start,omitempty"`
-	WindowEnd   string `json:"window_end,omitempty"`
-}
-
 func runScheduleNext(name string, o scheduleNextOptions, e *env) error {
 	if o.n < 1 || o.n > 1000 {
 		return usageErr(fmt.Errorf("-n %d: want 1 to 1000", o.n), "e.g. -n 5")
@@ -431,31 +311,11 @@ func runScheduleNext(name string, o scheduleNextOptions, e *env) error {
 	if err != nil {
 		return err
 	}
-	loc := j.Schedule.Location()
-	var out []nextTime
-	t := now()
-	for len(out) < o.n {
-		t = j.Schedule.Next(t)
-		if t.IsZero() {
-			break
-		}
-		nt := nextTime{UTC: t.UTC(), Local: t.In(loc).Format("2006-01-02 15:04:05 MST"), Zone: loc.String()}
-		if j.Window != nil {
-			s, w := j.Window.At(t, loc)
-			nt.WindowStart, nt.WindowEnd = s.In(loc).Format("2006-01-02 15:04 MST"), w.In(loc).Format("2006-01-02 15:04 MST")
-		}
-		out = append(out, nt)
-	}
+	out := j.NextTimes(now(), o.n)
 	if o.json {
 		return writeJSON(e.stdout, out)
 	}
-	for _, nt := range out {
-		fmt.Fprintf(e.stdout, "%s  %s", nt.UTC.Format(time.RFC3339), nt.Local)
-		if nt.WindowStart != "" {
-			fmt.Fprintf(e.stdout, "  visit %s → %s", nt.WindowStart, nt.WindowEnd)
-		}
-		fmt.Fprintln(e.stdout)
-	}
+	scheduler.WriteNextText(e.stdout, out)
 	return nil
 }
 

@@ -1,0 +1,104 @@
+package scheduler
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wvbatch/wvbatch/internal/runstore"
+)
+
+const listJobs = `jobs:
+  - name: monthly
+    schedule: "CRON_TZ=Europe/Amsterdam 0 9 1 * *"
+    roster: /nowhere/monthly.csv
+    window: {start: first saturday of next month, from: "08:00", to: "18:00", days: 2}
+  - name: weekly
+    schedule: "@weekly"
+    roster: /nowhere/weekly.csv
+    missed: skip
+`
+
+func TestDefaultPathAndFindJob(t *testing.T) {
+	env := map[string]string{"HOME": "/h"}
+	getenv := func(k string) string { return env[k] }
+	if got := DefaultPath(getenv); got != "/h/.config/wvbatch/jobs.yaml" {
+		t.Errorf("DefaultPath = %q", got)
+	}
+	env["XDG_CONFIG_HOME"] = "/x"
+	if got := DefaultPath(getenv); got != "/x/wvbatch/jobs.yaml" {
+		t.Errorf("DefaultPath with XDG_CONFIG_HOME = %q", got)
+	}
+	env["WVBATCH_JOBS"] = "/j.yaml"
+	if got := DefaultPath(getenv); got != "/j.yaml" {
+		t.Errorf("DefaultPath with WVBATCH_JOBS = %q", got)
+	}
+	jobs, err := Parse([]byte(listJobs), "jobs.yaml", "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j, err := FindJob(jobs, "weekly"); err != nil || j != &jobs[1] {
+		t.Errorf("FindJob(weekly) = %v, %v", j, err)
+	}
+	var ne *NoJobError
+	if _, err := FindJob(jobs, "daily"); !errors.As(err, &ne) || strings.Join(ne.Names, ",") != "monthly,weekly" || err.Error() != `no job "daily" in the jobs file` {
+		t.Errorf("FindJob(daily) = %v", err)
+	}
+}
+
+func TestListAndNextTimes(t *testing.T) {
+	jobs, err := Parse([]byte(listJobs), "jobs.yaml", "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2027, 3, 10, 12, 0, 0, 0, time.UTC)
+	last := time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC)
+	states := []runstore.JobState{
+		{Job: "gone", LastRun: last, LastOutcome: "ordered", LastRunID: "r0"},
+		{Job: "monthly", LastRun: last, LastScheduled: last, LastRunID: "r1", LastOutcome: runstore.OutcomeFailed, LastError: "no roster"},
+	}
+	list := List(jobs, states, now)
+	if len(list) != 3 || list[0].Job != "monthly" || list[1].Job != "weekly" || list[2].Job != "gone" || list[2].InFile || !list[0].InFile {
+		t.Fatalf("List = %+v", list)
+	}
+	if want := time.Date(2027, 4, 1, 7, 0, 0, 0, time.UTC); !list[0].Next.Equal(want) || list[0].NextLocal != "2027-04-01 09:00:00 CEST" {
+		t.Errorf("monthly next %v (%s), want %v", list[0].Next, list[0].NextLocal, want)
+	}
+	var b strings.Builder
+	WriteListText(&b, list)
+	for _, want := range []string{
+		"monthly  CRON_TZ=Europe/Amsterdam 0 9 1 * *\n  last run:  2027-03-01T08:00:00Z  failed  run r1\n             no roster\n  next run:  2027-04-01 09:00:00 CEST  (2027-04-01T07:00:00Z)\n",
+		"weekly  @weekly\n  last run:  none\n",
+		"gone  \n  (in the store, not in the jobs file)\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("list text lacks %q:\n%s", want, b.String())
+		}
+	}
+
+	times := jobs[0].NextTimes(now, 2)
+	if len(times) != 2 || times[0].Local != "2027-04-01 09:00:00 CEST" || times[0].Zone != "Europe/Amsterdam" ||
+		times[0].WindowStart != "2027-05-01 08:00 CEST" || times[0].WindowEnd != "2027-05-02 18:00 CEST" {
+		t.Fatalf("NextTimes = %+v", times)
+	}
+	b.Reset()
+	WriteNextText(&b, times[:1])
+	if want := "2027-04-01T07:00:00Z  2027-04-01 09:00:00 CEST  visit 2027-05-01 08:00 CEST → 2027-05-02 18:00 CEST\n"; b.String() != want {
+		t.Errorf("next text %q, want %q", b.String(), want)
+	}
+
+	b.Reset()
+	WriteCheck(&b, "jobs.yaml", jobs, now)
+	for _, want := range []string{
+		"jobs.yaml: 2 jobs, all valid\n",
+		"  monthly (line 2): CRON_TZ=Europe/Amsterdam 0 9 1 * *\n",
+		"(a run now would fail)\n",
+		"    missed:  skip\n",
+		"    next:    2027-04-01 09:00:00 CEST  (2027-04-01T07:00:00Z)\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("check text lacks %q:\n%s", want, b.String())
+		}
+	}
+}
