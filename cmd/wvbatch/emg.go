@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -60,7 +57,7 @@ func runSubmitMessages(ctx context.Context, o submitOptions, e *env, args []stri
 	if err != nil {
 		return err
 	}
-	printMessagePlan(e.stdout, msgs)
+	msgs.WritePlan(e.stdout)
 	if o.dryRun {
 		fmt.Fprintln(e.stdout, "dry run: nothing was sent or recorded")
 		return nil
@@ -108,12 +105,12 @@ func runSubmitMessages(ctx context.Context, o submitOptions, e *env, args []stri
 		return err
 	}
 
-	printMessageResults(e.stdout, results)
-	dir := reportDir(o.run.reportDir, st, runID)
-	if err := writeMessageResults(dir, results); err != nil {
+	emg.WriteResults(e.stdout, results)
+	path, err := emg.SaveResults(reportDir(o.run.reportDir, st, runID), results)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "message results: %s\n", filepath.Join(dir, "messages.json"))
+	fmt.Fprintf(e.stdout, "message results: %s\n", path)
 	for _, r := range results {
 		if !r.Done() {
 			return errRowsFailed
@@ -172,56 +169,4 @@ func submitCreates(ctx context.Context, e *env, st *runstore.Store, o submitOpti
 		out, err = p.Place(ctx, run, conn.client, nil)
 	}
 	return ranRun(ctx, e, out, err, o.run.json)
-}
-
-func printMessagePlan(w io.Writer, msgs emg.Batch) {
-	n := msgs.Count()
-	unverified := 0
-	for _, m := range msgs {
-		if m.Msg.Signature != "unsigned" {
-			unverified++
-		}
-	}
-	fmt.Fprintf(w, "%d EMG messages: %d Create, %d Update, %d Cancel\n", len(msgs), n[emg.KindCreate], n[emg.KindUpdate], n[emg.KindCancel])
-	if unverified > 0 || len(msgs) > unverified {
-		fmt.Fprintf(w, "signatures: %d not verified, %d unsigned; both ignored (wvbatch holds no EMG key, and the REST API needs no signature)\n",
-			unverified, len(msgs)-unverified)
-	}
-	for _, m := range msgs {
-		for _, note := range m.Msg.Notes {
-			fmt.Fprintf(w, "  note: %s (message %s): %s\n", m.Msg.File, m.Msg.ID, note)
-		}
-	}
-}
-
-func printMessageResults(w io.Writer, results []emg.Result) {
-	fmt.Fprintln(w, "messages:")
-	for _, r := range results {
-		id := r.OrderID
-		if id == "" {
-			id = "-"
-		}
-		fmt.Fprintf(w, "  %-36s %-6s %-17s %-16s %s\n", r.ID, r.Verb, r.Outcome, id, filepath.Base(r.File))
-		if r.Error != "" {
-			fmt.Fprintf(w, "      %s\n", r.Error)
-			if r.Hint != "" {
-				fmt.Fprintf(w, "      fix: %s\n", r.Hint)
-			}
-		}
-	}
-}
-
-func writeMessageResults(dir string, results []emg.Result) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("report folder: %w", err)
-	}
-	f, err := os.Create(filepath.Join(dir, "messages.json"))
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	err = writeJSON(f, results)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
