@@ -26,6 +26,11 @@ from the terminal, or from the first line of standard input with
 --password-stdin; they are stored only as argon2id hashes.`,
 	}
 	store.bind(cmd.PersistentFlags())
+	cmd.AddCommand(newUsersAddCmd(e, &store), newUsersPasswdCmd(e, &store), newUsersRemoveCmd(e, &store), newUsersListCmd(e, &store))
+	return cmd
+}
+
+func newUsersAddCmd(e *env, store *storeFlag) *cobra.Command {
 	var role string
 	var sso, stdin bool
 	add := &cobra.Command{
@@ -67,7 +72,10 @@ from the terminal, or from the first line of standard input with
 	add.Flags().StringVar(&role, "role", "", "viewer, orderer or admin")
 	add.Flags().BoolVar(&sso, "sso", false, "no password: the user signs in only through the reverse proxy's --auth-header")
 	add.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from the first line of standard input")
+	return add
+}
 
+func newUsersPasswdCmd(e *env, store *storeFlag) *cobra.Command {
 	var pstdin bool
 	var newRole string
 	passwd := &cobra.Command{
@@ -116,8 +124,11 @@ from the terminal, or from the first line of standard input with
 	}
 	passwd.Flags().BoolVar(&pstdin, "password-stdin", false, "read the password from the first line of standard input")
 	passwd.Flags().StringVar(&newRole, "role", "", "set the role instead of the password")
+	return passwd
+}
 
-	remove := &cobra.Command{
+func newUsersRemoveCmd(e *env, store *storeFlag) *cobra.Command {
+	return &cobra.Command{
 		Use:   "remove NAME",
 		Short: "Remove a user and end their sessions",
 		Args:  exactArgs(1, "name the user: wvbatch users remove jane.doe"),
@@ -138,7 +149,10 @@ from the terminal, or from the first line of standard input with
 			return nil
 		},
 	}
-	list := &cobra.Command{
+}
+
+func newUsersListCmd(e *env, store *storeFlag) *cobra.Command {
+	return &cobra.Command{
 		Use:   "list",
 		Short: "List the users",
 		Args:  cobra.NoArgs,
@@ -152,22 +166,10 @@ from the terminal, or from the first line of standard input with
 			if err != nil {
 				return err
 			}
-			if len(us) == 0 {
-				fmt.Fprintln(e.stdout, "no users: add one with wvbatch users add NAME --role admin")
-				return nil
-			}
-			for _, u := range us {
-				how := "password"
-				if u.Hash == "" {
-					how = "proxy header only"
-				}
-				fmt.Fprintf(e.stdout, "%-24s %-8s %-18s changed %s\n", u.Name, u.Role, how, u.UpdatedAt.Local().Format("2006-01-02 15:04"))
-			}
+			web.WriteUsers(e.stdout, us)
 			return nil
 		},
 	}
-	cmd.AddCommand(add, passwd, remove, list)
-	return cmd
 }
 
 // readNewPassword reads a new password, twice from a terminal, or once

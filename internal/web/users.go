@@ -2,6 +2,8 @@ package web
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -136,4 +138,20 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, u *user) 
 		return err
 	})
 	s.userChanged(w, r, u, name, err, "user-password", "new password set for "+name+"; their sessions have ended")
+}
+
+// WriteUsers lists users for people, a line a user: name, role, how they
+// sign in and when they last changed; or how to add the first one.
+func WriteUsers(w io.Writer, us []runstore.User) {
+	if len(us) == 0 {
+		fmt.Fprintln(w, "no users: add one with wvbatch users add NAME --role admin")
+		return
+	}
+	for _, u := range us {
+		how := "password"
+		if u.Hash == "" {
+			how = "proxy header only"
+		}
+		fmt.Fprintf(w, "%-24s %-8s %-18s changed %s\n", u.Name, u.Role, how, u.UpdatedAt.Local().Format("2006-01-02 15:04"))
+	}
 }
