@@ -58,8 +58,15 @@ func CheckFile(path string) (CheckReport, error) {
 	if err := checkHeader(path); err != nil {
 		return rep, err
 	}
+	walked, err := verifyPages(path, LockTimeoutDefault)
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return rep, &busyError{path: path}
+	}
+	if err != nil {
+		return rep, err
+	}
 	var db *bolt.DB
-	err := guard(path, func() (err error) {
+	err = guard(path, func() (err error) {
 		db, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: LockTimeoutDefault})
 		return err
 	})
@@ -70,6 +77,9 @@ func CheckFile(path string) (CheckReport, error) {
 		return rep, fmt.Errorf("check %s: %w", path, err)
 	}
 	defer db.Close()
+	if err := reverify(path, db, walked); err != nil {
+		return rep, err
+	}
 	err = guard(path, func() error { return db.View(func(tx *bolt.Tx) error { return check(tx, &rep) }) })
 	return rep, err
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -64,8 +65,9 @@ func damaged(path string, err error) error {
 	}
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
+	var pe *time.ParseError
 	switch {
-	case errors.As(err, &se), errors.As(err, &te),
+	case errors.As(err, &se), errors.As(err, &te), errors.As(err, &pe),
 		errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum),
 		errors.Is(err, bolterrors.ErrVersionMismatch), errors.Is(err, bolterrors.ErrInvalidMapping):
 		return &DamagedError{Path: path, Detail: err.Error()}
@@ -109,15 +111,7 @@ func checkHeader(path string) error {
 		return nil
 	}
 	head = head[:n]
-	var best *meta
-	if m := readMeta(head, 0); m != nil {
-		best = m
-		if m2 := readMeta(head, int(m.pageSize)); m2 != nil && m2.txid > m.txid {
-			best = m2
-		}
-	} else if m2 := readMeta(head, os.Getpagesize()); m2 != nil {
-		best = m2
-	}
+	best := newestMeta(head)
 	if best == nil {
 		return &DamagedError{Path: path, Detail: fmt.Sprintf("it is not a wvbatch store, or its header is damaged (%d bytes)", size)}
 	}
@@ -129,7 +123,9 @@ func checkHeader(path string) error {
 
 type meta struct {
 	pageSize uint32
-	pgid     uint64
+	root     uint64 // the root bucket's page
+	freelist uint64 // the free list's page
+	pgid     uint64 // pages in use: ids below it
 	txid     uint64
 }
 
@@ -148,7 +144,8 @@ func readMeta(head []byte, off int) *meta {
 	if h.Sum64() != e.Uint64(b[56:]) {
 		return nil
 	}
-	m := &meta{pageSize: e.Uint32(b[8:]), pgid: e.Uint64(b[40:]), txid: e.Uint64(b[48:])}
+	m := &meta{pageSize: e.Uint32(b[8:]), root: e.Uint64(b[16:]), freelist: e.Uint64(b[32:]),
+		pgid: e.Uint64(b[40:]), txid: e.Uint64(b[48:])}
 	if m.pageSize < 512 || m.pageSize > 1<<20 {
 		return nil
 	}

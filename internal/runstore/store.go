@@ -145,8 +145,15 @@ func open(path string, opt Options, migs []migration) (*Store, error) {
 	if err := checkHeader(path); err != nil {
 		return nil, err
 	}
+	walked, err := verifyPages(path, opt.LockTimeout)
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, &busyError{path: path}
+	}
+	if err != nil {
+		return nil, err
+	}
 	var db *bolt.DB
-	err := guard(path, func() (err error) {
+	err = guard(path, func() (err error) {
 		db, err = openReplaced(path, opt.LockTimeout)
 		return err
 	})
@@ -155,6 +162,10 @@ func open(path string, opt Options, migs []migration) (*Store, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := reverify(path, db, walked); err != nil {
+		db.Close()
+		return nil, err
 	}
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		if err := os.Chmod(path, 0o600); err != nil {
