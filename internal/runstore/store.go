@@ -90,6 +90,8 @@ type Store struct {
 	active   map[string]bool // runs being submitted or cancelled
 
 	commits atomic.Int64 // group commits made, for tests
+
+	backups *backupServer // answers backup requests; nil when it could not
 }
 
 // migration upgrades a store from the version it is at in the table to the
@@ -185,6 +187,7 @@ func open(path string, opt Options, migs []migration) (*Store, error) {
 		done:  make(chan struct{}),
 	}
 	go s.commitLoop()
+	s.serveBackups()
 	return s, nil
 }
 
@@ -249,6 +252,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	close(s.calls)
 	s.mu.Unlock()
+	s.backups.stop()
 	<-s.done
 	return s.db.Close()
 }
