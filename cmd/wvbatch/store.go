@@ -54,18 +54,24 @@ func (f *storeFlag) openWithin(e *env, wait time.Duration) (*runstore.Store, err
 	if errors.Is(err, runstore.ErrStoreBusy) && wait > storeWaitNotice {
 		err = fmt.Errorf("%w (waited %s)", err, wait)
 	}
-	switch {
-	case errors.Is(err, runstore.ErrStoreBusy):
-		return nil, &cliError{code: exitStoreBusy, err: err,
-			hint: "another wvbatch (perhaps the server or the scheduler, in the middle of a run) is using this store: try again when it is done, or use another --store"}
-	case errors.Is(err, runstore.ErrDamaged):
-		return nil, &cliError{code: exitFailure, err: err, hint: hintDamaged}
-	case errors.Is(err, runstore.ErrNewerSchema):
-		return nil, &cliError{code: exitFailure, err: err, hint: "upgrade wvbatch to open this store"}
-	case err != nil:
-		return nil, &cliError{code: exitFailure, err: err, hint: "check that the store's folder exists and that you may write there"}
+	if err != nil {
+		return nil, openError(err)
 	}
 	return s, nil
+}
+
+// openError is the command line's error for a store that cannot be opened.
+func openError(err error) error {
+	switch {
+	case errors.Is(err, runstore.ErrStoreBusy):
+		return &cliError{code: exitStoreBusy, err: err,
+			hint: "another wvbatch (perhaps the server or the scheduler, in the middle of a run) is using this store: try again when it is done, or use another --store"}
+	case errors.Is(err, runstore.ErrDamaged):
+		return &cliError{code: exitFailure, err: err, hint: hintDamaged}
+	case errors.Is(err, runstore.ErrNewerSchema):
+		return &cliError{code: exitFailure, err: err, hint: "upgrade wvbatch to open this store"}
+	}
+	return &cliError{code: exitFailure, err: err, hint: "check that the store's folder exists and that you may write there"}
 }
 
 // openRun opens the store and finds the run whose id is id, or starts with

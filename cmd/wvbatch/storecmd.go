@@ -48,25 +48,30 @@ func newStoreBackupCmd(e *env) *cobra.Command {
 		Use:   "backup FILE",
 		Short: "Write a consistent copy of the store to FILE",
 		Long: `backup writes the store as one read transaction sees it to FILE (mode 0600),
-whole or not at all, then checks the copy. Only one wvbatch has the store open
-at a time: while another one has it (a submit, or the daemon during a run),
-backup waits for its turn, up to --wait; the daemon lets go of the store
-between runs. Restore a backup with 'wvbatch store restore'.
+whole or not at all, then checks the copy. It works while other commands run:
+when another wvbatch has the store open (a submit, resume, cancel or amend,
+the scheduler during a run, the web server), that wvbatch sends the copy
+through the store's backup socket, at once; when none has, backup opens the
+store itself. A wvbatch that has the store open but does not answer (one from
+before backups worked this way) is waited for, up to --wait. Restore a backup
+with 'wvbatch store restore'.
 
 Exit status: 0 when the copy is written and checks sound, 1 otherwise, 4 when
-the store stayed in use for --wait.`,
+the store stayed in use, with no answer, for --wait.`,
 		Args: exactArgs(1, "name the backup file, e.g. wvbatch-$(date +%F).db"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := notTheStore(e, &store, args[0]); err != nil {
 				return err
 			}
-			st, err := openWaiting(cmd.Context(), e, &store, wait)
-			if err != nil {
-				return err
-			}
-			n, err := st.BackupFile(args[0])
-			st.Close()
-			if err != nil {
+			path := store.resolve(e)
+			res, err := runstore.BackupTo(cmd.Context(), path, args[0], wait)
+			switch {
+			case errors.Is(err, runstore.ErrStoreBusy):
+				return &cliError{code: exitStoreBusy, err: err,
+					hint: "the wvbatch that has the store open does not send backups (one older than this one?): back up when it is done, or wait longer with --wait"}
+			case errors.Is(err, runstore.ErrDamaged), errors.Is(err, runstore.ErrNewerSchema):
+				return openError(err)
+			case err != nil:
 				return &cliError{code: exitFailure, err: err, hint: "check that the backup's folder exists, that you may write there and that the disk has room"}
 			}
 			rep, err := runstore.CheckFile(args[0])
@@ -74,7 +79,11 @@ the store stayed in use for --wait.`,
 				return &cliError{code: exitFailure, err: fmt.Errorf("the backup %s does not check: %v", args[0], checkProblem(err, rep)),
 					hint: "run 'wvbatch store check' on the store itself"}
 			}
-			fmt.Fprintf(e.stdout, "backed up %s to %s: %d bytes, %d runs, %d orders, checked\n", store.resolve(e), args[0], n, rep.Runs, rep.Orders)
+			via := ""
+			if res.PID != 0 {
+				via = fmt.Sprintf(" (sent by the wvbatch that has it open, pid %d)", res.PID)
+			}
+			fmt.Fprintf(e.stdout, "backed up %s to %s%s: %d bytes, %d runs, %d orders, checked\n", path, args[0], via, res.Size, rep.Runs, rep.Orders)
 			return nil
 		},
 	}
@@ -111,6 +120,8 @@ is in use by another wvbatch.`,
 			switch {
 			case errors.Is(err, runstore.ErrStoreBusy):
 				return &cliError{code: exitStoreBusy, err: err, hint: "check it when the other wvbatch is done, or check a backup of it"}
+			case errors.Is(err, runstore.ErrDamaged):
+				return &cliError{code: exitFailure, err: err, hint: hintDamaged}
 			case err != nil:
 				return &cliError{code: exitFailure, err: err, hint: "the file cannot be read as a store: restore the latest backup ('wvbatch store restore')"}
 			}
@@ -118,8 +129,7 @@ is in use by another wvbatch.`,
 				fmt.Fprintf(e.stdout, "problem: %s\n", p)
 			}
 			if !rep.OK() {
-				return &cliError{code: exitFailure, err: fmt.Errorf("store %s: %d problems", path, len(rep.Problems)),
-					hint: "restore the latest backup: wvbatch store restore FILE (see \"Backups\" in the README)"}
+				return &cliError{code: exitFailure, err: fmt.Errorf("store %s is damaged: %d problems", path, len(rep.Problems)), hint: hintDamaged}
 			}
 			fmt.Fprintf(e.stdout, "store %s is sound: %d runs, %d orders, %d rows, %d visitors recorded as ordered\n",
 				path, rep.Runs, rep.Orders, rep.Rows, rep.Claims)
