@@ -10,7 +10,11 @@ import (
 )
 
 // damageFixture writes a store with a few runs and returns its bytes.
-func damageFixture(t *testing.T) []byte {
+func damageFixture(t *testing.T) []byte { return storeFixture(t, 60, 20) }
+
+// storeFixture writes a store of runs r1, r2 and r3 of n orders each, the
+// first placed of them submitted, checks it and returns its bytes.
+func storeFixture(t *testing.T, n, placed int) []byte {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "wvbatch.db")
 	s, err := Open(path, Options{})
@@ -18,7 +22,7 @@ func damageFixture(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"r1", "r2", "r3"} {
-		orders := specs(60, 3)
+		orders := specs(n, 3)
 		for i := range orders {
 			orders[i].Key = id + orders[i].Key
 			orders[i].Reference = id + orders[i].Reference
@@ -27,7 +31,7 @@ func damageFixture(t *testing.T) []byte {
 			}
 		}
 		createRun(t, s, id, orders, nil)
-		for _, o := range orders[:20] {
+		for _, o := range orders[:placed] {
 			if _, err := s.MarkSending(id, o.Key); err != nil {
 				t.Fatal(err)
 			}
@@ -38,6 +42,9 @@ func damageFixture(t *testing.T) []byte {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if rep, err := CheckFile(path); err != nil || !rep.OK() {
+		t.Fatalf("the fixture does not check: %v %v", err, rep.Problems)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {

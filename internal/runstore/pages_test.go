@@ -6,52 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 )
 
 // bigDamageFixture writes a store whose buckets span branch pages, and
-// returns its bytes and page size.
-func bigDamageFixture(t *testing.T) []byte {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "wvbatch.db")
-	s, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"r1", "r2", "r3"} {
-		orders := specs(300, 3)
-		for i := range orders {
-			orders[i].Key = id + orders[i].Key
-			orders[i].Reference = id + orders[i].Reference
-			for j := range orders[i].VisitorKeys {
-				orders[i].VisitorKeys[j] = sandbox.Key(id + PlainKey(orders[i].VisitorKeys[j]))
-			}
-		}
-		createRun(t, s, id, orders, nil)
-		for _, o := range orders[:100] {
-			if _, err := s.MarkSending(id, o.Key); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.MarkSubmitted(id, o.Key, "1-"+o.Reference); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep, err := CheckFile(path); err != nil || !rep.OK() {
-		t.Fatalf("the fixture does not check: %v %v", err, rep.Problems)
-	}
-	return b
-}
+// returns its bytes.
+func bigDamageFixture(t *testing.T) []byte { return storeFixture(t, 300, 100) }
 
 // fixturePages returns the ids of the fixture's pages in use with the
 // given flags.
