@@ -161,6 +161,7 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 	if err != nil {
 		return err
 	}
+	auditAmendment(e, o.cmd, out.Report, out.Stopped)
 	rep := out.Report
 	if o.run.json {
 		if err := writeJSON(e.stdout, rep); err != nil {

@@ -178,6 +178,7 @@ func resumeRun(ctx context.Context, e *env, st *runstore.Store, run runstore.Run
 	conn := f.api.runConn(ctx, e, run, set, now)
 	defer conn.close()
 	out, err := f.pipeline(e, st).Resume(ctx, run, conn.connect, imp)
+	auditRun(e, "resume", out).Msg("run resumed from the command line")
 	return ranRun(ctx, e, out, endpointErr(err), f.json)
 }
 
@@ -335,7 +336,8 @@ func runCancel(ctx context.Context, o cancelOptions, e *env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.run.say(e), "cancelled %d orders of run %s\n", out.Tally.Cancelled, run.ID)
+	auditRun(e, "cancel", out).Strs("orders", o.orders).Str("reason", reason).Msg("orders cancelled from the command line")
+	fmt.Fprintf(o.run.say(e), "cancelled %s of run %s\n", report.Plural(out.Tally.Cancelled, "order", "orders"), run.ID)
 	if out.Stopped != nil {
 		fmt.Fprintf(e.stderr, "run it again to retry: wvbatch cancel %s --reason %q\n", run.ID, reason)
 		return apiErr(out.Stopped)

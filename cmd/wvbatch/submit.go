@@ -152,6 +152,7 @@ func (s *submitting) submit(ctx context.Context, o submitOptions, e *env) error 
 		}
 	}
 	out, err := p.Execute(ctx, prep)
+	auditRun(e, "order", out).Msg("orders placed from the command line")
 	return ranRun(ctx, e, out, endpointErr(err), o.run.json)
 }
 
