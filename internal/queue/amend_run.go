@@ -141,29 +141,28 @@ func Amend(ctx context.Context, s *runstore.Store, runID string, n int, a Amende
 	if err != nil {
 		return AmendTally{}, err
 	}
-	m := &amender{workers: startWorkers(ctx, cfg.RunConfig), s: s, runID: runID, n: n, a: a, cfg: cfg,
-		log: cfg.Logger.With().Str("run", runID).Int("amendment", n).Logger()}
+	log := cfg.Logger.With().Str("run", runID).Int("amendment", n).Logger()
+	m := &amender{e: newEngine(ctx, cfg.RunConfig, log), s: s, runID: runID, n: n, a: a, cfg: cfg, log: log}
 	m.tally.Orders = len(orders)
 	for _, ao := range orders {
 		m.tally.add(ao.State, 1)
 	}
-	stopWatch := watchOutage(cfg.RunConfig, m.log, func() int {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		return m.tally.Pending + m.tally.Sending
-	})
-
 	for _, ao := range orders {
 		if ao.State.Final() {
 			continue
 		}
-		if m.stopped() {
-			break
+		j := &amendJob{job: job{key: ao.Key, seq: ao.Seq}, ao: ao}
+		if ao.State == runstore.AmendPending {
+			j.due = ao.NextAttemptAt
 		}
-		m.request(ao.Key, func() error { return m.work(ctx, m.reqCtx, ao) })
+		j.do = func(sl *slot) step { return m.step(j, sl) }
+		m.e.add(&j.job)
 	}
-	werr := m.wait()
-	stopWatch()
+	werr := m.e.run(func() int {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.tally.Pending + m.tally.Sending
+	})
 
 	t := m.tally
 	state := runstore.AmendDone
@@ -186,8 +185,9 @@ func Amend(ctx context.Context, s *runstore.Store, runID string, n int, a Amende
 	return t, stopErr
 }
 
+// amender is one Amend: what its steps do, and the tally.
 type amender struct {
-	*workers
+	e     *engine
 	s     *runstore.Store
 	runID string
 	n     int
@@ -216,177 +216,175 @@ func (m *amender) count(fn func(t *AmendTally)) {
 	fn(&m.tally)
 }
 
-// classify is cfg.Policy.Classify, except that an update cut short by a cancelled
-// or expired context may have reached Equinix.
-func (m *amender) classify(err error) ErrorClass {
-	c := m.cfg.Policy.Classify(err)
-	if c == Retryable && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		return Uncertain
-	}
-	return c
-}
-
-// work takes one order's change to a final state, or leaves it pending or
-// sending when Amend must stop. It returns only store failures.
-func (m *amender) work(ctx, reqCtx context.Context, ao runstore.AmendOrder) error {
-	log := m.log.With().Str("order", ao.Key).Str("orderId", ao.OrderID).Logger()
-	// sends counts the updates this call sent for the order: the bound on
-	// retries is per call, so that a later amend retries afresh.
-	checks, sends := 0, 0
+// amendJob is one order's change to send, or to read back first.
+type amendJob struct {
+	job
+	ao     runstore.AmendOrder
+	checks int // read-backs since the last send
+	sends  int // updates sent in this call: the bound on retries is per call
 	// settled is set once the order's latest update has had SettleDelay to
 	// arrive since it was sent: only then does a read-back that does not
 	// show it mean it was not applied.
-	settled := false
-	for {
-		if ao.State == runstore.AmendSending {
-			// Read the order back before anything is sent again.
-			checks++
-			m.count(func(t *AmendTally) { t.Checks++ })
-			now, err := m.a.Current(reqCtx, ao.OrderID)
-			if err != nil {
-				class := m.cfg.Policy.Classify(err)
-				switch {
-				case m.cfg.Closed(err):
-					st := m.cfg.Policy.ToStored(err)
-					if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, runstore.AmendSkipped, &st, "the order is closed or cancelled"); err != nil {
-						return err
-					}
-					m.moved(runstore.AmendSending, runstore.AmendSkipped, nil)
-					return nil
-				case class == Fatal:
-					m.fatal(err)
-					return nil
-				case class == Final || checks >= m.cfg.MaxAttempts || ctx.Err() != nil:
-					log.Warn().Err(err).Msg("could not read the order back; its update is left to be checked by the next amend")
-					return nil
-				}
-				if m.cfg.Sleep(ctx, m.cfg.backoff(checks, err)) != nil {
-					return nil
-				}
-				continue
-			}
-			held, known := now.holds(ao.Change)
-			switch {
-			case held:
-				if err := m.s.MarkAmendApplied(m.runID, m.n, ao.Seq, "found applied when the order was read back"); err != nil {
-					return err
-				}
-				m.moved(runstore.AmendSending, runstore.AmendApplied, func(t *AmendTally) { t.Found++ })
-				log.Info().Msg("update found applied")
-				return nil
-			case now.Open && !settled:
-				// An update sent by an earlier process may still be on its
-				// way: read the order back again once it has had time to
-				// arrive.
-				settled = true
-				if m.cfg.Sleep(ctx, m.cfg.SettleDelay) != nil {
-					return nil
-				}
-				continue
-			case !now.Open:
-				note := "the order is " + strings.ToLower(cmp.Or(now.Status, "closed"))
-				if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, runstore.AmendSkipped, nil, note); err != nil {
-					return err
-				}
-				m.moved(runstore.AmendSending, runstore.AmendSkipped, nil)
-				return nil
-			}
-			// Not applied, or not shown: the update sets absolute values,
-			// so sending it again is safe.
-			if !known {
-				log.Info().Msg("the order's read-back does not show the update; sending it again")
-			}
-			if err := m.s.MarkAmendRetry(m.runID, m.n, ao.Seq, nil, time.Time{}); err != nil {
-				return err
-			}
-			m.moved(runstore.AmendSending, runstore.AmendPending, nil)
-			ao.State = runstore.AmendPending
-			if sends >= m.cfg.MaxAttempts {
-				// Every send met no clear answer: not a verdict.
-				var last error = errors.New("no clear answer")
-				if ao.Error != nil {
-					last = ao.Error
-				}
-				m.fatal(&gaveUpError{ref: ao.OrderID, tries: sends, err: last})
-				log.Warn().Err(last).Msg("update not applied and every send met no clear answer; amending stops and keeps it to send again")
-				return nil
-			}
-			continue
-		}
+	settled bool
+}
 
-		// Pending: wait for its time, record the intent, send.
-		if m.stopped() {
-			return nil
-		}
-		if d := ao.NextAttemptAt.Sub(m.cfg.Now()); d > 0 && (m.cfg.Sleep(ctx, d) != nil || m.stopped()) {
-			return nil
-		}
-		sent, err := m.s.MarkAmendSending(m.runID, m.n, ao.Seq)
-		if err != nil {
-			return err
-		}
-		ao = sent
-		m.moved(runstore.AmendPending, runstore.AmendSending, func(t *AmendTally) { t.Sent++ })
-		err = m.a.Update(reqCtx, ao.OrderID, ao.Change)
-		sends++
-		if err == nil {
-			if err := m.s.MarkAmendApplied(m.runID, m.n, ao.Seq, ""); err != nil {
-				return err
-			}
-			m.moved(runstore.AmendSending, runstore.AmendApplied, nil)
-			log.Debug().Msg("update applied")
-			return nil
-		}
-		st := m.cfg.Policy.ToStored(err)
-		if m.cfg.Closed(err) {
+// step reads an order left sending back, or sends a pending order's
+// change, once.
+func (m *amender) step(j *amendJob, sl *slot) step {
+	if j.ao.State == runstore.AmendSending {
+		return m.check(j, sl)
+	}
+	return m.send(j, sl)
+}
+
+// check reads the order back before anything is sent again.
+func (m *amender) check(j *amendJob, sl *slot) step {
+	ao := &j.ao
+	log := m.log.With().Str("order", ao.Key).Str("orderId", ao.OrderID).Logger()
+	if !sl.take() {
+		return step{}
+	}
+	j.checks++
+	m.count(func(t *AmendTally) { t.Checks++ })
+	now, err := m.a.Current(m.e.reqCtx, ao.OrderID)
+	if err != nil {
+		class := m.cfg.Policy.Classify(err)
+		switch {
+		case m.cfg.Closed(err):
+			st := m.cfg.Policy.ToStored(err)
 			if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, runstore.AmendSkipped, &st, "the order is closed or cancelled"); err != nil {
-				return err
+				return step{stop: err}
 			}
 			m.moved(runstore.AmendSending, runstore.AmendSkipped, nil)
-			log.Info().Err(err).Msg("order closed or cancelled; skipped")
-			return nil
+			return step{}
+		case class == Fatal:
+			return step{stop: err}
+		case class == Final || j.checks >= m.cfg.MaxAttempts || m.e.ctx.Err() != nil:
+			log.Warn().Err(err).Msg("could not read the order back; its update is left to be checked by the next amend")
+			return step{}
 		}
-		switch m.classify(err) {
-		case Retryable:
-			if sends >= m.cfg.MaxAttempts {
-				// An outage, or a server error that does not go away: not
-				// a verdict on the order. Its change stays pending and
-				// amending stops.
-				if err := m.s.MarkAmendRetry(m.runID, m.n, ao.Seq, &st, time.Time{}); err != nil {
-					return err
-				}
-				m.moved(runstore.AmendSending, runstore.AmendPending, nil)
-				m.fatal(&gaveUpError{ref: ao.OrderID, tries: sends, err: err})
-				log.Warn().Err(err).Msg("update kept failing without a verdict; amending stops and keeps it to send again")
-				return nil
-			}
-			next := m.cfg.Now().Add(m.cfg.backoff(ao.Attempts, err))
-			if err := m.s.MarkAmendRetry(m.runID, m.n, ao.Seq, &st, next); err != nil {
-				return err
-			}
-			m.moved(runstore.AmendSending, runstore.AmendPending, func(t *AmendTally) { t.Retries++ })
-			ao.State, ao.NextAttemptAt = runstore.AmendPending, next
-			log.Info().Err(err).Time("next", next).Msg("update will be retried")
-		case Final, Done:
-			return m.fail(ao, &st, "")
-		case Fatal:
-			// Refused before anything was done: safe to send again later.
+		j.due = m.cfg.Now().Add(m.cfg.backoff(j.checks, err))
+		return step{again: true}
+	}
+	sl.give()
+	held, known := now.holds(ao.Change)
+	switch {
+	case held:
+		if err := m.s.MarkAmendApplied(m.runID, m.n, ao.Seq, "found applied when the order was read back"); err != nil {
+			return step{stop: err}
+		}
+		m.moved(runstore.AmendSending, runstore.AmendApplied, func(t *AmendTally) { t.Found++ })
+		log.Info().Msg("update found applied")
+		return step{}
+	case now.Open && !j.settled:
+		// An update sent by an earlier process may still be on its way:
+		// read the order back again once it has had time to arrive.
+		j.settled = true
+		j.due = m.cfg.Now().Add(m.cfg.SettleDelay)
+		return step{again: true}
+	case !now.Open:
+		note := "the order is " + strings.ToLower(cmp.Or(now.Status, "closed"))
+		if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, runstore.AmendSkipped, nil, note); err != nil {
+			return step{stop: err}
+		}
+		m.moved(runstore.AmendSending, runstore.AmendSkipped, nil)
+		return step{}
+	}
+	// Not applied, or not shown: the update sets absolute values, so
+	// sending it again is safe.
+	if !known {
+		log.Info().Msg("the order's read-back does not show the update; sending it again")
+	}
+	if err := m.s.MarkAmendRetry(m.runID, m.n, ao.Seq, nil, time.Time{}); err != nil {
+		return step{stop: err}
+	}
+	m.moved(runstore.AmendSending, runstore.AmendPending, nil)
+	ao.State = runstore.AmendPending
+	if j.sends >= m.cfg.MaxAttempts {
+		// Every send met no clear answer: not a verdict.
+		var last error = errors.New("no clear answer")
+		if ao.Error != nil {
+			last = ao.Error
+		}
+		log.Warn().Err(last).Msg("update not applied and every send met no clear answer; amending stops and keeps it to send again")
+		return step{stop: &gaveUpError{ref: ao.OrderID, tries: j.sends, err: last}}
+	}
+	j.due = ao.NextAttemptAt
+	return step{again: true}
+}
+
+// send records a pending change as sending and sends it.
+func (m *amender) send(j *amendJob, sl *slot) step {
+	if !sl.take() {
+		return step{}
+	}
+	sent, err := m.s.MarkAmendSending(m.runID, m.n, j.ao.Seq)
+	if err != nil {
+		return step{stop: err}
+	}
+	j.ao = sent
+	ao := &j.ao
+	log := m.log.With().Str("order", ao.Key).Str("orderId", ao.OrderID).Logger()
+	m.moved(runstore.AmendPending, runstore.AmendSending, func(t *AmendTally) { t.Sent++ })
+	err = m.a.Update(m.e.reqCtx, ao.OrderID, ao.Change)
+	j.sends++
+	if err == nil {
+		sl.give()
+		if err := m.s.MarkAmendApplied(m.runID, m.n, ao.Seq, ""); err != nil {
+			return step{stop: err}
+		}
+		m.moved(runstore.AmendSending, runstore.AmendApplied, nil)
+		log.Debug().Msg("update applied")
+		return step{}
+	}
+	st := m.cfg.Policy.ToStored(err)
+	if m.cfg.Closed(err) {
+		if err := m.s.MarkAmendFinal(m.runID, m.n, ao.Seq, runstore.AmendSkipped, &st, "the order is closed or cancelled"); err != nil {
+			return step{stop: err}
+		}
+		m.moved(runstore.AmendSending, runstore.AmendSkipped, nil)
+		log.Info().Err(err).Msg("order closed or cancelled; skipped")
+		return step{}
+	}
+	switch classOf(m.cfg.Policy, err) {
+	case Retryable:
+		if j.sends >= m.cfg.MaxAttempts {
+			// An outage, or a server error that does not go away: not a
+			// verdict on the order. Its change stays pending and amending
+			// stops.
 			if err := m.s.MarkAmendRetry(m.runID, m.n, ao.Seq, &st, time.Time{}); err != nil {
-				return err
+				return step{stop: err}
 			}
 			m.moved(runstore.AmendSending, runstore.AmendPending, nil)
-			m.fatal(err)
-			return nil
-		default:
-			if err := m.s.MarkAmendUncertain(m.runID, m.n, ao.Seq, st); err != nil {
-				return err
-			}
-			log.Info().Err(err).Msg("update may have been applied; reading the order back before sending it again")
-			if m.cfg.Sleep(ctx, m.cfg.SettleDelay) != nil {
-				return nil
-			}
-			checks, settled = 0, true
+			log.Warn().Err(err).Msg("update kept failing without a verdict; amending stops and keeps it to send again")
+			return step{stop: &gaveUpError{ref: ao.OrderID, tries: j.sends, err: err}}
 		}
+		next := m.cfg.Now().Add(m.cfg.backoff(ao.Attempts, err))
+		if err := m.s.MarkAmendRetry(m.runID, m.n, ao.Seq, &st, next); err != nil {
+			return step{stop: err}
+		}
+		m.moved(runstore.AmendSending, runstore.AmendPending, func(t *AmendTally) { t.Retries++ })
+		ao.State, ao.NextAttemptAt = runstore.AmendPending, next
+		j.due = next
+		log.Info().Err(err).Time("next", next).Msg("update will be retried")
+		return step{again: true}
+	case Final, Done:
+		return step{stop: m.fail(*ao, &st, "")}
+	case Fatal:
+		// Refused before anything was done: safe to send again later.
+		if err := m.s.MarkAmendRetry(m.runID, m.n, ao.Seq, &st, time.Time{}); err != nil {
+			return step{stop: err}
+		}
+		m.moved(runstore.AmendSending, runstore.AmendPending, nil)
+		return step{stop: err}
+	default:
+		if err := m.s.MarkAmendUncertain(m.runID, m.n, ao.Seq, st); err != nil {
+			return step{stop: err}
+		}
+		log.Info().Err(err).Msg("update may have been applied; reading the order back before sending it again")
+		j.checks, j.settled = 0, true
+		j.due = m.cfg.Now().Add(m.cfg.SettleDelay)
+		return step{again: true}
 	}
 }
 

@@ -1,85 +1,16 @@
 package queue
 
 import (
-	"cmp"
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
-	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/wvbatch/wvbatch/internal/backoff"
 	"github.com/wvbatch/wvbatch/internal/runstore"
 )
-
-// ErrorClass says what a failed request means for the order.
-type ErrorClass int
-
-// Error classes. The zero value is Uncertain, the safe assumption.
-const (
-	// Uncertain: the request may have reached Equinix. The order is searched
-	// for by its reference before it is ever sent again.
-	Uncertain ErrorClass = iota
-	// Retryable: the request was refused or never left (429, 5xx,
-	// connection refused); it is safe to send again after a backoff.
-	Retryable
-	// Final: Equinix refused the request for good (4xx validation or
-	// permission); the order is rejected.
-	Final
-	// Fatal: nothing more will work (refused credentials…); the run stops.
-	Fatal
-	// Done: the request's effect already holds (e.g. cancelling an order
-	// that is already cancelled).
-	Done
-	// OrderClosed: the order is closed at Equinix (the visit is over): it
-	// can be neither changed nor cancelled, now or later.
-	OrderClosed
-)
-
-func (c ErrorClass) String() string {
-	switch c {
-	case Uncertain:
-		return "uncertain"
-	case Retryable:
-		return "retryable"
-	case Final:
-		return "final"
-	case Fatal:
-		return "fatal"
-	case Done:
-		return "done"
-	case OrderClosed:
-		return "order closed"
-	}
-	return fmt.Sprintf("ErrorClass(%d)", int(c))
-}
-
-// ErrorPolicy says what the errors of the API side (a Submitter,
-// Canceller or Amender) mean for an order; the API side implements it (for
-// Equinix's client, submit.Policy).
-type ErrorPolicy interface {
-	// Classify tells what an error means for the order.
-	Classify(error) ErrorClass
-	// RetryAfter returns how long the server asked to wait before the next
-	// attempt (Retry-After), or 0; a longer wait than the backoff wins.
-	RetryAfter(error) time.Duration
-	// ToStored turns an error into what the store keeps of it.
-	ToStored(error) runstore.StoredError
-}
-
-// defaultPolicy treats every error as Uncertain and keeps its message.
-type defaultPolicy struct{}
-
-func (defaultPolicy) Classify(error) ErrorClass      { return Uncertain }
-func (defaultPolicy) RetryAfter(error) time.Duration { return 0 }
-func (defaultPolicy) ToStored(err error) runstore.StoredError {
-	return runstore.StoredError{Message: err.Error()}
-}
 
 // Submitter places orders and finds them again.
 type Submitter interface {
@@ -89,120 +20,10 @@ type Submitter interface {
 	FindByReference(ctx context.Context, reference string) (orderID string, found bool, err error)
 }
 
-// ErrGaveUp is matched by the error Submit returns when an order kept
-// failing in a way that may pass (no answer, a timeout, 429, 5xx) for
-// MaxAttempts sends in one call: the order is left planned with its last
-// error, never rejected for it, the run stops, and submitting the run again
-// resumes it.
-var ErrGaveUp = errors.New("gave up for now")
-
-// gaveUpError is an order whose retries ran out on failures that may pass.
-type gaveUpError struct {
-	ref   string // the order's reference
-	tries int
-	err   error
-}
-
-func (e *gaveUpError) Error() string {
-	return fmt.Sprintf("order %s failed %d times in a row without a verdict from Equinix (last: %v); it is kept to be sent again",
-		e.ref, e.tries, e.err)
-}
-
-func (e *gaveUpError) Unwrap() []error { return []error{ErrGaveUp, e.err} }
-
 // ErrUnresolved is matched by the error Submit returns when some orders may
 // or may not have been placed and the search for them kept failing; they
 // are left sending and resolved by the next Submit of the run.
 var ErrUnresolved = errors.New("orders whose fate is unknown")
-
-// Defaults for RunConfig.
-const (
-	ConcurrencyDefault  = 8
-	MaxAttemptsDefault  = 8
-	BackoffBaseDefault  = time.Second
-	BackoffMaxDefault   = time.Minute
-	SettleDelayDefault  = 5 * time.Second
-	DrainTimeoutDefault = 30 * time.Second
-	WarnEveryDefault    = 30 * time.Second
-)
-
-// RunConfig configures Submit and Cancel; the zero value means defaults.
-type RunConfig struct {
-	// Concurrency bounds the requests in flight.
-	Concurrency int
-	// MaxAttempts bounds the requests sent for one order in one call (and
-	// the searches for one uncertain order) before the call gives up: an
-	// order that failed only in ways that may pass is left planned and the
-	// run stops (ErrGaveUp); it is never rejected for it.
-	MaxAttempts int
-	// BackoffBase is the wait after the first retryable failure; it doubles
-	// with each attempt up to BackoffMax, with jitter.
-	BackoffBase, BackoffMax time.Duration
-	// SettleDelay is how long to wait after an uncertain answer before
-	// searching for the order, so that Equinix has finished placing it.
-	SettleDelay time.Duration
-	// DrainTimeout is how long requests in flight may go on once ctx is
-	// cancelled.
-	DrainTimeout time.Duration
-
-	// Now and Sleep are the clock.
-	Now   func() time.Time
-	Sleep func(ctx context.Context, d time.Duration) error
-
-	// Policy says what the API's errors mean; nil treats every error as
-	// Uncertain and keeps its message only.
-	Policy ErrorPolicy
-	// Progress, if set, is called after each order changes state, from
-	// one goroutine.
-	Progress func(Tally)
-	// Outage, if set, tells how long the API has been failing to answer
-	// and why (0 while it answers). While it is down, a warning is logged
-	// every WarnEvery (default 30s) with the number of orders waiting.
-	Outage    func() (down time.Duration, cause string)
-	WarnEvery time.Duration
-	Logger    zerolog.Logger
-}
-
-func (c RunConfig) withDefaults() RunConfig {
-	c.Concurrency = cmp.Or(c.Concurrency, ConcurrencyDefault)
-	c.MaxAttempts = cmp.Or(c.MaxAttempts, MaxAttemptsDefault)
-	c.BackoffBase = cmp.Or(c.BackoffBase, BackoffBaseDefault)
-	c.BackoffMax = cmp.Or(c.BackoffMax, BackoffMaxDefault)
-	c.SettleDelay = cmp.Or(c.SettleDelay, SettleDelayDefault)
-	c.DrainTimeout = cmp.Or(c.DrainTimeout, DrainTimeoutDefault)
-	c.WarnEvery = cmp.Or(c.WarnEvery, WarnEveryDefault)
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Sleep == nil {
-		c.Sleep = backoff.Sleep
-	}
-	if c.Policy == nil {
-		c.Policy = defaultPolicy{}
-	}
-	return c
-}
-
-func (c RunConfig) validate() error {
-	switch {
-	case c.Concurrency < 0:
-		return fmt.Errorf("concurrency %d: must be positive", c.Concurrency)
-	case c.MaxAttempts < 0:
-		return fmt.Errorf("max attempts %d: must be positive", c.MaxAttempts)
-	case c.BackoffBase < 0 || c.BackoffMax < c.BackoffBase && c.BackoffMax != 0:
-		return fmt.Errorf("backoff %s..%s: must be positive and increasing", c.BackoffBase, c.BackoffMax)
-	}
-	return nil
-}
-
-// backoff returns the wait before attempt+1, with equal jitter.
-func (c *RunConfig) backoff(attempt int, err error) time.Duration {
-	d := backoff.Equal(backoff.Ceiling(c.BackoffBase, c.BackoffMax, attempt-1))
-	if err != nil {
-		d = max(d, c.Policy.RetryAfter(err))
-	}
-	return d
-}
 
 // Tally counts a run's orders by state, and what one Submit or Cancel did.
 type Tally struct {
@@ -257,17 +78,15 @@ func (t *Tally) move(from, to runstore.OrderState) {
 	t.add(to, 1)
 }
 
-// task is an order the runner still has to deal with.
+// task is an order Submit still has to deal with.
 type task struct {
-	key, ref  string
-	seq       int
+	job
+	ref       string
 	state     runstore.OrderState // Planned: send it; Sending: search for it
-	due       time.Time
 	lookups   int
 	tries     int       // requests sent for it in this call
 	uncertain bool      // sending because of an uncertain answer in this run
 	since     time.Time // when an order found sending was marked so
-	index     int
 }
 
 // result is what a worker did with a task.
@@ -306,7 +125,7 @@ func Submit(ctx context.Context, s *runstore.Store, runID string, sub Submitter,
 	if err != nil {
 		return Tally{}, err
 	}
-	r := newRunner(s, runID, sub, cfg)
+	r := &runner{s: s, runID: runID, sub: sub, cfg: cfg, log: cfg.Logger.With().Str("run", runID).Logger()}
 	r.tally = tallyOf(run)
 	r.waiting.Store(int64(r.tally.Planned + r.tally.Sending))
 	if run.Orders[runstore.Planned] == 0 && run.Orders[runstore.Sending] == 0 {
@@ -321,9 +140,12 @@ func Submit(ctx context.Context, s *runstore.Store, runID string, sub Submitter,
 	if err != nil {
 		return r.tally, err
 	}
+	e := newEngine(ctx, cfg, r.log)
 	now := cfg.Now()
 	for _, u := range unsent {
-		t := &task{key: u.Key, ref: u.Reference, seq: u.Seq, state: u.State, due: u.Due, since: u.Since}
+		t := &task{job: job{key: u.Key, seq: u.Seq, due: u.Due}, ref: u.Reference, state: u.State, since: u.Since}
+		t.do = func(sl *slot) step { return r.step(e.reqCtx, t, sl) }
+		t.first = t.state == runstore.Sending
 		if t.state == runstore.Sending {
 			// A request the earlier process sent just before it stopped
 			// may still be on its way, and placed after a search that
@@ -333,11 +155,9 @@ func Submit(ctx context.Context, s *runstore.Store, runID string, sub Submitter,
 				t.due = now.Add(min(wait, cfg.SettleDelay))
 			}
 		}
-		r.push(t)
+		e.add(&t.job)
 	}
-	stopWatch := watchOutage(cfg, r.log, func() int { return int(r.waiting.Load()) })
-	stopErr := r.loop(ctx)
-	stopWatch()
+	stopErr := e.run(func() int { return int(r.waiting.Load()) })
 
 	state := runstore.RunDone
 	switch {
@@ -358,174 +178,16 @@ func Submit(ctx context.Context, s *runstore.Store, runID string, sub Submitter,
 	return r.tally, stopErr
 }
 
+// runner is one Submit of a run: what its steps do, and the tally.
 type runner struct {
 	s     *runstore.Store
 	runID string
 	sub   Submitter
 	cfg   RunConfig
 	log   zerolog.Logger
-	tally Tally
+	tally Tally // kept by the engine's goroutine
 	// waiting is tally.Planned+tally.Sending, for the outage warnings.
 	waiting atomic.Int64
-
-	ready   taskHeap // due: sending orders first, then plan order
-	delayed taskHeap // not yet due: by due time
-}
-
-func newRunner(s *runstore.Store, runID string, sub Submitter, cfg RunConfig) *runner {
-	r := &runner{s: s, runID: runID, sub: sub, cfg: cfg, log: cfg.Logger.With().Str("run", runID).Logger()}
-	r.ready.less = func(a, b *task) bool {
-		if (a.state == runstore.Sending) != (b.state == runstore.Sending) {
-			return a.state == runstore.Sending
-		}
-		return a.seq < b.seq
-	}
-	r.delayed.less = func(a, b *task) bool {
-		if c := a.due.Compare(b.due); c != 0 {
-			return c < 0
-		}
-		return a.seq < b.seq
-	}
-	return r
-}
-
-func (r *runner) push(t *task) {
-	if !t.due.IsZero() && t.due.After(r.cfg.Now()) {
-		heap.Push(&r.delayed, t)
-		return
-	}
-	heap.Push(&r.ready, t)
-}
-
-// drainContext returns the context of requests made under ctx: it outlives
-// ctx by up to d, so that the answers of requests in flight when ctx ends
-// are recorded. stop releases it.
-func drainContext(ctx context.Context, d time.Duration) (reqCtx context.Context, stop func()) {
-	reqCtx, cancelReq := context.WithCancel(context.WithoutCancel(ctx))
-	stopDrain := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(d, cancelReq)
-		context.AfterFunc(reqCtx, func() { t.Stop() })
-	})
-	return reqCtx, func() {
-		stopDrain()
-		cancelReq()
-	}
-}
-
-// loop hands tasks to workers until there are none left or it must stop.
-func (r *runner) loop(ctx context.Context) error {
-
-	// Requests in flight outlive ctx by up to DrainTimeout, so that their
-	// answers are recorded.
-	reqCtx, stopDrain := drainContext(ctx, r.cfg.DrainTimeout)
-	defer stopDrain()
-
-	// A worker records its order's intent before it asks for one of the
-	// Concurrency slots, so that the next orders' intents are durable
-	// while the requests before them are in flight: a request goes out
-	// the moment a slot is free, not one commit later. It gives its slot
-	// back as soon as its request is answered well, and records the
-	// answer while the next request goes out, so that one commit carries
-	// the outcome of one order and the intent of another. At most
-	// Concurrency workers wait for a slot; goroutines still recording are
-	// bounded too.
-	events := make(chan event, 2*r.cfg.Concurrency)
-	var (
-		inflight  int     // requests holding a slot
-		preparing int     // workers not yet granted a slot (or refused one)
-		waiting   []ready // workers ready for a slot, in plan order
-		alive     int     // workers not yet done
-		stopErr   error
-		stopping  bool
-		ctxDone   = ctx.Done()
-	)
-	canStart := func() bool {
-		return !stopping && preparing < r.cfg.Concurrency && alive < 3*r.cfg.Concurrency
-	}
-	grant := func() {
-		for len(waiting) > 0 && (stopping || inflight < r.cfg.Concurrency) {
-			w := waiting[0]
-			waiting = waiting[1:]
-			preparing--
-			if !stopping {
-				inflight++
-			}
-			w.ch <- !stopping
-		}
-	}
-	for {
-		if ctxDone != nil && ctx.Err() != nil {
-			ctxDone, stopping = nil, true
-		}
-		now := r.cfg.Now()
-		for len(r.delayed.tasks) > 0 && !r.delayed.tasks[0].due.After(now) {
-			heap.Push(&r.ready, heap.Pop(&r.delayed))
-		}
-		grant()
-		for canStart() && len(r.ready.tasks) > 0 {
-			t := heap.Pop(&r.ready).(*task)
-			preparing++
-			alive++
-			go r.work(reqCtx, t, events)
-		}
-		if alive == 0 && (stopping || len(r.ready.tasks) == 0 && len(r.delayed.tasks) == 0) {
-			return stopErr
-		}
-
-		var wake chan struct{}
-		cancelWake := func() {}
-		if canStart() && len(r.ready.tasks) == 0 && len(r.delayed.tasks) > 0 {
-			var wctx context.Context
-			wctx, cancelWake = context.WithCancel(ctx)
-			wake = make(chan struct{})
-			d := r.delayed.tasks[0].due.Sub(now)
-			go func() {
-				_ = r.cfg.Sleep(wctx, d)
-				close(wake)
-			}()
-		}
-		select {
-		case ev := <-events:
-			if ev.ready.ch != nil {
-				i, _ := slices.BinarySearchFunc(waiting, ev.ready, func(a, b ready) int { return cmp.Compare(a.seq, b.seq) })
-				waiting = slices.Insert(waiting, i, ev.ready)
-				break
-			}
-			if ev.release {
-				inflight--
-				break
-			}
-			alive--
-			if ev.holds {
-				inflight--
-			}
-			r.apply(ev.res)
-			if ev.res.stop != nil && stopErr == nil {
-				stopErr, stopping = ev.res.stop, true
-			}
-		case <-wake:
-		case <-ctxDone:
-			ctxDone, stopping = nil, true
-		}
-		cancelWake()
-	}
-}
-
-// ready is a worker ready for a slot, waiting on ch for the answer: true to
-// go on, false when the run stops first. seq is its order's place in the
-// plan.
-type ready struct {
-	ch  chan bool
-	seq int
-}
-
-// event is a worker ready for a slot, giving back its slot, or its result
-// (holds says whether it still holds a slot).
-type event struct {
-	ready   ready
-	release bool
-	res     result
-	holds   bool
 }
 
 func (r *runner) apply(res result) {
@@ -543,54 +205,27 @@ func (r *runner) apply(res result) {
 		r.tally.Found++
 	}
 	r.waiting.Store(int64(r.tally.Planned + r.tally.Sending))
-	if res.requeue {
-		r.push(res.t)
-	}
 	if r.cfg.Progress != nil {
 		r.cfg.Progress(r.tally)
 	}
 }
 
-func (r *runner) work(ctx context.Context, t *task, events chan<- event) {
-	granted, released := false, false
-	wait := func() bool {
-		ch := make(chan bool, 1)
-		events <- event{ready: ready{ch: ch, seq: t.seq}}
-		granted = <-ch
-		return granted
-	}
-	release := func() {
-		if granted && !released {
-			released = true
-			events <- event{release: true}
-		}
-	}
+// step sends a planned order or searches for a sending one.
+func (r *runner) step(ctx context.Context, t *task, sl *slot) step {
 	var res result
-	// A panic (a bug in a Submitter, say) stops the run like a fatal
-	// answer instead of taking the process down: the order stays as the
-	// store last recorded it, and resuming settles it.
-	defer func() {
-		if p := recover(); p != nil {
-			res = result{t: t, stop: fmt.Errorf("order %s: panic: %v\n%s", t.key, p, debug.Stack())}
-		}
-		// A slot not given back early is given back with the result, so
-		// that nothing starts before a failure is known.
-		events <- event{res: res, holds: granted && !released}
-	}()
 	if t.state == runstore.Sending {
-		res = r.resolve(ctx, t, wait, release)
+		res = r.resolve(ctx, t, sl)
 	} else {
-		res = r.send(ctx, t, wait, release)
+		res = r.send(ctx, t, sl)
 	}
+	t.first = t.state == runstore.Sending
+	return step{again: res.requeue, stop: res.stop, done: func() { r.apply(res) }}
 }
 
-// classify is cfg.Policy.Classify, except that a request cut short by a
-// cancelled or expired context may have reached the server.
+// classify is classOf, except that for placing an order Done
+// and OrderClosed mean nothing sure.
 func (r *runner) classify(err error) ErrorClass {
-	c := r.cfg.Policy.Classify(err)
-	if c == Retryable && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		return Uncertain
-	}
+	c := classOf(r.cfg.Policy, err)
 	if c == Done || c == OrderClosed {
 		return Uncertain
 	}
@@ -599,7 +234,7 @@ func (r *runner) classify(err error) ErrorClass {
 
 // send sends a planned order once: it records the intent, waits for a
 // slot and sends.
-func (r *runner) send(ctx context.Context, t *task, wait func() bool, release func()) result {
+func (r *runner) send(ctx context.Context, t *task, sl *slot) result {
 	res := result{t: t}
 	o, err := r.s.MarkSending(r.runID, t.key)
 	if err != nil {
@@ -607,7 +242,7 @@ func (r *runner) send(ctx context.Context, t *task, wait func() bool, release fu
 		return res
 	}
 	res.moves = append(res.moves, [2]runstore.OrderState{runstore.Planned, runstore.Sending})
-	if !wait() {
+	if !sl.take() {
 		// The run stopped before this order's turn: it was not sent.
 		if err := r.s.MarkUnsent(r.runID, t.key); err != nil {
 			res.stop = err
@@ -622,7 +257,7 @@ func (r *runner) send(ctx context.Context, t *task, wait func() bool, release fu
 	res.sent = 1
 	t.tries++
 	if err == nil {
-		release()
+		sl.give()
 		if err := r.s.MarkSubmitted(r.runID, t.key, orderID); err != nil {
 			res.stop = err
 			return res
@@ -691,9 +326,9 @@ func (r *runner) reject(res result, t *task, stored runstore.StoredError, log ze
 }
 
 // resolve searches for a sending order by its reference.
-func (r *runner) resolve(ctx context.Context, t *task, wait func() bool, release func()) result {
+func (r *runner) resolve(ctx context.Context, t *task, sl *slot) result {
 	res := result{t: t}
-	if !wait() {
+	if !sl.take() {
 		return res
 	}
 	res.lookup = true
@@ -701,7 +336,7 @@ func (r *runner) resolve(ctx context.Context, t *task, wait func() bool, release
 	t.lookups++
 	orderID, found, err := r.sub.FindByReference(ctx, t.ref)
 	if err == nil {
-		release()
+		sl.give()
 	}
 	if err != nil {
 		switch class := r.cfg.Policy.Classify(err); {
@@ -747,29 +382,4 @@ func (r *runner) resolve(ctx context.Context, t *task, wait func() bool, release
 	res.requeue = true
 	log.Debug().Msg("order not placed; it will be sent")
 	return res
-}
-
-// taskHeap is a heap of tasks ordered by less.
-type taskHeap struct {
-	tasks []*task
-	less  func(a, b *task) bool
-}
-
-func (h *taskHeap) Len() int           { return len(h.tasks) }
-func (h *taskHeap) Less(i, j int) bool { return h.less(h.tasks[i], h.tasks[j]) }
-func (h *taskHeap) Swap(i, j int) {
-	h.tasks[i], h.tasks[j] = h.tasks[j], h.tasks[i]
-	h.tasks[i].index, h.tasks[j].index = i, j
-}
-func (h *taskHeap) Push(x any) {
-	t := x.(*task)
-	t.index = len(h.tasks)
-	h.tasks = append(h.tasks, t)
-}
-func (h *taskHeap) Pop() any {
-	n := len(h.tasks) - 1
-	t := h.tasks[n]
-	h.tasks[n] = nil
-	h.tasks = h.tasks[:n]
-	return t
 }
