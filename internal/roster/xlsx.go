@@ -1,6 +1,8 @@
 package roster
 
 import (
+	kflate "github.com/klauspost/compress/flate"
+
 	"archive/zip"
 	"bytes"
 	"encoding/xml"
@@ -90,6 +92,7 @@ func openWorkbook(f *os.File, filePath string, opt ReadOptions) (wb *workbook, e
 		return nil, &FileError{Path: filePath, Msg: "not a spreadsheet: it starts like a zip archive but cannot be opened (" + err.Error() + ")",
 			Hint: hintSaveXLSX, Err: err}
 	}
+	w.zr.RegisterDecompressor(zip.Deflate, func(r io.Reader) io.ReadCloser { return kflate.NewReader(r) })
 	limit := opt.MaxUnzipSize
 	if limit <= 0 {
 		limit = DefaultMaxUnzipSize
