@@ -13,12 +13,13 @@ import (
 )
 
 type generateOptions struct {
-	output    string
-	rows      int
-	seed      int64
-	errorRate float64
-	ibxs      []string
-	noDates   bool
+	output      string
+	rows        int
+	seed        int64
+	errorRate   float64
+	ibxs        []string
+	noDates     bool
+	orderPerRow bool
 }
 
 func newGenerateCmd(e *env) *cobra.Command {
@@ -39,6 +40,7 @@ follows the file name (.xlsx or .csv). The same flags always write the same rost
 	cmd.Flags().Float64Var(&o.errorRate, "error-rate", 0, "fraction of rows given a deliberate mistake (0 to 1)")
 	cmd.Flags().StringSliceVar(&o.ibxs, "ibx", nil, "IBXs to use (default: all the sandbox has)")
 	cmd.Flags().BoolVar(&o.noDates, "no-dates", false, "leave out the visit dates, as in a recurring job's roster")
+	cmd.Flags().BoolVar(&o.orderPerRow, "order-per-row", false, "give every row a visit window of its own, so that each row is an order")
 	return cmd
 }
 
@@ -56,6 +58,7 @@ func runGenerate(_ context.Context, o generateOptions, e *env) error {
 	}
 	err = rostergen.Write(f, rostergen.Options{
 		Rows: o.rows, Seed: o.seed, Format: format, ErrorRate: o.errorRate, IBXs: o.ibxs, NoDates: o.noDates,
+		OrderPerRow: o.orderPerRow,
 	})
 	if cerr := f.Close(); err == nil {
 		err = cerr

@@ -41,6 +41,10 @@ type Options struct {
 	// NoDates leaves out the Visit Start and Visit End columns, as in the
 	// roster of a recurring job whose schedule supplies the window.
 	NoDates bool
+	// OrderPerRow makes every row its own order: each row has a visit
+	// window of its own (the rows of a day start a minute apart) instead of
+	// sharing one with 3 to 11 others. It has no effect with NoDates.
+	OrderPerRow bool
 }
 
 func (o *Options) validate() error {
@@ -307,6 +311,12 @@ func newGenerator(opt Options) *generator {
 	// Spread the windows over about two years, but never so thin that a name
 	// comes round again on the same day: that could repeat a visitor.
 	g.rowsPerDay = min(max(40, (opt.Rows+729)/730), visitorCycle/2)
+	if opt.OrderPerRow {
+		// A minute each of the six hours from the first start, so that
+		// every visit still ends at 16:00 or later, never in the night
+		// (where a clock change could skip the time).
+		g.rowsPerDay = min(g.rowsPerDay, 6*60)
+	}
 	g.nameOffset = g.rng.IntN(visitorCycle)
 	g.spoilers = []func(*generator, *row){
 		spoilEmail, spoilPhone, spoilCountryCode, spoilOpenCabinet, spoilCabinet, spoilIBX,
@@ -323,6 +333,9 @@ func (g *generator) newGroup() {
 	set := g.sets[rng.IntN(len(g.sets))]
 	c := &set.cages[rng.IntN(len(set.cages))]
 	grp := group{left: 4 + rng.IntN(9), jane: -1, set: set, cage: c, ibx: set.ibx}
+	if g.opt.OrderPerRow {
+		grp.left = 1
+	}
 	if rng.IntN(10) == 0 {
 		grp.ibx = "" // the cage names it
 	}
@@ -337,7 +350,11 @@ func (g *generator) newGroup() {
 	}
 	day := g.i / g.rowsPerDay
 	grp.start = g.start.AddDate(0, 0, day)
-	if g.i > 0 {
+	switch {
+	case g.opt.OrderPerRow:
+		// A minute of its own: no other row shares the window.
+		grp.start = grp.start.Add(time.Duration(g.i%g.rowsPerDay) * time.Minute)
+	case g.i > 0:
 		grp.start = grp.start.Add(time.Duration(rng.IntN(8)) * 30 * time.Minute)
 	}
 	days := 1 + rng.IntN(3)

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/roster"
 )
 
@@ -500,6 +502,27 @@ func TestWriteXLSXColumnsAscending(t *testing.T) {
 		}
 		if len(mins) == 0 || !slices.IsSorted(mins) {
 			t.Errorf("NoDates=%t: <col> elements start at columns %v, want ascending", noDates, mins)
+		}
+	}
+}
+
+// TestWriteOrderPerRow plans every row of an OrderPerRow roster as an order
+// of its own, all rows valid.
+func TestWriteOrderPerRow(t *testing.T) {
+	t.Parallel()
+	for _, format := range []string{"xlsx", "csv"} {
+		opt := Options{Rows: 2500, Seed: 12, Format: format, OrderPerRow: true}
+		p := filepath.Join(t.TempDir(), "roster."+format)
+		if err := os.WriteFile(p, generate(t, opt), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res, err := importer.Import(context.Background(), importer.Options{Path: p, CountOnly: true,
+			Check: roster.CheckConfig{Now: func() time.Time { return testNow }}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ValidRows != opt.Rows || len(res.Orders) != opt.Rows {
+			t.Errorf("%s: %d valid rows, %d orders; want %d of each (first errors: %v)", format, res.ValidRows, len(res.Orders), opt.Rows, res.Errors[:min(3, len(res.Errors))])
 		}
 	}
 }
