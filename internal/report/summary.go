@@ -88,8 +88,8 @@ func (s *Summary) WriteJSON(w io.Writer) error {
 	head := *s
 	head.Errors, head.Plan = nil, nil
 	return writeJSONSpliced(w, head,
-		splice{"errors", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Errors) }},
-		splice{"plan", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Plan) }})
+		splice{"errors", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Errors, nil) }},
+		splice{"plan", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Plan, appendPlannedOrder) }})
 }
 
 // WriteJSON writes the run's summary as indented JSON (the bytes of a
@@ -99,8 +99,8 @@ func (s *RunSummary) WriteJSON(w io.Writer) error {
 	head := *s
 	head.OrderList, head.Errors = nil, nil
 	return writeJSONSpliced(w, head,
-		splice{"order_list", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.OrderList) }},
-		splice{"errors", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Errors) }})
+		splice{"order_list", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.OrderList, nil) }},
+		splice{"errors", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Errors, nil) }})
 }
 
 // splice is a top-level array of a JSON document, written item by item.
@@ -137,15 +137,22 @@ func writeJSONSpliced(w io.Writer, head any, fields ...splice) error {
 }
 
 // writeJSONArray writes items as a json.Encoder with two-space indent
-// writes an array that is a field of the top-level object.
-func writeJSONArray[T any](bw *bufio.Writer, items []T) error {
+// writes an array that is a field of the top-level object. appendItem, when
+// not nil, appends an item as json.MarshalIndent(item, "    ", "  ") would.
+func writeJSONArray[T any](bw *bufio.Writer, items []T, appendItem func([]byte, *T) ([]byte, error)) error {
 	if len(items) == 0 {
 		_, err := bw.WriteString("[]")
 		return err
 	}
 	bw.WriteString("[")
+	var b []byte
 	for k := range items {
-		b, err := json.MarshalIndent(&items[k], "    ", "  ")
+		var err error
+		if appendItem != nil {
+			b, err = appendItem(b[:0], &items[k])
+		} else {
+			b, err = json.MarshalIndent(&items[k], "    ", "  ")
+		}
 		if err != nil {
 			return err
 		}
