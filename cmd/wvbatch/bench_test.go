@@ -73,13 +73,16 @@ func BenchmarkValidateCommand(b *testing.B) {
 				if format == "csv" && n == rostergen.MaxXLSXRows {
 					n = 1000000
 				}
-				benchValidate(b, format, n, rate)
+				benchValidate(b, format, n, rate, false)
 			})
 		}
 	}
+	// Every row its own order: the plan, the Summary sheet and
+	// summary.json as long as the roster.
+	b.Run("xlsx/order-per-row", func(b *testing.B) { benchValidate(b, "xlsx", rows, 0, true) })
 }
 
-func benchValidate(b *testing.B, format string, rows int, rate float64) {
+func benchValidate(b *testing.B, format string, rows int, rate float64, orderPerRow bool) {
 	dir := os.Getenv("WVBATCH_BENCH_DIR")
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "wvbatch-bench")
@@ -87,13 +90,17 @@ func benchValidate(b *testing.B, format string, rows int, rate float64) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	path := filepath.Join(dir, fmt.Sprintf("roster-%d-%g.%s", rows, rate, format))
+	name := fmt.Sprintf("roster-%d-%g", rows, rate)
+	if orderPerRow {
+		name += "-order-per-row"
+	}
+	path := filepath.Join(dir, name+"."+format)
 	if _, err := os.Stat(path); err != nil {
 		f, err := os.Create(path + ".tmp")
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := rostergen.Write(f, rostergen.Options{Rows: rows, Seed: 1, Format: format, ErrorRate: rate}); err != nil {
+		if err := rostergen.Write(f, rostergen.Options{Rows: rows, Seed: 1, Format: format, ErrorRate: rate, OrderPerRow: orderPerRow}); err != nil {
 			b.Fatal(err)
 		}
 		if err := f.Close(); err != nil {
@@ -125,18 +132,24 @@ func benchValidate(b *testing.B, format string, rows int, rate float64) {
 	}
 	for b.Loop() {
 		times := make([][]time.Duration, len(jobs))
+		cpus := make([][]time.Duration, len(jobs))
 		peaks := make([]int64, len(jobs))
 		for range runs {
 			for i, j := range jobs {
-				d, rss := measure(b, j.name, j.cmd())
+				d, cpu, rss := measure(b, j.name, j.cmd())
 				times[i] = append(times[i], d)
+				cpus[i] = append(cpus[i], cpu)
 				peaks[i] = max(peaks[i], rss)
 			}
 		}
+		median := func(ds []time.Duration) float64 {
+			slices.Sort(ds)
+			return ds[len(ds)/2].Seconds()
+		}
 		med := make([]float64, len(jobs))
+		cpu := make([]float64, len(jobs))
 		for i := range jobs {
-			slices.Sort(times[i])
-			med[i] = times[i][len(times[i])/2].Seconds()
+			med[i], cpu[i] = median(times[i]), median(cpus[i])
 		}
 		bare, imp, val := med[0], med[1], med[2]
 		b.ReportMetric(bare, "bare-s")
@@ -146,6 +159,14 @@ func benchValidate(b *testing.B, format string, rows int, rate float64) {
 		b.ReportMetric(val/bare, "validate/bare")
 		b.ReportMetric(imp/bare, "import/bare")
 		b.ReportMetric(val/float64(rows)*1e6, "validate-µs/row")
+		// CPU time (user + system) is the steadier measure on a machine
+		// that other work shares.
+		b.ReportMetric(cpu[0], "bare-cpu-s")
+		b.ReportMetric(cpu[1], "import-cpu-s")
+		b.ReportMetric(cpu[2], "validate-cpu-s")
+		b.ReportMetric(cpu[2]/cpu[1], "validate/import-cpu")
+		b.ReportMetric(cpu[2]/cpu[0], "validate/bare-cpu")
+		b.ReportMetric(cpu[2]/float64(rows)*1e6, "validate-cpu-µs/row")
 		b.ReportMetric(float64(peaks[1])/1e6, "import-peakRSS-MB")
 		b.ReportMetric(float64(peaks[2])/1e6, "validate-peakRSS-MB")
 	}
@@ -160,8 +181,9 @@ func benchChild(env ...string) *exec.Cmd {
 }
 
 // measure runs a child, through /usr/bin/time when it is installed, and
-// returns its wall time and peak RSS in bytes.
-func measure(b *testing.B, name string, c *exec.Cmd) (time.Duration, int64) {
+// returns its wall time, CPU time (user + system, the child's own and its
+// children's) and peak RSS in bytes.
+func measure(b *testing.B, name string, c *exec.Cmd) (time.Duration, time.Duration, int64) {
 	timeTool := "/usr/bin/time"
 	useTime := false
 	if _, err := os.Stat(timeTool); err == nil {
@@ -186,6 +208,7 @@ func measure(b *testing.B, name string, c *exec.Cmd) (time.Duration, int64) {
 	} else if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss = ru.Maxrss * 1024
 	}
-	b.Logf("%s: %s, peak RSS %d MB", name, d.Round(time.Millisecond), rss>>20)
-	return d, rss
+	cpu := c.ProcessState.UserTime() + c.ProcessState.SystemTime()
+	b.Logf("%s: %s, CPU %s, peak RSS %d MB", name, d.Round(time.Millisecond), cpu.Round(time.Millisecond), rss>>20)
+	return d, cpu, rss
 }
