@@ -554,3 +554,77 @@ func TestReportNamesTheUsersRoster(t *testing.T) {
 	}
 	summaryRoster("written again from the store's copy")
 }
+
+// TestReportEmailOnceAndAfterCancel talks to a real SMTP server: a run's
+// report is emailed once; the same roster submitted again sends nothing,
+// `report RUN --send` sends it again, and the email after a cancel says
+// which orders were cancelled, for how many visitors, and why.
+func TestReportEmailOnceAndAfterCancel(t *testing.T) {
+	t.Parallel()
+	cert := mailtest.NewCert(t)
+	srv := mailtest.Start(t, cert, mailtest.Options{StartTLS: true, User: smtpUser, Password: smtpPassword})
+	c := newCLI(t, map[string]string{
+		"WVBATCH_SMTP_URL": smtpURL(srv.Addr), "WVBATCH_SMTP_FROM": "wvbatch <visits@example.com>",
+		"WVBATCH_SMTP_CA_FILE": cert.CAFile,
+	})
+	store := filepath.Join(t.TempDir(), "s.db")
+	submit := []string{"submit", "../../samples/contractors.csv", "--sandbox", "--now", demoNow, "--store", store, "--yes", "--notify", "ann@example.com"}
+	code, out, _ := c.run(submit...)
+	m := runIDRe.FindStringSubmatch(out)
+	if code != exitOK || m == nil {
+		t.Fatalf("submit: exit %d", code)
+	}
+	runID := m[1]
+	sent := func(when string, want int) []mailtest.Received {
+		t.Helper()
+		msgs := srv.Messages()
+		if len(msgs) != want {
+			t.Errorf("%s: the SMTP server got %d messages, want %d", when, len(msgs), want)
+		}
+		return msgs
+	}
+	sent("after submit", 1)
+
+	if code, _, _ := c.run(submit...); code != exitOK {
+		t.Errorf("the same roster again: exit %d", code)
+	}
+	sent("after the same roster again", 1)
+
+	if code, _, _ := c.run("report", runID, "--store", store, "--send"); code != exitOK {
+		t.Errorf("report --send: exit %d", code)
+	}
+	sent("after report --send", 2)
+
+	code, out, _ = c.run("status", runID, "--store", store)
+	ids := regexp.MustCompile(`(?m)^  (1-\d+) +submitted`).FindAllStringSubmatch(out, -1)
+	if code != exitOK || len(ids) != 3 {
+		t.Fatalf("status: exit %d, %d orders submitted; want 3", code, len(ids))
+	}
+	if code, _, _ := c.run("cancel", runID, "--store", store, "--yes", "--reason", "the visit is postponed"); code != exitOK {
+		t.Fatalf("cancel: exit %d", code)
+	}
+	msgs := sent("after cancel", 3)
+	if len(msgs) < 3 {
+		t.FailNow()
+	}
+	msg, err := mailtest.Parse(msgs[2].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "AM1 work visits: 3 orders cancelled (20 visitors), 0 of 20 visitors ordered"; msg.Subject != want {
+		t.Errorf("subject after cancel %q, want %q", msg.Subject, want)
+	}
+	for _, part := range []string{"text/plain", "text/html"} {
+		body := msg.Parts[part]
+		for _, want := range []string{"3 orders cancelled, for 20 visitors.", "Reason: the visit is postponed", ids[0][1], ids[1][1], ids[2][1]} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s body after cancel lacks %q:\n%s", part, want, body)
+			}
+		}
+	}
+
+	if code, _, _ := c.run(submit...); code != exitOK {
+		t.Errorf("the cancelled run's roster again: exit %d", code)
+	}
+	sent("after the cancelled run's roster again", 3)
+}

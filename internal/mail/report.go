@@ -27,6 +27,12 @@ type ReportData struct {
 	// Roster is the roster's file name.
 	Roster string
 	Orders []ReportOrder
+	// Cancelled are the run's cancelled orders and CancelledVisitors the
+	// visitors no longer ordered; CancelReason, when this email follows a
+	// cancel, is the reason it gave.
+	Cancelled         []ReportOrder
+	CancelledVisitors int
+	CancelReason      string
 	// Problems are the first problems (see MaxProblems); MoreProblems
 	// counts those left out.
 	Problems     []ReportProblem
@@ -96,6 +102,10 @@ func Subject(d ReportData) string {
 			d.NeedFixing, plural(d.NeedFixing, "needs", "need"))
 	}
 	s := fmt.Sprintf("%s: %d of %d %s ordered", what, d.Ordered, d.Total, plural(d.Total, "visitor", "visitors"))
+	if n := len(d.Cancelled); n > 0 && d.CancelReason != "" {
+		s = fmt.Sprintf("%s: %d %s cancelled (%d %s), %d of %d %s ordered", what, n, plural(n, "order", "orders"),
+			d.CancelledVisitors, plural(d.CancelledVisitors, "visitor", "visitors"), d.Ordered, d.Total, plural(d.Total, "visitor", "visitors"))
+	}
 	if d.NeedFixing > 0 {
 		s += fmt.Sprintf(", %d %s fixing", d.NeedFixing, plural(d.NeedFixing, "row needs", "rows need"))
 	}

@@ -54,6 +54,10 @@ func TestSubject(t *testing.T) {
 		{"no IBX", ReportData{Ordered: 0, Total: 4, NeedFixing: 4}, "Work visits: 0 of 4 visitors ordered, 4 rows need fixing"},
 		{"line breaks", ReportData{IBX: "AM1\r\nBcc: x@example.com", Ordered: 1, Total: 1},
 			"AM1 Bcc: x@example.com work visits: 1 of 1 visitor ordered"},
+		{"after a cancel", ReportData{IBX: "AM1", Ordered: 8, Total: 20, Cancelled: make([]ReportOrder, 1), CancelledVisitors: 12, CancelReason: "postponed"},
+			"AM1 work visits: 1 order cancelled (12 visitors), 8 of 20 visitors ordered"},
+		{"cancelled earlier", ReportData{IBX: "AM1", Ordered: 8, Total: 20, Cancelled: make([]ReportOrder, 1), CancelledVisitors: 12},
+			"AM1 work visits: 8 of 20 visitors ordered"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -76,6 +80,8 @@ func TestRenderBodies(t *testing.T) {
 	}{
 		{"problems", sampleData()},
 		{"all-ordered", all},
+		{"cancelled", ReportData{IBX: "AM1, DC2", Ordered: 0, Total: 2, RunID: "run-2", Roster: "visitors.csv", Cancelled: []ReportOrder{o},
+			CancelledVisitors: 2, CancelReason: "the visit is <postponed> & moved"}},
 		{"validation", ReportData{IBX: "AM1", Total: 121, NeedFixing: 1, ValidationOnly: true, Roster: "roster.xlsx",
 			Problems: []ReportProblem{{Row: 5, Column: "E", Field: "Visit Start", Message: "the visit starts in the past", Hint: "move the visit to a future date"}}}},
 	} {

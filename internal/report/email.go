@@ -8,14 +8,16 @@ import (
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/mail"
 	"github.com/wvbatch/wvbatch/internal/roster"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // MaxAttachment is the largest report file an email carries; a larger one
 // stays in the report folder and the email says where.
 const MaxAttachment = 10 << 20
 
-// RunMailData is what a run's report email says. resumeHint, when not "",
-// tells how to finish an interrupted run.
+// RunMailData is what a run's report email says: its placed orders, and
+// its cancelled ones apart. resumeHint, when not "", tells how to finish an
+// interrupted run.
 func RunMailData(s *RunSummary, resumeHint string) mail.ReportData {
 	d := mail.ReportData{
 		RunID: s.RunID, Endpoint: s.Where(), Roster: filepath.Base(s.File), Ordered: s.RowsOK, Total: s.RowsTotal,
@@ -30,8 +32,13 @@ func RunMailData(s *RunSummary, resumeHint string) mail.ReportData {
 		ro := mail.ReportOrder{OrderID: o.OrderID, Reference: o.CustomerReference, IBX: o.IBX, Cages: orderPlace(o), Visitors: o.Visitors}
 		zone, _ := roster.MetroZone(o.IBX)
 		ro.SetWindow(o.Start, o.End, zone)
+		if o.State == string(runstore.Cancelled) {
+			d.Cancelled = append(d.Cancelled, ro)
+			continue
+		}
 		d.Orders = append(d.Orders, ro)
 	}
+	d.CancelledVisitors = s.Rows[string(runstore.RowCancelled)]
 	d.IBX = mail.JoinIBX(ibxs)
 	d.Problems, d.MoreProblems = mailProblems(s.Errors)
 	return d

@@ -41,6 +41,9 @@ type Outcome struct {
 	// Shown says the run had nothing left to send and was only shown
 	// again (see Show): nothing was done, so nothing failed.
 	Shown bool
+	// CancelReason is the reason of the cancel this outcome follows, which
+	// its report email gives (see FinishCancel).
+	CancelReason string
 }
 
 // RowsFailed reports whether some rows were not ordered.
@@ -233,6 +236,18 @@ func (p *Pipeline) Finish(runID string, imp *importer.Result) (*Outcome, error) 
 	return o, nil
 }
 
+// FinishCancel is Finish after orders of the run were cancelled with
+// reason: the report email lists the cancelled orders and gives the reason.
+func (p *Pipeline) FinishCancel(runID, reason string) (*Outcome, error) {
+	o, err := p.Report(runID, nil)
+	if err != nil {
+		return nil, err
+	}
+	o.CancelReason = reason
+	o.Mail = p.Mail(o, "")
+	return o, nil
+}
+
 // Show is Finish for a run that is finished already, shown again (resumed,
 // or the same input submitted again): its report is written again only
 // when it is missing, incomplete or out of date, and emailed only when it
@@ -284,6 +299,7 @@ func (p *Pipeline) Mail(o *Outcome, resumeHint string) *MailOutcome {
 		return nil
 	}
 	d := report.RunMailData(o.Summary, resumeHint)
+	d.CancelReason = o.CancelReason
 	m := &MailOutcome{To: to, Subject: mail.Subject(d)}
 	if p.Mailer == nil {
 		m.Err = ErrNoMailer

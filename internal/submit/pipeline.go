@@ -396,9 +396,12 @@ func Settled(run runstore.Run) bool {
 // Place submits what is left of a recorded run through client, exactly
 // once per order, and finishes it: a run that stops with work left (an
 // outage, the context ended) is recorded interrupted, and Outcome.Stopped
-// says why; then its report is written and emailed (Finish). The error is
-// for what kept the run from being placed or finished at all.
+// says why; then its report is written and emailed (Finish). A run that
+// was finished already (a cancelled one) and sent nothing is shown again
+// instead (Show): its report is not emailed twice. The error is for what
+// kept the run from being placed or finished at all.
 func (p *Pipeline) Place(ctx context.Context, run runstore.Run, client *equinix.Client, imp *importer.Result) (*Outcome, error) {
+	wasFinished := Finished(run)
 	progress := func(t queue.Tally) {
 		if p.Hooks.Progress != nil {
 			p.Hooks.Progress(run, t, false)
@@ -414,6 +417,9 @@ func (p *Pipeline) Place(ctx context.Context, run runstore.Run, client *equinix.
 		if serr := p.Store.SetRunState(run.ID, runstore.RunInterrupted); serr != nil {
 			p.Logger.Error().Err(serr).Str("run", run.ID).Msg("record the run as interrupted")
 		}
+	}
+	if err == nil && wasFinished && tally.Sent == 0 && tally.Lookups == 0 {
+		return p.Show(run.ID, imp)
 	}
 	o, ferr := p.Finish(run.ID, imp)
 	if ferr != nil {
@@ -456,7 +462,7 @@ func (p *Pipeline) Cancel(ctx context.Context, runID string, client *equinix.Cli
 	if err != nil {
 		return &Outcome{Run: runstore.Run{ID: runID}, Tally: tally, Stopped: err}, nil
 	}
-	o, err := p.Finish(runID, nil)
+	o, err := p.FinishCancel(runID, reason)
 	if err != nil {
 		return nil, err
 	}

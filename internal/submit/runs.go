@@ -200,7 +200,7 @@ func (p *Pipeline) CancelOrders(ctx context.Context, runID string, keys []string
 			t.Cancelled++
 		}
 	}
-	out, err := p.Finish(runID, nil)
+	out, err := p.FinishCancel(runID, reason)
 	if err != nil {
 		return nil, err
 	}

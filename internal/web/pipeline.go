@@ -167,7 +167,7 @@ func (o *pipelineOrderer) Cancel(ctx context.Context, st *runstore.Store, runID 
 			problems = append(problems, id+": Equinix refused: "+od.LastError.Error())
 		}
 	}
-	if _, err := p.Finish(runID, nil); err != nil {
+	if _, err := p.FinishCancel(runID, reason); err != nil {
 		problems = append(problems, "the report: "+err.Error())
 	}
 	if len(problems) > 0 {
