@@ -122,3 +122,115 @@ func TestApplyUnknownOrder(t *testing.T) {
 		t.Errorf("results %+v; want the Update failed with an error and a hint", results)
 	}
 }
+
+// TestApplyMatchesRunsOfItsEndpointOnly applies the same Create messages at
+// two endpoints (two sandboxes, which give the same order ids), then the
+// Update at one and the Cancel at the other: each finds its order among
+// the runs of its own endpoint only, so the other endpoint's order and its
+// record in the store are left as they were.
+func TestApplyMatchesRunsOfItsEndpointOnly(t *testing.T) {
+	t.Parallel()
+	now, srvA, clientA, st := applyWorld(t)
+	srvB, err := sandbox.New(sandbox.Config{StartAt: now, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	urlB, stop, err := srvB.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stop(context.Background()) })
+	clientB, err := equinix.New(equinix.Config{Endpoint: urlB, ClientID: sandbox.DefaultClientID, ClientSecret: sandbox.DefaultClientSecret, RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	applier := func(endpoint string, client *equinix.Client) *Applier {
+		api := submit.API{Client: client}
+		return &Applier{
+			Store: st, API: api, Endpoint: endpoint, File: "../../samples/emg", Clock: now,
+			Amend: queue.AmendConfig{RunConfig: queue.RunConfig{Concurrency: 1, Policy: submit.Policy}, Closed: submit.IsClosed},
+			Submit: func(ctx context.Context, run runstore.Run, created bool) error {
+				_, err := queue.Submit(ctx, st, run.ID, api, queue.RunConfig{Concurrency: 1, Policy: submit.Policy})
+				return err
+			},
+		}
+	}
+	atA, atB := applier("sandbox", clientA), applier(urlB, clientB)
+	load := func(files ...string) Batch {
+		t.Helper()
+		for i, f := range files {
+			files[i] = filepath.Join("../../samples/emg", f)
+		}
+		b, err := Load(files, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	apply := func(a *Applier, b Batch, want string) {
+		t.Helper()
+		results, _, err := a.Apply(t.Context(), b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range results {
+			if r.Outcome != want {
+				t.Errorf("at %s: %s of %s: %s (%s); want %s", a.Endpoint, r.Verb, r.OrderID, r.Outcome, r.Error, want)
+			}
+		}
+	}
+	creates := load("01-create.json", "02-create-task-as-string.json")
+	apply(atA, creates, Ordered)
+	apply(atB, creates, Ordered)
+	runA, runB := creates.RunID("sandbox"), creates.RunID(urlB)
+	if runA == runB {
+		t.Fatalf("the same messages at two endpoints make one run %s", runA)
+	}
+	stored := func(runID string) map[string]runstore.Order {
+		t.Helper()
+		orders, err := st.Orders(runID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byRef := map[string]runstore.Order{}
+		for _, o := range orders {
+			byRef[o.Reference] = o
+		}
+		return byRef
+	}
+	beforeA, beforeB := stored(runA), stored(runB)
+	const moved, cancelled = "ACME-WV-2027-0112", "ACME-WV-2027-0114"
+	if beforeA[moved].OrderID == "" || beforeA[moved].OrderID != beforeB[moved].OrderID {
+		t.Fatalf("orders %q and %q: want the same order id at both sandboxes", beforeA[moved].OrderID, beforeB[moved].OrderID)
+	}
+
+	apply(atB, load("03-update.json"), Updated)
+	apply(atA, load("04-cancel.json"), Cancelled)
+
+	afterA, afterB := stored(runA), stored(runB)
+	if !afterA[moved].Start.Equal(beforeA[moved].Start) {
+		t.Errorf("the Update at %s moved the sandbox run's order in the store: %s → %s", urlB, beforeA[moved].Start, afterA[moved].Start)
+	}
+	if afterB[moved].Start.Equal(beforeB[moved].Start) {
+		t.Errorf("the Update at %s did not move its own run's order in the store", urlB)
+	}
+	if afterA[cancelled].State != runstore.Cancelled || afterB[cancelled].State != runstore.Submitted {
+		t.Errorf("after the Cancel at the sandbox: its order %s, the other endpoint's %s; want cancelled and submitted",
+			afterA[cancelled].State, afterB[cancelled].State)
+	}
+	sandboxOrder := func(srv *sandbox.Server, ref string) sandbox.Order {
+		for _, o := range srv.Orders() {
+			if o.CustomerReferenceID == ref {
+				return o
+			}
+		}
+		t.Fatalf("no order %s", ref)
+		return sandbox.Order{}
+	}
+	if a, b := sandboxOrder(srvA, moved), sandboxOrder(srvB, moved); len(a.Patches) != 0 || len(b.Patches) != 1 {
+		t.Errorf("the Update: %d changes at the sandbox, %d at %s; want 0 and 1", len(a.Patches), len(b.Patches), urlB)
+	}
+	if a, b := sandboxOrder(srvA, cancelled), sandboxOrder(srvB, cancelled); a.Status != sandbox.StatusCancelled || b.Status == sandbox.StatusCancelled {
+		t.Errorf("the Cancel: %s at the sandbox, %s at %s; want only the sandbox's cancelled", a.Status, b.Status, urlB)
+	}
+}
