@@ -5,15 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
-	"github.com/wvbatch/wvbatch/internal/roster"
 	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
@@ -102,8 +99,11 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 		return err
 	}
 	defer st.Close()
-	req, err := o.request(st, run.ID)
-	if err != nil {
+	req, err := (&submit.Pipeline{Store: st}).AmendRequest(run.ID, submit.AmendAsk{Move: o.cmd == "reschedule", Shift: o.shift,
+		Start: o.start, End: o.end, OpenCabinet: o.openCabinet, Notify: o.notify})
+	if ae, ok := errors.AsType[*submit.AskError](err); ok {
+		return usageErr(ae, ae.Hint)
+	} else if err != nil {
 		return err
 	}
 	nowText := o.now
@@ -189,86 +189,4 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 		return errRowsFailed
 	}
 	return nil
-}
-
-// request builds the change asked for, or nil when none was (amend RUN,
-// which finishes an unfinished amendment).
-func (o *amendOptions) request(st *runstore.Store, runID string) (*runstore.AmendRequest, error) {
-	var req runstore.AmendRequest
-	switch {
-	case o.shift != 0 && (o.start != "" || o.end != ""):
-		return nil, usageErr(errors.New("give --shift or --start and --end, not both"), "e.g. --shift 24h, or --start '2027-01-12 08:00' --end '2027-01-12 18:00'")
-	case o.shift != 0:
-		req.Shift = o.shift
-	case o.start != "" || o.end != "":
-		if o.start == "" || o.end == "" {
-			return nil, usageErr(errors.New("--start and --end go together"), "give both, e.g. --start '2027-01-12 08:00' --end '2027-01-12 18:00'")
-		}
-		loc, err := runZone(st, runID)
-		if err != nil {
-			return nil, err
-		}
-		if req.Start, err = parseWindowTime("--start", o.start, loc); err != nil {
-			return nil, err
-		}
-		if req.End, err = parseWindowTime("--end", o.end, loc); err != nil {
-			return nil, err
-		}
-	case o.cmd == "reschedule":
-		return nil, usageErr(errors.New("say where to move the orders"), "--shift 24h, or --start TIME --end TIME")
-	}
-	if o.openCabinet != "" {
-		b, err := strconv.ParseBool(o.openCabinet)
-		if err != nil {
-			return nil, usageErr(fmt.Errorf("--open-cabinet %q: want true or false", o.openCabinet), "e.g. --open-cabinet true")
-		}
-		req.OpenCabinet = &b
-	}
-	for _, u := range o.notify {
-		u = strings.TrimSpace(u)
-		if problem := roster.UsernameProblem(u); problem != "" {
-			return nil, usageErr(fmt.Errorf("--notify-contact %q %s", u, problem), "give a registered Equinix portal username, e.g. --notify-contact noc.amsterdam")
-		}
-		req.Notify = append(req.Notify, u)
-	}
-	if req.Shift == 0 && req.Start.IsZero() && req.OpenCabinet == nil && len(req.Notify) == 0 {
-		return nil, nil
-	}
-	return &req, nil
-}
-
-// runZone is the time zone of the run's orders' IBX, for window times
-// given without an offset.
-func runZone(st *runstore.Store, runID string) (*time.Location, error) {
-	orders, err := st.Orders(runID)
-	if err != nil {
-		return nil, err
-	}
-	for _, o := range orders {
-		if zone, ok := roster.MetroZone(o.IBX); ok {
-			if loc, err := time.LoadLocation(zone); err == nil {
-				return loc, nil
-			}
-		}
-	}
-	return time.UTC, nil
-}
-
-func parseWindowTime(flag, s string, loc *time.Location) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	w, err := roster.ParseWall(roster.Cell{Text: s}, roster.DateOrderAuto)
-	if err == nil && !w.HasTime {
-		err = errors.New("no time of day")
-	}
-	if err != nil {
-		return time.Time{}, usageErr(fmt.Errorf("%s %q: %v", flag, s, err),
-			"write it like 2027-01-12 08:00 (the IBX's local time) or 2027-01-12T07:00:00Z")
-	}
-	t, err := w.In(loc)
-	if err != nil {
-		return time.Time{}, usageErr(fmt.Errorf("%s %q: %v", flag, s, err), "choose a time outside the skipped hour")
-	}
-	return t, nil
 }
