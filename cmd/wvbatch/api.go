@@ -122,35 +122,17 @@ func (f *apiFlags) connect(e *env, now *time.Time) (*apiConn, error) {
 		}
 		statePath := ""
 		if f.store != nil {
-			// Every change is saved before it is answered: a kill loses
-			// no order the command heard of.
 			statePath = filepath.Join(filepath.Dir(f.store.resolve(e)), "sandbox.json")
-			scfg.Persist = func(s *sandbox.Server) error { return s.SaveStateFile(statePath) }
 		}
-		srv, err := sandbox.New(scfg)
-		if err != nil {
-			return nil, usageErr(err, "")
-		}
-		if statePath != "" {
-			if err := srv.LoadStateFile(statePath); err != nil {
-				return nil, &cliError{code: exitFailure, err: err, hint: "delete " + statePath + " to start the sandbox afresh"}
-			}
-		}
-		url, stop, err := srv.Start("127.0.0.1:0")
-		if err != nil {
+		srv, url, stop, err := sandbox.StartFile(scfg, statePath, func(err error) { fmt.Fprintf(e.stderr, "wvbatch: %v\n", err) })
+		if ce, ok := errors.AsType[*sandbox.ConfigError](err); ok {
+			return nil, usageErr(ce, "")
+		} else if se, ok := errors.AsType[*sandbox.StateFileError](err); ok {
+			return nil, &cliError{code: exitFailure, err: se, hint: "delete " + se.Path + " to start the sandbox afresh"}
+		} else if err != nil {
 			return nil, err
 		}
-		conn.sandbox, conn.url = srv, url
-		conn.close = func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			_ = stop(sctx)
-			if statePath != "" {
-				if err := srv.SaveStateFile(statePath); err != nil {
-					fmt.Fprintf(e.stderr, "wvbatch: %v\n", err)
-				}
-			}
-		}
+		conn.sandbox, conn.url, conn.close = srv, url, stop
 		cfg.Endpoint, cfg.ClientID, cfg.ClientSecret = url, sandbox.DefaultClientID, sandbox.DefaultClientSecret
 	} else {
 		var err error

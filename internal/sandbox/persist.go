@@ -2,7 +2,9 @@ package sandbox
 
 import (
 	"bytes"
+	"context"
 	"net/http"
+	"time"
 )
 
 // changes tells whether a request may change the orders held.
@@ -70,4 +72,55 @@ func (h *heldWriter) status() int {
 		return http.StatusOK
 	}
 	return h.code
+}
+
+// StateFileError is a state file the sandbox cannot start from.
+type StateFileError struct {
+	Path string
+	Err  error
+}
+
+func (e *StateFileError) Error() string { return e.Err.Error() }
+func (e *StateFileError) Unwrap() error { return e.Err }
+
+// ConfigError is a Config the sandbox refuses.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// StartFile makes a sandbox of cfg that keeps its orders in the file
+// statePath ("" for none) and serves it on a free local port. What the file
+// holds is loaded first (a file that cannot be read is a
+// *StateFileError), and every change is saved before it is answered, so a
+// kill loses no order a client heard of. stop stops the server and saves
+// the state once more, telling warn (when set) if that fails. A refused cfg is a
+// *ConfigError.
+func StartFile(cfg Config, statePath string, warn func(error)) (srv *Server, url string, stop func(), err error) {
+	if statePath != "" {
+		cfg.Persist = func(s *Server) error { return s.SaveStateFile(statePath) }
+	}
+	if srv, err = New(cfg); err != nil {
+		return nil, "", nil, &ConfigError{Err: err}
+	}
+	if statePath != "" {
+		if err := srv.LoadStateFile(statePath); err != nil {
+			return nil, "", nil, &StateFileError{Path: statePath, Err: err}
+		}
+	}
+	url, halt, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	stop = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = halt(ctx)
+		if statePath != "" {
+			if err := srv.SaveStateFile(statePath); err != nil && warn != nil {
+				warn(err)
+			}
+		}
+	}
+	return srv, url, stop, nil
 }
