@@ -122,21 +122,7 @@ func cancelReplaced(ctx context.Context, e *env, s *submitting, runID string, re
 		return err
 	}
 	done, failed, err := s.p.CancelReplaced(ctx, conn.Client, runID, reps, file)
-	say := s.say
-	for _, r := range done {
-		switch r.Outcome {
-		case submit.ReplacedAlready:
-			fmt.Fprintf(say, "  %s already cancelled\n", r.OrderID)
-		case submit.ReplacedKept:
-			fmt.Fprintf(say, "  %s cancelled? no: the edited roster has no valid visitors for its place and window any more; cancel it with 'wvbatch cancel %s' if that is meant\n", r.OrderID, r.Run)
-		case submit.ReplacedNotPlaced:
-			fmt.Fprintf(say, "  %s kept: its replacement is not placed (yet)\n", r.OrderID)
-		case submit.ReplacedFailed:
-			fmt.Fprintf(say, "  %s not cancelled: %v\n", r.OrderID, r.Err)
-		case submit.ReplacedCancelled:
-			fmt.Fprintf(say, "  %s cancelled: %s\n", r.OrderID, r.Reason)
-		}
-	}
+	submit.WriteReplaced(s.say, done)
 	if err != nil {
 		return err
 	}

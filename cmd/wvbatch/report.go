@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,22 +41,6 @@ func (f *mailFlags) bindNotify(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.notify, "notify", nil, "email addresses that get the report (default: those the run was given)")
 }
 
-// warnReport prints the report files that could not be written: a warning,
-// never the command's failure.
-func warnReport(w io.Writer, files report.Files, runID string) {
-	if len(files.Problems) == 0 {
-		return
-	}
-	for _, p := range files.Problems {
-		fmt.Fprintf(w, "wvbatch: warning: part of the report was not written: %s\n", p)
-	}
-	if runID != "" {
-		fmt.Fprintf(w, "hint: free space or fix the report folder's permissions, then write it again with: wvbatch report %s\n", runID)
-		return
-	}
-	fmt.Fprintf(w, "hint: free space or fix the report folder's permissions (or choose another with --report-dir), then run the command again\n")
-}
-
 // cliMailer sends report emails as the mail flags, the environment and
 // the config file say.
 type cliMailer struct {
@@ -86,49 +69,15 @@ func sendReport(e *env, f mailFlags, to []string, d mail.ReportData, files repor
 	return cliMailer{e, f}.Send(ctx, to, d, files)
 }
 
-// printMail says what became of a report's email, on stderr: a mail that
-// was not sent is a warning with a hint, never the command's failure.
-func printMail(w io.Writer, m *submit.MailOutcome, runID string) {
-	switch {
-	case m == nil:
-	case m.Setup != nil:
-		fmt.Fprintf(w, "wvbatch: report email: %v\n", m.Setup)
-	default:
-		if m.RecordErr != nil {
-			fmt.Fprintf(w, "wvbatch: record the report email: %v\n", m.RecordErr)
-		}
-		to := strings.Join(m.To, ", ")
-		switch {
-		case m.Err != nil:
-			fmt.Fprintf(w, "wvbatch: the report was not emailed to %s: %v\n", to, m.Err)
-			fmt.Fprintf(w, "hint: %s; then send it with: wvbatch report %s --send\n", mailHint(m.Err), runID)
-		case m.Outbox != "":
-			fmt.Fprintf(w, "report email to %s written to the outbox %s: %q\n", to, m.Outbox, m.Subject)
-		default:
-			fmt.Fprintf(w, "report emailed to %s: %q\n", to, m.Subject)
-		}
-	}
-}
-
 // printOutcome prints a run's report (as JSON with asJSON), the parts of
 // it that could not be written, and what became of its email.
 func printOutcome(e *env, o *submit.Outcome, asJSON bool) error {
 	if err := printRunReport(e.stdout, o.Summary, o.Files, asJSON); err != nil {
 		return err
 	}
-	warnReport(e.stderr, o.Files, o.Run.ID)
-	printMail(e.stderr, o.Mail, o.Run.ID)
+	o.Files.WriteProblems(e.stderr, o.Run.ID)
+	o.Mail.WriteText(e.stderr, o.Run.ID)
 	return nil
-}
-
-func mailHint(err error) string {
-	switch {
-	case errors.Is(err, mail.ErrNoServer):
-		return "set WVBATCH_SMTP_URL (e.g. smtp://user:password@mail.example.com:587) and WVBATCH_SMTP_FROM, or --smtp-url and --smtp-from"
-	case errors.Is(err, mail.ErrNoStartTLS):
-		return "use smtps:// for a server that speaks TLS directly, or smtp+insecure:// for a local relay"
-	}
-	return "check the SMTP settings and that the server is reachable"
 }
 
 type reportOptions struct {
@@ -185,7 +134,7 @@ func runReport(o reportOptions, e *env) error {
 	if err := printRunReport(e.stdout, out.Summary, out.Files, o.json); err != nil {
 		return err
 	}
-	warnReport(e.stderr, out.Files, run.ID)
+	out.Files.WriteProblems(e.stderr, run.ID)
 	if len(out.Files.Problems) > 0 && !o.send {
 		return &cliError{code: exitFailure, err: errors.New("the report was not written in full"), hint: "see the warnings above; run the command again when they are fixed"}
 	}
@@ -199,7 +148,7 @@ func runReport(o reportOptions, e *env) error {
 	if len(to) == 0 {
 		return usageErr(fmt.Errorf("run %s has no report recipients", run.ID), "name them with --notify a@example.com,b@example.com")
 	}
-	printMail(e.stderr, p.Mail(out, ""), run.ID)
+	p.Mail(out, "").WriteText(e.stderr, run.ID)
 	after, err := st.Run(run.ID)
 	if err != nil {
 		return err

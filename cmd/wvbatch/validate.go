@@ -103,7 +103,7 @@ func runValidate(ctx context.Context, o validateOptions, e *env) error {
 	files := report.WriteFiles(report.FilesInput{
 		Dir: dir, Workbook: report.ValidationWorkbook(res), Errors: res.Errors, Summary: sum,
 	})
-	warnReport(e.stderr, files, "")
+	files.WriteProblems(e.stderr, "")
 	if o.json {
 		if err := sum.WriteJSON(e.stdout); err != nil {
 			return err
@@ -119,7 +119,7 @@ func runValidate(ctx context.Context, o validateOptions, e *env) error {
 		outbox, err := sendReport(e, o.mail, to, d, files)
 		switch {
 		case err != nil:
-			fmt.Fprintf(e.stderr, "wvbatch: the report was not emailed to %s: %v\nhint: %s\n", strings.Join(to, ", "), err, mailHint(err))
+			fmt.Fprintf(e.stderr, "wvbatch: the report was not emailed to %s: %v\nhint: %s\n", strings.Join(to, ", "), err, mail.Hint(err))
 		case outbox != "":
 			fmt.Fprintf(e.stderr, "report email to %s written to the outbox %s\n", strings.Join(to, ", "), outbox)
 		default:

@@ -85,3 +85,14 @@ func (s Settings) warn(v secret.Value) {
 		s.Warn(v.Warning)
 	}
 }
+
+// Hint says how to fix what kept a report email from being sent.
+func Hint(err error) string {
+	switch {
+	case errors.Is(err, ErrNoServer):
+		return "set WVBATCH_SMTP_URL (e.g. smtp://user:password@mail.example.com:587) and WVBATCH_SMTP_FROM, or --smtp-url and --smtp-from"
+	case errors.Is(err, ErrNoStartTLS):
+		return "use smtps:// for a server that speaks TLS directly, or smtp+insecure:// for a local relay"
+	}
+	return "check the SMTP settings and that the server is reachable"
+}

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,5 +44,17 @@ func TestResolve(t *testing.T) {
 	_, err = Resolve(Settings{URL: "smtp://bob@flag.example:587", From: "a@example.com", CAFile: ca, Getenv: getenv})
 	if err == nil || !strings.Contains(err.Error(), "holds no PEM certificate") || strings.Contains(err.Error(), "pw-env") {
 		t.Errorf("a CA file with no certificate: %v", err)
+	}
+}
+
+func TestHint(t *testing.T) {
+	if h := Hint(fmt.Errorf("send: %w", ErrNoServer)); !strings.HasPrefix(h, "set WVBATCH_SMTP_URL") {
+		t.Errorf("no server: %q", h)
+	}
+	if h := Hint(ErrNoStartTLS); !strings.HasPrefix(h, "use smtps://") {
+		t.Errorf("no STARTTLS: %q", h)
+	}
+	if h := Hint(errors.New("dial: refused")); h != "check the SMTP settings and that the server is reachable" {
+		t.Errorf("other: %q", h)
 	}
 }

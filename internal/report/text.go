@@ -165,3 +165,20 @@ func WriteValidationText(w io.Writer, res *importer.Result, sum *Summary) {
 		fmt.Fprintf(w, "  %s\n    fix: %s\n", re.Error(), re.Hint)
 	}
 }
+
+// WriteProblems warns of the report files that could not be written, with
+// a hint: how to write them again (`wvbatch report RUN`, or the command
+// again when runID is "").
+func (f Files) WriteProblems(w io.Writer, runID string) {
+	if len(f.Problems) == 0 {
+		return
+	}
+	for _, p := range f.Problems {
+		fmt.Fprintf(w, "wvbatch: warning: part of the report was not written: %s\n", p)
+	}
+	if runID != "" {
+		fmt.Fprintf(w, "hint: free space or fix the report folder's permissions, then write it again with: wvbatch report %s\n", runID)
+		return
+	}
+	fmt.Fprintf(w, "hint: free space or fix the report folder's permissions (or choose another with --report-dir), then run the command again\n")
+}

@@ -143,3 +143,21 @@ func TestWriteValidationText(t *testing.T) {
 		t.Errorf("more than %d problems listed:\n%s", MaxShown, out)
 	}
 }
+
+func TestFilesWriteProblems(t *testing.T) {
+	var b strings.Builder
+	Files{}.WriteProblems(&b, "r1")
+	if b.Len() != 0 {
+		t.Errorf("no problems wrote %q", b.String())
+	}
+	f := Files{Problems: []string{"workbook: disk full"}}
+	f.WriteProblems(&b, "r1")
+	if want := "wvbatch: warning: part of the report was not written: workbook: disk full\nhint: free space or fix the report folder's permissions, then write it again with: wvbatch report r1\n"; b.String() != want {
+		t.Errorf("with a run: %q", b.String())
+	}
+	b.Reset()
+	f.WriteProblems(&b, "")
+	if !strings.HasSuffix(b.String(), "(or choose another with --report-dir), then run the command again\n") {
+		t.Errorf("without a run: %q", b.String())
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wvbatch/wvbatch/internal/mail"
 	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
@@ -116,5 +117,44 @@ func TestWriteReplacements(t *testing.T) {
 	WriteReplacements(&b, reps[:1], true)
 	if !strings.HasPrefix(b.String(), "1 earlier orders hold a different visitor list than this roster for their place and window; they will be ordered again, then cancelled:\n") {
 		t.Errorf("doing: %q", b.String())
+	}
+}
+
+func TestWriteReplaced(t *testing.T) {
+	rep := func(id string) Replacement { return Replacement{OrderID: id, Run: "r0"} }
+	var b strings.Builder
+	WriteReplaced(&b, []Replaced{
+		{Replacement: rep("1-1"), Outcome: ReplacedCancelled, Reason: "replaced by 1-9"},
+		{Replacement: rep("1-2"), Outcome: ReplacedAlready},
+		{Replacement: rep("1-3"), Outcome: ReplacedKept},
+		{Replacement: rep("1-4"), Outcome: ReplacedNotPlaced},
+		{Replacement: rep("1-5"), Outcome: ReplacedFailed, Err: errors.New("refused")},
+	})
+	want := "  1-1 cancelled: replaced by 1-9\n  1-2 already cancelled\n" +
+		"  1-3 cancelled? no: the edited roster has no valid visitors for its place and window any more; cancel it with 'wvbatch cancel r0' if that is meant\n" +
+		"  1-4 kept: its replacement is not placed (yet)\n  1-5 not cancelled: refused\n"
+	if b.String() != want {
+		t.Errorf("replaced:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func TestMailOutcomeWriteText(t *testing.T) {
+	for _, c := range []struct {
+		m    *MailOutcome
+		want string
+	}{
+		{nil, ""},
+		{&MailOutcome{Setup: errors.New("no run")}, "wvbatch: report email: no run\n"},
+		{&MailOutcome{To: []string{"a@x", "b@x"}, Subject: "S"}, "report emailed to a@x, b@x: \"S\"\n"},
+		{&MailOutcome{To: []string{"a@x"}, Subject: "S", Outbox: "/o", RecordErr: errors.New("disk")},
+			"wvbatch: record the report email: disk\nreport email to a@x written to the outbox /o: \"S\"\n"},
+		{&MailOutcome{To: []string{"a@x"}, Err: mail.ErrNoServer},
+			"wvbatch: the report was not emailed to a@x: no SMTP server is configured\nhint: " + mail.Hint(mail.ErrNoServer) + "; then send it with: wvbatch report r1 --send\n"},
+	} {
+		var b strings.Builder
+		c.m.WriteText(&b, "r1")
+		if b.String() != c.want {
+			t.Errorf("%+v wrote %q, want %q", c.m, b.String(), c.want)
+		}
 	}
 }

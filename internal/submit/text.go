@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/mail"
 	"github.com/wvbatch/wvbatch/internal/report"
 )
 
@@ -96,5 +97,49 @@ func WriteReplacements(w io.Writer, reps []Replacement, doing bool) {
 			fmt.Fprintf(w, " (%s invalid now: fix them, they are not taken off)", report.Plural(r.Invalid, "row is", "rows are"))
 		}
 		fmt.Fprintln(w)
+	}
+}
+
+// WriteText says what became of a run's report email: a mail that was not
+// sent is a warning with a hint (how to send it again with `wvbatch report
+// RUN --send`). Nothing is written for a nil m.
+func (m *MailOutcome) WriteText(w io.Writer, runID string) {
+	switch {
+	case m == nil:
+	case m.Setup != nil:
+		fmt.Fprintf(w, "wvbatch: report email: %v\n", m.Setup)
+	default:
+		if m.RecordErr != nil {
+			fmt.Fprintf(w, "wvbatch: record the report email: %v\n", m.RecordErr)
+		}
+		to := strings.Join(m.To, ", ")
+		switch {
+		case m.Err != nil:
+			fmt.Fprintf(w, "wvbatch: the report was not emailed to %s: %v\n", to, m.Err)
+			fmt.Fprintf(w, "hint: %s; then send it with: wvbatch report %s --send\n", mail.Hint(m.Err), runID)
+		case m.Outbox != "":
+			fmt.Fprintf(w, "report email to %s written to the outbox %s: %q\n", to, m.Outbox, m.Subject)
+		default:
+			fmt.Fprintf(w, "report emailed to %s: %q\n", to, m.Subject)
+		}
+	}
+}
+
+// WriteReplaced says, a line an order, what became of the earlier orders a
+// replacing run replaces (from CancelReplaced).
+func WriteReplaced(w io.Writer, done []Replaced) {
+	for _, r := range done {
+		switch r.Outcome {
+		case ReplacedAlready:
+			fmt.Fprintf(w, "  %s already cancelled\n", r.OrderID)
+		case ReplacedKept:
+			fmt.Fprintf(w, "  %s cancelled? no: the edited roster has no valid visitors for its place and window any more; cancel it with 'wvbatch cancel %s' if that is meant\n", r.OrderID, r.Run)
+		case ReplacedNotPlaced:
+			fmt.Fprintf(w, "  %s kept: its replacement is not placed (yet)\n", r.OrderID)
+		case ReplacedFailed:
+			fmt.Fprintf(w, "  %s not cancelled: %v\n", r.OrderID, r.Err)
+		case ReplacedCancelled:
+			fmt.Fprintf(w, "  %s cancelled: %s\n", r.OrderID, r.Reason)
+		}
 	}
 }
