@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
@@ -316,45 +317,55 @@ func progressHook(e *env) func(runstore.Run, queue.Tally, bool) {
 
 // progress shows a run's progress: a bar on a terminal, log lines otherwise.
 type progress struct {
-	e      *env
-	run    string
-	total  int
-	start  time.Time
-	last   time.Time
-	bar    *bar
-	logged int
+	e    *env
+	run  string
+	m    meter
+	last time.Time
+	bar  *bar
 }
+
+// ordersDone counts the orders of a tally that are done with.
+func ordersDone(t queue.Tally) int { return t.Submitted + t.Rejected + t.Cancelled }
 
 func newProgress(e *env, run runstore.Run) *progress {
 	total := 0
 	for _, n := range run.Orders {
 		total += n
 	}
-	p := &progress{e: e, run: run.ID, total: total, start: time.Now()}
+	base := run.Orders[runstore.Submitted] + run.Orders[runstore.Rejected] + run.Orders[runstore.Cancelled]
+	p := &progress{e: e, run: run.ID, m: meter{total: total, base: base, start: time.Now()}}
 	if isTerminal(e.stderr) {
-		p.bar = newBar(e.stderr, total)
+		p.bar = newBar(e.stderr, p.m, time.Now)
 	}
 	return p
 }
 
 func (p *progress) update(t queue.Tally) {
-	done := t.Submitted + t.Rejected + t.Cancelled
+	done := ordersDone(t)
 	if p.bar != nil {
 		p.bar.set(done, t.Rejected)
 		return
 	}
 	now := time.Now()
-	if now.Sub(p.last) < time.Second && done != p.total {
+	if now.Sub(p.last) < time.Second && done != p.m.total {
 		return
 	}
 	p.last = now
-	rate := float64(done-p.logged) / max(now.Sub(p.start).Seconds(), 1e-3)
-	p.e.log.Info().Int("orders_done", done).Int("orders_total", p.total).Int("rejected", t.Rejected).
-		Int("retries", t.Retries).Float64("orders_per_s", rate).Msg("progress")
+	p.log(t, now).Msg("progress")
 }
 
+// log is a progress log line of t at now.
+func (p *progress) log(t queue.Tally, now time.Time) *zerolog.Event {
+	done := ordersDone(t)
+	return p.e.log.Info().Str("run", p.run).Int("orders_done", done).Int("orders_total", p.m.total).Int("rejected", t.Rejected).
+		Int("retries", t.Retries).Float64("orders_per_s", p.m.rate(done, now))
+}
+
+// finish shows where the run ended: the bar, or a last log line.
 func (p *progress) finish(t queue.Tally) {
 	if p.bar != nil {
-		p.bar.finish()
+		p.bar.finish(ordersDone(t), t.Rejected)
+		return
 	}
+	p.log(t, time.Now()).Bool("stopped", ordersDone(t) < p.m.total).Msg("progress: the run ended")
 }

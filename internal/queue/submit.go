@@ -45,7 +45,9 @@ type Tally struct {
 	Found   int
 }
 
-func tallyOf(run runstore.Run) Tally {
+// TallyOf is the tally of a run's orders as the store records them, with
+// nothing sent yet.
+func TallyOf(run runstore.Run) Tally {
 	var t Tally
 	for s, n := range run.Orders {
 		t.Orders += n
@@ -126,7 +128,7 @@ func Submit(ctx context.Context, s *runstore.Store, runID string, sub Submitter,
 		return Tally{}, err
 	}
 	r := &runner{s: s, runID: runID, sub: sub, cfg: cfg, log: cfg.Logger.With().Str("run", runID).Logger()}
-	r.tally = tallyOf(run)
+	r.tally = TallyOf(run)
 	r.waiting.Store(int64(r.tally.Planned + r.tally.Sending))
 	if run.Orders[runstore.Planned] == 0 && run.Orders[runstore.Sending] == 0 {
 		// Nothing to do: the counts are kept with the orders, in the same

@@ -409,6 +409,7 @@ func (p *Pipeline) Place(ctx context.Context, run runstore.Run, client *equinix.
 	}
 	cfg := p.RunConfig(run.ID, client)
 	cfg.Progress = progress
+	progress(queue.TallyOf(run)) // the run is taken up
 	tally, err := queue.Submit(ctx, p.Store, run.ID, API{Client: client}, cfg)
 	if p.Hooks.Progress != nil {
 		p.Hooks.Progress(run, tally, true)

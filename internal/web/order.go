@@ -186,12 +186,12 @@ func (s *Server) startRun(id string, fn func(ctx context.Context, st *runstore.S
 		}
 		defer s.store.release()
 		if run, err := st.Run(id); err == nil {
-			l.update(tallyOfRun(run), "", "")
+			l.update(queue.TallyOf(run), "", "")
 		}
 		err = fn(ctx, st, func(t queue.Tally) { l.update(t, "", "") })
 		final := queue.Tally{}
 		if run, rerr := st.Run(id); rerr == nil {
-			final = tallyOfRun(run)
+			final = queue.TallyOf(run)
 		}
 		switch {
 		case err == nil:
@@ -207,22 +207,6 @@ func (s *Server) startRun(id string, fn func(ctx context.Context, st *runstore.S
 	case <-time.After(30 * time.Second):
 	}
 	return true, nil
-}
-
-func tallyOfRun(run runstore.Run) queue.Tally {
-	var t queue.Tally
-	for state, n := range run.Orders {
-		t.Orders += n
-		switch state {
-		case runstore.Submitted:
-			t.Submitted = n
-		case runstore.Rejected:
-			t.Rejected = n
-		case runstore.Cancelled:
-			t.Cancelled = n
-		}
-	}
-	return t
 }
 
 // Start lets the server place orders until ctx ends, and resumes the runs
@@ -399,7 +383,7 @@ func (s *Server) progress(ctx context.Context, id string) (Progress, <-chan stru
 	if err != nil {
 		return Progress{}, nil, err
 	}
-	t := tallyOfRun(run)
+	t := queue.TallyOf(run)
 	p := Progress{Run: id, Total: t.Orders, Placed: t.Submitted, Rejected: t.Rejected, Done: t.Submitted + t.Rejected + t.Cancelled}
 	switch run.State {
 	case runstore.RunDone, runstore.RunCancelled:

@@ -49,7 +49,7 @@ func (o *pipelineOrderer) pipeline(st *runstore.Store, progress func(queue.Tally
 	p := &submit.Pipeline{Store: st, Concurrency: o.c.Concurrency, ReportDir: o.c.ReportDir, Mailer: o.c.Mailer, Logger: o.c.Logger}
 	if progress != nil {
 		p.Hooks.Progress = func(_ runstore.Run, t queue.Tally, _ bool) { progress(t) }
-		p.Hooks.Recorded = func(run runstore.Run) { progress(tallyOfRun(run)) }
+		p.Hooks.Recorded = func(run runstore.Run) { progress(queue.TallyOf(run)) }
 	}
 	return p
 }
