@@ -14,6 +14,7 @@ import (
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/preflight"
+	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 	"github.com/wvbatch/wvbatch/internal/secret"
 )
@@ -56,6 +57,7 @@ type apiConn struct {
 	endpoint string
 	close    func()
 	log      zerolog.Logger
+	tuneRun  func(*queue.RunConfig) // tests shorten the outage warnings' period
 }
 
 // preflight returns the pre-flight for importing imp over the connection.
@@ -104,7 +106,7 @@ func (f *apiFlags) clientConfig(e *env) (equinix.Config, error) {
 // else to Equinix with credentials from flags, the environment or the
 // config file. now is the sandbox's starting clock when --now was given.
 func (f *apiFlags) connect(e *env, now *time.Time) (*apiConn, error) {
-	conn := &apiConn{close: func() {}, log: e.log}
+	conn := &apiConn{close: func() {}, log: e.log, tuneRun: e.tuneRun}
 	var cfg equinix.Config
 	if f.sandbox {
 		// Nothing of the Equinix settings applies but the client's own

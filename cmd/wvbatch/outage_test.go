@@ -422,3 +422,43 @@ func unusedAddr(t *testing.T) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+// TestPreflightWarnsDuringAnOutage: a submit whose pre-flight meets an
+// Equinix answering 503 to everything warns that Equinix is unreachable at
+// least every WarnEvery while it retries, then stops (exit 1) with nothing
+// recorded; once Equinix answers, the same submit orders every row once.
+func TestPreflightWarnsDuringAnOutage(t *testing.T) {
+	t.Parallel()
+	srv, url, stop := startDemoSandbox(t, "127.0.0.1:0")
+	defer func() { _ = stop(context.Background()) }()
+	dir := t.TempDir()
+	c := &outageCLI{t: t, env: map[string]string{
+		"XDG_STATE_HOME": dir, "HOME": dir,
+		"EQUINIX_API_ENDPOINT": url,
+		"EQUINIX_API_CLIENTID": sandbox.DefaultClientID, "EQUINIX_API_CLIENTSECRET": sandbox.DefaultClientSecret,
+	}}
+	if err := srv.FailAll(sandbox.Fault503); err != nil {
+		t.Fatal(err)
+	}
+	submit := []string{"submit", "../../samples/contractors.csv", "--yes", "--now", demoNow}
+	start := time.Now()
+	code, out, errOut := c.run(submit...)
+	took := time.Since(start)
+	if code != exitFailure || runIDRe.MatchString(out) || !strings.Contains(errOut, "hint: Equinix did not answer or kept failing") {
+		t.Errorf("submit during the outage: exit %d; want %d with no run recorded, and a hint", code, exitFailure)
+	}
+	// Each 503 says Retry-After: 1, so the pre-flight's retries take
+	// seconds; a warning comes at least every WarnEvery (150ms here).
+	warnings := strings.Count(errOut, "Equinix unreachable for")
+	if want := int(took / (300 * time.Millisecond)); warnings < max(want, 2) {
+		t.Errorf("%d warnings that Equinix is unreachable in %s; want at least %d", warnings, took.Round(time.Millisecond), max(want, 2))
+	}
+	if err := srv.FailAll(0); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ = c.run(submit...); code != exitOK || !strings.Contains(out, "rows:   20 of 20 ordered") {
+		t.Errorf("submit once Equinix answers: exit %d; want every row ordered", code)
+	}
+	sandboxByRef(t, srv)
+	t.Logf("pre-flight through the outage: %s, %d warnings", took.Round(time.Millisecond), warnings)
+}

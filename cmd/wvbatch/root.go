@@ -274,6 +274,9 @@ func apiErr(err error) error {
 		return &cliError{code: exitFailure, err: err,
 			hint: "nothing answers at the endpoint: check the URL and port in --endpoint, " + equinix.EnvEndpoint +
 				" or the config file (a sandbox server: is 'wvbatch sandbox --listen' running?); resume the run once it answers"}
+	case equinix.IsRetryable(err):
+		return &cliError{code: exitFailure, err: err,
+			hint: "Equinix did not answer or kept failing (a timeout, 429 or 5xx): not a verdict on the roster; run the same command again once it answers"}
 	}
 	return err
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
 	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/submit"
@@ -45,7 +46,14 @@ func (c *apiConn) where(ctx context.Context) (runstore.Where, error) {
 	if c.sandbox != nil {
 		return runstore.Where{Endpoint: "sandbox"}, nil
 	}
+	// The token request retries through an outage: say so.
+	watch := queue.RunConfig{Outage: c.client.Outage}
+	if c.tuneRun != nil {
+		c.tuneRun(&watch)
+	}
+	stopWatch := queue.WatchOutage(watch, c.log, nil)
 	user, err := c.client.Login(ctx)
+	stopWatch()
 	switch {
 	case err == nil:
 	case equinix.IsAuth(err), ctx.Err() != nil:

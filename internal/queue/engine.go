@@ -149,7 +149,7 @@ type event struct {
 // returns what stopped it. While cfg.Outage says the API is down, a
 // warning is logged every WarnEvery with waiting()'s number of orders.
 func (e *engine) run(waiting func() int) error {
-	stopWatch := watchOutage(e.cfg, e.log, waiting)
+	stopWatch := WatchOutage(e.cfg, e.log, waiting)
 	defer stopWatch()
 	ctx := e.ctx
 	var stopDrain func()

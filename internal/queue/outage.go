@@ -1,18 +1,22 @@
 package queue
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/rs/zerolog"
 )
 
-// watchOutage logs a warning at least every cfg.WarnEvery while cfg.Outage
-// says the API is down, with how many orders wait, and a line when it
-// answers again; stop ends it.
-func watchOutage(cfg RunConfig, log zerolog.Logger, waiting func() int) (stop func()) {
+// WatchOutage logs a warning at least every cfg.WarnEvery while cfg.Outage
+// says the API is down, with how many orders wait (when waiting is not
+// nil), and a line when it answers again; stop ends it. Runs watch
+// themselves; callers watch the requests they make before a run (a
+// pre-flight).
+func WatchOutage(cfg RunConfig, log zerolog.Logger, waiting func() int) (stop func()) {
 	if cfg.Outage == nil {
 		return func() {}
 	}
+	cfg = cfg.withDefaults()
 	tick := max(cfg.WarnEvery/3, time.Millisecond)
 	done := make(chan struct{})
 	finished := make(chan struct{})
@@ -34,8 +38,12 @@ func watchOutage(cfg RunConfig, log zerolog.Logger, waiting func() int) (stop fu
 				log.Warn().Msgf("Equinix answers again after %s", roundDown(lastDown+tick))
 				warned = time.Time{}
 			case down >= tick && (warned.IsZero() || time.Since(warned) >= cfg.WarnEvery-tick/2):
-				log.Warn().Dur("down", down).Str("cause", cause).Int("waiting", waiting()).
-					Msgf("Equinix unreachable for %s: %s; retrying, %d orders waiting", roundDown(down), cause, waiting())
+				ev, also := log.Warn().Dur("down", down).Str("cause", cause), ""
+				if waiting != nil {
+					n := waiting()
+					ev, also = ev.Int("waiting", n), fmt.Sprintf(", %d orders waiting", n)
+				}
+				ev.Msgf("Equinix unreachable for %s: %s; retrying%s", roundDown(down), cause, also)
 				warned = time.Now()
 			}
 			lastDown = down

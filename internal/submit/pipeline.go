@@ -241,7 +241,11 @@ func (p *Pipeline) Prepare(ctx context.Context, in Input) (*Prepared, error) {
 		if imp.Preflight, err = prep.Conn.preflight(ctx, imp); err != nil {
 			return nil, err
 		}
-		if res, err = importer.Import(ctx, imp); err != nil {
+		// The pre-flight's lookups retry through an outage: say so.
+		stopWatch := queue.WatchOutage(p.RunConfig("", prep.Conn.Client), p.Logger, nil)
+		res, err = importer.Import(ctx, imp)
+		stopWatch()
+		if err != nil {
 			return nil, err
 		}
 	}
