@@ -29,4 +29,12 @@
 // returns. Changes made at the same time by concurrent callers are gathered
 // into one transaction (group commit), so tracking many requests in flight
 // costs one fsync per batch rather than one per change.
+//
+// # Damage and backups
+//
+// Before bbolt opens the file, its pages are walked as the file holds them,
+// each at most once (pages.go): a damaged file is refused as damaged instead
+// of making bbolt loop, fault or allocate without bound. Every open Store
+// answers backup requests on a Unix socket of its user's (backupsock.go),
+// so that a backup is made while a long command has the store open.
 package runstore
