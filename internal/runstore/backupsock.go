@@ -47,7 +47,10 @@ const maxSocketPath = 100
 
 // Backup socket timeouts.
 const (
-	// sockIdle is how long either end waits for the other to go on.
+	// sockIdle is how long either end waits for the other to go on. (While
+	// a backup is sent its read transaction is open, and a commit that
+	// must grow the file's mapping waits for it: a peer that stops taking
+	// bytes delays the holder's commits by sockIdle at most.)
 	sockIdle = 30 * time.Second
 	// sockDial bounds connecting.
 	sockDial = 2 * time.Second
