@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -192,5 +194,60 @@ func TestBackupToWaitsForASilentHolder(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "b.db")); err != nil {
 		t.Error(err)
+	}
+}
+
+// A process of another user that reaches the socket (here: one made
+// reachable on purpose, mode 0666 in a folder anyone may enter) gets
+// nothing: the holder checks who is at the other end. Needs root, to run
+// the other user's process (CI runs as root).
+func TestBackupSocketRefusesAnotherUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("runs a process as another user: needs root")
+	}
+	python := "/usr/bin/python3"
+	if _, err := os.Stat(python); err != nil {
+		t.Skipf("%s is not installed", python)
+	}
+	dir, err := os.MkdirTemp("", "wvbatch-peer-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "wvbatch.db")
+	holdStore(t, path)
+	sock := path + ".sock"
+	if err := os.Chmod(sock, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	ask := func(uid uint32) string {
+		t.Helper()
+		cmd := exec.Command(python, "-c", `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.settimeout(10)
+try:
+    s.sendall(b"backup\n")
+    got = s.recv(200)
+except (BrokenPipeError, ConnectionResetError):
+    got = b""
+print(repr(got) if got else "closed")
+`, sock)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("the client as uid %d: %v\n%s", uid, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if got := ask(65534); got != "closed" {
+		t.Errorf("another user got %s; want nothing", got)
+	}
+	if got := ask(0); !strings.Contains(got, `"size":`) {
+		t.Errorf("the store's user got %s; want the backup's header", got)
 	}
 }
