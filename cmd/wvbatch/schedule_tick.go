@@ -56,13 +56,6 @@ store stayed in use for --wait.`,
 	return cmd
 }
 
-// tickResult is one run of a tick.
-type tickResult struct {
-	job string
-	at  time.Time
-	res scheduler.Result
-}
-
 func runScheduleTick(ctx context.Context, o scheduleTickOptions, e *env) error {
 	now, err := parseNow(o.now, e.now)
 	if err != nil {
@@ -93,10 +86,10 @@ func runScheduleTick(ctx context.Context, o scheduleTickOptions, e *env) error {
 	}
 
 	var mu sync.Mutex
-	var results []tickResult
+	var results []scheduler.Ran
 	done := func(j *scheduler.Job, at time.Time, res scheduler.Result) {
 		mu.Lock()
-		results = append(results, tickResult{job: j.Name, at: at, res: res})
+		results = append(results, scheduler.Ran{Job: j.Name, At: at, Res: res})
 		mu.Unlock()
 	}
 	// The store: wait while another wvbatch has it, up to --wait.
@@ -128,40 +121,6 @@ func runScheduleTick(ctx context.Context, o scheduleTickOptions, e *env) error {
 	return tickOutcome(e, results)
 }
 
-// tickOutcome prints what the tick ran and returns its exit status.
-func tickOutcome(e *env, results []tickResult) error {
-	if len(results) == 0 {
-		fmt.Fprintln(e.stdout, "tick: nothing was due")
-		return nil
-	}
-	rowsFailed, stopped := false, false
-	for _, r := range results {
-		fmt.Fprintf(e.stdout, "tick: job %s, run for %s: %s", r.job, r.at.UTC().Format(time.RFC3339), r.res.Outcome)
-		if r.res.RunID != "" {
-			fmt.Fprintf(e.stdout, " (run %s)", r.res.RunID)
-		}
-		if r.res.Err != nil {
-			fmt.Fprintf(e.stdout, ": %v", r.res.Err)
-		}
-		fmt.Fprintln(e.stdout)
-		switch r.res.Outcome {
-		case runstore.OutcomeOrdered:
-		case runstore.OutcomeRowsFailed:
-			rowsFailed = true
-		default:
-			stopped = true
-		}
-	}
-	switch {
-	case stopped:
-		return &cliError{code: exitFailure, err: errors.New("a run stopped or could not be made"),
-			hint: "an interrupted run is resumed by the next tick; 'wvbatch schedule list' shows the error of one that could not be made"}
-	case rowsFailed:
-		return errRowsFailed
-	}
-	return nil
-}
-
 // lockedWriter lets the runs of a tick print at the same time.
 type lockedWriter struct {
 	mu sync.Mutex
@@ -172,4 +131,16 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// tickOutcome prints what the tick ran and returns its exit status.
+func tickOutcome(e *env, ran []scheduler.Ran) error {
+	switch rowsFailed, stopped := scheduler.WriteRan(e.stdout, ran); {
+	case stopped:
+		return &cliError{code: exitFailure, err: errors.New("a run stopped or could not be made"),
+			hint: "an interrupted run is resumed by the next tick; 'wvbatch schedule list' shows the error of one that could not be made"}
+	case rowsFailed:
+		return errRowsFailed
+	}
+	return nil
 }

@@ -97,35 +97,6 @@ func (f *storeFlag) openRun(e *env, id string) (*runstore.Store, runstore.Run, s
 const runIDHelp = `RUN, where a command takes one, is a run id as 'wvbatch runs' lists it, or its first
 3 or more characters when no other run starts with them.`
 
-// findRun returns the run whose id is id, or starts with it (3 characters
-// at least, and only one run).
-func findRun(s *runstore.Store, id string) (runstore.Run, error) {
-	r, err := s.Run(id)
-	if err == nil {
-		return r, nil
-	}
-	if !errors.Is(err, runstore.ErrNotFound) {
-		return r, err
-	}
-	runs, err := s.Runs()
-	if err != nil {
-		return r, err
-	}
-	var match []runstore.Run
-	for _, r := range runs {
-		if len(id) >= 3 && len(r.ID) >= len(id) && r.ID[:len(id)] == id {
-			match = append(match, r)
-		}
-	}
-	switch len(match) {
-	case 1:
-		return match[0], nil
-	case 0:
-		return r, usageErr(errors.New("no run "+id+" in "+s.Path()), "'wvbatch runs' lists the runs")
-	}
-	return r, usageErr(errors.New("more than one run starts with "+id), "give more of the run id")
-}
-
 // completeRunIDs completes the RUN argument of a command with the ids of
 // the runs in the store its --store flag (or the default) names, each with
 // its roster and endpoint.
@@ -153,4 +124,19 @@ func completeRunIDs(e *env) cobra.CompletionFunc {
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// findRun returns the run whose id is id, or starts with it (see
+// runstore.Store.FindRun); a run id that finds no run, or more than one, is
+// a usage error.
+func findRun(s *runstore.Store, id string) (runstore.Run, error) {
+	r, err := s.FindRun(id)
+	if ie, ok := errors.AsType[*runstore.RunIDError](err); ok {
+		hint := "'wvbatch runs' lists the runs"
+		if ie.Ambiguous {
+			hint = "give more of the run id"
+		}
+		return r, usageErr(ie, hint)
+	}
+	return r, err
 }

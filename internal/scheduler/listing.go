@@ -199,3 +199,39 @@ func WriteNextText(w io.Writer, times []NextTime) {
 		fmt.Fprintln(w)
 	}
 }
+
+// Ran is one run a pass of the scheduler made: the job, its scheduled time
+// and the result.
+type Ran struct {
+	Job string
+	At  time.Time
+	Res Result
+}
+
+// WriteRan writes, a line a run, what a pass of the scheduler ran, and
+// says whether some run finished with rows not ordered and whether some
+// stopped or could not be made.
+func WriteRan(w io.Writer, ran []Ran) (rowsFailed, stopped bool) {
+	if len(ran) == 0 {
+		fmt.Fprintln(w, "tick: nothing was due")
+		return false, false
+	}
+	for _, r := range ran {
+		fmt.Fprintf(w, "tick: job %s, run for %s: %s", r.Job, r.At.UTC().Format(time.RFC3339), r.Res.Outcome)
+		if r.Res.RunID != "" {
+			fmt.Fprintf(w, " (run %s)", r.Res.RunID)
+		}
+		if r.Res.Err != nil {
+			fmt.Fprintf(w, ": %v", r.Res.Err)
+		}
+		fmt.Fprintln(w)
+		switch r.Res.Outcome {
+		case runstore.OutcomeOrdered:
+		case runstore.OutcomeRowsFailed:
+			rowsFailed = true
+		default:
+			stopped = true
+		}
+	}
+	return rowsFailed, stopped
+}

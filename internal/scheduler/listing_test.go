@@ -102,3 +102,24 @@ func TestListAndNextTimes(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteRan(t *testing.T) {
+	var b strings.Builder
+	if rows, stopped := WriteRan(&b, nil); rows || stopped || b.String() != "tick: nothing was due\n" {
+		t.Errorf("nothing ran: %v %v %q", rows, stopped, b.String())
+	}
+	at := time.Date(2027, 1, 1, 9, 0, 0, 0, time.UTC)
+	b.Reset()
+	rows, stopped := WriteRan(&b, []Ran{
+		{Job: "a", At: at, Res: Result{Outcome: runstore.OutcomeOrdered, RunID: "r1"}},
+		{Job: "b", At: at, Res: Result{Outcome: runstore.OutcomeRowsFailed, RunID: "r2"}},
+	})
+	if !rows || stopped || b.String() != "tick: job a, run for 2027-01-01T09:00:00Z: ordered (run r1)\ntick: job b, run for 2027-01-01T09:00:00Z: rows-failed (run r2)\n" {
+		t.Errorf("ordered and rows failed: %v %v %q", rows, stopped, b.String())
+	}
+	b.Reset()
+	if _, stopped := WriteRan(&b, []Ran{{Job: "c", At: at, Res: Result{Outcome: runstore.OutcomeFailed, Err: errors.New("no roster")}}}); !stopped ||
+		!strings.HasSuffix(b.String(), ": failed: no roster\n") {
+		t.Errorf("failed: %v %q", stopped, b.String())
+	}
+}
