@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"time"
-)
 
-// pruneEvery is how often the daemon and tick prune when the config file
-// sets a retention.
-const pruneEvery = 24 * time.Hour
+	"github.com/wvbatch/wvbatch/internal/runstore"
+	"github.com/wvbatch/wvbatch/internal/submit"
+)
 
 // retention reads the config file's retention setting: 0 when it has none.
 func retention(e *env, configFile string) (time.Duration, error) {
@@ -30,37 +27,13 @@ func retention(e *env, configFile string) (time.Duration, error) {
 	return d, nil
 }
 
-// pruneIfDue prunes the store when the last prune is a day old or more,
-// and logs what it removed.
-func pruneIfDue(ctx context.Context, e *env, f *storeFlag, age time.Duration, reportDir string, wait time.Duration) error {
-	st, err := openWaiting(ctx, e, f, wait)
-	if err != nil {
-		return err
+// retentionOf is the daily prune of the store f names, logged.
+func retentionOf(ctx context.Context, e *env, f *storeFlag, age time.Duration, reportDir string, wait time.Duration) submit.Retention {
+	r := submit.Retention{Age: age, Now: e.now,
+		Open: func() (*runstore.Store, error) { return openWaiting(ctx, e, f, wait) },
+		Log:  func(line string) { e.log.Info().Str("retention", age.String()).Msg(line) }}
+	if reportDir != "" {
+		r.ReportDirs = []string{reportDir}
 	}
-	last, err := st.LastPrune()
-	st.Close()
-	if err != nil || e.now().Sub(last) < pruneEvery {
-		return err
-	}
-	var out bytes.Buffer
-	err = pruneStore(ctx, e, f, age, false, reportDir, wait, &out)
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		e.log.Info().Str("retention", age.String()).Msg(sc.Text())
-	}
-	return err
-}
-
-// pruneDaily runs pruneIfDue now and then every hour until ctx ends.
-func pruneDaily(ctx context.Context, e *env, f *storeFlag, age time.Duration, reportDir string) {
-	for {
-		if err := pruneIfDue(ctx, e, f, age, reportDir, 10*time.Minute); err != nil && ctx.Err() == nil {
-			e.log.Error().Err(err).Msg("retention: prune failed; it is tried again in an hour")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Hour):
-		}
-	}
+	return r
 }

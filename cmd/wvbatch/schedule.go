@@ -182,7 +182,9 @@ func runScheduleDaemon(ctx context.Context, o daemonOptions, metricsAddr string,
 		return err
 	}
 	if keep > 0 {
-		go pruneDaily(ctx, e, &o.sched.store, keep, o.reportDir)
+		go retentionOf(ctx, e, &o.sched.store, keep, o.reportDir, 10*time.Minute).Daily(ctx, func(err error) {
+			e.log.Error().Err(err).Msg("retention: prune failed; it is tried again in an hour")
+		})
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -80,7 +80,7 @@ func runScheduleTick(ctx context.Context, o scheduleTickOptions, e *env) error {
 	if keep, err := retention(e, o.daemon.apiConfig); err != nil {
 		return err
 	} else if keep > 0 {
-		if err := pruneIfDue(ctx, e, &o.daemon.sched.store, keep, o.daemon.reportDir, o.wait); err != nil {
+		if err := retentionOf(ctx, e, &o.daemon.sched.store, keep, o.daemon.reportDir, o.wait).PruneIfDue(); err != nil {
 			e.log.Error().Err(err).Msg("retention: prune failed; the next tick tries again")
 		}
 	}

@@ -1,6 +1,9 @@
 package submit
 
 import (
+	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -177,4 +180,58 @@ func scrubSettings(raw json.RawMessage) (json.RawMessage, error) {
 	}
 	s.Order.ReportEmails = nil
 	return json.Marshal(s)
+}
+
+// PruneEvery is how often a retention setting prunes.
+const PruneEvery = 24 * time.Hour
+
+// Retention prunes a store once a day: the runs that ended longer than Age
+// ago, and their files (see Prune).
+type Retention struct {
+	Age time.Duration
+	// ReportDirs are folders of run report folders besides reports/.
+	ReportDirs []string
+	// Open opens the store (waiting while another process has it).
+	Open func() (*runstore.Store, error)
+	Now  func() time.Time
+	// Log gets each line of what was removed.
+	Log func(string)
+}
+
+// PruneIfDue prunes when the store's last prune is PruneEvery old or more.
+func (r Retention) PruneIfDue() error {
+	st, err := r.Open()
+	if err != nil {
+		return err
+	}
+	last, err := st.LastPrune()
+	st.Close()
+	if err != nil || r.Now().Sub(last) < PruneEvery {
+		return err
+	}
+	if st, err = r.Open(); err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	err = Prune(st, PruneOptions{Before: r.Now().Add(-r.Age), ReportDirs: r.ReportDirs}, &out)
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		r.Log(sc.Text())
+	}
+	return err
+}
+
+// Daily runs PruneIfDue now and then every hour until ctx ends, telling
+// failed of each failure.
+func (r Retention) Daily(ctx context.Context, failed func(error)) {
+	for {
+		if err := r.PruneIfDue(); err != nil && ctx.Err() == nil {
+			failed(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Hour):
+		}
+	}
 }

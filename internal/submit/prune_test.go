@@ -94,3 +94,42 @@ func TestPrune(t *testing.T) {
 		}
 	}
 }
+
+// TestRetentionPrunesOnceADay prunes a placed run through a retention
+// setting, then asks again within the day: nothing more is pruned.
+func TestRetentionPrunesOnceADay(t *testing.T) {
+	t.Parallel()
+	w := newPipelineWorld(t)
+	w.in.Import.Order.ReportEmails = nil
+	prep, err := w.p.Prepare(t.Context(), w.in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.p.Execute(t.Context(), prep); err != nil {
+		t.Fatal(err)
+	}
+	path := w.p.Store.Path()
+	w.p.Store.Close()
+	now := time.Now().Add(48 * time.Hour)
+	var lines []string
+	r := Retention{Age: 24 * time.Hour, Now: func() time.Time { return now },
+		Open: func() (*runstore.Store, error) {
+			return runstore.Open(path, runstore.Options{Now: func() time.Time { return now }})
+		},
+		Log: func(l string) { lines = append(lines, l) }}
+	if err := r.PruneIfDue(); err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) == 0 || !strings.HasPrefix(lines[len(lines)-1], "pruned 1 runs that ended before") {
+		t.Fatalf("first prune logged %q", lines)
+	}
+	lines = nil
+	now = now.Add(time.Hour)
+	if err := r.PruneIfDue(); err != nil || len(lines) != 0 {
+		t.Errorf("an hour later: %v, logged %q; want nothing done", err, lines)
+	}
+	now = now.Add(PruneEvery)
+	if err := r.PruneIfDue(); err != nil || len(lines) == 0 || !strings.HasPrefix(lines[len(lines)-1], "pruned 0 runs") {
+		t.Errorf("a day later: %v, logged %q; want a prune (of nothing more)", err, lines)
+	}
+}
