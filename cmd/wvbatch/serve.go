@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -187,50 +186,21 @@ func runServe(ctx context.Context, o serveOptions, e *env) error {
 	if err != nil {
 		return usageErr(fmt.Errorf("--listen %s: %w", o.listen, err), "pick a free address, e.g. --listen 127.0.0.1:8081")
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: nil, BaseContext: func(net.Listener) context.Context { return ctx }}
 	scheme := "http"
+	var tlsCfg *tls.Config
 	if o.tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
 		if err != nil {
 			ln.Close()
 			return usageErr(fmt.Errorf("--tls-cert/--tls-key: %w", err), "give a PEM certificate and its private key")
 		}
-		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		ln = tls.NewListener(ln, hs.TLSConfig)
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, tlsCfg)
 		scheme = "https"
 	}
 	fmt.Fprintf(e.stdout, "wvbatch serving on %s://%s (orders go to %s; store %s; Ctrl-C to stop)\n",
 		scheme, ln.Addr(), cfg.Endpoint, o.run.store.resolve(e))
-	srv.Start(ctx)
-	done := make(chan error, 2)
-	go func() { done <- hs.Serve(ln) }()
-	if sched != nil {
-		go func() {
-			if err := sched.Run(ctx); err != nil && ctx.Err() == nil {
-				done <- fmt.Errorf("scheduler: %w", err)
-			}
-		}()
-	}
-	var serveErr error
-	select {
-	case serveErr = <-done:
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		fmt.Fprintf(e.stderr, "wvbatch: shutting down: %v\n", err)
-	}
-	// Runs under way record their state before the process ends.
-	srv.Wait()
-	if sched != nil {
-		sched.Wait()
-	}
-	if errors.Is(serveErr, http.ErrServerClosed) {
-		serveErr = nil
-	}
-	return serveErr
+	return srv.Serve(ctx, ln, tlsCfg, sched, func(err error) { fmt.Fprintf(e.stderr, "wvbatch: %v\n", err) })
 }
 
 // scheduler is the daemon serve --jobs runs, on the web server's store: the
