@@ -189,22 +189,7 @@ func runScheduleDaemon(ctx context.Context, o daemonOptions, metricsAddr string,
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				jobs, err := scheduler.LoadFile(path)
-				if err != nil {
-					e.log.Error().Err(err).Msg("reload: the jobs file is not valid; the jobs already loaded carry on")
-					continue
-				}
-				s.Reload(jobs)
-				e.log.Info().Int("jobs", len(jobs)).Str("file", path).Msg("reloaded the jobs file")
-			}
-		}
-	}()
+	go s.ReloadOn(ctx, hup, path)
 	e.log.Info().Str("file", path).Str("store", o.sched.store.resolve(e)).Msg("jobs file loaded")
 	fmt.Fprintf(e.stdout, "wvbatch scheduler: %d jobs from %s, store %s\n", len(jobs), path, o.sched.store.resolve(e))
 	return s.Run(ctx)

@@ -1,8 +1,12 @@
 package scheduler
 
 import (
+	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -121,5 +125,49 @@ func TestWriteRan(t *testing.T) {
 	if _, stopped := WriteRan(&b, []Ran{{Job: "c", At: at, Res: Result{Outcome: runstore.OutcomeFailed, Err: errors.New("no roster")}}}); !stopped ||
 		!strings.HasSuffix(b.String(), ": failed: no roster\n") {
 		t.Errorf("failed: %v %q", stopped, b.String())
+	}
+}
+
+func TestReloadOn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jobs.yaml")
+	if err := os.WriteFile(path, []byte(listJobs), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Jobs: jobs, Open: func() (*runstore.Store, error) { return nil, errors.New("unused") },
+		Run: func(context.Context, *runstore.Store, *Job, time.Time) Result { return Result{} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	sig := make(chan os.Signal)
+	done := make(chan struct{})
+	go func() { s.ReloadOn(ctx, sig, path); close(done) }()
+	names := func() string {
+		var n []string
+		for _, j := range s.Jobs() {
+			n = append(n, j.Name)
+		}
+		return strings.Join(n, ",")
+	}
+	if err := os.WriteFile(path, []byte("jobs: [oops"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sig <- syscall.SIGHUP
+	sig <- syscall.SIGHUP // the first is handled once the second is taken
+	if got := names(); got != "monthly,weekly" {
+		t.Errorf("after an invalid file: %s, want the jobs loaded before", got)
+	}
+	if err := os.WriteFile(path, []byte(strings.SplitN(listJobs, "  - name: weekly", 2)[0]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sig <- syscall.SIGHUP
+	cancel()
+	<-done
+	if got := names(); got != "monthly" {
+		t.Errorf("after a valid file: %s, want monthly", got)
 	}
 }
