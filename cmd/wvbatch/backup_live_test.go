@@ -77,6 +77,24 @@ func runLive(t *testing.T, env []string, args ...string) (int, string, time.Dura
 	return code, c.out.String(), time.Since(start)
 }
 
+// csvRoster writes dir/roster.csv, a roster of made-up visitors.
+func csvRoster(t *testing.T, dir string, rows int, seed int64) string {
+	t.Helper()
+	roster := filepath.Join(dir, "roster.csv")
+	f, err := os.Create(roster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = rostergen.Write(f, rostergen.Options{Rows: rows, Seed: seed, Format: "csv"})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return roster
+}
+
 // TestStoreBackupWhileSubmitting runs wvbatch as separate processes: a
 // submit against a slow sandbox holds the store; `store backup` in the
 // middle of it is sent by the submit at once, and checks sound. The submit
@@ -86,15 +104,7 @@ func runLive(t *testing.T, env []string, args ...string) (int, string, time.Dura
 func TestStoreBackupWhileSubmitting(t *testing.T) {
 	dir := t.TempDir()
 	srv, url := startSandbox(t, sandbox.Config{StartAt: crashStart, Latency: 80 * time.Millisecond})
-	roster := filepath.Join(dir, "roster.csv")
-	f, err := os.Create(roster)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rostergen.Write(f, rostergen.Options{Rows: 400, Seed: 11, Format: "csv"}); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	roster := csvRoster(t, dir, 400, 11)
 	env := childEnv(dir)
 	store := filepath.Join(dir, "state", "wvbatch.db")
 	backup := filepath.Join(dir, "backup.db")

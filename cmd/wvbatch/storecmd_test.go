@@ -13,7 +13,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/wvbatch/wvbatch/internal/rostergen"
 	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/sandbox"
 )
@@ -40,15 +39,7 @@ func sandboxCLI(t *testing.T, latency time.Duration, rows int) (*cli, *sandbox.S
 	t.Helper()
 	dir := t.TempDir()
 	srv, url := startSandbox(t, sandbox.Config{StartAt: crashStart, Latency: latency})
-	roster := filepath.Join(dir, "roster.csv")
-	f, err := os.Create(roster)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rostergen.Write(f, rostergen.Options{Rows: rows, Seed: 7, Format: "csv"}); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	roster := csvRoster(t, dir, rows, 7)
 	c := newCLI(t, map[string]string{"EQUINIX_API_ENDPOINT": url, "EQUINIX_API_CLIENTID": sandbox.DefaultClientID,
 		"EQUINIX_API_CLIENTSECRET": sandbox.DefaultClientSecret})
 	return c, srv, roster
