@@ -223,8 +223,26 @@ func (p *Pipeline) Prepare(ctx context.Context, in Input) (*Prepared, error) {
 	if !in.New {
 		run, err := p.Store.Run(res.RunID)
 		if err == nil {
-			prep.Existing = &run
-			return prep, nil
+			var other bool
+			if other, err = prep.otherAccount(run); err != nil {
+				return nil, err
+			}
+			if !other {
+				prep.Existing = &run
+				return prep, nil
+			}
+			// The run is another account's at the same endpoint: this
+			// account's run of the roster has an id (and references) of
+			// its own.
+			in.Import.Endpoint = AccountEndpoint(prep.Conn.Where())
+			if res, err = importer.Import(ctx, in.Import); err != nil {
+				return nil, err
+			}
+			prep.Import = res
+			if run, err = p.Store.Run(res.RunID); err == nil {
+				prep.Existing = &run
+				return prep, nil
+			}
 		}
 		if !errors.Is(err, runstore.ErrNotFound) {
 			return nil, err
@@ -272,13 +290,37 @@ func (p *Pipeline) Prepare(ctx context.Context, in Input) (*Prepared, error) {
 // importer.Options.Endpoint): nothing for the built-in sandbox, whose run
 // ids are the roster's own, else the URL. The account is not mixed in, so
 // that a roster checked without logging in (validate) names the run submit
-// makes; a run of the same id recorded for another account is refused
-// (SameEndpoint), never resumed.
+// makes, and run ids recorded before runs named their account stay as
+// they were. Only when that id is taken by another account's run at the
+// endpoint does the run get an id of its own (AccountEndpoint).
 func RunEndpoint(at runstore.Where) string {
 	if at.Endpoint == "sandbox" {
 		return ""
 	}
 	return at.Endpoint
+}
+
+// AccountEndpoint is what the run id of a roster mixes in when the id
+// RunEndpoint gives is taken by another account's run at the endpoint: the
+// URL and the account.
+func AccountEndpoint(at runstore.Where) string {
+	return at.Endpoint + "\x00account\x00" + at.Account
+}
+
+// otherAccount reports whether run, recorded for the roster at the same
+// endpoint, belongs to another account than the one the connection logs in
+// as (connecting to learn it). A run that names no account, or a prepare
+// without a connection, cannot tell: the run is worked on (SameEndpoint
+// refuses it later if it is another's).
+func (prep *Prepared) otherAccount(run runstore.Run) (bool, error) {
+	if run.Account == "" || (prep.Conn == nil && prep.connect == nil) {
+		return false, nil
+	}
+	c, err := prep.conn()
+	if err != nil {
+		return false, err
+	}
+	return c.Endpoint == run.Endpoint && c.Account != "" && c.Account != run.Account, nil
 }
 
 // nameEndpoint gives the import the endpoint of the run, from At or Conn,
