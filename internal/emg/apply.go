@@ -112,7 +112,9 @@ func (a *Applier) Apply(ctx context.Context, b Batch) (results []Result, runID s
 		m := it.Msg
 		results[i] = Result{File: m.File, ID: m.ID, Verb: string(m.Kind), Signature: m.Signature, Notes: m.Notes, Outcome: Pending}
 	}
-	runID = b.RunID(a.Endpoint)
+	if runID, err = a.createsRunID(b); err != nil {
+		return results, "", err
+	}
 	if creates := b.creates(); len(creates) > 0 {
 		if err := a.placeCreates(ctx, runID, creates); err != nil {
 			return results, runID, &createsError{err}
@@ -144,6 +146,23 @@ func (a *Applier) Apply(ctx context.Context, b Batch) (results []Result, runID s
 		a.sendChange(ctx, it.Msg, orderIDs[i], &results[i])
 	}
 	return results, runID, nil
+}
+
+// createsRunID is the id of the run of the batch's Create messages at the
+// Applier's endpoint: b.RunID, unless a run of that id belongs to another
+// account there, when this account's run has an id of its own.
+func (a *Applier) createsRunID(b Batch) (string, error) {
+	id := b.RunID(a.Endpoint)
+	run, err := a.Store.Run(id)
+	switch {
+	case errors.Is(err, runstore.ErrNotFound):
+		return id, nil
+	case err != nil:
+		return "", err
+	case run.Endpoint == a.Endpoint && run.Account != "" && a.Account != "" && run.Account != a.Account:
+		return b.RunID(submit.AccountEndpoint(a.where())), nil
+	}
+	return id, nil
 }
 
 // placeCreates records the Create messages as run runID, one order per

@@ -234,3 +234,48 @@ func TestApplyMatchesRunsOfItsEndpointOnly(t *testing.T) {
 		t.Errorf("the Cancel: %s at the sandbox, %s at %s; want only the sandbox's cancelled", a.Status, b.Status, urlB)
 	}
 }
+
+// TestApplyCreatesPerAccount: the same Create messages applied at one
+// endpoint by two accounts make a run for each, each ordered once.
+func TestApplyCreatesPerAccount(t *testing.T) {
+	t.Parallel()
+	now, srv, client, st := applyWorld(t)
+	b, err := Load([]string{"../../samples/emg/01-create.json", "../../samples/emg/02-create-task-as-string.json"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := submit.API{Client: client}
+	runs := map[string]string{}
+	for _, account := range []string{"alice.orderer", "bob.orderer", "alice.orderer"} {
+		a := &Applier{
+			Store: st, API: api, Endpoint: "https://api.equinix.example", Account: account, File: "../../samples/emg", Clock: now,
+			Submit: func(ctx context.Context, run runstore.Run, created bool) error {
+				_, err := queue.Submit(ctx, st, run.ID, api, queue.RunConfig{Policy: submit.Policy})
+				return err
+			},
+		}
+		results, runID, err := a.Apply(t.Context(), b)
+		if err != nil {
+			t.Fatalf("as %s: %v", account, err)
+		}
+		for _, r := range results {
+			if r.Outcome != Ordered {
+				t.Errorf("as %s: %s: %s (%s); want ordered", account, r.Verb, r.Outcome, r.Error)
+			}
+		}
+		if prev, ok := runs[account]; ok && prev != runID {
+			t.Errorf("as %s again: run %s, want its run %s", account, runID, prev)
+		}
+		runs[account] = runID
+		run, err := st.Run(runID)
+		if err != nil || run.Account != account {
+			t.Errorf("as %s: run %s of account %q (%v)", account, runID, run.Account, err)
+		}
+	}
+	if runs["alice.orderer"] == runs["bob.orderer"] {
+		t.Errorf("both accounts share run %s", runs["bob.orderer"])
+	}
+	if n := len(srv.Orders()); n != 4 {
+		t.Errorf("the sandbox holds %d orders, want 2 per account", n)
+	}
+}
