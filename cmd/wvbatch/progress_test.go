@@ -5,7 +5,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,9 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/wvbatch/wvbatch/internal/rostergen"
 	"github.com/wvbatch/wvbatch/internal/runstore"
-	"github.com/wvbatch/wvbatch/internal/sandbox"
 )
 
 // TestSubmitInterruptProgress sends SIGINT to `wvbatch submit` in the
@@ -42,24 +39,7 @@ func TestSubmitInterruptProgress(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			srv, err := sandbox.New(sandbox.Config{StartAt: crashStart, Latency: 150 * time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			url, stop, err := srv.Start("127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = stop(context.Background()) })
-			roster := filepath.Join(dir, "roster.csv")
-			f, err := os.Create(roster)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := rostergen.Write(f, rostergen.Options{Rows: 400, Seed: 7, Format: "csv"}); err != nil {
-				t.Fatal(err)
-			}
-			f.Close()
+			srv, url, roster := slowSandbox(t, dir)
 			store := filepath.Join(dir, "s.db")
 			cmd := exec.Command(os.Args[0], "submit", roster, "--yes", "--now", crashNow, "--endpoint", url, "--store", store,
 				"--concurrency", "2", "--no-preflight", "--log-level", "info", "--log-format", "json")

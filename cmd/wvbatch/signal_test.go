@@ -27,24 +27,7 @@ func TestSubmitInterrupt(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			srv, err := sandbox.New(sandbox.Config{StartAt: crashStart, Latency: 150 * time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			url, stop, err := srv.Start("127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = stop(context.Background()) })
-			roster := filepath.Join(dir, "roster.csv")
-			f, err := os.Create(roster)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := rostergen.Write(f, rostergen.Options{Rows: 400, Seed: 7, Format: "csv"}); err != nil {
-				t.Fatal(err)
-			}
-			f.Close()
+			srv, url, roster := slowSandbox(t, dir)
 			store := filepath.Join(dir, "s.db")
 			args := []string{"--endpoint", url, "--store", store, "--concurrency", "2", "--no-preflight"}
 
@@ -60,7 +43,7 @@ func TestSubmitInterrupt(t *testing.T) {
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
-			err = cmd.Wait()
+			err := cmd.Wait()
 			code := cmd.ProcessState.ExitCode()
 			t.Logf("submit → %d (%v)\n%s%s", code, err, out.String(), errOut.String())
 			if code != exitFailure {
@@ -107,4 +90,29 @@ func TestSubmitInterrupt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// slowSandbox serves a sandbox that answers in 150 ms and writes a roster
+// of 400 rows (about 50 orders) in dir: a run that takes a few seconds.
+func slowSandbox(t *testing.T, dir string) (srv *sandbox.Server, url, roster string) {
+	t.Helper()
+	srv, err := sandbox.New(sandbox.Config{StartAt: crashStart, Latency: 150 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, stop, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stop(context.Background()) })
+	roster = filepath.Join(dir, "roster.csv")
+	f, err := os.Create(roster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := rostergen.Write(f, rostergen.Options{Rows: 400, Seed: 7, Format: "csv"}); err != nil {
+		t.Fatal(err)
+	}
+	return srv, url, roster
 }

@@ -17,6 +17,19 @@ import (
 func applyWorld(t *testing.T) (time.Time, *sandbox.Server, *equinix.Client, *runstore.Store) {
 	t.Helper()
 	now := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
+	srv, _, client := serveSandbox(t, now)
+	st, err := runstore.Open(filepath.Join(t.TempDir(), "wvbatch.db"), runstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return now, srv, client, st
+}
+
+// serveSandbox serves a sandbox from now and returns it, its URL and a
+// client of it.
+func serveSandbox(t *testing.T, now time.Time) (*sandbox.Server, string, *equinix.Client) {
+	t.Helper()
 	srv, err := sandbox.New(sandbox.Config{StartAt: now, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -30,12 +43,7 @@ func applyWorld(t *testing.T) (time.Time, *sandbox.Server, *equinix.Client, *run
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := runstore.Open(filepath.Join(t.TempDir(), "wvbatch.db"), runstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return now, srv, client, st
+	return srv, url, client
 }
 
 // TestApply applies the sample messages (two Creates, an Update and a
@@ -131,19 +139,7 @@ func TestApplyUnknownOrder(t *testing.T) {
 func TestApplyMatchesRunsOfItsEndpointOnly(t *testing.T) {
 	t.Parallel()
 	now, srvA, clientA, st := applyWorld(t)
-	srvB, err := sandbox.New(sandbox.Config{StartAt: now, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	urlB, stop, err := srvB.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stop(context.Background()) })
-	clientB, err := equinix.New(equinix.Config{Endpoint: urlB, ClientID: sandbox.DefaultClientID, ClientSecret: sandbox.DefaultClientSecret, RateLimit: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srvB, urlB, clientB := serveSandbox(t, now)
 	applier := func(endpoint string, client *equinix.Client) *Applier {
 		api := submit.API{Client: client}
 		return &Applier{
