@@ -106,7 +106,7 @@ func runSubmitMessages(ctx context.Context, o submitOptions, e *env, args []stri
 	}
 
 	emg.WriteResults(e.stdout, results)
-	path, err := emg.SaveResults(reportDir(o.run.reportDir, st, runID), results)
+	path, err := emg.SaveResults(submit.RunReportDir(o.run.reportDir, st, runID), results)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/mail"
 	"github.com/wvbatch/wvbatch/internal/report"
-	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
@@ -157,15 +156,6 @@ func runReport(o reportOptions, e *env) error {
 		return &cliError{code: exitFailure, err: errors.New("the report was not sent"), hint: "see the message above; the attempt is recorded"}
 	}
 	return nil
-}
-
-// reportDir is the report folder of a run: dir when given, else beside the
-// store.
-func reportDir(dir string, st *runstore.Store, runID string) string {
-	if dir != "" {
-		return dir
-	}
-	return submit.DefaultReportDir(st, runID)
 }
 
 // printRunReport prints a run's summary as JSON, or for a person with its

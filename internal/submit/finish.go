@@ -64,17 +64,19 @@ type MailOutcome struct {
 
 // reportDir is the folder of a run's report.
 func (p *Pipeline) reportDir(runID string) string {
+	var dir string
 	if p.ReportDir != nil {
-		if dir := p.ReportDir(runID); dir != "" {
-			return dir
-		}
+		dir = p.ReportDir(runID)
 	}
-	return DefaultReportDir(p.Store, runID)
+	return RunReportDir(dir, p.Store, runID)
 }
 
-// DefaultReportDir is the folder of a run's report when none is chosen:
-// reports/<run> beside the store.
-func DefaultReportDir(st *runstore.Store, runID string) string {
+// RunReportDir is the folder of a run's report: dir when one is chosen,
+// else reports/<run> beside the store.
+func RunReportDir(dir string, st *runstore.Store, runID string) string {
+	if dir != "" {
+		return dir
+	}
 	return filepath.Join(filepath.Dir(st.Path()), "reports", runID)
 }
 
