@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/wvbatch/wvbatch/internal/backoff"
 )
 
 // Defaults for the zero values of Config.
@@ -242,17 +244,7 @@ func (s *Server) latency() time.Duration {
 
 // delay waits d, or until ctx ends (then it reports false).
 func (s *Server) delay(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return d <= 0 || backoff.Sleep(ctx, d) == nil
 }
 
 // statusWriter remembers the status written, for the log.
