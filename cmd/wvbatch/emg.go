@@ -156,7 +156,7 @@ func submitCreates(ctx context.Context, e *env, st *runstore.Store, o submitOpti
 		for _, c := range run.Orders {
 			n += c
 		}
-		fmt.Fprintf(e.stdout, "run %s recorded in %s: %d orders, one per Create message\n", run.ID, st.Path(), n)
+		fmt.Fprintf(e.stdout, "run %s recorded in %s: %s, one per Create message\n", run.ID, st.Path(), report.Plural(n, "order", "orders"))
 	} else {
 		fmt.Fprintf(e.stdout, "the same Create messages as run %s (%s): resuming it; nothing is ordered twice\n",
 			run.ID, run.CreatedAt.Local().Format("2006-01-02 15:04"))

@@ -134,7 +134,7 @@ func WriteValidationText(w io.Writer, res *importer.Result, sum *Summary) {
 	if res.Sheet != "" {
 		where += fmt.Sprintf(" (sheet %s)", res.Sheet)
 	}
-	fmt.Fprintf(w, "%s: %d rows, %d valid, %d invalid\n", where, res.Rows, res.ValidRows, res.InvalidRows)
+	fmt.Fprintf(w, "%s: %s, %d valid, %d invalid\n", where, Plural(res.Rows, "row", "rows"), res.ValidRows, res.InvalidRows)
 	for _, warn := range res.Warnings {
 		fmt.Fprintf(w, "note: %s\n", warn)
 	}

@@ -16,7 +16,7 @@ import (
 // visitors left out as ordered already, the orders and the first
 // report.MaxShown problems.
 func WritePlan(w io.Writer, res *importer.Result, r *Run) {
-	fmt.Fprintf(w, "%s: %d rows, %d valid, %d invalid\n", res.File, res.Rows, res.ValidRows, res.InvalidRows)
+	fmt.Fprintf(w, "%s: %s, %d valid, %d invalid\n", res.File, report.Plural(res.Rows, "row", "rows"), res.ValidRows, res.InvalidRows)
 	for _, warn := range res.Warnings {
 		fmt.Fprintf(w, "note: %s\n", warn)
 	}
