@@ -13,32 +13,36 @@ import (
 // encoding/json.
 func appendPlannedOrder(dst []byte, o *PlannedOrder) ([]byte, error) {
 	start := len(dst)
-	const field = "\n      \""
 	ok := true
-	str := func(name, v string) {
-		dst = append(dst, field...)
+	// key starts a field: a comma after the one before, a new line, the
+	// indent, the name.
+	key := func(name string) {
+		if dst[len(dst)-1] != '{' {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, "\n      \""...)
 		dst = append(dst, name...)
 		dst = append(dst, `": `...)
+	}
+	str := func(name, v string) {
+		key(name)
 		dst, ok = appendJSONString(dst, v, ok)
 	}
 	tm := func(name string, t time.Time) {
-		dst = append(dst, field...)
-		dst = append(dst, name...)
-		dst = append(dst, `": "`...)
+		key(name)
 		if y := t.Year(); y < 0 || y > 9999 {
 			ok = false
 			return
 		}
+		dst = append(dst, '"')
 		dst = t.AppendFormat(dst, time.RFC3339Nano)
 		dst = append(dst, '"')
 	}
 	dst = append(dst, '{')
 	str("key", o.Key)
-	dst = append(dst, ',')
 	str("customer_reference", o.CustomerReference)
-	dst = append(dst, ',')
 	str("ibx", o.IBX)
-	dst = append(dst, ","+field+`cages": `...)
+	key("cages")
 	switch {
 	case o.Cages == nil:
 		dst = append(dst, "null"...)
@@ -56,26 +60,19 @@ func appendPlannedOrder(dst []byte, o *PlannedOrder) ([]byte, error) {
 		dst = append(dst, "\n      ]"...)
 	}
 	if o.Cabinet != "" {
-		dst = append(dst, ',')
 		str("cabinet", o.Cabinet)
 	}
 	if o.Account != "" {
-		dst = append(dst, ',')
 		str("account", o.Account)
 	}
-	dst = append(dst, ',')
 	tm("start", o.Start)
-	dst = append(dst, ',')
 	tm("end", o.End)
-	dst = append(dst, ',')
 	str("zone", o.Zone)
-	dst = append(dst, ',')
 	str("local_start", o.LocalStart)
-	dst = append(dst, ',')
 	str("local_end", o.LocalEnd)
-	dst = append(dst, ","+field+`open_cabinet": `...)
+	key("open_cabinet")
 	dst = strconv.AppendBool(dst, o.OpenCabinet)
-	dst = append(dst, ","+field+`visitors": `...)
+	key("visitors")
 	dst = strconv.AppendInt(dst, int64(o.Visitors), 10)
 	dst = append(dst, "\n    }"...)
 	if ok {
