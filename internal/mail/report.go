@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/wvbatch/wvbatch/internal/roster"
 	"github.com/wvbatch/wvbatch/templates"
 )
 
@@ -62,7 +63,7 @@ type ReportOrder struct {
 func (o *ReportOrder) SetWindow(start, end time.Time, zone string) {
 	loc := time.UTC
 	if zone != "" {
-		if l, err := time.LoadLocation(zone); err == nil {
+		if l, err := roster.Location(zone); err == nil {
 			loc = l
 		}
 	}

@@ -138,7 +138,7 @@ func NewRunSummary(run runstore.Run, orders []runstore.Order, rows []runstore.Ro
 	}
 	for _, o := range orders {
 		zone, _ := roster.MetroZone(o.IBX)
-		loc, err := time.LoadLocation(zone)
+		loc, err := roster.Location(zone)
 		if err != nil {
 			loc = time.UTC
 		}

@@ -146,3 +146,21 @@ func FuzzParseWall(f *testing.F) {
 		}
 	})
 }
+
+// TestLocationLoadsOnce gives the same location for a zone every time, and
+// refuses the names that would mean the machine's zone.
+func TestLocationLoadsOnce(t *testing.T) {
+	a, err := Location("Europe/Amsterdam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Location("Europe/Amsterdam")
+	if err != nil || a != b {
+		t.Fatalf("second load: %p, %v; first %p", b, err, a)
+	}
+	for _, bad := range []string{"", "Local", "Mars/Olympus"} {
+		if _, err := Location(bad); err == nil {
+			t.Errorf("Location(%q) gave no error", bad)
+		}
+	}
+}

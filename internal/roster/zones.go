@@ -41,6 +41,14 @@ func MetroZone(ibx string) (string, bool) {
 	return z, ok
 }
 
+// zones are the locations Location has loaded.
+var zones zoneCache
+
+// Location is time.LoadLocation for an IANA zone name, loaded once per
+// process: a report of thousands of orders asks for the same few zones
+// thousands of times. "" and "Local" are refused.
+func Location(name string) (*time.Location, error) { return zones.load(name) }
+
 // zoneCache holds loaded locations; time.LoadLocation parses the embedded
 // database on every call.
 type zoneCache struct {
