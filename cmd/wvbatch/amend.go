@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -106,19 +107,13 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 	} else if err != nil {
 		return err
 	}
-	nowText := o.now
-	if nowText == "" {
-		nowText = set.Now
+	now, err := parseNowPtr(cmp.Or(o.now, set.Now))
+	if err != nil {
+		return err
+	} else if now == nil {
+		t := e.now()
+		now = &t
 	}
-	now := e.now()
-	if nowText != "" {
-		t, err := parseNowPtr(nowText)
-		if err != nil {
-			return err
-		}
-		now = *t
-	}
-
 	// With --json, stdout carries the report alone.
 	say := e.stdout
 	if o.run.json {
@@ -134,27 +129,10 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 		return err
 	}
 	p := o.run.pipeline(e, st)
-	a, created, err := p.StartAmendment(run.ID, req, now, o.again)
-	var re *runstore.RefusedError
-	switch {
-	case errors.Is(err, submit.ErrNoAmendment):
-		return usageErr(err, "say what to change: --open-cabinet true, --notify-contact USERNAME, or 'wvbatch reschedule RUN --shift 24h'")
-	case errors.As(err, &re):
-		return usageErr(err, "nothing was sent; change the request and run it again")
-	case errors.Is(err, runstore.ErrAmendRepeated):
-		return usageErr(err, "nothing was sent; add --again to shift the orders once more")
-	case errors.Is(err, runstore.ErrAmendUnfinished):
-		return usageErr(err, fmt.Sprintf("or finish it with 'wvbatch amend %s'", run.ID))
-	case err != nil:
+	a, err := o.record(p, run, req, now, say)
+	if err != nil {
 		return err
-	case req == nil:
-		fmt.Fprintf(say, "finishing amendment %d of run %s: %s\n", a.N, run.ID, a.Request)
-	case created:
-		fmt.Fprintf(say, "amendment %d of run %s recorded: %s\n", a.N, run.ID, a.Request)
-	default:
-		fmt.Fprintf(say, "amendment %d of run %s (%s) was not finished: carrying on; no order is changed twice\n", a.N, run.ID, a.Request)
 	}
-
 	conn := o.run.api.runConn(ctx, e, run, set, nil)
 	defer conn.close()
 	out, err := p.Amend(ctx, run.ID, a, conn.connect, o.settle)
@@ -162,6 +140,38 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 		return err
 	}
 	auditAmendment(e, o.cmd, out.Report, out.Stopped)
+	return o.printAmended(ctx, e, run.ID, out)
+}
+
+// record records the amendment asked for (req; nil finishes an unfinished
+// one) and says so; a refused change is a usage error.
+func (o *amendOptions) record(p *submit.Pipeline, run runstore.Run, req *runstore.AmendRequest, now *time.Time, say io.Writer) (runstore.Amendment, error) {
+	a, created, err := p.StartAmendment(run.ID, req, *now, o.again)
+	var re *runstore.RefusedError
+	switch {
+	case errors.Is(err, submit.ErrNoAmendment):
+		return a, usageErr(err, "say what to change: --open-cabinet true, --notify-contact USERNAME, or 'wvbatch reschedule RUN --shift 24h'")
+	case errors.As(err, &re):
+		return a, usageErr(err, "nothing was sent; change the request and run it again")
+	case errors.Is(err, runstore.ErrAmendRepeated):
+		return a, usageErr(err, "nothing was sent; add --again to shift the orders once more")
+	case errors.Is(err, runstore.ErrAmendUnfinished):
+		return a, usageErr(err, fmt.Sprintf("or finish it with 'wvbatch amend %s'", run.ID))
+	case err != nil:
+		return a, err
+	case req == nil:
+		fmt.Fprintf(say, "finishing amendment %d of run %s: %s\n", a.N, run.ID, a.Request)
+	case created:
+		fmt.Fprintf(say, "amendment %d of run %s recorded: %s\n", a.N, run.ID, a.Request)
+	default:
+		fmt.Fprintf(say, "amendment %d of run %s (%s) was not finished: carrying on; no order is changed twice\n", a.N, run.ID, a.Request)
+	}
+	return a, nil
+}
+
+// printAmended prints what an amendment did (as JSON with --json) and the
+// run's report, and maps it to the command's error.
+func (o *amendOptions) printAmended(ctx context.Context, e *env, runID string, out *submit.AmendOutcome) error {
 	rep := out.Report
 	if o.run.json {
 		if err := writeJSON(e.stdout, rep); err != nil {
@@ -179,7 +189,7 @@ func runAmend(ctx context.Context, o amendOptions, e *env) error {
 		return err
 	}
 	if out.Stopped != nil {
-		fmt.Fprintf(e.stderr, "run it again to finish: wvbatch amend %s\n", run.ID)
+		fmt.Fprintf(e.stderr, "run it again to finish: wvbatch amend %s\n", runID)
 		if ctx.Err() != nil {
 			return &cliError{code: exitFailure, err: errors.New("interrupted: updates in flight were recorded")}
 		}
