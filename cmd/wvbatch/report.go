@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -58,14 +57,6 @@ func (m cliMailer) Send(ctx context.Context, to []string, d mail.ReportData, fil
 		return "", err
 	}
 	return cfg.Outbox, mail.Send(ctx, cfg, msg)
-}
-
-// sendReport sends a report email now, with two minutes to do it; outbox
-// is the folder it was written to instead, for a file:// URL.
-func sendReport(e *env, f mailFlags, to []string, d mail.ReportData, files report.Files) (outbox string, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	return cliMailer{e, f}.Send(ctx, to, d, files)
 }
 
 // printOutcome prints a run's report (as JSON with asJSON), the parts of

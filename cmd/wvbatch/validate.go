@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -71,9 +72,6 @@ func runValidate(ctx context.Context, o validateOptions, e *env) error {
 		Read:  o.roster.readOptions(),
 		Check: check,
 		Order: o.roster.orderFields(),
-		// The summary needs each order's visitor count, not its visitors:
-		// a roster of a million rows fits in a few hundred MB.
-		CountOnly: true,
 	}
 	// The run id and references are those submit gives the roster at the
 	// endpoint the flags, environment and config file name; settings that
@@ -91,42 +89,36 @@ func runValidate(ctx context.Context, o validateOptions, e *env) error {
 			return apiErr(err)
 		}
 	}
-	res, err := importer.Import(ctx, opt)
+	// The summary needs each order's visitor count, not its visitors: a
+	// roster of a million rows fits in a few hundred MB.
+	v, err := submit.Validate(ctx, opt, func(runID string) string {
+		return cmp.Or(o.reportDir, filepath.Join(stateDir(e.getenv), "reports", runID))
+	})
 	if err != nil {
 		return apiErr(err)
 	}
-	sum := report.NewSummary(res)
-	dir := o.reportDir
-	if dir == "" {
-		dir = filepath.Join(stateDir(e.getenv), "reports", res.RunID)
-	}
-	files := report.WriteFiles(report.FilesInput{
-		Dir: dir, Workbook: report.ValidationWorkbook(res), Errors: res.Errors, Summary: sum,
-	})
-	files.WriteProblems(e.stderr, "")
+	v.Files.WriteProblems(e.stderr, "")
 	if o.json {
-		if err := sum.WriteJSON(e.stdout); err != nil {
+		if err := v.Summary.WriteJSON(e.stdout); err != nil {
 			return err
 		}
 	} else {
-		report.WriteValidationText(e.stdout, res, sum)
+		report.WriteValidationText(e.stdout, v.Import, v.Summary)
 		fmt.Fprintln(e.stdout)
-		files.WriteText(e.stdout)
+		v.Files.WriteText(e.stdout)
 	}
-	if to := res.Order.ReportEmails; len(to) > 0 {
-		o.mail.configPath = configPathFunc(e, o.api.configFile)
-		d := report.ValidationMailData(res)
-		outbox, err := sendReport(e, o.mail, to, d, files)
-		switch {
-		case err != nil:
-			fmt.Fprintf(e.stderr, "wvbatch: the report was not emailed to %s: %v\nhint: %s\n", strings.Join(to, ", "), err, mail.Hint(err))
-		case outbox != "":
-			fmt.Fprintf(e.stderr, "report email to %s written to the outbox %s\n", strings.Join(to, ", "), outbox)
-		default:
-			fmt.Fprintf(e.stderr, "report emailed to %s: %q\n", strings.Join(to, ", "), mail.Subject(d))
-		}
+	o.mail.configPath = configPathFunc(e, o.api.configFile)
+	to, outbox, err := v.Email(cliMailer{e, o.mail})
+	switch {
+	case len(to) == 0:
+	case err != nil:
+		fmt.Fprintf(e.stderr, "wvbatch: the report was not emailed to %s: %v\nhint: %s\n", strings.Join(to, ", "), err, mail.Hint(err))
+	case outbox != "":
+		fmt.Fprintf(e.stderr, "report email to %s written to the outbox %s\n", strings.Join(to, ", "), outbox)
+	default:
+		fmt.Fprintf(e.stderr, "report emailed to %s: %q\n", strings.Join(to, ", "), mail.Subject(report.ValidationMailData(v.Import)))
 	}
-	if res.InvalidRows > 0 || len(res.OrderErrors) > 0 {
+	if v.Failed() {
 		return errRowsFailed
 	}
 	return nil

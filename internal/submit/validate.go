@@ -1,0 +1,52 @@
+package submit
+
+import (
+	"context"
+	"time"
+
+	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/report"
+)
+
+// Validation is a roster checked and planned without ordering, with its
+// report.
+type Validation struct {
+	Import  *importer.Result
+	Summary *report.Summary
+	Files   report.Files
+}
+
+// Validate imports a roster (opt, counting each order's visitors only) and
+// writes its report (annotated workbook, errors CSV, summary.json) to the
+// folder dir names for its run id. Report files that could not be written
+// are in Files.Problems, never an error.
+func Validate(ctx context.Context, opt importer.Options, dir func(runID string) string) (*Validation, error) {
+	opt.CountOnly = true
+	res, err := importer.Import(ctx, opt)
+	if err != nil {
+		return nil, err
+	}
+	v := &Validation{Import: res, Summary: report.NewSummary(res)}
+	v.Files = report.WriteFiles(report.FilesInput{
+		Dir: dir(res.RunID), Workbook: report.ValidationWorkbook(res), Errors: res.Errors, Summary: v.Summary,
+	})
+	return v, nil
+}
+
+// Email sends the report to the roster's report emails, if it names any,
+// with two minutes to do it: to are the recipients (none: nothing was
+// sent), outbox the folder it was written to instead of sent.
+func (v *Validation) Email(m Mailer) (to []string, outbox string, err error) {
+	to = v.Import.Order.ReportEmails
+	if len(to) == 0 {
+		return nil, "", nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	outbox, err = m.Send(ctx, to, report.ValidationMailData(v.Import), v.Files)
+	return to, outbox, err
+}
+
+// Failed reports whether some rows, or the order-level fields, need
+// fixing.
+func (v *Validation) Failed() bool { return v.Import.InvalidRows > 0 || len(v.Import.OrderErrors) > 0 }

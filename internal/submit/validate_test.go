@@ -1,0 +1,54 @@
+package submit
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/mail"
+	"github.com/wvbatch/wvbatch/internal/roster"
+)
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	check := roster.CheckConfig{Now: func() time.Time { return benchStart }}
+	v, err := Validate(t.Context(), importer.Options{Path: "../../samples/contractors-with-errors.csv", Check: check},
+		func(runID string) string { return filepath.Join(dir, runID) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Failed() || v.Import.InvalidRows == 0 || v.Summary.Orders == 0 || v.Files.Dir != filepath.Join(dir, v.Import.RunID) {
+		t.Errorf("validation: %d invalid rows, %d orders, report in %s", v.Import.InvalidRows, v.Summary.Orders, v.Files.Dir)
+	}
+	for _, p := range []string{v.Files.ErrorsCSV, v.Files.Summary} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("report file: %v", err)
+		}
+	}
+	if to, _, err := v.Email(nil); to != nil || err != nil {
+		t.Errorf("a roster without report emails was emailed: %v, %v", to, err)
+	}
+	outbox := filepath.Join(dir, "outbox")
+	cfg, err := mail.ParseURL("file://" + outbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.From = "wvbatch@example.com"
+	v.Import.Order.ReportEmails = []string{"ann@example.com"}
+	to, got, err := v.Email(outboxMailer{cfg})
+	if err != nil || len(to) != 1 || got != outbox {
+		t.Fatalf("Email: %v, %q, %v", to, got, err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(outbox, "*.eml")); len(m) != 1 {
+		t.Errorf("%d emails in the outbox, want 1", len(m))
+	}
+
+	ok, err := Validate(t.Context(), importer.Options{Path: "../../samples/contractors.csv", Check: check},
+		func(string) string { return filepath.Join(dir, "ok") })
+	if err != nil || ok.Failed() {
+		t.Errorf("a clean roster: %v, failed %v", err, ok != nil && ok.Failed())
+	}
+}
