@@ -4,6 +4,9 @@
 // the store, so that a run is identified by (job, scheduled time) and is
 // never made twice.
 //
-// What a run does is the caller's (RunFunc): the command line runs it the
-// way a manual submit runs.
+// What a run does is the caller's (RunFunc). PipelineRunner is the one
+// the command line and the web server use: a job's run goes through the
+// run pipeline (submit.Pipeline) the way a manual submit goes. The package
+// also lists the jobs, their states and next times for people (List,
+// WriteCheck, NextTimes).
 package scheduler

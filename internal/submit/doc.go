@@ -33,6 +33,13 @@
 //	out, err := p.Execute(ctx, prep, client)
 //	// out.Summary, out.Files, out.Mail, out.Stopped
 //
+// Around the pipeline: RunsAt, RunView and Status are the runs list and a
+// run's status document; CancelPlan and CancelOrders cancel chosen orders;
+// AmendRequest checks a change asked of placed orders; Validate checks a
+// roster without ordering; Prune and Retention remove the personal data of
+// runs that ended long ago. WritePlan, PlaceQuestion and the WriteText
+// methods are their text for people.
+//
 // # Orders and errors
 //
 // NewRun turns an import into a run (Request builds each order's work visit
