@@ -8,10 +8,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/progress"
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/submit"
@@ -267,7 +267,7 @@ func (f *runFlags) pipeline(e *env, st *runstore.Store) *submit.Pipeline {
 		Store: st, Open: func() (*runstore.Store, error) { return store.open(e) }, Concurrency: f.concurrency, Logger: e.log,
 		ReportDir: func(string) string { return dir },
 		Mailer:    cliMailer{e, f.mail}, Notify: f.mail.notify,
-		Hooks: submit.Hooks{Progress: progressHook(e)},
+		Hooks: submit.Hooks{Progress: progress.Hook(e.stderr, isTerminal(e.stderr), e.log)},
 		Tune:  e.tuneRun,
 	}
 }
@@ -296,76 +296,4 @@ func ranRun(ctx context.Context, e *env, o *submit.Outcome, err error, asJSON bo
 		return apiErr(o.Stopped)
 	}
 	return rerr
-}
-
-// progressHook shows each run's progress: a bar on a terminal, log lines
-// otherwise.
-func progressHook(e *env) func(runstore.Run, queue.Tally, bool) {
-	var p *progress
-	return func(run runstore.Run, t queue.Tally, done bool) {
-		if p == nil || p.run != run.ID {
-			p = newProgress(e, run)
-		}
-		if done {
-			p.finish(t)
-			p = nil
-			return
-		}
-		p.update(t)
-	}
-}
-
-// progress shows a run's progress: a bar on a terminal, log lines otherwise.
-type progress struct {
-	e    *env
-	run  string
-	m    meter
-	last time.Time
-	bar  *bar
-}
-
-// ordersDone counts the orders of a tally that are done with.
-func ordersDone(t queue.Tally) int { return t.Submitted + t.Rejected + t.Cancelled }
-
-func newProgress(e *env, run runstore.Run) *progress {
-	total := 0
-	for _, n := range run.Orders {
-		total += n
-	}
-	base := run.Orders[runstore.Submitted] + run.Orders[runstore.Rejected] + run.Orders[runstore.Cancelled]
-	p := &progress{e: e, run: run.ID, m: meter{total: total, base: base, start: time.Now()}}
-	if isTerminal(e.stderr) {
-		p.bar = newBar(e.stderr, p.m, time.Now)
-	}
-	return p
-}
-
-func (p *progress) update(t queue.Tally) {
-	done := ordersDone(t)
-	if p.bar != nil {
-		p.bar.set(done, t.Rejected)
-		return
-	}
-	now := time.Now()
-	if now.Sub(p.last) < time.Second && done != p.m.total {
-		return
-	}
-	p.last = now
-	p.log(t, now).Msg("progress")
-}
-
-// log is a progress log line of t at now.
-func (p *progress) log(t queue.Tally, now time.Time) *zerolog.Event {
-	done := ordersDone(t)
-	return p.e.log.Info().Str("run", p.run).Int("orders_done", done).Int("orders_total", p.m.total).Int("rejected", t.Rejected).
-		Int("retries", t.Retries).Float64("orders_per_s", p.m.rate(done, now))
-}
-
-// finish shows where the run ended: the bar, or a last log line.
-func (p *progress) finish(t queue.Tally) {
-	if p.bar != nil {
-		p.bar.finish(ordersDone(t), t.Rejected)
-		return
-	}
-	p.log(t, time.Now()).Bool("stopped", ordersDone(t) < p.m.total).Msg("progress: the run ended")
 }
