@@ -1,11 +1,11 @@
 package emg
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
+
+	"github.com/wvbatch/wvbatch/internal/report"
 )
 
 // WritePlan writes, for people, what the batch holds: how many messages of
@@ -52,19 +52,5 @@ func WriteResults(w io.Writer, results []Result) {
 // SaveResults writes the results as JSON to messages.json in dir, making
 // the folder, and returns the file's path.
 func SaveResults(dir string, results []Result) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("report folder: %w", err)
-	}
-	path := filepath.Join(dir, "messages.json")
-	f, err := os.Create(path)
-	if err != nil {
-		return "", fmt.Errorf("report: %w", err)
-	}
-	enc := json.NewEncoder(f)
-	enc.SetIndent("", "  ")
-	err = enc.Encode(results)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return path, err
+	return report.WriteJSONFile(dir, "messages.json", results)
 }

@@ -86,17 +86,23 @@ func AmendmentReportName(n int) string { return fmt.Sprintf("amendment-%d.json",
 // Write writes the report into dir (created if need be) and returns its
 // path.
 func (r *AmendmentReport) Write(dir string) (string, error) {
+	return WriteJSONFile(dir, AmendmentReportName(r.Amendment), r)
+}
+
+// WriteJSONFile writes v as indented JSON to the file name in dir (created
+// if need be) and returns its path.
+func WriteJSONFile(dir, name string, v any) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("report folder: %w", err)
 	}
-	path := filepath.Join(dir, AmendmentReportName(r.Amendment))
+	path := filepath.Join(dir, name)
 	f, err := os.Create(path)
 	if err != nil {
 		return "", fmt.Errorf("report: %w", err)
 	}
 	enc := json.NewEncoder(f)
 	enc.SetIndent("", "  ")
-	err = enc.Encode(r)
+	err = enc.Encode(v)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
