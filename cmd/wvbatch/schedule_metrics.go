@@ -20,26 +20,11 @@ func (r *jobRunner) measured(ctx context.Context, st *runstore.Store, job *sched
 	res := r.run(ctx, st, job, at)
 	m.RunFinished(res.Outcome, r.e.now())
 	if m != nil {
-		if byState, err := ordersByState(st); err == nil {
+		if byState, err := st.OrdersByState(); err == nil {
 			m.Orders(byState)
 		}
 	}
 	return res
-}
-
-// ordersByState counts the store's orders by state.
-func ordersByState(st *runstore.Store) (map[string]int, error) {
-	runs, err := st.Runs()
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]int{}
-	for _, r := range runs {
-		for s, n := range r.Orders {
-			out[string(s)] += n
-		}
-	}
-	return out, nil
 }
 
 // serveMetrics serves /metrics and /healthz on addr until ctx ends, with

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -182,15 +180,7 @@ Exit status: 0 restored, 1 the backup does not check or cannot be copied,
 
 // notTheStore refuses a backup file that is the store itself.
 func notTheStore(e *env, f *storeFlag, file string) error {
-	a, err1 := filepath.Abs(file)
-	b, err2 := filepath.Abs(f.resolve(e))
-	same := err1 == nil && err2 == nil && a == b
-	if fa, err := os.Stat(file); err == nil {
-		if fb, err := os.Stat(f.resolve(e)); err == nil && os.SameFile(fa, fb) {
-			same = true
-		}
-	}
-	if same {
+	if runstore.IsStoreFile(file, f.resolve(e)) {
 		return usageErr(fmt.Errorf("%s is the store itself", file), "name another file for the backup, e.g. wvbatch-$(date +%F).db")
 	}
 	return nil

@@ -3,6 +3,8 @@ package runstore
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 )
 
 // RunIDError is a run id that names no run of the store, or is the start
@@ -45,4 +47,35 @@ func (s *Store) FindRun(id string) (Run, error) {
 		return r, &RunIDError{ID: id, Path: s.Path()}
 	}
 	return r, &RunIDError{ID: id, Path: s.Path(), Ambiguous: true}
+}
+
+// IsStoreFile reports whether file is the store at path: the same path, or
+// the same file by another name (a link).
+func IsStoreFile(file, path string) bool {
+	a, err1 := filepath.Abs(file)
+	b, err2 := filepath.Abs(path)
+	if err1 == nil && err2 == nil && a == b {
+		return true
+	}
+	fa, err := os.Stat(file)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(path)
+	return err == nil && os.SameFile(fa, fb)
+}
+
+// OrdersByState counts the orders of every run of the store by state.
+func (s *Store) OrdersByState() (map[string]int, error) {
+	runs, err := s.Runs()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, r := range runs {
+		for st, n := range r.Orders {
+			out[string(st)] += n
+		}
+	}
+	return out, nil
 }

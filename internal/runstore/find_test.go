@@ -2,6 +2,7 @@ package runstore
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -31,5 +32,36 @@ func TestFindRun(t *testing.T) {
 		if _, err := st.FindRun(id); !errors.As(err, &ie) || ie.Ambiguous || err.Error() != "no run "+id+" in "+st.Path() {
 			t.Errorf("FindRun(%q): %v", id, err)
 		}
+	}
+}
+
+func TestIsStoreFileAndOrdersByState(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "wvbatch.db")
+	st, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	link := filepath.Join(dir, "link.db")
+	if err := os.Symlink(path, link); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]bool{path: true, filepath.Join(dir, ".", "wvbatch.db"): true, link: true, filepath.Join(dir, "backup.db"): false} {
+		if got := IsStoreFile(file, path); got != want {
+			t.Errorf("IsStoreFile(%s) = %v, want %v", file, got, want)
+		}
+	}
+	spec := func(key string) OrderSpec { return OrderSpec{Key: key, Reference: "ref-" + key, Body: []byte(`{}`)} }
+	if _, err := st.CreateRun(Run{ID: "r1", File: "a.csv", Endpoint: "sandbox"}, []OrderSpec{spec("k1"), spec("k2")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateRun(Run{ID: "r2", File: "b.csv", Endpoint: "sandbox"}, []OrderSpec{spec("k3")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.OrdersByState()
+	if err != nil || len(got) != 1 || got[string(Planned)] != 3 {
+		t.Errorf("OrdersByState = %v, %v; want 3 planned", got, err)
 	}
 }
