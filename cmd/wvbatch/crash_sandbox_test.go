@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -130,29 +131,49 @@ func TestCrashSafetyInProcessSandbox(t *testing.T) {
 // or a reference held twice.
 func heldInState(t *testing.T, path string) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return map[string]string{}
+	held, refs := map[string]string{}, map[string]string{} // reference → id, id → reference
+	hold := func(o sandbox.Order, from string) {
+		if ref, ok := refs[o.ID]; ok && ref != o.CustomerReferenceID {
+			t.Fatalf("%s: order id %s handed out twice (%s and %s)", from, o.ID, ref, o.CustomerReferenceID)
+		}
+		if id := held[o.CustomerReferenceID]; id != "" && id != o.ID {
+			t.Fatalf("%s: reference %s held twice (%s and %s)", from, o.CustomerReferenceID, id, o.ID)
+		}
+		refs[o.ID], held[o.CustomerReferenceID] = o.CustomerReferenceID, o.ID
 	}
-	if err != nil {
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
-	var st struct {
-		Orders []sandbox.Order `json:"orders"`
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	held, ids := map[string]string{}, map[string]bool{}
-	for _, o := range st.Orders {
-		if ids[o.ID] {
-			t.Fatalf("order id %s held twice", o.ID)
+	if err == nil {
+		var st struct {
+			Orders []sandbox.Order `json:"orders"`
 		}
-		ids[o.ID] = true
-		if held[o.CustomerReferenceID] != "" {
-			t.Fatalf("reference %s held twice (%s and %s)", o.CustomerReferenceID, held[o.CustomerReferenceID], o.ID)
+		if err := json.Unmarshal(b, &st); err != nil {
+			t.Fatalf("%s: %v", path, err)
 		}
-		held[o.CustomerReferenceID] = o.ID
+		for _, o := range st.Orders {
+			if _, ok := refs[o.ID]; ok {
+				t.Fatalf("%s: order id %s held twice", path, o.ID)
+			}
+			hold(o, path)
+		}
+	}
+	// The journal's changes since the file was written whole; a last
+	// line a kill cut short was never answered.
+	b, err = os.ReadFile(path + ".log")
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	for i, line := range bytes.SplitAfter(b, []byte("\n")) {
+		if !bytes.HasSuffix(line, []byte("\n")) {
+			break
+		}
+		var o sandbox.Order
+		if err := json.Unmarshal(line, &o); err != nil {
+			t.Fatalf("%s.log line %d: %v", path, i+1, err)
+		}
+		hold(o, path+".log")
 	}
 	return held
 }

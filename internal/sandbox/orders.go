@@ -146,6 +146,7 @@ func (s *Server) SetOrderStatus(id, status string) error {
 	if !ok {
 		return fmt.Errorf("sandbox: no order %s", id)
 	}
+	s.changed(o)
 	now := s.now()
 	o.Status, o.Updated = status, now
 	if status == StatusClosed {
@@ -252,6 +253,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, t tokenInf
 	o.ID = "1-" + strconv.FormatInt(s.nextID, 10)
 	s.orders[o.ID] = o
 	s.list = append(s.list, o)
+	s.changed(o)
 	if s.created != nil {
 		close(s.created)
 		s.created = nil
@@ -415,6 +417,7 @@ func (s *Server) handlePatch(w http.ResponseWriter, r *http.Request, t tokenInfo
 	if o == nil {
 		return
 	}
+	s.changed(o)
 	start, end := o.VisitStart, o.VisitEnd
 	if probs == nil && b.Details != nil {
 		startChanged, endChanged := false, false
@@ -484,6 +487,7 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request, _ tokenInf
 	if o == nil {
 		return
 	}
+	s.changed(o)
 	if len(probs) > 0 {
 		s.writeError(w, http.StatusBadRequest, CodeMissingProperties, "", probs...)
 		return

@@ -91,14 +91,17 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 
 // StartFile makes a sandbox of cfg that keeps its orders in the file
 // statePath ("" for none) and serves it on a free local port. What the file
-// holds is loaded first (a file that cannot be read is a
-// *StateFileError), and every change is saved before it is answered, so a
-// kill loses no order a client heard of. stop stops the server and saves
-// the state once more, telling warn (when set) if that fails. A refused cfg is a
+// and its journal (statePath + ".log") hold is loaded first (a file that
+// cannot be read is a *StateFileError), and every change is appended to the
+// journal and synced before it is answered, so a kill loses no order a
+// client heard of. stop stops the server and writes the state file whole
+// once more, telling warn (when set) if that fails. A refused cfg is a
 // *ConfigError.
 func StartFile(cfg Config, statePath string, warn func(error)) (srv *Server, url string, stop func(), err error) {
+	var j *journal
 	if statePath != "" {
-		cfg.Persist = func(s *Server) error { return s.SaveStateFile(statePath) }
+		j = &journal{path: journalPath(statePath)}
+		cfg.Persist = j.save
 	}
 	if srv, err = New(cfg); err != nil {
 		return nil, "", nil, &ConfigError{Err: err}
@@ -107,19 +110,31 @@ func StartFile(cfg Config, statePath string, warn func(error)) (srv *Server, url
 		if err := srv.LoadStateFile(statePath); err != nil {
 			return nil, "", nil, &StateFileError{Path: statePath, Err: err}
 		}
+		if err := srv.ReplayJournal(j.path); err != nil {
+			return nil, "", nil, &StateFileError{Path: j.path, Err: err}
+		}
+		if err := j.compact(srv, statePath); err != nil {
+			return nil, "", nil, &StateFileError{Path: statePath, Err: err}
+		}
 	}
 	url, halt, err := srv.Start("127.0.0.1:0")
 	if err != nil {
+		if j != nil {
+			j.close()
+		}
 		return nil, "", nil, err
 	}
 	stop = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = halt(ctx)
-		if statePath != "" {
-			if err := srv.SaveStateFile(statePath); err != nil && warn != nil {
+		if j != nil {
+			srv.persistMu.Lock()
+			defer srv.persistMu.Unlock()
+			if err := j.compact(srv, statePath); err != nil && warn != nil {
 				warn(err)
 			}
+			j.close()
 		}
 	}
 	return srv, url, stop, nil

@@ -129,6 +129,7 @@ type Server struct {
 	list     []*order // in creation order
 	nextID   int64
 	created  chan struct{} // closed (and replaced) when an order is created
+	dirty    []*order      // changed since Config.Persist last took them (changes)
 
 	faultMu  sync.Mutex
 	faultRNG *rand.Rand

@@ -28,6 +28,18 @@ type savedOrder struct {
 	Closed        time.Time    `json:"closed,omitzero"`
 }
 
+// saved is what the state keeps of o.
+func (o *order) saved() savedOrder {
+	return savedOrder{Order: o.Order, Description: o.description, AccountName: o.accountName,
+		OrderingUser: o.orderingUser, TechnicalUser: o.technicalUser, Technical: o.technical, Closed: o.closed}
+}
+
+// order is the order so keeps.
+func (so *savedOrder) order() *order {
+	return &order{Order: so.Order, description: so.Description, accountName: so.AccountName,
+		orderingUser: so.OrderingUser, technicalUser: so.TechnicalUser, technical: so.Technical, closed: so.Closed}
+}
+
 const stateVersion = 1
 
 // SaveState writes the orders the sandbox holds, so that a sandbox started
@@ -38,8 +50,7 @@ func (s *Server) SaveState(w io.Writer) error {
 	s.ordersMu.RLock()
 	st := state{Version: stateVersion, NextID: s.nextID, Orders: make([]savedOrder, 0, len(s.list))}
 	for _, o := range s.list {
-		st.Orders = append(st.Orders, savedOrder{Order: o.Order, Description: o.description, AccountName: o.accountName,
-			OrderingUser: o.orderingUser, TechnicalUser: o.technicalUser, Technical: o.technical, Closed: o.closed})
+		st.Orders = append(st.Orders, o.saved())
 	}
 	s.ordersMu.RUnlock()
 	return json.NewEncoder(w).Encode(st)
@@ -61,8 +72,7 @@ func (s *Server) LoadState(r io.Reader) error {
 		if !orderIDRe.MatchString(so.ID) || orders[so.ID] != nil {
 			return fmt.Errorf("sandbox state: bad or repeated order id %q", so.ID)
 		}
-		o := &order{Order: so.Order, description: so.Description, accountName: so.AccountName,
-			orderingUser: so.OrderingUser, technicalUser: so.TechnicalUser, technical: so.Technical, closed: so.Closed}
+		o := so.order()
 		orders[o.ID] = o
 		list = append(list, o)
 	}
