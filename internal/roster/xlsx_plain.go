@@ -1,6 +1,9 @@
 package roster
 
-import "bytes"
+import (
+	"bytes"
+	"sync/atomic"
+)
 
 // Most rows of a large worksheet are written by a program in one plain
 // form: cells one after the other, each <c r=".." s=".." t=".."> holding
@@ -11,9 +14,9 @@ import "bytes"
 // other form (whitespace between elements, formulas, rich text, other
 // attributes, anything unexpected or damaged) is left to readRow.
 
-// plainRows turns the plain form's reading on; tests turn it off to
-// compare.
-var plainRows = true
+// tokensOnly turns the plain form's reading off; tests turn it on to
+// compare, while other readers may be reading.
+var tokensOnly atomic.Bool
 
 // maxPlainRow bounds the bytes of a row plainRow looks at; a longer row is
 // read token by token.

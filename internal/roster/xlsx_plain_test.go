@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-// plainMu serializes the tests that switch plainRows.
+// plainMu serializes the tests that switch tokensOnly.
 var plainMu sync.Mutex
 
 // readBoth reads a workbook the way the import does (Open) and the way a
@@ -84,9 +84,9 @@ func samePlainAndTokens(t testing.TB, path string) int {
 	t.Helper()
 	plainMu.Lock()
 	defer plainMu.Unlock()
-	plainRows = false
+	tokensOnly.Store(true)
 	want, n := readBoth(t, path)
-	plainRows = true
+	tokensOnly.Store(false)
 	if n != 0 {
 		t.Fatalf("%d rows read in the plain form with it turned off", n)
 	}

@@ -202,7 +202,7 @@ func cellType(t []byte) (int, bool) {
 
 // readRow reads the cells of the row just started.
 func (x *xlsxReader) readRow() error {
-	if plainRows && x.plainRow() {
+	if !tokensOnly.Load() && x.plainRow() {
 		x.plainN++
 		return nil
 	}
