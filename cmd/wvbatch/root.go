@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -20,6 +18,7 @@ import (
 	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/roster"
 	"github.com/wvbatch/wvbatch/internal/runstore"
+	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
 // Exit codes, as the README documents them.
@@ -250,33 +249,10 @@ func parseNow(s string, real func() time.Time) (func() time.Time, error) {
 }
 
 // apiErr turns errors from Equinix that a person must act on into one line
-// and a hint.
+// and a hint (see submit.ErrorHint).
 func apiErr(err error) error {
-	var ae *equinix.AuthError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ae) && ae.ReadyToken:
-		return &cliError{code: exitFailure, err: err,
-			hint: "the token in EQUINIX_API_TOKEN was refused: it may have expired; get a new one, or set EQUINIX_API_CLIENTID and EQUINIX_API_CLIENTSECRET so that wvbatch gets its own"}
-	case errors.As(err, &ae):
-		return &cliError{code: exitFailure, err: err,
-			hint: "check EQUINIX_API_CLIENTID and EQUINIX_API_CLIENTSECRET; no further attempt was made, as Equinix locks the account after 5 refused attempts"}
-	case errors.Is(err, queue.ErrGaveUp):
-		return &cliError{code: exitFailure, err: err,
-			hint: "Equinix could not be reached or kept failing; no order was rejected for it: once Equinix answers again (check the network, a proxy, " +
-				equinix.EnvEndpoint + "), resuming the run places what is left"}
-	case errors.As(err, new(*net.DNSError)):
-		return &cliError{code: exitFailure, err: err,
-			hint: "the endpoint's host name cannot be found: check the URL in --endpoint, " + equinix.EnvEndpoint +
-				" or the config file, and the network's name service; resume the run once it answers"}
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return &cliError{code: exitFailure, err: err,
-			hint: "nothing answers at the endpoint: check the URL and port in --endpoint, " + equinix.EnvEndpoint +
-				" or the config file (a sandbox server: is 'wvbatch sandbox --listen' running?); resume the run once it answers"}
-	case equinix.IsRetryable(err):
-		return &cliError{code: exitFailure, err: err,
-			hint: "Equinix did not answer or kept failing (a timeout, 429 or 5xx): not a verdict on the roster; run the same command again once it answers"}
+	if h := submit.ErrorHint(err); h != "" {
+		return &cliError{code: exitFailure, err: err, hint: h}
 	}
 	return err
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
 	"github.com/wvbatch/wvbatch/internal/importer"
-	"github.com/wvbatch/wvbatch/internal/queue"
 	"github.com/wvbatch/wvbatch/internal/report"
 	"github.com/wvbatch/wvbatch/internal/runstore"
 	"github.com/wvbatch/wvbatch/internal/submit"
@@ -36,32 +35,14 @@ func (c *apiConn) endpointName() string {
 	return equinix.NormalEndpoint(c.endpoint)
 }
 
-// where names the endpoint the connection orders at, and the user its
-// credentials log in as when Equinix's token answer names one (a token is
-// asked for now, unless the client holds a ready one). Refused credentials
-// are an error; an API that cannot be reached leaves the account unknown
-// (the run then counts every account's orders at the endpoint as its own,
-// never ordering twice), and the run meets the outage when it orders.
+// where names the endpoint and account the connection orders at (see
+// submit.Login).
 func (c *apiConn) where(ctx context.Context) (runstore.Where, error) {
 	if c.sandbox != nil {
 		return runstore.Where{Endpoint: "sandbox"}, nil
 	}
-	// The token request retries through an outage: say so.
-	watch := queue.RunConfig{Outage: c.client.Outage}
-	if c.tuneRun != nil {
-		c.tuneRun(&watch)
-	}
-	stopWatch := queue.WatchOutage(watch, c.log, nil)
-	user, err := c.client.Login(ctx)
-	stopWatch()
-	switch {
-	case err == nil:
-	case equinix.IsAuth(err), ctx.Err() != nil:
-		return runstore.Where{}, apiErr(err)
-	default:
-		c.log.Warn().Err(err).Msg("the account the credentials log in as is not known: the API did not answer")
-	}
-	return runstore.Where{Endpoint: c.endpointName(), Account: user}, nil
+	at, err := submit.Login(ctx, c.client, c.endpointName(), c.log, c.tuneRun)
+	return at, apiErr(err)
 }
 
 // whereOffline names the endpoint the flags, environment and config file
@@ -146,26 +127,11 @@ func parseNowPtr(s string) (*time.Time, error) {
 	return &t, nil
 }
 
-// followRun points the API flags where the run was ordered, unless the
-// command line or EQUINIX_API_ENDPOINT says otherwise (the pipeline then
-// refuses another endpoint, see submit.SameEndpoint). It says whether the
-// endpoint was named explicitly.
+// followRun points the API flags where the run was ordered (see
+// submit.FollowRun) and says whether the endpoint was named explicitly.
 func (f *apiFlags) followRun(e *env, run runstore.Run) (explicit bool) {
-	if f.sandbox || f.endpoint != "" {
-		return true
-	}
-	switch run.Endpoint {
-	case "sandbox":
-		f.sandbox = true
-	case "", runstore.EndpointUnknown:
-		return e.getenv("EQUINIX_API_ENDPOINT") != ""
-	default:
-		if e.getenv("EQUINIX_API_ENDPOINT") != "" {
-			return true
-		}
-		f.endpoint = run.Endpoint
-	}
-	return false
+	f.sandbox, f.endpoint, explicit = submit.FollowRun(run, f.sandbox, f.endpoint, e.getenv(equinix.EnvEndpoint))
+	return explicit
 }
 
 // resumeRun connects to where the run orders and submits what is left.
