@@ -79,7 +79,7 @@ func (r *jobRunner) run(ctx context.Context, st *runstore.Store, job *scheduler.
 			if err != nil {
 				return nil, where, nil, nil, err
 			}
-			conn := &lazyConn{ctx: ctx, e: e, f: &f.api, explicit: true}
+			conn := f.api.lazy(ctx, e, nil, true, nil)
 			return r.pipeline(st, f), where, conn.connect, conn.close, nil
 		},
 		Resume: func(ctx context.Context, st *runstore.Store, job *scheduler.Job, run runstore.Run) error {

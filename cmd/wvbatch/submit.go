@@ -101,7 +101,7 @@ func (o submitOptions) start(ctx context.Context, e *env) (*submitting, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &submitting{say: o.run.say(e), p: o.run.pipeline(e, nil), conn: &lazyConn{ctx: ctx, e: e, f: &o.run.api, now: o.roster.nowPtr(), explicit: true}}
+	s := &submitting{say: o.run.say(e), p: o.run.pipeline(e, nil), conn: o.run.api.lazy(ctx, e, o.roster.nowPtr(), true, nil)}
 	s.in = submit.Input{
 		Import:  importer.Options{Path: o.file, Read: o.roster.readOptions(), Check: check, Order: o.roster.orderFields()},
 		At:      at,
@@ -185,66 +185,45 @@ func prepareErr(err error) error {
 }
 
 // lazyConn connects to the API the flags name when the pipeline first
-// needs it, and closes what it opened.
-type lazyConn struct {
-	ctx  context.Context
-	e    *env
-	f    *apiFlags
-	now  *time.Time
-	conn *apiConn
-	at   runstore.Where
-	// explicit: the endpoint was named on the command line or in
-	// EQUINIX_API_ENDPOINT, not taken from a run's record.
-	explicit bool
-	// run, when set, is the run worked on: connect refuses to reach
-	// another endpoint than its own.
-	run *runstore.Run
-}
+// needs it (see submit.LazyConn).
+type lazyConn struct{ submit.LazyConn }
 
-// connect connects and logs in, learning the account the credentials log
-// in as (see apiConn.where).
-func (l *lazyConn) connect() (*submit.Conn, error) {
-	if l.conn == nil {
-		c, err := l.f.connect(l.e, l.now)
+// lazy is a lazyConn to where the flags point; explicit: the endpoint was
+// named on the command line or in EQUINIX_API_ENDPOINT, not taken from
+// run's record. With run set, connect refuses another endpoint than its own.
+func (f *apiFlags) lazy(ctx context.Context, e *env, now *time.Time, explicit bool, run *runstore.Run) *lazyConn {
+	return &lazyConn{submit.LazyConn{Run: run, Dial: func() (*submit.Conn, func(), error) {
+		c, err := f.connect(e, now)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		ctx := l.ctx
 		if ctx == nil {
 			ctx = context.Background()
 		}
 		at, err := c.where(ctx)
 		if err != nil {
 			c.close()
-			return nil, err
+			return nil, nil, err
 		}
-		l.conn, l.at = c, at
-	}
-	c := &submit.Conn{Client: l.conn.client, Endpoint: l.at.Endpoint, Account: l.at.Account, Explicit: l.explicit,
-		Preflight: l.conn.preflight}
-	if l.run != nil {
-		if err := submit.SameEndpoint(*l.run, c); err != nil {
-			return nil, endpointErr(err)
-		}
-	}
-	return c, nil
+		return &submit.Conn{Client: c.client, Endpoint: at.Endpoint, Account: at.Account, Explicit: explicit, Preflight: c.preflight}, c.close, nil
+	}}}
 }
 
+func (l *lazyConn) connect() (*submit.Conn, error) {
+	c, err := l.Connect()
+	return c, endpointErr(err)
+}
+
+func (l *lazyConn) close() { l.Close() }
+
 // runConn is a lazyConn to where run was ordered, unless the flags say
-// otherwise; its connect refuses another endpoint than the run's (see
-// submit.SameEndpoint), before anything is sent.
+// otherwise (see submit.FollowRun).
 func (f *apiFlags) runConn(ctx context.Context, e *env, run runstore.Run, set submit.Settings, now *time.Time) *lazyConn {
 	explicit := f.followRun(e, run)
 	if now == nil && set.Now != "" {
 		now, _ = parseNowPtr(set.Now)
 	}
-	return &lazyConn{ctx: ctx, e: e, f: f, now: now, explicit: explicit, run: &run}
-}
-
-func (l *lazyConn) close() {
-	if l.conn != nil {
-		l.conn.close()
-	}
+	return f.lazy(ctx, e, now, explicit, &run)
 }
 
 func abs(p string) string {

@@ -86,3 +86,42 @@ func ErrorHint(err error) string {
 	}
 	return ""
 }
+
+// LazyConn connects when the pipeline first needs a connection (see
+// Input.Connect), once, and closes what it opened.
+type LazyConn struct {
+	// Dial connects and logs in, and returns what closes the connection.
+	Dial func() (*Conn, func(), error)
+	// Run, when set, is the run worked on: Connect refuses to reach
+	// another endpoint than its own (see SameEndpoint), before anything is
+	// sent.
+	Run   *runstore.Run
+	conn  *Conn
+	close func()
+}
+
+// Connect dials, the first time, and returns the connection.
+func (l *LazyConn) Connect() (*Conn, error) {
+	if l.conn == nil {
+		c, closeConn, err := l.Dial()
+		if err != nil {
+			return nil, err
+		}
+		l.conn, l.close = c, closeConn
+	}
+	c := *l.conn
+	if l.Run != nil {
+		if err := SameEndpoint(*l.Run, &c); err != nil {
+			return nil, err
+		}
+	}
+	return &c, nil
+}
+
+// Close closes the connection, if one was made.
+func (l *LazyConn) Close() {
+	if l.close != nil {
+		l.close()
+		l.close = nil
+	}
+}

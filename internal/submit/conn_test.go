@@ -114,3 +114,42 @@ func TestLogin(t *testing.T) {
 		}
 	}
 }
+
+// TestLazyConn: Dial runs once, on the first Connect, and again only after
+// it failed; Close closes what it opened, once; a run at another endpoint
+// is refused with an EndpointError.
+func TestLazyConn(t *testing.T) {
+	t.Parallel()
+	dials, closes := 0, 0
+	fail := errors.New("no network")
+	l := &LazyConn{Dial: func() (*Conn, func(), error) {
+		dials++
+		if dials == 1 {
+			return nil, nil, fail
+		}
+		return &Conn{Endpoint: "https://api.equinix.com", Account: "ann"}, func() { closes++ }, nil
+	}}
+	l.Close() // nothing opened yet
+	if _, err := l.Connect(); !errors.Is(err, fail) {
+		t.Fatalf("first Connect = %v; want the Dial's error", err)
+	}
+	for range 2 {
+		if c, err := l.Connect(); err != nil || c.Account != "ann" {
+			t.Fatalf("Connect = %+v, %v", c, err)
+		}
+	}
+	l.Run = &runstore.Run{ID: "r1", Endpoint: "sandbox"}
+	var ee *EndpointError
+	if _, err := l.Connect(); !errors.As(err, &ee) {
+		t.Errorf("Connect for a run ordered at the sandbox = %v; want an EndpointError", err)
+	}
+	l.Run.Endpoint = "https://api.equinix.com"
+	if _, err := l.Connect(); err != nil {
+		t.Errorf("Connect for a run at the same endpoint = %v", err)
+	}
+	l.Close()
+	l.Close()
+	if dials != 2 || closes != 1 {
+		t.Errorf("dialled %d times, closed %d; want 2 and 1", dials, closes)
+	}
+}
