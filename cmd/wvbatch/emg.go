@@ -134,11 +134,7 @@ func loadMessages(e *env, files []string, now time.Time) (emg.Batch, error) {
 	for _, fe := range errs {
 		fmt.Fprintf(e.stderr, "%s\n", fe)
 	}
-	bad := map[string]bool{}
-	for _, fe := range errs {
-		bad[fe.File] = true
-	}
-	summary := fmt.Errorf("%d of %d messages have problems (%d in all); nothing was sent", len(bad), len(files), len(errs))
+	summary := errs.Summary(len(files))
 	if errs.Envelope() {
 		return nil, usageErr(summary, "each file must hold one EMG envelope {\"Task\": {…, \"Resource\": \"WorkVisit\", \"Body\": {…}}, \"Signature\": …}")
 	}

@@ -131,19 +131,13 @@ func runReport(o reportOptions, e *env) error {
 	if !o.send {
 		return nil
 	}
-	to, err := p.Recipients(run)
-	if err != nil {
-		return err
-	}
-	if len(to) == 0 {
+	sent, err := p.Resend(out, e.stderr)
+	if errors.Is(err, submit.ErrNoRecipients) {
 		return usageErr(fmt.Errorf("run %s has no report recipients", run.ID), "name them with --notify a@example.com,b@example.com")
-	}
-	p.Mail(out, "").WriteText(e.stderr, run.ID)
-	after, err := st.Run(run.ID)
-	if err != nil {
+	} else if err != nil {
 		return err
 	}
-	if after.Mail == nil || !after.Mail.Sent {
+	if !sent {
 		return &cliError{code: exitFailure, err: errors.New("the report was not sent"), hint: "see the message above; the attempt is recorded"}
 	}
 	return nil

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -83,16 +81,9 @@ func (o *serveOptions) config(e *env) (web.Config, error) {
 	if o.authHeader != "" && len(o.trustedProxies) == 0 {
 		return cfg, usageErr(errors.New("--auth-header needs --trusted-proxy"), "name the reverse proxy's address range, e.g. --trusted-proxy 127.0.0.1/32")
 	}
-	for _, p := range o.trustedProxies {
-		pfx, err := netip.ParsePrefix(strings.TrimSpace(p))
-		if err != nil {
-			a, aerr := netip.ParseAddr(strings.TrimSpace(p))
-			if aerr != nil {
-				return cfg, usageErr(fmt.Errorf("--trusted-proxy %q is not an address range", p), "write it like 10.0.0.0/24 or 127.0.0.1/32")
-			}
-			pfx = netip.PrefixFrom(a, a.BitLen())
-		}
-		cfg.TrustedProxies = append(cfg.TrustedProxies, pfx.Masked())
+	var err error
+	if cfg.TrustedProxies, err = web.ParseTrustedProxies(o.trustedProxies); err != nil {
+		return cfg, usageErr(fmt.Errorf("--trusted-proxy %w", err), "write it like 10.0.0.0/24 or 127.0.0.1/32")
 	}
 	if o.maxUploadMB < 1 {
 		return cfg, usageErr(fmt.Errorf("--max-upload %d: want at least 1 (MB)", o.maxUploadMB), "")

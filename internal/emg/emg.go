@@ -169,6 +169,15 @@ func (es Errors) Error() string {
 	return strings.Join(s, "\n")
 }
 
+// Summary is the one line that sums the problems of a batch of files up.
+func (es Errors) Summary(files int) error {
+	bad := map[string]bool{}
+	for _, fe := range es {
+		bad[fe.File] = true
+	}
+	return fmt.Errorf("%d of %d messages have problems (%d in all); nothing was sent", len(bad), files, len(es))
+}
+
 // Envelope reports whether any problem makes a message unreadable.
 func (es Errors) Envelope() bool {
 	for _, e := range es {

@@ -3,6 +3,7 @@ package submit
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -269,6 +270,27 @@ func (p *Pipeline) Show(runID string, imp *importer.Result) (*Outcome, error) {
 	}
 	o.Mail = p.Mail(o, "")
 	return o, nil
+}
+
+// ErrNoRecipients means a run's report has no one to go to.
+var ErrNoRecipients = errors.New("the run has no report recipients")
+
+// Resend emails a run's report again (out as Report returned it), writes
+// how it went to w and says whether it was sent, as the store records it.
+func (p *Pipeline) Resend(out *Outcome, w io.Writer) (bool, error) {
+	to, err := p.Recipients(out.Run)
+	if err != nil {
+		return false, err
+	}
+	if len(to) == 0 {
+		return false, ErrNoRecipients
+	}
+	p.Mail(out, "").WriteText(w, out.Run.ID)
+	after, err := p.Store.Run(out.Run.ID)
+	if err != nil {
+		return false, err
+	}
+	return after.Mail != nil && after.Mail.Sent, nil
 }
 
 // Recipients are who get a run's report: Notify, else those the run was

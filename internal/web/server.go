@@ -384,3 +384,21 @@ func (s *Server) storeFail(w http.ResponseWriter, r *http.Request, u *user, err 
 	s.cfg.Log.Error().Err(err).Msg("store")
 	s.fail(w, r, u, http.StatusInternalServerError, "the store could not be read: "+err.Error(), "see the server's log")
 }
+
+// ParseTrustedProxies reads the addresses of trusted reverse proxies: each
+// an address range (10.0.0.0/24) or a single address.
+func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range list {
+		pfx, err := netip.ParsePrefix(strings.TrimSpace(p))
+		if err != nil {
+			a, aerr := netip.ParseAddr(strings.TrimSpace(p))
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not an address range", p)
+			}
+			pfx = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, pfx.Masked())
+	}
+	return out, nil
+}
