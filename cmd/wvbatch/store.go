@@ -46,14 +46,9 @@ func (f *storeFlag) open(e *env) (*runstore.Store, error) { return f.openWithin(
 // on its own, opens with a short wait.
 func (f *storeFlag) openWithin(e *env, wait time.Duration) (*runstore.Store, error) {
 	path := f.resolve(e)
-	s, err := runstore.Open(path, runstore.Options{Now: e.now, LockTimeout: min(wait, storeWaitNotice)})
-	if errors.Is(err, runstore.ErrStoreBusy) && wait > storeWaitNotice {
+	s, err := runstore.OpenWaiting(path, runstore.Options{Now: e.now}, wait, storeWaitNotice, func() {
 		fmt.Fprintf(e.stderr, "waiting for another wvbatch to let go of the store %s (up to %s)…\n", path, wait)
-		s, err = runstore.Open(path, runstore.Options{Now: e.now, LockTimeout: wait - storeWaitNotice})
-	}
-	if errors.Is(err, runstore.ErrStoreBusy) && wait > storeWaitNotice {
-		err = fmt.Errorf("%w (waited %s)", err, wait)
-	}
+	})
 	if err != nil {
 		return nil, openError(err)
 	}

@@ -25,18 +25,7 @@ func newStoreCmd(e *env) *cobra.Command {
 // openWaiting opens the store, waiting up to wait while another wvbatch
 // has it open.
 func openWaiting(ctx context.Context, e *env, f *storeFlag, wait time.Duration) (*runstore.Store, error) {
-	deadline := time.Now().Add(wait)
-	for {
-		st, err := f.open(e)
-		if err == nil || !errors.Is(err, runstore.ErrStoreBusy) || time.Now().After(deadline) {
-			return st, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+	return runstore.Retry(ctx, wait, func() (*runstore.Store, error) { return f.open(e) })
 }
 
 func newStoreBackupCmd(e *env) *cobra.Command {
