@@ -9,7 +9,7 @@ import (
 
 // auditRun is the audit line (at info, whatever the log level) of what a
 // command did to a run: who ran it, the action ("order", "cancel"), the run,
-// its endpoint and its counts. It is nil, and logs nothing, when the command
+// its endpoint and its counts (submit.Outcome.Audit). It is nil, and logs nothing, when the command
 // did nothing (a finished run shown again). The caller adds what is
 // particular to the action and calls Msg.
 func auditRun(e *env, action string, o *submit.Outcome) *zerolog.Event {
@@ -17,21 +17,7 @@ func auditRun(e *env, action string, o *submit.Outcome) *zerolog.Event {
 		return nil
 	}
 	log := auditLogger(e)
-	ev := log.Info().Str("audit", action).Str("user", osUser(e)).Str("run", o.Run.ID)
-	if o.Run.Endpoint != "" {
-		ev = ev.Str("endpoint", o.Run.Where().String())
-	}
-	t := o.Tally
-	switch action {
-	case "cancel":
-		ev = ev.Int("orders_cancelled", t.Cancelled)
-	default:
-		ev = ev.Int("orders_submitted", t.Submitted).Int("orders_rejected", t.Rejected).Int("requests", t.Sent)
-	}
-	if s := o.Summary; s != nil {
-		ev = ev.Int("visitors_ordered", s.RowsOK).Int("visitors_cancelled", s.Rows["cancelled"]).Int("rows", s.RowsTotal)
-	}
-	return ev.AnErr("stopped", o.Stopped)
+	return o.Audit(log.Info().Str("audit", action).Str("user", osUser(e)), action)
 }
 
 // auditAmendment is the audit line of a reschedule or amend: who, the run,

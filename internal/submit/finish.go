@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/mail"
 	"github.com/wvbatch/wvbatch/internal/queue"
@@ -340,4 +342,24 @@ func (p *Pipeline) Mail(o *Outcome, resumeHint string) *MailOutcome {
 	}
 	m.RecordErr = p.Store.RecordMail(o.Run.ID, rec)
 	return m
+}
+
+// Audit adds to ev what the audit line of an action on the run ("order",
+// "cancel", …) holds: the run, its endpoint, its counts and why it stopped.
+func (o *Outcome) Audit(ev *zerolog.Event, action string) *zerolog.Event {
+	ev = ev.Str("run", o.Run.ID)
+	if o.Run.Endpoint != "" {
+		ev = ev.Str("endpoint", o.Run.Where().String())
+	}
+	t := o.Tally
+	switch action {
+	case "cancel":
+		ev = ev.Int("orders_cancelled", t.Cancelled)
+	default:
+		ev = ev.Int("orders_submitted", t.Submitted).Int("orders_rejected", t.Rejected).Int("requests", t.Sent)
+	}
+	if s := o.Summary; s != nil {
+		ev = ev.Int("visitors_ordered", s.RowsOK).Int("visitors_cancelled", s.Rows["cancelled"]).Int("rows", s.RowsTotal)
+	}
+	return ev.AnErr("stopped", o.Stopped)
 }
