@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -58,7 +59,8 @@ func guard(path string, fn func() error) (err error) {
 }
 
 // damaged turns an error that means the file's content is not what the
-// store wrote into a *DamagedError.
+// store wrote (a record or a number that does not decode) into a
+// *DamagedError.
 func damaged(path string, err error) error {
 	if err == nil || errors.Is(err, ErrDamaged) {
 		return err
@@ -66,8 +68,9 @@ func damaged(path string, err error) error {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	var pe *time.ParseError
+	var ne *strconv.NumError
 	switch {
-	case errors.As(err, &se), errors.As(err, &te), errors.As(err, &pe),
+	case errors.As(err, &se), errors.As(err, &te), errors.As(err, &pe), errors.As(err, &ne),
 		errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum),
 		errors.Is(err, bolterrors.ErrVersionMismatch), errors.Is(err, bolterrors.ErrInvalidMapping):
 		return &DamagedError{Path: path, Detail: err.Error()}

@@ -202,7 +202,7 @@ func migrate(tx *bolt.Tx, migs []migration) error {
 	if v := meta.Get(keySchema); v != nil {
 		version, err = strconv.Atoi(string(v))
 		if err != nil {
-			return fmt.Errorf("bad schema version %q", v)
+			return fmt.Errorf("bad schema version %q: %w", v, err)
 		}
 	}
 	if version > len(migs) {
