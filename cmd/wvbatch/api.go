@@ -153,16 +153,7 @@ func (f *apiFlags) connect(e *env, now *time.Time) (*apiConn, error) {
 	client, err := equinix.New(cfg)
 	if err != nil {
 		conn.close()
-		if cfg.ClientID != "" && cfg.ClientSecret == "" {
-			return nil, usageErr(err, "set EQUINIX_API_CLIENTSECRET (or EQUINIX_API_CLIENTSECRET_FILE, or client_secret in the config file): the secret stays off the command line")
-		}
-		if cfg.ClientID == "" && cfg.ClientSecret != "" {
-			return nil, usageErr(err, "set EQUINIX_API_CLIENTID (or --client-id, or client_id in the config file)")
-		}
-		if errors.Is(err, equinix.ErrNoCredentials) {
-			return nil, usageErr(err, "set EQUINIX_API_CLIENTID and EQUINIX_API_CLIENTSECRET (or EQUINIX_API_CLIENTSECRET_FILE), or add --sandbox to try it out")
-		}
-		return nil, usageErr(err, "check --endpoint, --timeout, --rate and the EQUINIX_API_* settings")
+		return nil, usageErr(err, equinix.ConfigHint(cfg, err))
 	}
 	conn.client = client
 	return conn, nil

@@ -259,3 +259,16 @@ func redacted(s string) string {
 	}
 	return "REDACTED"
 }
+
+// ConfigHint says what to set when New refuses cfg with err.
+func ConfigHint(cfg Config, err error) string {
+	switch {
+	case cfg.ClientID != "" && cfg.ClientSecret == "":
+		return "set " + EnvClientSecret + " (or " + EnvClientSecret + "_FILE, or client_secret in the config file): the secret stays off the command line"
+	case cfg.ClientID == "" && cfg.ClientSecret != "":
+		return "set EQUINIX_API_CLIENTID (or --client-id, or client_id in the config file)"
+	case errors.Is(err, ErrNoCredentials):
+		return "set EQUINIX_API_CLIENTID and " + EnvClientSecret + " (or " + EnvClientSecret + "_FILE), or add --sandbox to try it out"
+	}
+	return "check --endpoint, --timeout, --rate and the EQUINIX_API_* settings"
+}
