@@ -118,22 +118,7 @@ func (o *daemonOptions) scheduler(e *env, jobs []scheduler.Job, log zerolog.Logg
 // the store, and done, when set, is told each run's result.
 func (o *daemonOptions) newScheduler(e *env, jobs []scheduler.Job, log zerolog.Logger, open func() (*runstore.Store, error),
 	done func(*scheduler.Job, time.Time, scheduler.Result)) (*scheduler.Scheduler, error) {
-	r := o.runner(e)
-	run := r.measured
-	if done != nil {
-		run = func(ctx context.Context, st *runstore.Store, job *scheduler.Job, at time.Time) scheduler.Result {
-			res := r.measured(ctx, st, job, at)
-			done(job, at, res)
-			return res
-		}
-	}
-	return scheduler.New(scheduler.Config{
-		Jobs:   jobs,
-		Open:   open,
-		Run:    run,
-		Now:    e.now,
-		Logger: log,
-	})
+	return scheduler.New(scheduler.Config{Jobs: jobs, Open: open, Run: o.runner(e).measured, Done: done, Now: e.now, Logger: log})
 }
 
 func newScheduleRunCmd(e *env) *cobra.Command {

@@ -51,6 +51,8 @@ type Config struct {
 	// server) closes it itself.
 	Close func(*runstore.Store) error
 	Run   RunFunc
+	// Done, when set, is told each run's result once Run returns.
+	Done func(job *Job, at time.Time, res Result)
 	// Now and After are the clock.
 	Now       func() time.Time
 	After     func(time.Duration) <-chan time.Time
@@ -103,6 +105,13 @@ func New(cfg Config) (*Scheduler, error) {
 	cfg.BusyRetry = cmp.Or(cfg.BusyRetry, BusyRetryDefault)
 	cfg.MaxSleep = cmp.Or(cfg.MaxSleep, MaxSleepDefault)
 	cfg.Retry = cmp.Or(cfg.Retry, RetryDefault)
+	if run, done := cfg.Run, cfg.Done; done != nil {
+		cfg.Run = func(ctx context.Context, st *runstore.Store, job *Job, at time.Time) Result {
+			res := run(ctx, st, job, at)
+			done(job, at, res)
+			return res
+		}
+	}
 	s := &Scheduler{
 		cfg:     cfg,
 		wake:    make(chan struct{}, 1),
