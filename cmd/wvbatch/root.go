@@ -154,9 +154,6 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// hintDamaged is the fix for a damaged store file.
-const hintDamaged = "restore it from a backup: wvbatch store restore BACKUP (it keeps the damaged file aside; see \"Backups, checks and restore\" in the README); wvbatch itself neither replaces nor repairs it"
-
 // cliError is an error meant for a person: one line, a hint, an exit code.
 type cliError struct {
 	code int
@@ -203,7 +200,7 @@ func reportError(w io.Writer, err error) int {
 		fmt.Fprintln(w, "wvbatch: interrupted")
 		return exitFailure
 	case errors.Is(err, runstore.ErrDamaged):
-		fmt.Fprintf(w, "wvbatch: %v\nhint: %s\n", err, hintDamaged)
+		fmt.Fprintf(w, "wvbatch: %v\nhint: %s\n", err, runstore.HintDamaged)
 		return exitFailure
 	case isCobraUsage(err):
 		fmt.Fprintf(w, "wvbatch: %v\nhint: run 'wvbatch help' for the commands and flags\n", err)

@@ -57,16 +57,11 @@ func (f *storeFlag) openWithin(e *env, wait time.Duration) (*runstore.Store, err
 
 // openError is the command line's error for a store that cannot be opened.
 func openError(err error) error {
-	switch {
-	case errors.Is(err, runstore.ErrStoreBusy):
-		return &cliError{code: exitStoreBusy, err: err,
-			hint: "another wvbatch (perhaps the server or the scheduler, in the middle of a run) is using this store: try again when it is done, or use another --store"}
-	case errors.Is(err, runstore.ErrDamaged):
-		return &cliError{code: exitFailure, err: err, hint: hintDamaged}
-	case errors.Is(err, runstore.ErrNewerSchema):
-		return &cliError{code: exitFailure, err: err, hint: "upgrade wvbatch to open this store"}
+	code := exitFailure
+	if errors.Is(err, runstore.ErrStoreBusy) {
+		code = exitStoreBusy
 	}
-	return &cliError{code: exitFailure, err: err, hint: "check that the store's folder exists and that you may write there"}
+	return &cliError{code: code, err: err, hint: runstore.OpenHint(err)}
 }
 
 // openRun opens the store and finds the run whose id is id, or starts with

@@ -108,7 +108,7 @@ is in use by another wvbatch.`,
 			case errors.Is(err, runstore.ErrStoreBusy):
 				return &cliError{code: exitStoreBusy, err: err, hint: "check it when the other wvbatch is done, or check a backup of it"}
 			case errors.Is(err, runstore.ErrDamaged):
-				return &cliError{code: exitFailure, err: err, hint: hintDamaged}
+				return &cliError{code: exitFailure, err: err, hint: runstore.HintDamaged}
 			case err != nil:
 				return &cliError{code: exitFailure, err: err, hint: "the file cannot be read as a store: restore the latest backup ('wvbatch store restore')"}
 			}
@@ -116,7 +116,7 @@ is in use by another wvbatch.`,
 				fmt.Fprintf(e.stdout, "problem: %s\n", p)
 			}
 			if !rep.OK() {
-				return &cliError{code: exitFailure, err: fmt.Errorf("store %s is damaged: %d problems", path, len(rep.Problems)), hint: hintDamaged}
+				return &cliError{code: exitFailure, err: fmt.Errorf("store %s is damaged: %d problems", path, len(rep.Problems)), hint: runstore.HintDamaged}
 			}
 			fmt.Fprintf(e.stdout, "store %s is sound: %d runs, %d orders, %d rows, %d visitors recorded as ordered\n",
 				path, rep.Runs, rep.Orders, rep.Rows, rep.Claims)
