@@ -148,11 +148,7 @@ func loadMessages(e *env, files []string, now time.Time) (emg.Batch, error) {
 func submitCreates(ctx context.Context, e *env, st *runstore.Store, o submitOptions, conn *apiConn, run runstore.Run, created bool) error {
 	p := o.run.pipeline(e, st)
 	if created {
-		n := 0
-		for _, c := range run.Orders {
-			n += c
-		}
-		fmt.Fprintf(e.stdout, "run %s recorded in %s: %s, one per Create message\n", run.ID, st.Path(), report.Plural(n, "order", "orders"))
+		fmt.Fprintf(e.stdout, "run %s recorded in %s: %s, one per Create message\n", run.ID, st.Path(), report.Plural(run.OrderCount(), "order", "orders"))
 	} else {
 		fmt.Fprintf(e.stdout, "the same Create messages as run %s (%s): resuming it; nothing is ordered twice\n",
 			run.ID, run.CreatedAt.Local().Format("2006-01-02 15:04"))

@@ -179,11 +179,7 @@ func newRunsCmd(e *env) *cobra.Command {
 				return err
 			}
 			if o.json {
-				views := make([]submit.RunView, 0, len(runs))
-				for _, r := range runs {
-					views = append(views, submit.NewRunView(r))
-				}
-				return writeJSON(e.stdout, views)
+				return writeJSON(e.stdout, submit.RunViews(runs))
 			}
 			if len(runs) == 0 {
 				fmt.Fprintf(e.stdout, "no runs in %s\n", st.Path())

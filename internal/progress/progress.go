@@ -40,10 +40,7 @@ type progress struct {
 func ordersDone(t queue.Tally) int { return t.Submitted + t.Rejected + t.Cancelled }
 
 func newProgress(w io.Writer, terminal bool, log zerolog.Logger, run runstore.Run) *progress {
-	total := 0
-	for _, n := range run.Orders {
-		total += n
-	}
+	total := run.OrderCount()
 	base := run.Orders[runstore.Submitted] + run.Orders[runstore.Rejected] + run.Orders[runstore.Cancelled]
 	p := &progress{log: log, run: run.ID, m: meter{total: total, base: base, start: time.Now()}}
 	if terminal {

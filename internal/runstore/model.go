@@ -105,6 +105,15 @@ type Where struct {
 // Where returns the endpoint and account the run orders at.
 func (r *Run) Where() Where { return Where{Endpoint: r.Endpoint, Account: r.Account} }
 
+// OrderCount is how many orders the run holds, in every state.
+func (r *Run) OrderCount() int {
+	n := 0
+	for _, c := range r.Orders {
+		n += c
+	}
+	return n
+}
+
 // String names the endpoint for people: "sandbox", the URL, or the URL
 // and the account ("https://api.equinix.com as jdoe").
 func (w Where) String() string {

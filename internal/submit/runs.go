@@ -46,6 +46,15 @@ func NewRunView(r runstore.Run) RunView {
 	return v
 }
 
+// RunViews are the views of runs, in their order.
+func RunViews(runs []runstore.Run) []RunView {
+	views := make([]RunView, 0, len(runs))
+	for _, r := range runs {
+		views = append(views, NewRunView(r))
+	}
+	return views
+}
+
 // StartedBy names who started a run: the user it recorded, the job that
 // made it, or "-".
 func StartedBy(r runstore.Run) string {
