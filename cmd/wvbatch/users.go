@@ -98,16 +98,7 @@ func newUsersPasswdCmd(e *env, store *storeFlag) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			_, err = st.UpdateUser(args[0], func(u *runstore.User) error {
-				if h != "" {
-					u.Hash = h
-				}
-				if newRole != "" {
-					u.Role = newRole
-				}
-				return nil
-			})
-			if errors.Is(err, runstore.ErrNotFound) {
+			if err := web.ChangeUser(st, args[0], h, newRole); errors.Is(err, runstore.ErrNotFound) {
 				return usageErr(fmt.Errorf("there is no user %s", args[0]), "'wvbatch users list' lists them")
 			} else if err != nil {
 				return err

@@ -133,11 +133,24 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, u *user) 
 		s.fail(w, r, u, http.StatusInternalServerError, err.Error(), "")
 		return
 	}
-	err = s.store.with(r.Context(), func(st *runstore.Store) error {
-		_, err := st.UpdateUser(name, func(x *runstore.User) error { x.Hash = h; return nil })
-		return err
-	})
+	err = s.store.with(r.Context(), func(st *runstore.Store) error { return ChangeUser(st, name, h, "") })
 	s.userChanged(w, r, u, name, err, "user-password", "new password set for "+name+"; their sessions have ended")
+}
+
+// ChangeUser sets the password hash h and the role of the user name, each
+// when not "", which ends their sessions; no such user is
+// runstore.ErrNotFound.
+func ChangeUser(st *runstore.Store, name, h, role string) error {
+	_, err := st.UpdateUser(name, func(u *runstore.User) error {
+		if h != "" {
+			u.Hash = h
+		}
+		if role != "" {
+			u.Role = role
+		}
+		return nil
+	})
+	return err
 }
 
 // WriteUsers lists users for people, a line a user: name, role, how they
