@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -102,15 +101,13 @@ func completeRunIDs(e *env) cobra.CompletionFunc {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		defer st.Close()
-		runs, err := st.Runs()
+		choices, err := submit.RunChoices(st, toComplete)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		var out []cobra.Completion
-		for _, r := range runs {
-			if strings.HasPrefix(r.ID, toComplete) {
-				out = append(out, cobra.CompletionWithDesc(r.ID, filepath.Base(r.File)+" at "+r.Where().String()))
-			}
+		for _, c := range choices {
+			out = append(out, cobra.CompletionWithDesc(c[0], c[1]))
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}

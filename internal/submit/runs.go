@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wvbatch/wvbatch/internal/equinix"
@@ -214,5 +215,21 @@ func (p *Pipeline) CancelOrders(ctx context.Context, runID string, keys []string
 		return nil, err
 	}
 	out.Tally, out.Stopped = t, failed
+	return out, nil
+}
+
+// RunChoices are the runs whose id starts with prefix, each as its id and
+// a word on it (its roster and endpoint), for completing a run id.
+func RunChoices(st *runstore.Store, prefix string) ([][2]string, error) {
+	runs, err := st.Runs()
+	if err != nil {
+		return nil, err
+	}
+	var out [][2]string
+	for _, r := range runs {
+		if strings.HasPrefix(r.ID, prefix) {
+			out = append(out, [2]string{r.ID, filepath.Base(r.File) + " at " + r.Where().String()})
+		}
+	}
 	return out, nil
 }

@@ -19,3 +19,26 @@ func TestRunViews(t *testing.T) {
 		t.Errorf("RunViews(nil) as JSON = %s, %v; want []", b, err)
 	}
 }
+
+// TestRunChoices offers the runs whose id starts with what was typed, each
+// with its roster and endpoint.
+func TestRunChoices(t *testing.T) {
+	t.Parallel()
+	w := newPipelineWorld(t)
+	prep, err := w.p.Prepare(t.Context(), w.in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := w.p.Execute(t.Context(), prep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.Run.ID
+	got, err := RunChoices(w.p.Store, id[:3])
+	if err != nil || len(got) != 1 || got[0] != [2]string{id, "contractors.csv at sandbox"} {
+		t.Errorf("RunChoices(%q) = %q, %v; want %s with its roster and endpoint", id[:3], got, err, id)
+	}
+	if got, err := RunChoices(w.p.Store, "zz-no-run"); err != nil || len(got) != 0 {
+		t.Errorf("RunChoices(zz-no-run) = %q, %v; want none", got, err)
+	}
+}
