@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/mail"
@@ -90,12 +91,22 @@ func (p *Pipeline) load(runID string, imp *importer.Result) (*Outcome, []runstor
 	if err != nil {
 		return nil, nil, err
 	}
-	orders, err := p.Store.Orders(runID)
-	if err != nil {
-		return nil, nil, err
-	}
-	var rows []runstore.RowOutcome
-	if err := p.Store.Rows(runID, func(r runstore.RowOutcome) error { rows = append(rows, r); return nil }); err != nil {
+	// The orders and the rows are decoded side by side, in read
+	// transactions of their own: of a large finished run, that is most of
+	// what showing it again costs.
+	var (
+		orders []runstore.Order
+		rows   []runstore.RowOutcome
+		g      errgroup.Group
+	)
+	g.Go(func() (err error) {
+		orders, err = p.Store.Orders(runID)
+		return err
+	})
+	g.Go(func() error {
+		return p.Store.Rows(runID, func(r runstore.RowOutcome) error { rows = append(rows, r); return nil })
+	})
+	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}
 	return &Outcome{Run: run, Summary: report.NewRunSummary(run, orders, rows, imp)}, rows, nil
