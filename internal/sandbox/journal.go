@@ -59,7 +59,8 @@ func (s *Server) giveBack(taken []*order) {
 // however many orders the sandbox holds (writing the whole state file
 // after every order made a 20,000-order run quadratic). Loading replays
 // the journal over the state file; compact writes the state file whole
-// and starts the journal afresh.
+// and starts the journal afresh, when a command starts and ends with
+// changes in the journal.
 type journal struct {
 	path string
 	f    *os.File
@@ -126,6 +127,22 @@ func (j *journal) compact(s *Server, statePath string) error {
 	}
 	j.size = 0
 	return j.f.Sync()
+}
+
+// compactIfChanged compacts when the journal holds changes or the state
+// file is not written yet: a command that changed nothing does not write
+// the whole state again.
+func (j *journal) compactIfChanged(s *Server, statePath string) error {
+	size := j.size
+	if j.f == nil {
+		if fi, err := os.Stat(j.path); err == nil {
+			size = fi.Size()
+		}
+	}
+	if _, err := os.Stat(statePath); size == 0 && err == nil {
+		return nil
+	}
+	return j.compact(s, statePath)
 }
 
 func (j *journal) close() {

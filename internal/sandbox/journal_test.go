@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestJournalKeepsEveryChange: a sandbox with a state file appends each
@@ -107,4 +108,33 @@ func journalLines(t *testing.T, path string) [][]byte {
 		t.Fatal(err)
 	}
 	return bytes.SplitAfter(bytes.TrimSuffix(b, []byte("\n")), []byte("\n"))[:bytes.Count(b, []byte("\n"))]
+}
+
+// TestStartFileUnchangedStateNotRewritten: a command whose sandbox changed
+// nothing leaves the state file as it was, instead of writing it whole at
+// start and at stop.
+func TestStartFileUnchangedStateNotRewritten(t *testing.T) {
+	t.Parallel()
+	state := filepath.Join(t.TempDir(), "sandbox.json")
+	_, _, stop, err := StartFile(Config{}, state, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(state, old, old); err != nil {
+		t.Fatal(err)
+	}
+	_, _, stop, err = StartFile(Config{}, state, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	fi, err := os.Stat(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi.ModTime().Equal(old) {
+		t.Errorf("the state file was written again (%v) by a sandbox that changed nothing", fi.ModTime())
+	}
 }

@@ -113,7 +113,7 @@ func StartFile(cfg Config, statePath string, warn func(error)) (srv *Server, url
 		if err := srv.ReplayJournal(j.path); err != nil {
 			return nil, "", nil, &StateFileError{Path: j.path, Err: err}
 		}
-		if err := j.compact(srv, statePath); err != nil {
+		if err := j.compactIfChanged(srv, statePath); err != nil {
 			return nil, "", nil, &StateFileError{Path: statePath, Err: err}
 		}
 	}
@@ -131,7 +131,7 @@ func StartFile(cfg Config, statePath string, warn func(error)) (srv *Server, url
 		if j != nil {
 			srv.persistMu.Lock()
 			defer srv.persistMu.Unlock()
-			if err := j.compact(srv, statePath); err != nil && warn != nil {
+			if err := j.compactIfChanged(srv, statePath); err != nil && warn != nil {
 				warn(err)
 			}
 			j.close()
