@@ -10,14 +10,7 @@ func TestAmendRequest(t *testing.T) {
 	t.Parallel()
 	w := newPipelineWorld(t)
 	w.in.Import.Order.ReportEmails = nil
-	prep, err := w.p.Prepare(t.Context(), w.in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := w.p.Execute(t.Context(), prep)
-	if err != nil || out.Stopped != nil {
-		t.Fatalf("Execute: %v, %+v", err, out)
-	}
+	out := w.place(t)
 	runID := out.Run.ID
 	if loc, err := RunZone(w.p.Store, runID); err != nil || loc.String() != "Europe/Amsterdam" {
 		t.Errorf("RunZone = %v, %v; want Europe/Amsterdam (AM1)", loc, err)

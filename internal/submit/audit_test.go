@@ -13,14 +13,7 @@ import (
 func TestOutcomeAudit(t *testing.T) {
 	t.Parallel()
 	w := newPipelineWorld(t)
-	prep, err := w.p.Prepare(t.Context(), w.in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := w.p.Execute(t.Context(), prep)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := w.place(t)
 	line := func(action string) map[string]any {
 		var b bytes.Buffer
 		log := zerolog.New(&b)

@@ -77,6 +77,20 @@ func newPipelineWorld(t *testing.T) *pipelineWorld {
 	}
 }
 
+// place prepares and executes the world's run, which must place all of it.
+func (w *pipelineWorld) place(t *testing.T) *Outcome {
+	t.Helper()
+	prep, err := w.p.Prepare(t.Context(), w.in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := w.p.Execute(t.Context(), prep)
+	if err != nil || out.Stopped != nil {
+		t.Fatalf("Execute: %v, %+v", err, out)
+	}
+	return out
+}
+
 func (w *pipelineWorld) emails(t *testing.T) int {
 	t.Helper()
 	m, err := filepath.Glob(filepath.Join(w.outbox, "*.eml"))

@@ -17,14 +17,7 @@ func TestPrune(t *testing.T) {
 	t.Parallel()
 	w := newPipelineWorld(t)
 	w.in.Import.Order.ReportEmails = nil
-	prep, err := w.p.Prepare(t.Context(), w.in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := w.p.Execute(t.Context(), prep)
-	if err != nil || out.Stopped != nil {
-		t.Fatalf("Execute: %v, %+v", err, out)
-	}
+	out := w.place(t)
 	path := w.p.Store.Path()
 	base := filepath.Dir(path)
 	runID := out.Run.ID
@@ -101,13 +94,7 @@ func TestRetentionPrunesOnceADay(t *testing.T) {
 	t.Parallel()
 	w := newPipelineWorld(t)
 	w.in.Import.Order.ReportEmails = nil
-	prep, err := w.p.Prepare(t.Context(), w.in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.p.Execute(t.Context(), prep); err != nil {
-		t.Fatal(err)
-	}
+	w.place(t)
 	path := w.p.Store.Path()
 	w.p.Store.Close()
 	now := time.Now().Add(48 * time.Hour)

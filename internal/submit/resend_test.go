@@ -12,14 +12,7 @@ import (
 func TestResend(t *testing.T) {
 	t.Parallel()
 	w := newPipelineWorld(t)
-	prep, err := w.p.Prepare(t.Context(), w.in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := w.p.Execute(t.Context(), prep)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := w.place(t)
 	before := w.emails(t)
 	rep, err := w.p.Report(out.Run.ID, nil)
 	if err != nil {
@@ -37,12 +30,7 @@ func TestResend(t *testing.T) {
 	// A run given no recipients: nothing to send it to.
 	w = newPipelineWorld(t)
 	w.in.Import.Order.ReportEmails = nil
-	if prep, err = w.p.Prepare(t.Context(), w.in); err != nil {
-		t.Fatal(err)
-	}
-	if out, err = w.p.Execute(t.Context(), prep); err != nil {
-		t.Fatal(err)
-	}
+	out = w.place(t)
 	if rep, err = w.p.Report(out.Run.ID, nil); err != nil {
 		t.Fatal(err)
 	}

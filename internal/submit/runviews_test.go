@@ -25,14 +25,7 @@ func TestRunViews(t *testing.T) {
 func TestRunChoices(t *testing.T) {
 	t.Parallel()
 	w := newPipelineWorld(t)
-	prep, err := w.p.Prepare(t.Context(), w.in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := w.p.Execute(t.Context(), prep)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := w.place(t)
 	id := out.Run.ID
 	got, err := RunChoices(w.p.Store, id[:3])
 	if err != nil || len(got) != 1 || got[0] != [2]string{id, "contractors.csv at sandbox"} {
