@@ -42,7 +42,7 @@ func runSubmitRoster(ctx context.Context, cmd *cobra.Command, o submitOptions, e
 	if path := o.run.store.resolve(e); fileExists(path) {
 		reps, err := s.p.PreviewReplace(ctx, &s.in)
 		if err != nil {
-			return err
+			return prepareErr(err)
 		}
 		if len(reps) > 0 {
 			submit.WriteReplacements(o.run.say(e), reps, false)
@@ -65,7 +65,7 @@ func runSubmitReplace(ctx context.Context, o submitOptions, e *env, s *submittin
 	p := s.p
 	reps, err := p.PreviewReplace(ctx, &s.in)
 	if err != nil {
-		return err
+		return prepareErr(err)
 	}
 	id := submit.ReplaceRunID(s.in.Imported.RunID)
 	if run, err := p.Store.Run(id); err == nil && !o.dryRun {

@@ -243,7 +243,7 @@ func (f *runFlags) pipeline(e *env, st *runstore.Store) *submit.Pipeline {
 	dir := f.reportDir
 	store := f.store
 	return &submit.Pipeline{
-		Store: st, Open: func() (*runstore.Store, error) { return store.open(e) }, Concurrency: f.concurrency, Logger: e.log,
+		Store: st, Open: func() (*runstore.Store, error) { return store.open(e) }, StorePath: store.resolve(e), Concurrency: f.concurrency, Logger: e.log,
 		ReportDir: func(string) string { return dir },
 		Mailer:    cliMailer{e, f.mail}, Notify: f.mail.notify,
 		Hooks: submit.Hooks{Progress: progress.Hook(e.stderr, isTerminal(e.stderr), e.log)},

@@ -39,8 +39,43 @@ type Options struct {
 	// KeepErrors bounds Result.Errors when OnError is set (0 = 100).
 	KeepErrors int
 	// Preflight, when set, checks valid rows and the order's contacts
-	// against the Equinix account.
+	// against the Equinix account. Its first question comes only once the
+	// header is known to hold every column the checks need; the contacts
+	// are checked once the rows are.
 	Preflight Preflight
+	// Identity, when set, is what Identify found of the file with the same
+	// Path, Read and Order: Import neither hashes the file nor reads its
+	// Order sheet again.
+	Identity *Identity
+}
+
+// Identity is what names the runs of a roster before its rows are read:
+// the SHA-256 of the file's bytes and the order-level fields in effect.
+type Identity struct {
+	Hash  string
+	Order roster.OrderFields
+}
+
+// Identify hashes the roster file and reads its Order sheet, not its rows:
+// enough to know the run id an import with opt gives (Identity.RunID).
+// Its errors are for a file that cannot be read; Import says more
+// precisely what is wrong with it.
+func Identify(opt Options) (Identity, error) {
+	of, err := orderFields(opt)
+	if err != nil {
+		return Identity{}, err
+	}
+	sum, err := HashFile(opt.Path)
+	if err != nil {
+		return Identity{}, err
+	}
+	return Identity{Hash: sum, Order: of}, nil
+}
+
+// RunID is the id of the run of the roster imported with opt: opt's date
+// order, salt and endpoint are mixed in.
+func (id Identity) RunID(opt Options) string {
+	return RunID(id.Hash, id.Order, opt.Check.DateOrder, opt.Salt, opt.Endpoint)
 }
 
 // Preflight checks rows and contacts against the account; see package
@@ -88,30 +123,31 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 		return nil, err
 	}
 	defer src.Close()
-	// The run id hashes the whole file: do it while the rows are read.
+	// The run id hashes the whole file: do it while the rows are read,
+	// unless Identify did.
 	type hashed struct {
 		sum string
 		err error
 	}
 	hashc := make(chan hashed, 1)
-	go func() {
-		sum, err := HashFile(opt.Path)
-		hashc <- hashed{sum, err}
-	}()
+	if opt.Identity != nil {
+		hashc <- hashed{sum: opt.Identity.Hash}
+	} else {
+		go func() {
+			sum, err := HashFile(opt.Path)
+			hashc <- hashed{sum, err}
+		}()
+	}
 	h := src.Header()
 
 	res := &Result{File: opt.Path, Sheet: h.Sheet, Header: h}
 	for _, col := range h.Ignored {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("column %q is not a visitor column and is ignored", col))
 	}
-	res.Order, err = orderFields(opt)
-	if err != nil {
+	if opt.Identity != nil {
+		res.Order = opt.Identity.Order
+	} else if res.Order, err = orderFields(opt); err != nil {
 		return nil, err
-	}
-	if opt.Preflight != nil {
-		if res.OrderErrors, err = opt.Preflight.Contacts(ctx, res.Order); err != nil {
-			return nil, err
-		}
 	}
 
 	if missing := roster.MissingColumns(h, opt.Check); len(missing) > 0 {
@@ -169,12 +205,17 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 		return nil, &roster.FileError{Path: opt.Path, Sheet: h.Sheet, Msg: "the roster has a header but no visitor rows",
 			Hint: "add one row per visitor below the header"}
 	}
+	if opt.Preflight != nil {
+		if res.OrderErrors, err = opt.Preflight.Contacts(ctx, res.Order); err != nil {
+			return nil, err
+		}
+	}
 	hs := <-hashc
 	if hs.err != nil {
 		return nil, hs.err
 	}
 	res.Hash = hs.sum
-	res.RunID = RunID(res.Hash, res.Order, opt.Check.DateOrder, opt.Salt, opt.Endpoint)
+	res.RunID = Identity{Hash: res.Hash, Order: res.Order}.RunID(opt)
 	sc.planner.SetRunID(res.RunID)
 	res.Orders, res.Summary = sc.planner.Orders()
 	return res, nil

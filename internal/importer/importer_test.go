@@ -119,3 +119,43 @@ func TestImportFileErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestImportOfAnIdentity imports a workbook with the identity Identify
+// found of it: the result is the import's own, with the identity's hash
+// taken as it is (the file is not hashed again) and its order fields.
+func TestImportOfAnIdentity(t *testing.T) {
+	t.Parallel()
+	opt := Options{Path: "../../samples/contractors.xlsx", Check: roster.CheckConfig{Now: now}, Salt: "s", Endpoint: "https://api.example"}
+	plain, err := Import(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := Identify(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Hash != plain.Hash || !reflect.DeepEqual(id.Order, plain.Order) || id.RunID(opt) != plain.RunID {
+		t.Fatalf("Identify: %+v, run %s; the import: hash %s, order %+v, run %s", id, id.RunID(opt), plain.Hash, plain.Order, plain.RunID)
+	}
+	opt.Identity = &id
+	known, err := Import(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(known, plain) {
+		t.Errorf("the import of the identity differs from the import: %+v\n%+v", known, plain)
+	}
+	other := id
+	other.Hash = strings.Repeat("0", 64)
+	opt.Identity = &other
+	res, err := Import(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Hash != other.Hash || res.RunID == plain.RunID {
+		t.Errorf("an import given another hash: hash %s, run %s; want the hash given and a run id of its own", res.Hash, res.RunID)
+	}
+	if _, err := Identify(Options{Path: filepath.Join(t.TempDir(), "missing.csv")}); err == nil {
+		t.Error("Identify of a missing file: no error")
+	}
+}

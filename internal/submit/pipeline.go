@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -33,10 +35,12 @@ var ErrNoMailer = errors.New("no way to send email is configured")
 // used by one goroutine at a time.
 type Pipeline struct {
 	// Store is the store runs are recorded in. When it is nil, Prepare
-	// calls Open for it once the roster is read (so that a roster that
-	// cannot be read leaves no store behind).
-	Store *runstore.Store
-	Open  func() (*runstore.Store, error)
+	// calls Open for it to look up the run of a roster, or, when there is
+	// no file at StorePath (the file Open opens), once the roster is read:
+	// a roster that cannot be read leaves no store behind.
+	Store     *runstore.Store
+	Open      func() (*runstore.Store, error)
+	StorePath string
 	// Concurrency is how many orders are in flight at once (0: the
 	// queue's default).
 	Concurrency int
@@ -53,7 +57,8 @@ type Pipeline struct {
 	// the retry budgets with it).
 	Tune func(*queue.RunConfig)
 
-	opened bool // Store was opened by Open
+	opened bool    // Store was opened by Open
+	reads  readers // how rosters are read
 }
 
 // Hooks tell the caller what the Pipeline does, as it does it. Each may be
@@ -77,9 +82,11 @@ func (e *OrderFieldError) Error() string { return e.Field + ": " + e.Message }
 type Input struct {
 	// Import says how to read, check and plan the roster.
 	Import importer.Options
-	// Imported, when not nil, is the roster imported already with Import
-	// and no pre-flight: it is not read again.
-	Imported *importer.Result
+	// Imported is the roster as PreviewReplace imported it (with the
+	// pre-flight for a new run), which Prepare takes up rather than read
+	// the roster again.
+	Imported  *importer.Result
+	previewed *imported
 	// At is where the run orders, as known before connecting: the
 	// endpoint (Conn names the account too). Import.Endpoint should name
 	// it for the run id (see importer.Options.Endpoint). A new run
@@ -204,71 +211,31 @@ func (prep *Prepared) conn() (*Conn, error) {
 	return prep.Conn, nil
 }
 
-// Prepare imports the roster once and finds or builds its run. The
-// pre-flight (a second import that also checks the roster against the
-// account) runs only for a new run.
+// Prepare finds or builds the run of a roster, reading it once: the
+// roster's identity (its hash and order fields, see importer.Identify)
+// names the run recorded already, whose roster is imported without the
+// pre-flight; a new run's roster is imported with the pre-flight (unless
+// NoPreflight, or there is no connection), which connects when it first
+// asks the account something.
 func (p *Pipeline) Prepare(ctx context.Context, in Input) (*Prepared, error) {
-	in.nameEndpoint()
-	res := in.Imported
-	if res == nil {
-		var err error
-		if res, err = importer.Import(ctx, in.Import); err != nil {
-			return nil, err
-		}
-	}
-	if err := p.open(); err != nil {
+	prep, err := p.importInput(ctx, &in, false)
+	if err != nil {
 		return nil, err
 	}
-	prep := &Prepared{Import: res, Conn: in.Conn, connect: in.Connect, allOrNothing: in.AllOrNothing}
-	if !in.New {
-		run, err := p.Store.Run(res.RunID)
-		if err == nil {
-			var other bool
-			if other, err = prep.otherAccount(run); err != nil {
-				return nil, err
-			}
-			if !other {
-				prep.Existing = &run
-				return prep, nil
-			}
-			// The run is another account's at the same endpoint: this
-			// account's run of the roster has an id (and references) of
-			// its own.
-			in.Import.Endpoint = AccountEndpoint(prep.Conn.Where())
-			if res, err = importer.Import(ctx, in.Import); err != nil {
-				return nil, err
-			}
-			prep.Import = res
-			if run, err = p.Store.Run(res.RunID); err == nil {
-				prep.Existing = &run
-				return prep, nil
-			}
-		}
-		if !errors.Is(err, runstore.ErrNotFound) {
-			return nil, err
-		}
+	if prep.Existing != nil {
+		return prep, nil
 	}
+	res := prep.Import
 	if prep.Conn != nil || prep.connect != nil {
 		if _, err := prep.conn(); err != nil {
 			return nil, err
 		}
 	}
-	if prep.Conn != nil && !in.NoPreflight {
-		imp := in.Import
-		var err error
-		if imp.Preflight, err = prep.Conn.preflight(ctx, imp); err != nil {
-			return nil, err
-		}
-		// The pre-flight's lookups retry through an outage: say so.
-		stopWatch := queue.WatchOutage(p.RunConfig("", prep.Conn.Client), p.Logger, nil)
-		res, err = importer.Import(ctx, imp)
-		stopWatch()
-		if err != nil {
-			return nil, err
-		}
-	}
 	for _, oe := range res.OrderErrors {
 		return nil, &OrderFieldError{oe}
+	}
+	if err := p.open(); err != nil {
+		return nil, err
 	}
 	claims := in.Claims
 	if claims == nil {
@@ -282,8 +249,196 @@ func (p *Pipeline) Prepare(ctx context.Context, in Input) (*Prepared, error) {
 	if !in.ScheduledAt.IsZero() {
 		r.Run.ScheduledAt = in.ScheduledAt.UTC()
 	}
-	prep.Import, prep.New = res, r
+	prep.New = r
 	return prep, nil
+}
+
+// imported is an input's roster as PreviewReplace imported it, for
+// Prepare to take up rather than read the roster again.
+type imported struct {
+	res      *importer.Result
+	existing *runstore.Run // the run recorded already, if any
+	checked  bool          // imported with the pre-flight
+	conn     *Conn
+}
+
+// importInput identifies the input's roster, finds the run recorded
+// already under its id (unless in.New, or with lookup) and imports the
+// roster once: without the pre-flight for a recorded run, with it for a
+// new one (see checks). An import PreviewReplace made of the same input is
+// taken up instead.
+func (p *Pipeline) importInput(ctx context.Context, in *Input, lookup bool) (*Prepared, error) {
+	in.nameEndpoint()
+	prep := &Prepared{Conn: in.Conn, connect: in.Connect, allOrNothing: in.AllOrNothing}
+	if pv := in.previewed; pv != nil {
+		if pv.conn != nil {
+			prep.Conn, prep.connect = pv.conn, nil
+		}
+		switch {
+		case pv.existing != nil && !in.New:
+			prep.Import, prep.Existing = pv.res, pv.existing
+			return prep, nil
+		case pv.existing == nil && pv.checked == in.checks(prep):
+			prep.Import = pv.res
+			return prep, nil
+		}
+	}
+	run, err := p.identify(ctx, in, prep, lookup || !in.New)
+	if err != nil {
+		return nil, err
+	}
+	if run != nil && !in.New {
+		prep.Existing = run
+		prep.Import, err = p.importRoster(ctx, in.Import, prep, false)
+		return prep, err
+	}
+	if prep.Import, err = p.importRoster(ctx, in.Import, prep, in.checks(prep)); err != nil {
+		return nil, err
+	}
+	return prep, nil
+}
+
+// checks reports whether a new run of the input is imported with the
+// pre-flight.
+func (in *Input) checks(prep *Prepared) bool {
+	return !in.NoPreflight && (prep.Conn != nil || prep.connect != nil)
+}
+
+// identify reads the roster's identity into in.Import, unless it is there
+// already, and, with lookup,
+// returns the run recorded under its id, if any. When that run is another
+// account's at the same endpoint, this account's run of the roster has an
+// id (and references) of its own, which in.Import then names.
+func (p *Pipeline) identify(ctx context.Context, in *Input, prep *Prepared, lookup bool) (*runstore.Run, error) {
+	if in.Import.Identity == nil {
+		id, err := p.reads.identify(in.Import)
+		if err != nil {
+			// The import says what keeps the roster from being read, as
+			// precisely as it always has.
+			if _, ierr := p.reads.imp(ctx, in.Import); ierr != nil {
+				return nil, ierr
+			}
+			return nil, err
+		}
+		in.Import.Identity = &id
+	}
+	id := in.Import.Identity
+	if !lookup {
+		return nil, nil
+	}
+	run, err := p.lookup(id.RunID(in.Import))
+	if run == nil || err != nil {
+		return nil, err
+	}
+	if other, err := prep.otherAccount(*run); err != nil || !other {
+		return run, err
+	}
+	in.Import.Endpoint = AccountEndpoint(prep.Conn.Where())
+	return p.lookup(id.RunID(in.Import))
+}
+
+// lookup returns the run recorded as id, or nil. With no store file at
+// StorePath, none is: the store is not made before the roster is read.
+func (p *Pipeline) lookup(id string) (*runstore.Run, error) {
+	if p.Store == nil && p.StorePath != "" {
+		if _, err := os.Stat(p.StorePath); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+	}
+	if err := p.open(); err != nil {
+		return nil, err
+	}
+	run, err := p.Store.Run(id)
+	if errors.Is(err, runstore.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &run, nil
+}
+
+// importRoster imports the roster, with the pre-flight over the prepared
+// run's connection when check is set.
+func (p *Pipeline) importRoster(ctx context.Context, imp importer.Options, prep *Prepared, check bool) (*importer.Result, error) {
+	if !check {
+		return p.reads.imp(ctx, imp)
+	}
+	pf := &lazyPreflight{p: p, prep: prep, imp: imp}
+	imp.Preflight = pf
+	defer pf.stop()
+	return p.reads.imp(ctx, imp)
+}
+
+// lazyPreflight is the pre-flight of an import that connects (and starts
+// saying when an outage makes its lookups wait) when the import first asks
+// it something: a roster the import refuses on its own needs no
+// connection.
+type lazyPreflight struct {
+	p         *Pipeline
+	prep      *Prepared
+	imp       importer.Options
+	pf        importer.Preflight
+	stopWatch func()
+}
+
+func (l *lazyPreflight) get(ctx context.Context) (importer.Preflight, error) {
+	if l.pf != nil {
+		return l.pf, nil
+	}
+	conn, err := l.prep.conn()
+	if err != nil {
+		return nil, err
+	}
+	if l.pf, err = conn.preflight(ctx, l.imp); err != nil {
+		return nil, err
+	}
+	// The pre-flight's lookups retry through an outage: say so.
+	l.stopWatch = queue.WatchOutage(l.p.RunConfig("", conn.Client), l.p.Logger, nil)
+	return l.pf, nil
+}
+
+func (l *lazyPreflight) Visitor(ctx context.Context, h *roster.Header, v *roster.Visitor, errs []roster.RowError) ([]roster.RowError, error) {
+	pf, err := l.get(ctx)
+	if err != nil {
+		return errs, err
+	}
+	return pf.Visitor(ctx, h, v, errs)
+}
+
+func (l *lazyPreflight) Contacts(ctx context.Context, of roster.OrderFields) ([]roster.RowError, error) {
+	pf, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return pf.Contacts(ctx, of)
+}
+
+func (l *lazyPreflight) stop() {
+	if l.stopWatch != nil {
+		l.stopWatch()
+	}
+}
+
+// readers is how a Pipeline reads rosters: importer.Identify and
+// importer.Import, unless a test counts the reads.
+type readers struct {
+	identifyFn func(importer.Options) (importer.Identity, error)
+	importFn   func(context.Context, importer.Options) (*importer.Result, error)
+}
+
+func (r readers) identify(opt importer.Options) (importer.Identity, error) {
+	if r.identifyFn != nil {
+		return r.identifyFn(opt)
+	}
+	return importer.Identify(opt)
+}
+
+func (r readers) imp(ctx context.Context, opt importer.Options) (*importer.Result, error) {
+	if r.importFn != nil {
+		return r.importFn(ctx, opt)
+	}
+	return importer.Import(ctx, opt)
 }
 
 // RunEndpoint is what a run id mixes in of where the run orders (see

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -191,32 +190,44 @@ func FindReplacements(st *runstore.Store, at runstore.Where, res *importer.Resul
 	return out, nil
 }
 
-// PreviewReplace imports the roster (without the pre-flight; the import
-// is kept in in.Imported for Prepare) and finds the earlier orders a run of
-// it would replace: none when the run of the same roster is recorded
-// already, as it is resumed instead.
+// PreviewReplace imports the roster (see Prepare, which takes the import
+// up: the roster is read once) and finds the earlier orders a run of it
+// would replace: none when the run of the same roster is recorded
+// already, as it is resumed instead. The roster of a new run is imported
+// with the pre-flight, and its replacements found among the rows that
+// pass it, unless the run replacing them is recorded already.
 func (p *Pipeline) PreviewReplace(ctx context.Context, in *Input) ([]Replacement, error) {
 	in.nameEndpoint()
-	if in.Imported == nil {
-		res, err := importer.Import(ctx, in.Import)
+	prep := &Prepared{Conn: in.Conn, connect: in.Connect}
+	run, err := p.identify(ctx, in, prep, true)
+	if err != nil {
+		return nil, err
+	}
+	check := run == nil && in.checks(prep)
+	if check {
+		replacing, err := p.lookup(ReplaceRunID(in.Import.Identity.RunID(in.Import)))
 		if err != nil {
 			return nil, err
 		}
-		in.Imported = res
+		check = replacing == nil
 	}
-	if err := p.open(); err != nil {
+	res, err := p.importRoster(ctx, in.Import, prep, check)
+	if err != nil {
 		return nil, err
 	}
-	if _, err := p.Store.Run(in.Imported.RunID); err == nil {
+	in.Imported = res
+	in.previewed = &imported{res: res, existing: run, checked: check, conn: prep.Conn}
+	if run != nil {
 		return nil, nil
-	} else if !errors.Is(err, runstore.ErrNotFound) {
+	}
+	if err := p.open(); err != nil {
 		return nil, err
 	}
 	at := in.At
 	if in.Conn != nil {
 		at = in.Conn.Where()
 	}
-	return FindReplacements(p.Store, at, in.Imported)
+	return FindReplacements(p.Store, at, res)
 }
 
 // replacingClaims hides the claims of the orders being replaced, so that
