@@ -51,6 +51,9 @@ func (f *storeFlag) openWithin(e *env, wait time.Duration) (*runstore.Store, err
 	if err != nil {
 		return nil, openError(err)
 	}
+	for _, n := range s.UpgradeNotes() {
+		fmt.Fprintf(e.stderr, "wvbatch: store %s: %s\n", path, n)
+	}
 	return s, nil
 }
 

@@ -37,26 +37,43 @@ func wheres(tx *bolt.Tx, at Where) ([]Where, error) {
 	return ws, err
 }
 
+// settingsEndpoint is the endpoint a run's settings recorded ({"endpoint":
+// …}), "" when they name none.
+func settingsEndpoint(settings json.RawMessage) (string, error) {
+	if len(settings) == 0 {
+		return "", nil
+	}
+	var set struct {
+		Endpoint string `json:"endpoint"`
+	}
+	if err := json.Unmarshal(settings, &set); err != nil {
+		return "", err
+	}
+	return strings.TrimRight(strings.TrimSpace(set.Endpoint), "/"), nil
+}
+
 // upgradeEndpoints takes a store to runs that name their endpoint: every
 // run takes the endpoint its settings recorded ({"endpoint": …}), or
 // EndpointUnknown; its orders' visitor keys and its claims move under that
 // endpoint (Where.Key), so that a run of an unknown endpoint holds no
 // visitor for any other run; and the order id index is built again under
-// the endpoints.
+// the endpoints. A run whose settings cannot be decoded keeps
+// EndpointUnknown, and the upgrade notes how many did (addNote).
 func upgradeEndpoints(tx *bolt.Tx) error {
 	runs := tx.Bucket(bucketRuns)
 	where := map[string]Where{}
+	var unread []string
 	err := runs.ForEach(func(k, v []byte) error {
 		var r Run
 		if err := json.Unmarshal(v, &r); err != nil {
 			return fmt.Errorf("run %s: %w", k, err)
 		}
 		if r.Endpoint == "" {
-			var set struct {
-				Endpoint string `json:"endpoint"`
+			endpoint, err := settingsEndpoint(r.Settings)
+			if err != nil {
+				unread = append(unread, fmt.Sprintf("%s (%v)", k, err))
 			}
-			_ = json.Unmarshal(r.Settings, &set)
-			r.Endpoint = cmp.Or(strings.TrimRight(strings.TrimSpace(set.Endpoint), "/"), EndpointUnknown)
+			r.Endpoint = cmp.Or(endpoint, EndpointUnknown)
 		}
 		where[string(k)] = r.Where()
 		nv, err := json.Marshal(&r)
@@ -67,6 +84,16 @@ func upgradeEndpoints(tx *bolt.Tx) error {
 	})
 	if err != nil {
 		return err
+	}
+	if n := len(unread); n > 0 {
+		if n > 5 {
+			unread = append(unread[:5], fmt.Sprintf("and %d more", n-5))
+		}
+		if err := addNote(tx, fmt.Sprintf("the settings of %d runs recorded before runs named their endpoint cannot be read: "+
+			"they keep the endpoint %q, and are worked on only at an endpoint named explicitly: %s",
+			n, EndpointUnknown, strings.Join(unread, "; "))); err != nil {
+			return err
+		}
 	}
 	for id, w := range where {
 		rb := tx.Bucket(bucketRun).Bucket([]byte(id))

@@ -3,6 +3,7 @@ package runstore
 import (
 	"cmp"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -75,9 +76,10 @@ func (o Options) withDefaults() Options {
 
 // Store is an open store file. Its methods are safe for concurrent use.
 type Store struct {
-	path string
-	db   *bolt.DB
-	opt  Options
+	path  string
+	db    *bolt.DB
+	opt   Options
+	notes []string // what upgrading the file at Open found (UpgradeNotes)
 
 	mu     sync.RWMutex // guards closed and sending on calls
 	closed bool
@@ -130,6 +132,7 @@ var (
 	bucketBodies   = []byte("bodies")
 	bucketRows     = []byte("rows")
 	keySchema      = []byte("schema")
+	keyNotes       = []byte("notes")
 )
 
 // Open opens the store at path, creating it (and its directory) if needed,
@@ -175,7 +178,10 @@ func open(path string, opt Options, migs []migration) (*Store, error) {
 			return nil, fmt.Errorf("open store %s: %w", path, err)
 		}
 	}
-	if err := guard(path, func() error { return db.Update(func(tx *bolt.Tx) error { return migrate(tx, migs) }) }); err != nil {
+	var notes []string
+	if err := guard(path, func() error {
+		return db.Update(func(tx *bolt.Tx) (err error) { notes, err = migrate(tx, migs); return err })
+	}); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -183,6 +189,7 @@ func open(path string, opt Options, migs []migration) (*Store, error) {
 		path:  path,
 		db:    db,
 		opt:   opt,
+		notes: notes,
 		calls: make(chan *call, opt.MaxBatch),
 		done:  make(chan struct{}),
 	}
@@ -192,33 +199,73 @@ func open(path string, opt Options, migs []migration) (*Store, error) {
 }
 
 // migrate brings the store to the newest schema in one transaction, so a
-// failed upgrade leaves the file as it was.
-func migrate(tx *bolt.Tx, migs []migration) error {
+// failed upgrade leaves the file as it was. It returns the notes the
+// upgrade added (see addNote).
+func migrate(tx *bolt.Tx, migs []migration) ([]string, error) {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	version := 0
 	if v := meta.Get(keySchema); v != nil {
 		version, err = strconv.Atoi(string(v))
 		if err != nil {
-			return fmt.Errorf("bad schema version %q: %w", v, err)
+			return nil, fmt.Errorf("bad schema version %q: %w", v, err)
 		}
 	}
 	if version > len(migs) {
-		return fmt.Errorf("schema version %d, this wvbatch knows up to %d: use a newer wvbatch: %w",
+		return nil, fmt.Errorf("schema version %d, this wvbatch knows up to %d: use a newer wvbatch: %w",
 			version, len(migs), ErrNewerSchema)
 	}
 	if version == len(migs) {
-		return nil
+		return nil, nil
+	}
+	before, err := notesOf(meta)
+	if err != nil {
+		return nil, err
 	}
 	for ; version < len(migs); version++ {
 		if err := migs[version](tx); err != nil {
-			return fmt.Errorf("upgrade schema %d to %d: %w", version, version+1, err)
+			return nil, fmt.Errorf("upgrade schema %d to %d: %w", version, version+1, err)
 		}
 	}
-	return meta.Put(keySchema, []byte(strconv.Itoa(version)))
+	notes, err := notesOf(meta)
+	if err != nil {
+		return nil, err
+	}
+	return notes[len(before):], meta.Put(keySchema, []byte(strconv.Itoa(version)))
 }
+
+// addNote keeps, in the store, something an upgrade found that its user
+// should know: Open returns it in UpgradeNotes.
+func addNote(tx *bolt.Tx, note string) error {
+	meta := tx.Bucket(bucketMeta)
+	notes, err := notesOf(meta)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(append(notes, note))
+	if err != nil {
+		return err
+	}
+	return meta.Put(keyNotes, b)
+}
+
+// notesOf returns the notes upgrades kept in the meta bucket.
+func notesOf(meta *bolt.Bucket) ([]string, error) {
+	var notes []string
+	if v := meta.Get(keyNotes); v != nil {
+		if err := json.Unmarshal(v, &notes); err != nil {
+			return nil, fmt.Errorf("upgrade notes: %w", err)
+		}
+	}
+	return notes, nil
+}
+
+// UpgradeNotes are what upgrading the store's file, when it was opened,
+// found that its user should know (a record it could not read): none when
+// the file needed no upgrade.
+func (s *Store) UpgradeNotes() []string { return s.notes }
 
 // ClaimRun marks a run as being worked on until the returned func is
 // called.

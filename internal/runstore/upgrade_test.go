@@ -2,6 +2,7 @@ package runstore
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -125,5 +126,73 @@ func TestClaimsPerAccount(t *testing.T) {
 		if err != nil || len(got) != tc.want {
 			t.Errorf("AlreadyOrdered at %s = %v, %v; want %d claims", tc.at, got, err, tc.want)
 		}
+	}
+}
+
+// TestUpgradeEndpointsOfUnreadableSettings upgrades a store of schema 1
+// with a run whose settings cannot be decoded: it keeps EndpointUnknown,
+// the upgrade says so (with the count and the run) once, when it runs, and
+// the other runs take their endpoints.
+func TestUpgradeEndpointsOfUnreadableSettings(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "wvbatch.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta, _ := tx.CreateBucket(bucketMeta)
+		runs, _ := tx.CreateBucket(bucketRuns)
+		for _, b := range [][]byte{bucketRun, bucketVisitors} {
+			if _, err := tx.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		for k, v := range map[string]string{
+			"rsand": `{"id":"rsand","settings":{"endpoint":"sandbox"},"state":"done"}`,
+			"rbad":  `{"id":"rbad","settings":{"endpoint":["sandbox"]},"state":"done"}`,
+			"rtext": `{"id":"rtext","settings":"sandbox","state":"done"}`,
+		} {
+			if err := runs.Put([]byte(k), []byte(v)); err != nil {
+				return err
+			}
+		}
+		return meta.Put(keySchema, []byte("1"))
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := s.UpgradeNotes()
+	runs, err := s.Runs()
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"rsand": "sandbox", "rbad": EndpointUnknown, "rtext": EndpointUnknown}
+	for _, r := range runs {
+		if r.Endpoint != want[r.ID] {
+			t.Errorf("run %s: endpoint %q; want %q", r.ID, r.Endpoint, want[r.ID])
+		}
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "the settings of 2 runs") ||
+		!strings.Contains(notes[0], "rbad (") || !strings.Contains(notes[0], "rtext (") || strings.Contains(notes[0], "rsand") {
+		t.Errorf("upgrade notes %q; want one naming the 2 runs whose settings cannot be read", notes)
+	}
+
+	s, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := s.UpgradeNotes(); len(n) != 0 {
+		t.Errorf("opened again, the store notes %q; want nothing (no upgrade ran)", n)
 	}
 }

@@ -116,7 +116,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Check == nil {
 		cfg.Check = func() roster.CheckConfig { return roster.CheckConfig{Now: cfg.Now} }
 	}
-	s := &Server{cfg: cfg, store: storeHandle{open: cfg.Open}}
+	s := &Server{cfg: cfg, store: storeHandle{open: func() (*runstore.Store, error) {
+		st, err := cfg.Open()
+		if err == nil {
+			for _, n := range st.UpgradeNotes() {
+				cfg.Log.Warn().Str("store", st.Path()).Msg(n)
+			}
+		}
+		return st, err
+	}}}
 	s.store.wait = cfg.StoreWait
 	var err error
 	if s.pages, err = parsePages(); err != nil {
