@@ -53,10 +53,15 @@ type Config struct {
 	Run   RunFunc
 	// Done, when set, is told each run's result once Run returns.
 	Done func(job *Job, at time.Time, res Result)
-	// Now and After are the clock.
-	Now       func() time.Time
-	After     func(time.Duration) <-chan time.Time
-	Logger    zerolog.Logger
+	// Now is the clock; Until returns a channel that delivers once Now
+	// reads t or later (default: a timer for t less Now). Tests step both
+	// with a ManualClock.
+	Now    func() time.Time
+	Until  func(t time.Time) <-chan time.Time
+	Logger zerolog.Logger
+	// BusyRetry is how often a busy store is tried again, in real time (it
+	// waits for another process, not for a scheduled time), and the least
+	// wait of the loop after a decision failed.
 	BusyRetry time.Duration
 	// MaxSleep bounds how long the daemon sleeps before it reads the clock
 	// again (a clock jump is noticed within it).
@@ -99,8 +104,9 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.After == nil {
-		cfg.After = time.After
+	if cfg.Until == nil {
+		now := cfg.Now
+		cfg.Until = func(t time.Time) <-chan time.Time { return time.After(t.Sub(now())) }
 	}
 	cfg.BusyRetry = cmp.Or(cfg.BusyRetry, BusyRetryDefault)
 	cfg.MaxSleep = cmp.Or(cfg.MaxSleep, MaxSleepDefault)
@@ -157,9 +163,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		if err != nil && ctx.Err() == nil {
 			log.Error().Err(err).Msg("scheduler")
 		}
-		d := s.sleep()
-		if err != nil {
-			d = max(d, s.cfg.BusyRetry)
+		now := s.cfg.Now()
+		wake := s.wakeAt(now)
+		if err != nil && wake.Before(now.Add(s.cfg.BusyRetry)) {
+			wake = now.Add(s.cfg.BusyRetry)
 		}
 		select {
 		case <-ctx.Done():
@@ -168,7 +175,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			log.Info().Msg("scheduler stopped")
 			return nil
 		case <-s.wake:
-		case <-s.cfg.After(d):
+		case <-s.cfg.Until(wake):
 		}
 	}
 }
@@ -176,9 +183,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // Wait waits for the runs under way.
 func (s *Scheduler) Wait() { s.wg.Wait() }
 
-// sleep is how long the loop may sleep before something is due.
-func (s *Scheduler) sleep() time.Duration {
-	now := s.cfg.Now()
+// wakeAt is when the loop looks again: when something is next due, and at
+// most MaxSleep after now. It is a time, not a duration, so that a clock
+// that moves while the loop decides (a test's) does not push it back.
+func (s *Scheduler) wakeAt(now time.Time) time.Time {
 	next := now.Add(s.cfg.MaxSleep)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -186,7 +194,7 @@ func (s *Scheduler) sleep() time.Duration {
 		j := &s.jobs[i]
 		st, ok := s.known[j.Name]
 		if !ok {
-			return 0
+			return now
 		}
 		if !st.Pending.IsZero() && s.running[j.Name].IsZero() {
 			// An interrupted run goes first: nothing else of the job is
@@ -200,7 +208,7 @@ func (s *Scheduler) sleep() time.Duration {
 			next = n
 		}
 	}
-	return max(next.Sub(now), 0)
+	return next
 }
 
 // baseline is the time after which a job's scheduled times are still to be
@@ -379,10 +387,7 @@ func (s *Scheduler) start(ctx context.Context, st *runstore.Store, j *Job, at ti
 		defer s.wg.Done()
 		defer s.lease.release()
 		res := s.runSafely(ctx, st, &job, at)
-		s.record(st, &job, at, res, ctx.Err() != nil)
-		s.mu.Lock()
-		delete(s.running, job.Name)
-		s.mu.Unlock()
+		s.record(st, &job, at, res, ctx.Err() != nil, true)
 		s.poke()
 	}()
 }
@@ -417,7 +422,7 @@ func (s *Scheduler) RunOnce(ctx context.Context, name string, at time.Time) (Res
 		return Result{}, err
 	}
 	res := s.runSafely(ctx, st, job, at)
-	s.record(st, job, at, res, ctx.Err() != nil)
+	s.record(st, job, at, res, ctx.Err() != nil, false)
 	return res, nil
 }
 
@@ -436,7 +441,10 @@ func (s *Scheduler) runSafely(ctx context.Context, st *runstore.Store, j *Job, a
 
 // record keeps a run's outcome. An interrupted run stays pending and is
 // resumed: at once when the daemon starts again, else after a growing wait.
-func (s *Scheduler) record(st *runstore.Store, j *Job, at time.Time, res Result, stopping bool) {
+// A run the daemon started (daemon) is no longer under way once its outcome
+// is known, and before it is logged: a time due as the log says it finished
+// is not an overlap.
+func (s *Scheduler) record(st *runstore.Store, j *Job, at time.Time, res Result, stopping, daemon bool) {
 	log := s.cfg.Logger.With().Str("job", j.Name).Time("scheduled", at).Str("run", res.RunID).Str("outcome", res.Outcome).Logger()
 	now := s.cfg.Now()
 	state, err := st.UpdateJobState(j.Name, func(js *runstore.JobState) error {
@@ -450,11 +458,26 @@ func (s *Scheduler) record(st *runstore.Store, j *Job, at time.Time, res Result,
 		}
 		return nil
 	})
+	s.mu.Lock()
+	if daemon {
+		delete(s.running, j.Name)
+	}
 	if err != nil {
+		s.mu.Unlock()
 		log.Error().Err(err).Msg("cannot record the run's outcome")
 		return
 	}
-	s.setKnown(state)
+	s.known[state.Job] = state
+	var retryIn time.Duration
+	if res.Outcome == runstore.OutcomeInterrupted && !stopping {
+		n := s.retries[j.Name]
+		s.retries[j.Name] = n + 1
+		retryIn = min(s.cfg.Retry<<min(n, 10), RetryMax)
+		s.retryAt[j.Name] = now.Add(retryIn)
+	} else if res.Outcome != runstore.OutcomeInterrupted {
+		delete(s.retries, j.Name)
+	}
+	s.mu.Unlock()
 	ev := log.Info()
 	switch res.Outcome {
 	case runstore.OutcomeOrdered:
@@ -467,16 +490,8 @@ func (s *Scheduler) record(st *runstore.Store, j *Job, at time.Time, res Result,
 		ev = ev.Err(res.Err)
 	}
 	ev.Msg("run finished")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if res.Outcome == runstore.OutcomeInterrupted && !stopping {
-		n := s.retries[j.Name]
-		s.retries[j.Name] = n + 1
-		wait := min(s.cfg.Retry<<min(n, 10), RetryMax)
-		s.retryAt[j.Name] = now.Add(wait)
-		log.Warn().Dur("retry_in", wait).Msg("the run stopped with work left: it is resumed later")
-	} else if res.Outcome != runstore.OutcomeInterrupted {
-		delete(s.retries, j.Name)
+	if retryIn > 0 {
+		log.Warn().Dur("retry_in", retryIn).Msg("the run stopped with work left: it is resumed later")
 	}
 }
 
@@ -514,7 +529,7 @@ func (l *lease) acquire(ctx context.Context) (*runstore.Store, error) {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-l.s.cfg.After(l.s.cfg.BusyRetry):
+		case <-time.After(l.s.cfg.BusyRetry):
 		}
 	}
 }

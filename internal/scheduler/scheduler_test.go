@@ -12,23 +12,6 @@ import (
 	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
 // fakeRuns records every run asked for; block, when set, holds runs until
 // it is closed or their context ends.
 type fakeRuns struct {
@@ -76,7 +59,7 @@ func (f *fakeRuns) list() []string {
 
 type harness struct {
 	t     *testing.T
-	clock *fakeClock
+	clock *ManualClock
 	runs  *fakeRuns
 	path  string
 	s     *Scheduler
@@ -84,7 +67,7 @@ type harness struct {
 
 func newHarness(t *testing.T, start string, jobs ...Job) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: &fakeClock{t: mustTime(t, start)}, runs: &fakeRuns{},
+	h := &harness{t: t, clock: NewManualClock(mustTime(t, start)), runs: &fakeRuns{},
 		path: filepath.Join(t.TempDir(), "wvbatch.db")}
 	h.s = h.newScheduler(jobs...)
 	return h
@@ -96,8 +79,10 @@ func (h *harness) open() (*runstore.Store, error) {
 
 func (h *harness) newScheduler(jobs ...Job) *Scheduler {
 	h.t.Helper()
-	s, err := New(Config{Jobs: jobs, Open: h.open, Run: h.runs.run, Now: h.clock.Now,
-		After: func(time.Duration) <-chan time.Time { return time.After(time.Millisecond) }})
+	// A busy store is tried again at once: its lock says nothing when it
+	// is let go of.
+	s, err := New(Config{Jobs: jobs, Open: h.open, Run: h.runs.run, Now: h.clock.Now, Until: h.clock.Until,
+		BusyRetry: time.Millisecond})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -317,7 +302,7 @@ func TestSchedulerResumesInterrupted(t *testing.T) {
 	}
 	h.tick("2027-01-01T09:00:30Z") // within the retry wait
 	h.wantRuns("2027-01-01T09:00:00Z")
-	if d := h.s.sleep(); d != 30*time.Second {
+	if d := h.s.wakeAt(h.clock.Now()).Sub(h.clock.Now()); d != 30*time.Second {
 		t.Errorf("sleep = %s, want 30s: until the retry", d)
 	}
 	h.tick("2027-01-01T09:01:00Z") // retried after RetryDefault
@@ -443,7 +428,7 @@ func TestSchedulerSleepsUntilTheRetry(t *testing.T) {
 	h.runs.outcome = runstore.OutcomeInterrupted
 	h.tick("2027-01-01T09:00:01Z")
 	h.clock.Set(mustTime(t, "2027-01-01T09:00:30Z"))
-	if d := h.s.sleep(); d != 31*time.Second {
+	if d := h.s.wakeAt(h.clock.Now()).Sub(h.clock.Now()); d != 31*time.Second {
 		t.Errorf("sleep = %s, want 31s: until the retry at 09:01:01", d)
 	}
 	h.tick("2027-01-01T09:00:30Z")
@@ -492,4 +477,58 @@ func TestSchedulerTwoDaemonsOneStore(t *testing.T) {
 	}
 	wg.Wait()
 	h.wantRuns("2027-01-01T09:01:00Z")
+}
+
+// TestSchedulerDaemonLoopFollowsItsClock: the daemon loop (Run) sleeps on
+// its clock, not on real time: each step of the clock to a scheduled time
+// runs that time once, a step over two times runs the latest once, and a
+// daemon started again on the same store runs none of them again.
+func TestSchedulerDaemonLoopFollowsItsClock(t *testing.T) {
+	t.Parallel()
+	j := job(t, "hourly", "CRON_TZ=UTC 0 * * * *")
+	h := newHarness(t, "2027-01-01T08:30:00Z", j)
+	h.tick("2027-01-01T08:30:00Z") // first sight: the job's times start now
+	h.runs.started = make(chan time.Time, 16)
+	daemon := func() (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- h.s.Run(ctx) }()
+		return func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	step := func(now, want string) {
+		t.Helper()
+		h.clock.Set(mustTime(t, now))
+		select {
+		case at := <-h.runs.started:
+			if !at.Equal(mustTime(t, want)) {
+				t.Fatalf("at %s the daemon started the run of %s, want %s", now, at.UTC().Format(time.RFC3339), want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("at %s the daemon started no run (want %s)", now, want)
+		}
+		h.s.Wait() // the run recorded: the next time does not overlap it
+	}
+	stop := daemon()
+	step("2027-01-01T09:00:00Z", "2027-01-01T09:00:00Z")
+	step("2027-01-01T10:00:00Z", "2027-01-01T10:00:00Z")
+	step("2027-01-01T12:00:10Z", "2027-01-01T12:00:00Z") // 11:00 collapses into 12:00
+	stop()
+	if st := h.state("hourly"); st.Missed != 1 {
+		t.Errorf("missed %d, want 1 (11:00)", st.Missed)
+	}
+
+	h.s = h.newScheduler(j) // a restart: 12:00 is not run again, 13:00 is next
+	h.clock.Set(mustTime(t, "2027-01-01T12:00:20Z"))
+	stop = daemon()
+	step("2027-01-01T13:00:00Z", "2027-01-01T13:00:00Z")
+	stop()
+	h.wantRuns("2027-01-01T09:00:00Z", "2027-01-01T10:00:00Z", "2027-01-01T12:00:00Z", "2027-01-01T13:00:00Z")
+	if st := h.state("hourly"); !st.LastRun.Equal(mustTime(t, "2027-01-01T13:00:00Z")) || !st.Pending.IsZero() || st.LastOutcome != runstore.OutcomeOrdered {
+		t.Errorf("state %+v, want 13:00 ordered, nothing pending", st)
+	}
 }
