@@ -26,6 +26,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(benchJobEnv) != "" {
 		benchJob() // a child of BenchmarkValidateCommand
 	}
+	if start := os.Getenv(steppedClockEnv); start != "" {
+		steppedMain(start) // a daemon of TestScheduleDaemonRestart
+	}
 	if os.Getenv("WVBATCH_RUN_MAIN") == "1" {
 		// TestCrashSafety runs this binary as wvbatch, to kill it.
 		main()

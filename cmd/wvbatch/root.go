@@ -37,6 +37,7 @@ type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	now            func() time.Time
+	until          func(time.Time) <-chan time.Time // the daemon's timer on now; nil: a real one
 	log            zerolog.Logger
 	// metrics, when set, counts API requests, runs and emails (the daemon
 	// with --metrics-listen, tick with --metrics-file); nil counts nothing.

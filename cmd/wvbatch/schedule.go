@@ -118,7 +118,7 @@ func (o *daemonOptions) scheduler(e *env, jobs []scheduler.Job, log zerolog.Logg
 // the store, and done, when set, is told each run's result.
 func (o *daemonOptions) newScheduler(e *env, jobs []scheduler.Job, log zerolog.Logger, open func() (*runstore.Store, error),
 	done func(*scheduler.Job, time.Time, scheduler.Result)) (*scheduler.Scheduler, error) {
-	return scheduler.New(scheduler.Config{Jobs: jobs, Open: open, Run: o.runner(e).measured, Done: done, Now: e.now, Logger: log})
+	return scheduler.New(scheduler.Config{Jobs: jobs, Open: open, Run: o.runner(e).measured, Done: done, Now: e.now, Until: e.until, Logger: log})
 }
 
 func newScheduleRunCmd(e *env) *cobra.Command {
