@@ -44,12 +44,55 @@ const maxPageProblems = 20
 // pageWalk is one walk over a store file.
 type pageWalk struct {
 	r        io.ReaderAt
-	size     int64
 	pageSize int64
-	hwm      uint64 // pages in use: ids below it
-	seen     map[uint64]bool
-	freed    map[uint64]bool
+	hwm      uint64  // pages in use: ids below it
+	seen     pageSet // pages reached
+	freed    pageSet // pages on the free list
 	problems []string
+
+	// spare are page buffers to reuse, once their page was walked.
+	spare [][]byte
+}
+
+// newPageWalk is a walk over the file r from meta record m.
+func newPageWalk(r io.ReaderAt, m *meta) *pageWalk {
+	w := &pageWalk{r: r, pageSize: int64(m.pageSize), hwm: m.pgid,
+		seen: newPageSet(m.pgid), freed: newPageSet(m.pgid)}
+	w.seen.add(0)
+	w.seen.add(1)
+	return w
+}
+
+// pageSet is a set of page ids below the walk's hwm.
+type pageSet []uint64
+
+func newPageSet(n uint64) pageSet    { return make(pageSet, (n+63)/64) }
+func (s pageSet) has(id uint64) bool { return id/64 < uint64(len(s)) && s[id/64]&(1<<(id%64)) != 0 }
+func (s pageSet) add(id uint64)      { s[id/64] |= 1 << (id % 64) }
+
+// readAt fills p from the file at off.
+func (w *pageWalk) readAt(p []byte, off int64) error {
+	_, err := w.r.ReadAt(p, off)
+	return err
+}
+
+// release hands back a page buffer page returned, once walked.
+func (w *pageWalk) release(p []byte) {
+	if p != nil && len(w.spare) < maxDepth {
+		w.spare = append(w.spare, p)
+	}
+}
+
+// buffer returns a page buffer of n bytes.
+func (w *pageWalk) buffer(n int64) []byte {
+	if k := len(w.spare); k > 0 {
+		b := w.spare[k-1]
+		w.spare = w.spare[:k-1]
+		if int64(cap(b)) >= n {
+			return b[:n]
+		}
+	}
+	return make([]byte, n)
 }
 
 func (w *pageWalk) add(format string, args ...any) {
@@ -81,11 +124,10 @@ func walkPages(path string) (problems []string, txid uint64, err error) {
 	if m == nil {
 		return []string{"it is not a wvbatch store, or its header is damaged"}, 0, nil
 	}
-	w := &pageWalk{r: f, size: fi.Size(), pageSize: int64(m.pageSize), hwm: m.pgid,
-		seen: map[uint64]bool{0: true, 1: true}, freed: map[uint64]bool{}}
-	if int64(m.pgid) > w.size/w.pageSize || m.pgid < 2 {
-		return []string{fmt.Sprintf("the file is cut short: %d bytes of %d", w.size, int64(m.pgid)*w.pageSize)}, 0, nil
+	if size := fi.Size(); int64(m.pgid) > size/int64(m.pageSize) || m.pgid < 2 {
+		return []string{fmt.Sprintf("the file is cut short: %d bytes of %d", size, int64(m.pgid)*int64(m.pageSize))}, 0, nil
 	}
+	w := newPageWalk(f, m)
 	w.freelist(m.freelist)
 	if m.root == 0 {
 		w.add("the root bucket has no page")
@@ -110,42 +152,51 @@ func newestMeta(head []byte) *meta {
 }
 
 // page reads page id with its overflow pages, or returns nil after noting
-// why it cannot be.
+// why it cannot be. The caller releases the page once walked.
 func (w *pageWalk) page(id uint64, want string) []byte {
 	if id < 2 || id >= w.hwm {
 		w.add("page %d (%s): out of range [2, %d)", id, want, w.hwm)
 		return nil
 	}
-	var hdr [pageHeaderSize]byte
-	if _, err := w.r.ReadAt(hdr[:], int64(id)*w.pageSize); err != nil {
+	buf := w.buffer(w.pageSize)
+	if err := w.readAt(buf, int64(id)*w.pageSize); err != nil {
 		w.add("page %d (%s): %v", id, want, err)
+		w.release(buf)
 		return nil
 	}
 	e := binary.NativeEndian
-	if got := e.Uint64(hdr[0:]); got != id {
+	if got := e.Uint64(buf[0:]); got != id {
 		w.add("page %d (%s): it says it is page %d", id, want, got)
+		w.release(buf)
 		return nil
 	}
-	over := uint64(e.Uint32(hdr[12:]))
+	over := uint64(e.Uint32(buf[12:]))
 	if over >= w.hwm-id {
 		w.add("page %d (%s): %d overflow pages run past the end", id, want, over)
+		w.release(buf)
 		return nil
 	}
 	for i := id; i <= id+over; i++ {
-		if w.seen[i] {
+		if w.seen.has(i) {
 			w.add("page %d (%s): reached twice", i, want)
+			w.release(buf)
 			return nil
 		}
 	}
 	for i := id; i <= id+over; i++ {
-		w.seen[i] = true
+		w.seen.add(i)
 	}
-	buf := make([]byte, int64(over+1)*w.pageSize)
-	if _, err := w.r.ReadAt(buf, int64(id)*w.pageSize); err != nil {
+	if over == 0 {
+		return buf
+	}
+	whole := make([]byte, int64(over+1)*w.pageSize)
+	copy(whole, buf)
+	w.release(buf)
+	if err := w.readAt(whole[w.pageSize:], int64(id+1)*w.pageSize); err != nil {
 		w.add("page %d (%s): %v", id, want, err)
 		return nil
 	}
-	return buf
+	return whole
 }
 
 // freelist reads the free page list.
@@ -157,6 +208,7 @@ func (w *pageWalk) freelist(id uint64) {
 	if p == nil {
 		return
 	}
+	defer w.release(p)
 	e := binary.NativeEndian
 	if flags := e.Uint16(p[8:]); flags != flagFreelist {
 		w.add("page %d: a free list page with flags %#x", id, flags)
@@ -181,11 +233,11 @@ func (w *pageWalk) freelist(id uint64) {
 		case fid < 2 || fid >= w.hwm:
 			w.add("page %d: free page %d out of range [2, %d)", id, fid, w.hwm)
 			return
-		case w.freed[fid]:
+		case w.freed.has(fid):
 			w.add("page %d: page %d freed twice", id, fid)
 			return
 		}
-		w.freed[fid] = true
+		w.freed.add(fid)
 	}
 }
 
@@ -199,14 +251,16 @@ func (w *pageWalk) tree(id uint64, depth int) {
 	if p == nil {
 		return
 	}
-	if w.freed[id] {
+	if w.freed.has(id) {
 		w.add("page %d: in use and free", id)
+		w.release(p)
 		return
 	}
 	e := binary.NativeEndian
 	switch flags := e.Uint16(p[8:]); flags {
 	case flagBranch:
 		children, ok := w.branch(id, p)
+		w.release(p)
 		if !ok {
 			return
 		}
@@ -218,8 +272,10 @@ func (w *pageWalk) tree(id uint64, depth int) {
 		}
 	case flagLeaf:
 		w.leaf(id, p, depth)
+		w.release(p)
 	default:
 		w.add("page %d: flags %#x where a branch or leaf page belongs", id, flags)
+		w.release(p)
 	}
 }
 

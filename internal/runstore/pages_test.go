@@ -18,13 +18,12 @@ func bigDamageFixture(t *testing.T) []byte { return storeFixture(t, 300, 100) }
 // given flags.
 func fixturePages(b []byte, flags uint16) []uint64 {
 	m := newestMeta(b)
-	w := &pageWalk{r: bytes.NewReader(b), size: int64(len(b)), pageSize: int64(m.pageSize), hwm: m.pgid,
-		seen: map[uint64]bool{}, freed: map[uint64]bool{}}
+	w := newPageWalk(bytes.NewReader(b), m)
 	w.freelist(m.freelist)
 	var ids []uint64
 	for id := uint64(2); id < m.pgid; id++ {
 		p := b[id*uint64(m.pageSize):]
-		if !w.freed[id] && binary.NativeEndian.Uint64(p) == id && binary.NativeEndian.Uint16(p[8:]) == flags {
+		if !w.freed.has(id) && binary.NativeEndian.Uint64(p) == id && binary.NativeEndian.Uint16(p[8:]) == flags {
 			ids = append(ids, id)
 		}
 	}
