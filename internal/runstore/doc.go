@@ -16,6 +16,7 @@
 //	run/<run id>/keys      order key → seq
 //	run/<run id>/bodies    seq → request body
 //	run/<run id>/rows      roster row → RowOutcome
+//	run/<run id> "summary" the caller's summary of the run, with the digest of the orders and rows it was made of (summary.go)
 //	visitors               visitor key → Claim
 //	orderids               Equinix order id → run id, NUL, order key (FindOrder)
 //	schedule               job name → JobState (created by its first write, see schedule.go)

@@ -177,6 +177,10 @@ func pruneRun(tx *bolt.Tx, runID string, salt []byte, opt PruneOptions, pr *Prun
 		if _, err := rb.CreateBucket(bucketBodies); err != nil {
 			return err
 		}
+		// The saved summary quotes row problems and order errors.
+		if err := rb.Delete(keySummary); err != nil {
+			return err
+		}
 	}
 	// Orders: visitor keys hashed, error texts removed.
 	var rekey []string

@@ -20,8 +20,12 @@ type ReportRecord struct {
 	// Skipped says why the annotated workbook was not made, if it was not.
 	Skipped string `json:"skipped,omitempty"`
 	// Of identifies the run's content the report shows (the caller's
-	// fingerprint), to know when it is out of date.
-	Of string `json:"of,omitempty"`
+	// fingerprint), to know when it is out of date. Stored, when the report
+	// was made with more than the store holds (the roster at hand), is the
+	// fingerprint of the run made from the store alone: the report is up to
+	// date with either.
+	Of     string `json:"of,omitempty"`
+	Stored string `json:"stored,omitempty"`
 }
 
 // RecordReport records the latest writing of a run's report (rec.At

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"slices"
 	"strings"
 	"time"
@@ -318,7 +319,10 @@ func runBucket(tx *bolt.Tx, runID string) (*bolt.Bucket, error) {
 }
 
 // Orders returns a run's orders in plan order, without their bodies.
-func (s *Store) Orders(runID string) ([]Order, error) {
+func (s *Store) Orders(runID string) ([]Order, error) { return s.orders(runID, nil) }
+
+// orders is Orders, adding each record read to h when it is not nil.
+func (s *Store) orders(runID string, h hash.Hash) ([]Order, error) {
 	var out []Order
 	err := s.view(func(tx *bolt.Tx) error {
 		rb, err := runBucket(tx, runID)
@@ -328,6 +332,9 @@ func (s *Store) Orders(runID string) ([]Order, error) {
 		b := rb.Bucket(bucketOrders)
 		out = make([]Order, 0, b.Stats().KeyN)
 		return b.ForEach(func(k, v []byte) error {
+			if h != nil {
+				addRecord(h, k, v)
+			}
 			var o Order
 			if err := json.Unmarshal(v, &o); err != nil {
 				return fmt.Errorf("order %d of run %s: %w", fromU64(k), runID, err)
@@ -420,7 +427,10 @@ func readOrder(rb *bolt.Bucket, runID, key string) (seq []byte, o *Order, err er
 
 // Rows calls fn with every row outcome of a run, in row order. The rows are
 // read a page at a time, so fn may call the store.
-func (s *Store) Rows(runID string, fn func(RowOutcome) error) error {
+func (s *Store) Rows(runID string, fn func(RowOutcome) error) error { return s.rows(runID, nil, fn) }
+
+// rows is Rows, adding each record read to h when it is not nil.
+func (s *Store) rows(runID string, h hash.Hash, fn func(RowOutcome) error) error {
 	var after []byte
 	for {
 		page := make([]RowOutcome, 0, rowPage)
@@ -440,6 +450,9 @@ func (s *Store) Rows(runID string, fn func(RowOutcome) error) error {
 				}
 			}
 			for ; k != nil && len(page) < rowPage; k, v = c.Next() {
+				if h != nil {
+					addRecord(h, k, v)
+				}
 				r := RowOutcome{Row: fromU64(k)}
 				if err := json.Unmarshal(v, &r); err != nil {
 					return fmt.Errorf("row %d of run %s: %w", r.Row, runID, err)

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/mail"
@@ -85,40 +84,36 @@ func RunReportDir(dir string, st *runstore.Store, runID string) string {
 }
 
 // load reads a run, its summary and its rows from the store. imp, when not
-// nil, is the run's roster as imported in this process.
-func (p *Pipeline) load(runID string, imp *importer.Result) (*Outcome, []runstore.RowOutcome, error) {
-	run, err := p.Store.Run(runID)
+// nil, is the run's roster as imported in this process. The contents it
+// returns hold the rows and the digest they were read with, not the orders.
+func (p *Pipeline) load(runID string, imp *importer.Result) (*Outcome, *runstore.Contents, error) {
+	c, err := p.Store.Contents(runID)
 	if err != nil {
 		return nil, nil, err
 	}
-	// The orders and the rows are decoded side by side, in read
-	// transactions of their own: of a large finished run, that is most of
-	// what showing it again costs.
-	var (
-		orders []runstore.Order
-		rows   []runstore.RowOutcome
-		g      errgroup.Group
-	)
-	g.Go(func() (err error) {
-		orders, err = p.Store.Orders(runID)
-		return err
-	})
-	g.Go(func() error {
-		return p.Store.Rows(runID, func(r runstore.RowOutcome) error { rows = append(rows, r); return nil })
-	})
-	if err := g.Wait(); err != nil {
-		return nil, nil, err
-	}
-	return &Outcome{Run: run, Summary: report.NewRunSummary(run, orders, rows, imp)}, rows, nil
+	o := &Outcome{Run: c.Run, Summary: report.NewRunSummary(c.Run, c.Orders, c.Rows, imp)}
+	c.Orders = nil
+	return o, &c, nil
 }
 
 // Summary returns a run's summary as the store holds it.
 func (p *Pipeline) Summary(runID string) (*report.RunSummary, error) {
-	o, _, err := p.load(runID, nil)
+	o, _, err := p.saved(runID, nil)
+	if err != nil || o != nil {
+		return o.summary(), err
+	}
+	o, _, err = p.load(runID, nil)
 	if err != nil {
 		return nil, err
 	}
 	return o.Summary, nil
+}
+
+func (o *Outcome) summary() *report.RunSummary {
+	if o == nil {
+		return nil
+	}
+	return o.Summary
 }
 
 // Report writes run runID's report folder from the store and records it.
@@ -126,11 +121,11 @@ func (p *Pipeline) Summary(runID string) (*report.RunSummary, error) {
 // reading the store can fail it. imp, when not nil, is the run's roster as
 // imported in this process.
 func (p *Pipeline) Report(runID string, imp *importer.Result) (*Outcome, error) {
-	o, rows, err := p.load(runID, imp)
+	o, c, err := p.load(runID, imp)
 	if err != nil {
 		return nil, err
 	}
-	o.Files = p.writeReport(o, rows, imp)
+	o.Files = p.writeReport(o, c, imp)
 	return o, nil
 }
 
@@ -138,7 +133,8 @@ func (p *Pipeline) Report(runID string, imp *importer.Result) (*Outcome, error) 
 // in the store. imp, when not nil, is the run's roster as imported in this
 // process: it knows the sheet's extent, which spares the report a pass over
 // the sheet.
-func (p *Pipeline) writeReport(o *Outcome, rows []runstore.RowOutcome, imp *importer.Result) report.Files {
+func (p *Pipeline) writeReport(o *Outcome, c *runstore.Contents, imp *importer.Result) report.Files {
+	rows := c.Rows
 	dir := p.reportDir(o.Run.ID)
 	var set Settings
 	source, skip := "", ""
@@ -154,19 +150,25 @@ func (p *Pipeline) writeReport(o *Outcome, rows []runstore.RowOutcome, imp *impo
 	files := report.WriteFiles(report.FilesInput{
 		Dir: dir, Name: cmp.Or(set.Roster, o.Run.File), SkipReason: skip, Errors: o.Summary.Errors, Summary: o.Summary, Workbook: wb,
 	})
-	rec := runstore.ReportRecord{Dir: dir, Files: files.Paths(), Problems: files.Problems, Skipped: files.WorkbookSkipped, Of: report.Fingerprint(o.Summary)}
+	of := report.Fingerprint(o.Summary)
+	stored, storedOf := storedSummary(o.Summary, of, c, imp)
+	rec := runstore.ReportRecord{Dir: dir, Files: files.Paths(), Problems: files.Problems, Skipped: files.WorkbookSkipped, Of: of}
+	if storedOf != of {
+		rec.Stored = storedOf
+	}
 	if err := p.Store.RecordReport(o.Run.ID, rec); err != nil {
 		files.Problems = append(files.Problems, fmt.Sprintf("record the report in the store: %v", err))
 	}
+	p.saveSummary(c, stored, storedOf)
 	return files
 }
 
 // recordedReport returns the run's recorded report when it is complete, up
-// to date with its summary and still on disk in dir, so it need not be
-// written again.
-func recordedReport(o *Outcome, dir string) (report.Files, bool) {
+// to date with its summary (whose fingerprint is of) and still on disk in
+// dir, so it need not be written again.
+func recordedReport(o *Outcome, dir, of string) (report.Files, bool) {
 	rec := o.Run.Report
-	if rec == nil || rec.Of == "" || len(rec.Problems) > 0 || rec.Dir != dir || rec.Of != report.Fingerprint(o.Summary) {
+	if rec == nil || rec.Of == "" || len(rec.Problems) > 0 || rec.Dir != dir || (rec.Of != of && rec.Stored != of) {
 		return report.Files{}, false
 	}
 	files := report.Files{Dir: rec.Dir, WorkbookSkipped: rec.Skipped}
@@ -268,14 +270,35 @@ func (p *Pipeline) FinishCancel(runID, reason string) (*Outcome, error) {
 // or the same input submitted again): its report is written again only
 // when it is missing, incomplete or out of date, and emailed only when it
 // was not sent yet (or Notify names recipients).
+//
+// A run whose summary was saved (see saved) is shown from it, without
+// reading its orders and rows; otherwise its summary is saved for the next
+// time.
 func (p *Pipeline) Show(runID string, imp *importer.Result) (*Outcome, error) {
-	o, rows, err := p.load(runID, imp)
+	dir := p.reportDir(runID)
+	o, of, err := p.saved(runID, imp)
 	if err != nil {
 		return nil, err
 	}
-	files, current := recordedReport(o, p.reportDir(runID))
+	var (
+		files   report.Files
+		current bool
+	)
+	if o != nil {
+		files, current = recordedReport(o, dir, of)
+	}
 	if !current {
-		files = p.writeReport(o, rows, imp)
+		var c *runstore.Contents
+		if o, c, err = p.load(runID, imp); err != nil {
+			return nil, err
+		}
+		of = report.Fingerprint(o.Summary)
+		if files, current = recordedReport(o, dir, of); current {
+			stored, storedOf := storedSummary(o.Summary, of, c, imp)
+			p.saveSummary(c, stored, storedOf)
+		} else {
+			files = p.writeReport(o, c, imp)
+		}
 	}
 	o.Files, o.Shown = files, true
 	if current && o.Run.Mail != nil && o.Run.Mail.Sent && len(p.Notify) == 0 {
