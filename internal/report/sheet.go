@@ -29,7 +29,8 @@ func (x xlsxRows) next(r *roster.RawRow) error { return x.s.Next(r) }
 func (x xlsxRows) columns() []roster.RawColumn { return x.s.Columns() }
 func (x xlsxRows) close() error                { return x.s.Close() }
 func cloneRow(r *roster.RawRow) *roster.RawRow {
-	c := &roster.RawRow{Row: r.Row, Height: r.Height, Hidden: r.Hidden, Style: r.Style, Cells: slices.Clone(r.Cells)}
+	c := &roster.RawRow{Row: r.Row, Height: r.Height, Hidden: r.Hidden, Style: r.Style, Cells: slices.Clone(r.Cells),
+		XML: bytes.Clone(r.XML), XMLLast: r.XMLLast, XMLValues: r.XMLValues}
 	for i := range c.Cells {
 		c.Cells[i].Value = bytes.Clone(c.Cells[i].Value)
 	}
@@ -104,7 +105,7 @@ func (o *xmlOut) text(s []byte, st *textStats) {
 			case c < 0x20 && c != '\t' && c != '\n':
 				o.s("\uFFFD")
 				bad = true
-			case c == '_' && isOOXMLEscape(s[i:]):
+			case c == '_' && roster.IsOOXMLEscape(s[i:]):
 				o.s("_x005F_")
 			default:
 				o.buf = append(o.buf, c)
@@ -124,19 +125,6 @@ func (o *xmlOut) text(s []byte, st *textStats) {
 	if bad {
 		st.replaced++
 	}
-}
-
-// isOOXMLEscape reports whether b starts with _xHHHH_.
-func isOOXMLEscape(b []byte) bool {
-	if len(b) < 7 || b[1] != 'x' && b[1] != 'X' || b[6] != '_' {
-		return false
-	}
-	for _, c := range b[2:6] {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 // needsPreserve reports whether text must keep its spaces.

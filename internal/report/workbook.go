@@ -83,7 +83,8 @@ type WorkbookInput struct {
 	// does); 0 makes the report read the sheet once more to find them.
 	LastRow, LastColumn int
 	// Outcome returns the outcome of a data row, false when there is none
-	// (a blank row, or a row the run did not reach).
+	// (a blank row, or a row the run did not reach). It may be called more
+	// than once for a row, and from another goroutine than WriteWorkbook's.
 	Outcome func(row int) (RowOutcome, bool)
 	// Orders are the run's orders; or, to spare a large run a copy of them,
 	// OrderSeq yields NumOrders orders.

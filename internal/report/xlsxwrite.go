@@ -26,7 +26,7 @@ import (
 // take about the same time (its fast encoders, several times faster than
 // the standard library's), level 2 makes 77 MB, level 1 79 MB, level 3
 // 75 MB; Huffman only is barely faster and makes 464 MB.
-const compressLevel = 2
+const compressLevel = 1
 
 const (
 	nsMain      = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -60,22 +60,36 @@ const (
 // cannot hold (characters XML cannot carry, rows or columns past Excel's
 // limits) is replaced or left out, and the Summary sheet says so.
 func WriteWorkbook(w io.Writer, in WorkbookInput) error {
+	_, err := writeWorkbook(w, in, true)
+	return err
+}
+
+// writeWorkbook is WriteWorkbook; with copyRows, the rows that keep their
+// cells as they are are copied as the roster's reader gives them (see
+// roster.CopyOptions) rather than cell by cell, which writes the same
+// bytes. It returns the number of rows copied so.
+func writeWorkbook(w io.Writer, in WorkbookInput, copyRows bool) (copied int, err error) {
 	in.HeaderRow = cmp.Or(in.HeaderRow, 1)
-	rep := &reportWriter{in: in}
+	rep := &reportWriter{in: in, copyRows: copyRows}
 	if err := rep.open(); err != nil {
-		return fmt.Errorf("read roster %s: %w", in.Source, err)
+		return 0, fmt.Errorf("read roster %s: %w", in.Source, err)
 	}
-	defer rep.src.close()
+	defer func() { rep.src.close() }() // the source read ahead once the header is in
 	if err := rep.write(w); err != nil {
-		return fmt.Errorf("write report of %s: %w", in.Source, err)
+		return rep.copied, fmt.Errorf("write report of %s: %w", in.Source, err)
 	}
-	return nil
+	return rep.copied, nil
 }
 
 type reportWriter struct {
 	in  WorkbookInput
 	src rowSource
-	pkg *zip.Reader // nil for a CSV
+	raw *roster.RawSheet // an .xlsx source
+	// copyRows: rows that keep their cells are copied as XML; copied
+	// counts them.
+	copyRows bool
+	copied   int
+	pkg      *zip.Reader // nil for a CSV
 	// The source's workbook part and the roster sheet's part.
 	wbPart, sheetPart string
 	sheetName         string
@@ -122,7 +136,7 @@ func (rep *reportWriter) open() error {
 		if err != nil {
 			return err
 		}
-		rep.src, rep.sheetName = newPrefetch(xlsxRows{s}), s.Name()
+		rep.src, rep.raw, rep.sheetName = xlsxRows{s}, s, s.Name()
 		rep.pkg, rep.wbPart, rep.sheetPart = s.Package()
 	default:
 		return fmt.Errorf("cannot report on %q files: the roster must be .xlsx or .csv", ext)
@@ -720,6 +734,15 @@ func (rep *reportWriter) writeSheet(o *xmlOut) error {
 	}
 	rep.placeColumns(header)
 	rep.cols = allColumns()
+	if rep.raw != nil && !eof {
+		// The rows after the header are read ahead, those that keep their
+		// cells as they are given as XML to copy (see plainRow).
+		if rep.copyRows {
+			rep.raw.CopyPlain(roster.CopyOptions{Rows: rep.plainRow, Styles: len(rep.styles.xfs),
+				Columns: min(slices.Min(rep.statusCols[:]), maxSourceCols)})
+		}
+		rep.src = newPrefetch(rep.src)
+	}
 
 	lastRow := min(max(rep.lastRow, hr), maxSheetRows)
 	o.s(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n" +
@@ -868,6 +891,19 @@ func (rep *reportWriter) writeCols(o *xmlOut) {
 	o.s(`</cols>`)
 }
 
+// plainRow reports whether a row after the header keeps all its cells as
+// they are: it has no problem to flag. Such a row is copied as XML.
+func (rep *reportWriter) plainRow(row int) bool {
+	if row <= rep.in.HeaderRow || row > maxSheetRows {
+		return false
+	}
+	if rep.in.Outcome == nil {
+		return true
+	}
+	out, _ := rep.in.Outcome(row)
+	return len(out.Problems) == 0
+}
+
 // writeRow copies one source row and fills its report columns.
 func (rep *reportWriter) writeRow(o *xmlOut, r *roster.RawRow) {
 	if r.Row > maxSheetRows {
@@ -894,7 +930,7 @@ func (rep *reportWriter) writeRow(o *xmlOut, r *roster.RawRow) {
 	var out RowOutcome
 	var has bool
 	skip := func(col int) bool { return r.Row >= hr && rep.isStatusCol(col) }
-	if r.Row > hr && rep.in.Outcome != nil && !blankRow(r.Cells, skip) {
+	if r.Row > hr && rep.in.Outcome != nil && (r.XML != nil && r.XMLValues || r.XML == nil && !blankRow(r.Cells, skip)) {
 		out, has = rep.in.Outcome(r.Row)
 	}
 	var flagged map[int][]string // problem messages by 0-based column
@@ -984,6 +1020,12 @@ func (rep *reportWriter) writeRow(o *xmlOut, r *roster.RawRow) {
 				return
 			}
 		}
+	}
+	if r.XML != nil {
+		// Cells left of the report's columns, as the roster has them.
+		o.b(r.XML)
+		o.prev = r.XMLLast
+		rep.copied++
 	}
 	for i := range r.Cells {
 		c := &r.Cells[i]

@@ -101,11 +101,5 @@ func ColumnName(index int) string {
 	if index < 0 {
 		return "?"
 	}
-	var b [8]byte
-	i := len(b)
-	for n := index + 1; n > 0; n = (n - 1) / 26 {
-		i--
-		b[i] = byte('A' + (n-1)%26)
-	}
-	return string(b[i:])
+	return string(appendColumnName(nil, index))
 }

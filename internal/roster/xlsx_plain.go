@@ -32,7 +32,15 @@ func (x *xlsxReader) plainRow() bool {
 	if x.raw != nil {
 		nRaw, nBuf = len(x.raw.row.Cells), len(x.raw.row.buf)
 	}
+	asXML := x.raw != nil && x.raw.copy != nil && x.raw.copy.Rows(x.row)
 	for {
+		if asXML {
+			if n := x.copyCells(sc.buf[sc.pos:sc.end]); n > 0 {
+				sc.pos += n
+				return true
+			}
+			x.raw.row.buf = x.raw.row.buf[:nBuf]
+		}
 		if n := x.plainCells(sc.buf[sc.pos:sc.end]); n > 0 {
 			sc.pos += n
 			return true

@@ -42,7 +42,15 @@ type RawRow struct {
 	Hidden bool
 	Style  int // the row's style id, 0 for none
 	Cells  []RawCell
-	buf    []byte
+	// XML, when not nil, holds the row's cells as worksheet XML instead of
+	// Cells (see CopyOptions and copyCells for its form); XMLLast is the
+	// column of its last cell (-1 for none) and XMLValues tells whether a
+	// cell holds a value. Valid until the next call of Next.
+	XML       []byte
+	XMLLast   int
+	XMLValues bool
+	xml       bool
+	buf       []byte
 }
 
 // RawColumn is a <col> range of the sheet: width and hidden flag.
@@ -55,6 +63,7 @@ type RawColumn struct {
 type rawState struct {
 	row  *RawRow
 	cols []RawColumn
+	copy *CopyOptions // nil: every row as cells
 }
 
 // OpenRawSheet opens sheet ("" = the sheet the roster reader picks) of the
@@ -99,6 +108,7 @@ func (s *RawSheet) Columns() []RawColumn { return s.x.raw.cols }
 // after the last.
 func (s *RawSheet) Next(r *RawRow) error {
 	r.Cells, r.buf = r.Cells[:0], r.buf[:0]
+	r.XML, r.xml = nil, false
 	r.Height, r.Hidden, r.Style = 0, false, 0
 	s.x.raw.row = r
 	row, _, err := s.x.next()
@@ -106,6 +116,10 @@ func (s *RawSheet) Next(r *RawRow) error {
 		return err
 	}
 	r.Row = row
+	if r.xml {
+		r.XML = r.buf[:len(r.buf):len(r.buf)]
+		return nil
+	}
 	off := 0
 	for i := range r.Cells {
 		n := len(r.Cells[i].Value)
