@@ -53,7 +53,9 @@ type FilesInput struct {
 	SkipReason string
 	// Errors are every row problem, for the errors CSV.
 	Errors []roster.RowError
-	// Summary is the JSON document of summary.json.
+	// Summary is the JSON document of summary.json; a func() any makes it
+	// when summary.json is written, after the workbook, so that a large
+	// plan's summary is not held in memory while the workbook is written.
 	Summary any
 }
 
@@ -124,6 +126,9 @@ func WriteFiles(in FilesInput) Files {
 	}
 
 	p = filepath.Join(in.Dir, "summary.json")
+	if f, ok := in.Summary.(func() any); ok {
+		in.Summary = f()
+	}
 	if err := writeAtomic(p, func(w io.Writer) error { return writeIndentedJSON(w, in.Summary) }); err != nil {
 		out.Problems = append(out.Problems, err.Error())
 	} else {

@@ -26,10 +26,15 @@ func Validate(ctx context.Context, opt importer.Options, dir func(runID string) 
 	if err != nil {
 		return nil, err
 	}
-	v := &Validation{Import: res, Summary: report.NewSummary(res)}
+	v := &Validation{Import: res}
+	// The summary (a line per order) is made once the workbook is written.
 	v.Files = report.WriteFiles(report.FilesInput{
-		Dir: dir(res.RunID), Workbook: report.ValidationWorkbook(res), Errors: res.Errors, Summary: v.Summary,
+		Dir: dir(res.RunID), Workbook: report.ValidationWorkbook(res), Errors: res.Errors,
+		Summary: func() any { v.Summary = report.NewSummary(res); return v.Summary },
 	})
+	if v.Summary == nil { // the report folder could not be made
+		v.Summary = report.NewSummary(res)
+	}
 	return v, nil
 }
 

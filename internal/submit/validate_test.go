@@ -1,6 +1,7 @@
 package submit
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -28,6 +29,15 @@ func TestValidate(t *testing.T) {
 			t.Errorf("report file: %v", err)
 		}
 	}
+	// summary.json is the summary the command prints with --json, made
+	// once the workbook is written.
+	var want bytes.Buffer
+	if err := v.Summary.WriteJSON(&want); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(v.Files.Summary); err != nil || !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("summary.json is not the validation's summary (%v)", err)
+	}
 	if to, _, err := v.Email(nil); to != nil || err != nil {
 		t.Errorf("a roster without report emails was emailed: %v, %v", to, err)
 	}
@@ -44,6 +54,17 @@ func TestValidate(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(filepath.Join(outbox, "*.eml")); len(m) != 1 {
 		t.Errorf("%d emails in the outbox, want 1", len(m))
+	}
+
+	// A report folder that cannot be made leaves the summary still made.
+	blocked := filepath.Join(dir, "file")
+	if err := os.WriteFile(blocked, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nodir, err := Validate(t.Context(), importer.Options{Path: "../../samples/contractors-with-errors.csv", Check: check},
+		func(string) string { return filepath.Join(blocked, "report") })
+	if err != nil || nodir.Summary == nil || nodir.Summary.Orders != v.Summary.Orders || len(nodir.Files.Problems) == 0 {
+		t.Errorf("a report folder that cannot be made: %v, summary %v, problems %q", err, nodir != nil && nodir.Summary != nil, nodir.Files.Problems)
 	}
 
 	ok, err := Validate(t.Context(), importer.Options{Path: "../../samples/contractors.csv", Check: check},
