@@ -112,7 +112,7 @@ c Müller 漢字 _x41_ 1_x0041</t></is></c>`,
 		}
 		fmt.Fprintf(&rows, `<row r="%d"/>`, 22+len(cells))
 		p := filepath.Join(dir, "hand.xlsx")
-		replaceSheet(t, gen, p, func(sheet []byte) []byte {
+		rewritePart(t, gen, p, "xl/worksheets/sheet1.xml", func(sheet []byte) []byte {
 			return bytes.Replace(sheet, []byte("</sheetData>"), []byte(rows.String()+"</sheetData>"), 1)
 		})
 		in := WorkbookInput{Source: p, Outcome: func(row int) (RowOutcome, bool) {
@@ -133,33 +133,6 @@ func writeGenerated(t *testing.T, p string, rows int, errorRate float64) {
 	must(t, err)
 	must(t, rostergen.Write(f, rostergen.Options{Rows: rows, Seed: 3, Format: "xlsx", ErrorRate: errorRate}))
 	must(t, f.Close())
-}
-
-// replaceSheet writes to dst the workbook src with its first worksheet's
-// XML edited.
-func replaceSheet(t *testing.T, src, dst string, edit func([]byte) []byte) {
-	t.Helper()
-	zr, err := zip.OpenReader(src)
-	must(t, err)
-	defer zr.Close()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		must(t, err)
-		data, err := io.ReadAll(rc)
-		must(t, err)
-		rc.Close()
-		if f.Name == "xl/worksheets/sheet1.xml" {
-			data = edit(data)
-		}
-		w, err := zw.Create(f.Name)
-		must(t, err)
-		_, err = w.Write(data)
-		must(t, err)
-	}
-	must(t, zw.Close())
-	must(t, os.WriteFile(dst, buf.Bytes(), 0o600))
 }
 
 // sheetOf is the roster sheet's XML in a report.
