@@ -52,6 +52,10 @@ type pageWalk struct {
 
 	// spare are page buffers to reuse, once their page was walked.
 	spare [][]byte
+	// record, when set, is given every key and value of the leaf pages
+	// walked, in key order (the value of a nested bucket is nil), and the
+	// walk does not go into nested buckets.
+	record func(k, v []byte)
 }
 
 // newPageWalk is a walk over the file r from meta record m.
@@ -351,10 +355,15 @@ func (w *pageWalk) leaf(id uint64, p []byte, depth int) {
 		}
 		prev = k
 		switch {
+		case flags != 0 && flags != leafBucket:
+			w.add("page %d: element %d has flags %#x", id, i, flags)
+		case w.record != nil:
+			if flags == leafBucket {
+				v = nil
+			}
+			w.record(k, v)
 		case flags == leafBucket:
 			w.bucket(id, v, depth+1)
-		case flags != 0:
-			w.add("page %d: element %d has flags %#x", id, i, flags)
 		}
 		if len(w.problems) > 0 {
 			return

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"hash"
+	"io"
+	"os"
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sync/errgroup"
@@ -54,19 +56,40 @@ func (d digester) sum() Digest {
 	return out
 }
 
-// digestOf hashes the orders and rows of run bucket rb as they are.
-func digestOf(rb *bolt.Bucket) Digest {
-	d := newDigester()
+// digestOf hashes the orders and rows of run bucket rb as tx holds them.
+// It reads their pages from the file f rather than through bbolt's mapping
+// of it: pages read through the mapping stay mapped, counted in the
+// process's memory, for as long as the store is open. The pages tx reaches
+// do not change while it is open. ok is false when they are not as bbolt
+// writes them.
+func digestOf(f io.ReaderAt, tx *bolt.Tx, rb *bolt.Bucket) (d Digest, ok bool) {
+	pageSize := tx.DB().Info().PageSize
+	m := &meta{pageSize: uint32(pageSize), pgid: uint64(tx.Size()) / uint64(pageSize)}
+	dg := newDigester()
 	for _, p := range []struct {
 		name []byte
 		h    hash.Hash
-	}{{bucketOrders, d.orders}, {bucketRows, d.rows}} {
-		c := rb.Bucket(p.name).Cursor()
+	}{{bucketOrders, dg.orders}, {bucketRows, dg.rows}} {
+		b := rb.Bucket(p.name)
+		if b == nil {
+			return Digest{}, false
+		}
+		if root := uint64(b.Root()); root != 0 {
+			w := newPageWalk(f, m)
+			w.record = func(k, v []byte) { addRecord(p.h, k, v) }
+			w.tree(root, 0)
+			if len(w.problems) > 0 {
+				return Digest{}, false
+			}
+			continue
+		}
+		// An inline bucket lies in its parent's page, read already.
+		c := b.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			addRecord(p.h, k, v)
 		}
 	}
-	return d.sum()
+	return dg.sum(), true
 }
 
 // Contents is a run as read to show it: its record, its orders (without
@@ -134,7 +157,12 @@ func (s *Store) SavedSummary(runID string) (Run, []byte, error) {
 		run     *Run
 		summary []byte
 	)
-	err := s.view(func(tx *bolt.Tx) error {
+	f, err := os.Open(s.path)
+	if err != nil {
+		return Run{}, nil, err
+	}
+	defer f.Close()
+	err = s.view(func(tx *bolt.Tx) error {
 		var err error
 		if run, err = getRun(tx, runID); err != nil {
 			return err
@@ -151,7 +179,7 @@ func (s *Store) SavedSummary(runID string) (Run, []byte, error) {
 		if check := sha256.Sum256(body); !bytes.Equal(check[:], v[1+sha256.Size:1+2*sha256.Size]) {
 			return nil
 		}
-		if d := digestOf(rb); !bytes.Equal(d[:], v[1:1+sha256.Size]) {
+		if d, ok := digestOf(f, tx, rb); !ok || !bytes.Equal(d[:], v[1:1+sha256.Size]) {
 			return nil
 		}
 		summary = bytes.Clone(body)

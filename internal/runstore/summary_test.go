@@ -2,6 +2,8 @@ package runstore
 
 import (
 	"bytes"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,5 +164,26 @@ func TestPruneRemovesTheSavedSummary(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSavedSummaryOfEverySize: the digest SavedSummary reads from the
+// file's pages is the one Contents reads through bbolt, for a run whose
+// orders and rows fit in their parent's page and for one whose trees have
+// branch pages and values longer than a page.
+func TestSavedSummaryOfEverySize(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	big := specs(3000, 4)
+	big[7].VisitorKeys[0] = sandbox.Key(strings.Repeat("x", 3*os.Getpagesize()))
+	for id, orders := range map[string][]OrderSpec{"small": specs(1, 1), "big": big} {
+		createRun(t, s, id, orders, nil)
+		c := contents(t, s, id)
+		if err := s.SaveSummary(id, c.Digest, []byte(id)); err != nil {
+			t.Fatal(err)
+		}
+		if b := saved(t, s, id); string(b) != id {
+			t.Errorf("run %s: SavedSummary = %q, want %q", id, b, id)
+		}
 	}
 }
