@@ -13,10 +13,15 @@ import (
 )
 
 // changed notes that a request changed o, for the next Config.Persist (the
-// journal). The caller holds ordersMu for writing.
+// journal), and tells WaitOrders and WaitFor. The caller holds ordersMu for
+// writing.
 func (s *Server) changed(o *order) {
 	if s.cfg.Persist != nil {
 		s.dirty = append(s.dirty, o)
+	}
+	if s.changes != nil {
+		close(s.changes)
+		s.changes = nil
 	}
 }
 

@@ -119,10 +119,7 @@ func (s *Server) WaitOrders(ctx context.Context, n int) error {
 			s.ordersMu.Unlock()
 			return nil
 		}
-		if s.created == nil {
-			s.created = make(chan struct{})
-		}
-		ch := s.created
+		ch := s.nextChange()
 		s.ordersMu.Unlock()
 		select {
 		case <-ch:
@@ -130,6 +127,35 @@ func (s *Server) WaitOrders(ctx context.Context, n int) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// WaitFor waits until cond holds for the orders held (as Orders returns
+// them), or ctx ends (returning its error): a test's signal that orders
+// were changed or cancelled, instead of polling Orders. cond is asked again
+// after each change.
+func (s *Server) WaitFor(ctx context.Context, cond func([]Order) bool) error {
+	for {
+		s.ordersMu.Lock()
+		ch := s.nextChange()
+		s.ordersMu.Unlock()
+		if cond(s.Orders()) {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// nextChange returns a channel closed by the next change. The caller holds
+// ordersMu for writing.
+func (s *Server) nextChange() <-chan struct{} {
+	if s.changes == nil {
+		s.changes = make(chan struct{})
+	}
+	return s.changes
 }
 
 // SetOrderStatus sets an order's state, as Equinix's staff would move it
@@ -254,10 +280,6 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, t tokenInf
 	s.orders[o.ID] = o
 	s.list = append(s.list, o)
 	s.changed(o)
-	if s.created != nil {
-		close(s.created)
-		s.created = nil
-	}
 	s.ordersMu.Unlock()
 
 	w.Header().Set("Location", "/orders/"+o.ID)

@@ -389,3 +389,32 @@ func TestWaitOrders(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWaitForSeesCancels: WaitFor is told of every change, a cancel too,
+// and returns once its condition holds.
+func TestWaitForSeesCancels(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{})
+	id := e.mustCreate(visitBody())
+	looked := false
+	cancelled := func(orders []Order) bool {
+		if !looked { // the cancel comes once WaitFor has looked
+			looked = true
+			if a := e.do("POST", "/colocations/v2/orders/"+id+"/cancel", map[string]string{"reason": "not needed"}, e.login()); a.status != http.StatusNoContent {
+				t.Fatalf("cancel: %d", a.status)
+			}
+			return false
+		}
+		return len(orders) == 1 && orders[0].Status == StatusCancelled
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := e.srv.WaitFor(ctx, cancelled); err != nil {
+		t.Fatalf("WaitFor after a cancel: %v", err)
+	}
+	ctx, cancel = context.WithCancel(t.Context())
+	cancel()
+	if err := e.srv.WaitFor(ctx, func([]Order) bool { return false }); err != context.Canceled {
+		t.Fatalf("WaitFor with an ended context = %v", err)
+	}
+}

@@ -128,7 +128,7 @@ type Server struct {
 	orders   map[string]*order
 	list     []*order // in creation order
 	nextID   int64
-	created  chan struct{} // closed (and replaced) when an order is created
+	changes  chan struct{} // closed (and replaced) when an order is created or changed
 	dirty    []*order      // changed since Config.Persist last took them (changes)
 
 	faultMu  sync.Mutex
