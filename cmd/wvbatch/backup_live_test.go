@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -51,6 +52,21 @@ func (c *liveChild) running() bool {
 	default:
 		return true
 	}
+}
+
+// waitSandbox waits, at most a minute, until cond holds for the sandbox's
+// orders or the child ends.
+func (c *liveChild) waitSandbox(srv *sandbox.Server, cond func([]sandbox.Order) bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	_ = srv.WaitFor(ctx, cond)
 }
 
 // wait waits for the child to end, at most d, and returns its exit status.
@@ -111,10 +127,7 @@ func TestStoreBackupWhileSubmitting(t *testing.T) {
 	flags := []string{"--endpoint", url, "--store", store, "--concurrency", "1"}
 
 	submit := startLive(t, env, append([]string{"submit", roster, "--yes", "--now", crashNow, "--no-preflight"}, flags...)...)
-	deadline := time.Now().Add(time.Minute)
-	for len(srv.Orders()) < 5 && submit.running() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	submit.waitSandbox(srv, func(o []sandbox.Order) bool { return len(o) >= 5 })
 	code, out, took := runLive(t, env, "store", "backup", backup, "--store", store)
 	if !submit.running() {
 		t.Fatalf("the submit ended before the backup did; make the sandbox slower\n%s", submit.out.String())
@@ -164,10 +177,7 @@ func TestStoreBackupWhileSubmitting(t *testing.T) {
 
 	// A backup in the middle of a cancel of the run.
 	cancel := startLive(t, env, append([]string{"cancel", "--yes", "--reason", "maintenance postponed", runID}, flags...)...)
-	deadline = time.Now().Add(time.Minute)
-	for cancelled(srv) < 3 && cancel.running() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	cancel.waitSandbox(srv, func(o []sandbox.Order) bool { return cancelled(o) >= 3 })
 	code, out, took = runLive(t, env, "store", "backup", filepath.Join(dir, "during-cancel.db"), "--store", store)
 	if !cancel.running() {
 		t.Fatalf("the cancel ended before the backup did\n%s", cancel.out.String())
@@ -180,7 +190,7 @@ func TestStoreBackupWhileSubmitting(t *testing.T) {
 	if code := cancel.wait(t, 2*time.Minute); code != exitOK {
 		t.Fatalf("cancel: exit %d\n%s", code, cancel.out.String())
 	}
-	if n := cancelled(srv); n != placed {
+	if n := cancelled(srv.Orders()); n != placed {
 		t.Errorf("%d of %d orders cancelled", n, placed)
 	}
 	if _, err := os.Lstat(store + ".sock"); err == nil {
@@ -188,9 +198,9 @@ func TestStoreBackupWhileSubmitting(t *testing.T) {
 	}
 }
 
-func cancelled(srv *sandbox.Server) int {
+func cancelled(orders []sandbox.Order) int {
 	n := 0
-	for _, o := range srv.Orders() {
+	for _, o := range orders {
 		if o.Status == sandbox.StatusCancelled {
 			n++
 		}

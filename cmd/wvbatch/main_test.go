@@ -148,7 +148,7 @@ func cmdWaitPort(ts *testscript.TestScript, neg bool, args []string) {
 		if time.Now().After(deadline) {
 			ts.Fatalf("waitport %s: %v", args[0], err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // a script's background command cannot signal: the port is the sign
 	}
 }
 

@@ -21,14 +21,42 @@ import (
 // syncBuffer is a bytes.Buffer safe to write from the command's goroutine
 // while the test reads it.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu    sync.Mutex
+	b     bytes.Buffer
+	wrote chan struct{} // closed (and replaced) by each Write
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.wrote != nil {
+		close(s.wrote)
+		s.wrote = nil
+	}
 	return s.b.Write(p)
+}
+
+// await waits, at most limit, until what was written matches re, and
+// returns the match (nil when it timed out).
+func (s *syncBuffer) await(limit time.Duration, re *regexp.Regexp) []string {
+	timeout := time.After(limit)
+	for {
+		s.mu.Lock()
+		m := re.FindStringSubmatch(s.b.String())
+		if s.wrote == nil {
+			s.wrote = make(chan struct{})
+		}
+		wrote := s.wrote
+		s.mu.Unlock()
+		if m != nil {
+			return m
+		}
+		select {
+		case <-wrote:
+		case <-timeout:
+			return nil
+		}
+	}
 }
 
 func (s *syncBuffer) String() string {
@@ -60,23 +88,16 @@ func serveSandbox(t *testing.T, args ...string) (map[string]string, func() strin
 		}
 	})
 	exportRe := regexp.MustCompile(`export (EQUINIX_API_ENDPOINT=\S+) (EQUINIX_API_CLIENTID=\S+) (EQUINIX_API_CLIENTSECRET=\S+)`)
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		select {
-		case err := <-done:
-			t.Fatalf("the sandbox ended early: %v\n%s", err, out)
-		default:
-		}
-		if m := exportRe.FindStringSubmatch(out.String()); m != nil {
-			vars := map[string]string{}
-			for _, kv := range m[1:] {
-				k, v, _ := strings.Cut(kv, "=")
-				vars[k] = v
-			}
-			return vars, out.String
-		}
+	m := out.await(5*time.Second, exportRe)
+	if m == nil {
+		t.Fatalf("the sandbox printed no endpoint:\n%s", out)
 	}
-	t.Fatalf("the sandbox printed no endpoint:\n%s", out)
-	return nil, nil
+	vars := map[string]string{}
+	for _, kv := range m[1:] {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	return vars, out.String
 }
 
 // TestSandboxCommand serves the sandbox as a user would and drives it with

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wvbatch/wvbatch/internal/sandbox"
+	"github.com/wvbatch/wvbatch/internal/scheduler"
 )
 
 // scrape reads a Prometheus text page into series → value; the series is
@@ -47,16 +47,27 @@ func scrape(t *testing.T, url string) (map[string]float64, string) {
 	return out, string(b)
 }
 
+// metricsAddress waits for the address out says the metrics are served on.
+func metricsAddress(t *testing.T, out *syncBuffer) string {
+	t.Helper()
+	m := out.await(10*time.Second, regexp.MustCompile(`metrics on (http://\S+)/metrics`))
+	if m == nil {
+		t.Fatalf("timed out waiting for the metrics address:\n%s", out)
+	}
+	return m[1]
+}
+
 // TestScheduleMetrics runs the daemon with --metrics-listen against a
-// sandbox that answers the first request with 429, scrapes /metrics while
-// the job's run is under way and after it, and checks the counters against
+// sandbox that answers the first request with 429, on a clock the test
+// steps to the job's time, scrapes /metrics while the job's run is under way
+// (its second order held) and after it, and checks the counters against
 // the run: runs by outcome, orders by state, work visit requests, the 429
 // retry and its wait, the token, the report email, the job's next time and
 // the store's size; no visitor's name is in any label.
 func TestScheduleMetrics(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	srv, url := startSandbox(t, sandbox.Config{Latency: 250 * time.Millisecond})
+	srv, gate, url := gatedSandbox(t, sandbox.Config{})
 	if err := srv.FailNext(sandbox.Fault429); err != nil {
 		t.Fatal(err)
 	}
@@ -65,9 +76,10 @@ func TestScheduleMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	jobs := filepath.Join(dir, "jobs.yaml")
-	// Once an hour, the first time in 3 seconds: one run in the test.
-	at := time.Now().UTC().Add(3 * time.Second)
-	schedule := fmt.Sprintf("CRON_TZ=UTC %d %d * * * *", at.Second(), at.Minute())
+	// Once an hour: one run in the test, when its clock comes to the hour.
+	clock := scheduler.NewManualClock(time.Now().UTC())
+	at := clock.Now().Truncate(time.Hour).Add(time.Hour)
+	schedule := "CRON_TZ=UTC 0 * * * *"
 	if err := os.WriteFile(jobs, []byte("jobs:\n  - name: often\n    schedule: \""+schedule+"\"\n    concurrency: 1\n    recipients: [ops@example.com]\n    roster: "+roster+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -80,36 +92,36 @@ func TestScheduleMetrics(t *testing.T) {
 	var out, errb syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"schedule", "run", "--config", jobs, "--store", store, "--metrics-listen", "127.0.0.1:0"},
-			strings.NewReader(""), &out, &errb, func(k string) string { return c.env[k] })
+		done <- runEnv(ctx, []string{"schedule", "run", "--config", jobs, "--store", store, "--metrics-listen", "127.0.0.1:0",
+			"--log-level", "info", "--log-format", "json"},
+			&env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return c.env[k] },
+				now: clock.Now, until: clock.Until})
 	}()
-	var base string
-	waitFor(t, 10*time.Second, "the metrics address", func() bool {
-		m := regexp.MustCompile(`metrics on (http://\S+)/metrics`).FindStringSubmatch(out.String())
-		if m != nil {
-			base = m[1]
-		}
-		return m != nil
-	})
+	base := metricsAddress(t, &out)
+	if errb.await(10*time.Second, regexp.MustCompile(`new job`)) == nil {
+		t.Fatalf("the daemon did not take the job:\n%s", errb.String())
+	}
+	arrived, release := gate.holdAfter(t, 1)
+	clock.Set(at)
 	if res, err := http.Get(base + "/healthz"); err != nil || res.StatusCode != http.StatusOK {
 		t.Fatalf("/healthz: %v %v", res, err)
 	}
 
 	const creates = `wvbatch_api_requests_total{operation="POST /colocations/v2/orders/workVisits",status="201"}`
 	const ordered = `wvbatch_runs_total{outcome="ordered"}`
-	sawMidRun := false
-	var m map[string]float64
-	var page string
-	waitFor(t, 30*time.Second, "the run to finish", func() bool {
-		m, page = scrape(t, base+"/metrics")
-		if m[creates] > 0 && m[ordered] == 0 {
-			sawMidRun = true
-		}
-		return m[ordered] >= 1
-	})
-	if !sawMidRun {
-		t.Error("no scrape saw the run under way")
+	select {
+	case <-arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the run placed no second order:\n%s", errb.String())
 	}
+	if m, _ := scrape(t, base+"/metrics"); m[creates] != 1 || m[ordered] != 0 {
+		t.Errorf("under way (one order placed): %s = %v, %s = %v; want 1 and 0", creates, m[creates], ordered, m[ordered])
+	}
+	release()
+	if errb.await(30*time.Second, regexp.MustCompile(`"run finished"`)) == nil {
+		t.Fatalf("the run did not finish:\n%s", errb.String())
+	}
+	m, page := scrape(t, base+"/metrics")
 	placed := len(sandboxByRef(t, srv))
 	if placed == 0 {
 		t.Fatal("nothing was ordered")
@@ -172,14 +184,7 @@ func TestServeMetrics(t *testing.T) {
 		done <- run(ctx, []string{"serve", "--sandbox", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--store", store},
 			strings.NewReader(""), &out, &errb, func(k string) string { return c.env[k] })
 	}()
-	var base string
-	waitFor(t, 10*time.Second, "the metrics address", func() bool {
-		m := regexp.MustCompile(`metrics on (http://\S+)/metrics`).FindStringSubmatch(out.String())
-		if m != nil {
-			base = m[1]
-		}
-		return m != nil
-	})
+	base := metricsAddress(t, &out)
 	if res, err := http.Get(base + "/healthz"); err != nil || res.StatusCode != http.StatusOK {
 		t.Fatalf("/healthz: %v %v", res, err)
 	}

@@ -198,18 +198,6 @@ func (d *daemon) waitLog(t *testing.T, limit time.Duration, n int, s string) {
 	}
 }
 
-// waitFor polls cond every 20ms for up to limit.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // waitOrders waits, for up to limit, until the sandbox holds n orders.
 func waitOrders(t *testing.T, srv *sandbox.Server, limit time.Duration, n int) {
 	t.Helper()
@@ -260,6 +248,20 @@ func (g *createGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	close(passed)
 }
 
+// gatedSandbox serves a sandbox of cfg through a createGate until the test
+// ends.
+func gatedSandbox(t *testing.T, cfg sandbox.Config) (*sandbox.Server, *createGate, string) {
+	t.Helper()
+	srv, err := sandbox.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := &createGate{srv: srv, pass: -1}
+	hs := httptest.NewServer(gate)
+	t.Cleanup(hs.Close)
+	return srv, gate, hs.URL
+}
+
 // holdAfter lets n more creations through and holds the next: arrived is
 // closed when it comes, and release lets it on and returns once the sandbox
 // has answered it.
@@ -288,14 +290,7 @@ func TestScheduleDaemonRestart(t *testing.T) {
 	dir := t.TempDir()
 	t0 := time.Date(2027, 3, 1, 10, 0, 30, 0, time.UTC)
 	hour := func(h int) time.Time { return time.Date(2027, 3, 1, h, 0, 0, 0, time.UTC) }
-	srv, err := sandbox.New(sandbox.Config{StartAt: t0, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gate := &createGate{srv: srv, pass: -1}
-	hs := httptest.NewServer(gate)
-	t.Cleanup(hs.Close)
-	url := hs.URL
+	srv, gate, url := gatedSandbox(t, sandbox.Config{StartAt: t0, Seed: 1})
 
 	const visitors, perRun = 400, 8 // 8 orders of 50
 	rosters := filepath.Join(dir, "rosters")

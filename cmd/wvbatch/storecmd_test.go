@@ -56,10 +56,9 @@ func (c *cli) runUntil(srv *sandbox.Server, n int, args ...string) (int, string,
 	go func() {
 		done <- run(ctx, args, strings.NewReader(""), &out, &errb, func(k string) string { return c.env[k] })
 	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for len(srv.Orders()) < n && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	wait, stop := context.WithTimeout(ctx, 30*time.Second)
+	_ = srv.WaitOrders(wait, n)
+	stop()
 	cancel()
 	code := <-done
 	c.t.Logf("wvbatch %s → %d (cancelled)\n%s%s", strings.Join(args, " "), code, out.String(), errb.String())
@@ -183,13 +182,16 @@ func TestStoreBackupWaitsForTheStore(t *testing.T) {
 	if code, _, errOut := c.run("store", "backup", filepath.Join(dir, "b.db"), "--store", store, "--wait", "1ms"); code != exitStoreBusy || !strings.Contains(errOut, "hint:") {
 		t.Errorf("backup with no wait of a store held by a silent process: exit %d, want %d\n%s", code, exitStoreBusy, errOut)
 	}
+	// The silent holder says nothing when it lets go: holding the lock for
+	// a while is what the backup is to wait out.
+	const hold = 500 * time.Millisecond
+	start = time.Now()
 	go func() {
-		time.Sleep(2 * time.Second)
+		time.Sleep(hold)
 		db.Close()
 	}()
-	start = time.Now()
 	code, out, _ = c.run("store", "backup", filepath.Join(dir, "b.db"), "--store", store)
-	if code != exitOK || time.Since(start) < 2*time.Second || strings.Contains(out, "sent by") {
+	if code != exitOK || time.Since(start) < hold || strings.Contains(out, "sent by") {
 		t.Errorf("backup: exit %d after %v, want 0 after the store was let go\n%s", code, time.Since(start), out)
 	}
 }
