@@ -33,6 +33,9 @@ type savedSummary struct {
 	// Summary is made without the roster's import: its errors are those the
 	// store holds. Its update and mail times are the run's when shown.
 	Summary *report.RunSummary `json:"summary"`
+	// Invalid are the rows whose outcome is invalid: with the roster's
+	// import at hand, their errors are the import's (see importedErrors).
+	Invalid []int `json:"invalid"`
 }
 
 // buildID identifies this build of wvbatch: its build information and its
@@ -78,7 +81,13 @@ func storedSummary(s *report.RunSummary, of string, c *runstore.Contents, imp *i
 func (p *Pipeline) saveSummary(c *runstore.Contents, s *report.RunSummary, of string) {
 	sum := *s
 	sum.UpdatedAt, sum.Mail = time.Time{}, nil
-	b, err := encodeSaved(savedSummary{Build: buildID(), Head: headOf(c.Run), Of: of, Summary: &sum})
+	var invalid []int
+	for _, r := range c.Rows {
+		if r.Status == runstore.RowInvalid {
+			invalid = append(invalid, r.Row)
+		}
+	}
+	b, err := encodeSaved(savedSummary{Build: buildID(), Head: headOf(c.Run), Of: of, Summary: &sum, Invalid: invalid})
 	if err == nil {
 		err = p.Store.SaveSummary(c.Run.ID, c.Digest, b)
 	}
@@ -133,12 +142,10 @@ func decodeSaved(b []byte) (savedSummary, error) {
 
 // saved returns a run's outcome made from its saved summary, with the
 // summary's fingerprint; nil when there is none this build made from the
-// run's orders and rows as they are and its record as it is, or when imp
-// would give the summary other errors.
+// run's orders and rows as they are and its record as it is. imp, when not
+// nil, is the run's roster as imported in this process, whose row errors
+// the summary then shows.
 func (p *Pipeline) saved(runID string, imp *importer.Result) (*Outcome, string, error) {
-	if importErrors(imp) {
-		return nil, "", nil
-	}
 	run, b, err := p.Store.SavedSummary(runID)
 	if err != nil || b == nil {
 		return nil, "", err
@@ -147,7 +154,40 @@ func (p *Pipeline) saved(runID string, imp *importer.Result) (*Outcome, string, 
 	if err != nil || rec.Build != buildID() || rec.Head != headOf(run) {
 		return nil, "", nil
 	}
-	s := rec.Summary
+	s, of := rec.Summary, rec.Of
 	s.UpdatedAt, s.Mail = run.UpdatedAt, run.Mail
-	return &Outcome{Run: run, Summary: s}, rec.Of, nil
+	if importErrors(imp) {
+		s.Errors = importedErrors(s.Errors, rec.Invalid, imp.Errors)
+		of = report.Fingerprint(s)
+	}
+	return &Outcome{Run: run, Summary: s}, of, nil
+}
+
+// importedErrors returns a summary's row errors (stored, those the store
+// holds, in row order) as report.NewRunSummary makes them with the roster's
+// import at hand: an invalid row's errors are the import's when it has
+// some for the row.
+func importedErrors(stored []roster.RowError, invalid []int, imported []roster.RowError) []roster.RowError {
+	byRow := map[int][]roster.RowError{}
+	for _, e := range imported {
+		byRow[e.Row] = append(byRow[e.Row], e)
+	}
+	isInvalid := make(map[int]bool, len(invalid))
+	for _, r := range invalid {
+		isInvalid[r] = true
+	}
+	out := make([]roster.RowError, 0, len(stored))
+	for i := 0; i < len(stored); {
+		j := i + 1
+		for j < len(stored) && stored[j].Row == stored[i].Row {
+			j++
+		}
+		if errs, ok := byRow[stored[i].Row]; ok && isInvalid[stored[i].Row] {
+			out = append(out, errs...)
+		} else {
+			out = append(out, stored[i:j]...)
+		}
+		i = j
+	}
+	return out
 }

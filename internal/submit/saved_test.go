@@ -105,8 +105,14 @@ func TestShowFromTheSavedSummary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if summaryJSON(t, withImport.Summary) == summaryJSON(t, full) {
+		t.Fatal("the import's row errors are those the store holds: the test shows nothing")
+	}
 	if got, want := summaryJSON(t, again.Summary), summaryJSON(t, withImport.Summary); got != want || again.Mail != nil {
 		t.Errorf("the same roster again shows\n%s\nwant\n%s\n(mail %+v)", got, want, again.Mail)
+	}
+	if o, of, err := w.p.saved(id, prep.Import); err != nil || o == nil || summaryJSON(t, o.Summary) != summaryJSON(t, withImport.Summary) || of != report.Fingerprint(withImport.Summary) {
+		t.Errorf("saved with the roster's import: %v, %v; want the summary with the import's errors", o, err)
 	}
 
 	// An order changes after the report was recorded.
@@ -174,5 +180,26 @@ func TestSavedSummaryRefusesWhatGobLoses(t *testing.T) {
 	back, err := decodeSaved(b)
 	if err != nil || report.Fingerprint(back.Summary) != report.Fingerprint(s) || back.Summary.Errors == nil {
 		t.Errorf("decodeSaved = %+v, %v; want the summary", back.Summary, err)
+	}
+}
+
+// TestImportedErrors: an invalid row's stored errors give way to the
+// import's for that row, however many each has; a row refused by Equinix
+// keeps its own, and so does an invalid row the import has none for.
+func TestImportedErrors(t *testing.T) {
+	t.Parallel()
+	e := func(row int, msg string) roster.RowError { return roster.RowError{Row: row, Message: msg} }
+	stored := []roster.RowError{e(3, "stored a"), e(3, "stored b"), e(5, "refused"), e(7, "stored c"), e(9, "stored d")}
+	imported := []roster.RowError{e(3, "imported a"), e(5, "imported b"), e(9, "imported c"), e(9, "imported d")}
+	got := importedErrors(stored, []int{3, 7, 9}, imported)
+	want := []roster.RowError{e(3, "imported a"), e(5, "refused"), e(7, "stored c"), e(9, "imported c"), e(9, "imported d")}
+	if len(got) != len(want) {
+		t.Fatalf("importedErrors = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("importedErrors = %v, want %v", got, want)
+			break
+		}
 	}
 }
