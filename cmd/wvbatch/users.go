@@ -39,19 +39,13 @@ func newUsersAddCmd(e *env, store *storeFlag) *cobra.Command {
 		Args:  exactArgs(1, "name the user: wvbatch users add jane.doe --role orderer"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if p := web.CheckUserName(name); p != "" {
-				return usageErr(fmt.Errorf("user name %q: %s", name, p), "e.g. jane.doe")
-			}
-			if !web.ValidRole(role) {
-				return usageErr(fmt.Errorf("--role %q: want viewer, orderer or admin", role), "")
-			}
-			u := runstore.User{Name: name, Role: role}
+			var password func() (string, error)
 			if !sso {
-				h, err := readNewPassword(e, stdin)
-				if err != nil {
-					return err
-				}
-				u.Hash = h
+				password = func() (string, error) { return readNewPassword(e, stdin) }
+			}
+			u, err := web.NewUser(name, role, password)
+			if err != nil {
+				return userErr(err)
 			}
 			st, err := store.open(e)
 			if err != nil {
@@ -83,15 +77,15 @@ func newUsersPasswdCmd(e *env, store *storeFlag) *cobra.Command {
 		Short: "Set a user's password (or role, with --role); their sessions end",
 		Args:  exactArgs(1, "name the user: wvbatch users passwd jane.doe"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if newRole != "" && !web.ValidRole(newRole) {
-				return usageErr(fmt.Errorf("--role %q: want viewer, orderer or admin", newRole), "")
-			}
 			var h string
-			if newRole == "" {
-				var err error
-				if h, err = readNewPassword(e, pstdin); err != nil {
-					return err
+			if newRole != "" {
+				if err := web.CheckRole(newRole); err != nil {
+					return userErr(err)
 				}
+			} else if pw, err := readNewPassword(e, pstdin); err != nil {
+				return err
+			} else if h, err = web.HashNewPassword(pw); err != nil {
+				return userErr(err)
 			}
 			st, err := store.open(e)
 			if err != nil {
@@ -163,8 +157,21 @@ func newUsersListCmd(e *env, store *storeFlag) *cobra.Command {
 	}
 }
 
+// userErr is the command's error for a user, role or password refused
+// (see web.UserError).
+func userErr(err error) error {
+	var ue *web.UserError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	if ue.Field == "role" {
+		return usageErr(fmt.Errorf("--%w", ue), ue.Hint)
+	}
+	return usageErr(ue, ue.Hint)
+}
+
 // readNewPassword reads a new password, twice from a terminal, or once
-// from standard input, and hashes it.
+// from standard input.
 func readNewPassword(e *env, fromStdin bool) (string, error) {
 	var pw string
 	if f, ok := e.stdin.(*os.File); ok && !fromStdin && term.IsTerminal(int(f.Fd())) {
@@ -191,10 +198,7 @@ func readNewPassword(e *env, fromStdin bool) (string, error) {
 		}
 		pw = strings.TrimRight(line, "\r\n")
 	}
-	if p := web.CheckNewPassword(pw); p != "" {
-		return "", usageErr(errors.New(p), "pick a longer password")
-	}
-	return web.HashPassword(pw)
+	return pw, nil
 }
 
 // osUser names who ran a command, for the audit line.

@@ -38,6 +38,60 @@ func CheckNewPassword(p string) string {
 	return ""
 }
 
+// UserError is a user, role or password that cannot be taken: Field is
+// what is at fault ("user name", "role" or "password"), Value what was
+// given (never a password), Problem what is wrong and Hint how to put it
+// right.
+type UserError struct{ Field, Value, Problem, Hint string }
+
+func (e *UserError) Error() string {
+	if e.Field == "password" {
+		return e.Problem
+	}
+	return fmt.Sprintf("%s %q: %s", e.Field, e.Value, e.Problem)
+}
+
+// CheckRole returns a *UserError unless role is one of the roles.
+func CheckRole(role string) error {
+	if ValidRole(role) {
+		return nil
+	}
+	return &UserError{Field: "role", Value: role, Problem: "want viewer, orderer or admin"}
+}
+
+// HashNewPassword checks a new password (a *UserError when it is not
+// good) and hashes it.
+func HashNewPassword(pw string) (string, error) {
+	if p := CheckNewPassword(pw); p != "" {
+		return "", &UserError{Field: "password", Problem: p, Hint: "pick a longer password"}
+	}
+	return HashPassword(pw)
+}
+
+// NewUser is the user name with role, as the store adds it: the name and
+// the role are checked, then password, when not nil, is asked for the
+// password the user signs in with, which is checked and hashed (nil: the
+// user signs in only through the proxy's header). What is wrong is a
+// *UserError.
+func NewUser(name, role string, password func() (string, error)) (runstore.User, error) {
+	if p := CheckUserName(name); p != "" {
+		return runstore.User{}, &UserError{Field: "user name", Value: name, Problem: p, Hint: "e.g. jane.doe"}
+	}
+	if err := CheckRole(role); err != nil {
+		return runstore.User{}, err
+	}
+	u := runstore.User{Name: name, Role: role}
+	if password == nil {
+		return u, nil
+	}
+	pw, err := password()
+	if err != nil {
+		return runstore.User{}, err
+	}
+	u.Hash, err = HashNewPassword(pw)
+	return u, err
+}
+
 type usersData struct {
 	Users []runstore.User
 }
@@ -58,30 +112,16 @@ func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, u *user, stat
 func (s *Server) addUser(w http.ResponseWriter, r *http.Request, u *user) {
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	role := r.PostFormValue("role")
-	password := r.PostFormValue("password")
 	sso := r.PostFormValue("sso") != ""
-	if p := CheckUserName(name); p != "" {
-		s.showUsers(w, r, u, http.StatusBadRequest, "", p, "e.g. jane.doe")
+	var password func() (string, error)
+	if pw := r.PostFormValue("password"); !sso || pw != "" {
+		password = func() (string, error) { return pw, nil }
+	}
+	nu, err := NewUser(name, role, password)
+	if s.userRefused(w, r, u, err, "or tick 'signs in through the proxy' for a user without one") {
 		return
 	}
-	if !ValidRole(role) {
-		s.showUsers(w, r, u, http.StatusBadRequest, "", "pick a role", "viewer, orderer or admin")
-		return
-	}
-	nu := runstore.User{Name: name, Role: role}
-	if !sso || password != "" {
-		if p := CheckNewPassword(password); p != "" {
-			s.showUsers(w, r, u, http.StatusBadRequest, "", p, "or tick 'signs in through the proxy' for a user without one")
-			return
-		}
-		h, err := HashPassword(password)
-		if err != nil {
-			s.fail(w, r, u, http.StatusInternalServerError, err.Error(), "")
-			return
-		}
-		nu.Hash = h
-	}
-	err := s.store.with(r.Context(), func(st *runstore.Store) error { return st.AddUser(nu) })
+	err = s.store.with(r.Context(), func(st *runstore.Store) error { return st.AddUser(nu) })
 	if errors.Is(err, runstore.ErrUserExists) {
 		s.showUsers(w, r, u, http.StatusConflict, "", "there is a user "+name+" already", "pick another name")
 		return
@@ -105,6 +145,26 @@ func (s *Server) removeUser(w http.ResponseWriter, r *http.Request, u *user) {
 	s.userChanged(w, r, u, name, err, "user-remove", "removed "+name)
 }
 
+// userRefused answers a user, role or password refused (with the hint
+// passwordHint for a password) or one that could not be hashed, and
+// reports whether err was either.
+func (s *Server) userRefused(w http.ResponseWriter, r *http.Request, u *user, err error, passwordHint string) bool {
+	var ue *UserError
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &ue):
+		hint := ue.Hint
+		if ue.Field == "password" {
+			hint = passwordHint
+		}
+		s.showUsers(w, r, u, http.StatusBadRequest, "", ue.Problem, hint)
+	default:
+		s.fail(w, r, u, http.StatusInternalServerError, err.Error(), "")
+	}
+	return true
+}
+
 // userChanged answers a change of a user's record and writes its audit
 // line.
 func (s *Server) userChanged(w http.ResponseWriter, r *http.Request, u *user, name string, err error, audit, notice string) {
@@ -123,14 +183,8 @@ func (s *Server) userChanged(w http.ResponseWriter, r *http.Request, u *user, na
 
 func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, u *user) {
 	name := r.PathValue("name")
-	password := r.PostFormValue("password")
-	if p := CheckNewPassword(password); p != "" {
-		s.showUsers(w, r, u, http.StatusBadRequest, "", p, "")
-		return
-	}
-	h, err := HashPassword(password)
-	if err != nil {
-		s.fail(w, r, u, http.StatusInternalServerError, err.Error(), "")
+	h, err := HashNewPassword(r.PostFormValue("password"))
+	if s.userRefused(w, r, u, err, "") {
 		return
 	}
 	err = s.store.with(r.Context(), func(st *runstore.Store) error { return ChangeUser(st, name, h, "") })
