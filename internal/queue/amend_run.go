@@ -95,21 +95,11 @@ type AmendTally struct {
 	Found   int
 }
 
+var amendTallyStates = []runstore.AmendOrderState{runstore.AmendPending, runstore.AmendSending, runstore.AmendApplied,
+	runstore.AmendUnchanged, runstore.AmendSkipped, runstore.AmendFailed}
+
 func (t *AmendTally) add(s runstore.AmendOrderState, n int) {
-	switch s {
-	case runstore.AmendPending:
-		t.Pending += n
-	case runstore.AmendSending:
-		t.Sending += n
-	case runstore.AmendApplied:
-		t.Applied += n
-	case runstore.AmendUnchanged:
-		t.Unchanged += n
-	case runstore.AmendSkipped:
-		t.Skipped += n
-	case runstore.AmendFailed:
-		t.Failed += n
-	}
+	addCount(s, n, amendTallyStates, &t.Pending, &t.Sending, &t.Applied, &t.Unchanged, &t.Skipped, &t.Failed)
 }
 
 // Amend applies amendment n of a run: every pending order's change is
@@ -125,14 +115,10 @@ func (t *AmendTally) add(s runstore.AmendOrderState, n int) {
 // (ErrGaveUp), to be finished by amending again. While the API is
 // unreachable a warning is logged every WarnEvery.
 func Amend(ctx context.Context, s *runstore.Store, runID string, n int, a Amender, cfg AmendConfig) (AmendTally, error) {
-	if err := cfg.validate(); err != nil {
-		return AmendTally{}, fmt.Errorf("amend run %s: %w", runID, err)
-	}
-	cfg.RunConfig = cfg.withDefaults()
 	if cfg.Closed == nil {
 		cfg.Closed = func(error) bool { return false }
 	}
-	release, err := s.ClaimRun(runID)
+	release, err := begin(s, runID, &cfg.RunConfig, "amend run "+runID)
 	if err != nil {
 		return AmendTally{}, err
 	}

@@ -29,11 +29,7 @@ type Finder interface {
 // searched for first when c is also a Finder, and otherwise left as they
 // are. Each outcome is recorded; cancelling again picks up what is left.
 func Cancel(ctx context.Context, s *runstore.Store, runID string, c Canceller, reason string, cfg RunConfig) (Tally, error) {
-	if err := cfg.validate(); err != nil {
-		return Tally{}, fmt.Errorf("cancel run %s: %w", runID, err)
-	}
-	cfg = cfg.withDefaults()
-	release, err := s.ClaimRun(runID)
+	release, err := begin(s, runID, &cfg, "cancel run "+runID)
 	if err != nil {
 		return Tally{}, err
 	}
@@ -77,11 +73,7 @@ func Cancel(ctx context.Context, s *runstore.Store, runID string, c Canceller, r
 // a crash is asked again. It returns the order as the store then holds it;
 // an order already cancelled is returned as it is, with nothing sent.
 func CancelOrder(ctx context.Context, s *runstore.Store, runID, key string, c Canceller, reason string, cfg RunConfig) (runstore.Order, error) {
-	if err := cfg.validate(); err != nil {
-		return runstore.Order{}, fmt.Errorf("cancel order %s of run %s: %w", key, runID, err)
-	}
-	cfg = cfg.withDefaults()
-	release, err := s.ClaimRun(runID)
+	release, err := begin(s, runID, &cfg, fmt.Sprintf("cancel order %s of run %s", key, runID))
 	if err != nil {
 		return runstore.Order{}, err
 	}
@@ -139,12 +131,7 @@ func (k *canceller) add(o runstore.Order) {
 	j := &cancelJob{job: job{key: o.Key, seq: o.Seq}, o: o}
 	j.do = func(sl *slot) step { return k.step(j, sl) }
 	if o.State == runstore.Sending {
-		// As in Submit: a request sent just before the process that sent
-		// it stopped may still land; search once it has had time to.
-		now := k.cfg.Now()
-		if wait := k.cfg.SettleDelay - now.Sub(o.UpdatedAt); wait > 0 {
-			j.due = now.Add(min(wait, k.cfg.SettleDelay))
-		}
+		j.due = k.cfg.settleDue(o.UpdatedAt)
 	}
 	k.e.add(&j.job)
 }

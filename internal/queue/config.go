@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/wvbatch/wvbatch/internal/backoff"
+	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
 // Defaults for RunConfig.
@@ -91,6 +93,35 @@ func (c RunConfig) validate() error {
 		return fmt.Errorf("backoff %s..%s: must be positive and increasing", c.BackoffBase, c.BackoffMax)
 	}
 	return nil
+}
+
+// begin checks cfg and fills in its defaults, then claims the run for one
+// call (what names the call in the error of a cfg that cannot work).
+func begin(s *runstore.Store, runID string, cfg *RunConfig, what string) (release func(), err error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	*cfg = cfg.withDefaults()
+	return s.ClaimRun(runID)
+}
+
+// settleDue is when to search for an order recorded sending at since: a
+// request sent just before the process that sent it stopped may still be
+// on its way, and placed after a search that came too soon, so the search
+// waits until the order has had SettleDelay to land (zero: at once).
+func (c *RunConfig) settleDue(since time.Time) time.Time {
+	now := c.Now()
+	if wait := c.SettleDelay - now.Sub(since); wait > 0 {
+		return now.Add(min(wait, c.SettleDelay))
+	}
+	return time.Time{}
+}
+
+// addCount adds n to the count of state s: counts[i] counts states[i].
+func addCount[S comparable](s S, n int, states []S, counts ...*int) {
+	if i := slices.Index(states, s); i >= 0 {
+		*counts[i] += n
+	}
 }
 
 // backoff returns the wait before attempt+1, with equal jitter.

@@ -56,23 +56,11 @@ func TallyOf(run runstore.Run) Tally {
 	return t
 }
 
+var tallyStates = []runstore.OrderState{runstore.Planned, runstore.Sending, runstore.Submitted, runstore.Rejected,
+	runstore.Cancelling, runstore.Cancelled, runstore.Closed}
+
 func (t *Tally) add(s runstore.OrderState, n int) {
-	switch s {
-	case runstore.Planned:
-		t.Planned += n
-	case runstore.Sending:
-		t.Sending += n
-	case runstore.Submitted:
-		t.Submitted += n
-	case runstore.Rejected:
-		t.Rejected += n
-	case runstore.Cancelling:
-		t.Cancelling += n
-	case runstore.Cancelled:
-		t.Cancelled += n
-	case runstore.Closed:
-		t.Closed += n
-	}
+	addCount(s, n, tallyStates, &t.Planned, &t.Sending, &t.Submitted, &t.Rejected, &t.Cancelling, &t.Cancelled, &t.Closed)
 }
 
 func (t *Tally) move(from, to runstore.OrderState) {
@@ -114,11 +102,7 @@ type result struct {
 // the fatal error; submitting the run again resumes it. A run with nothing
 // left to do makes no requests.
 func Submit(ctx context.Context, s *runstore.Store, runID string, sub Submitter, cfg RunConfig) (Tally, error) {
-	if err := cfg.validate(); err != nil {
-		return Tally{}, fmt.Errorf("submit run %s: %w", runID, err)
-	}
-	cfg = cfg.withDefaults()
-	release, err := s.ClaimRun(runID)
+	release, err := begin(s, runID, &cfg, "submit run "+runID)
 	if err != nil {
 		return Tally{}, err
 	}
@@ -143,18 +127,13 @@ func Submit(ctx context.Context, s *runstore.Store, runID string, sub Submitter,
 		return r.tally, err
 	}
 	e := newEngine(ctx, cfg, r.log)
-	now := cfg.Now()
 	for _, u := range unsent {
 		t := &task{job: job{key: u.Key, seq: u.Seq, due: u.Due}, ref: u.Reference, state: u.State, since: u.Since}
 		t.do = func(sl *slot) step { return r.step(e.reqCtx, t, sl) }
 		t.first = t.state == runstore.Sending
 		if t.state == runstore.Sending {
-			// A request the earlier process sent just before it stopped
-			// may still be on its way, and placed after a search that
-			// came too soon: search once it has had SettleDelay to land.
-			wait := cfg.SettleDelay - now.Sub(t.since)
-			if wait > 0 {
-				t.due = now.Add(min(wait, cfg.SettleDelay))
+			if due := cfg.settleDue(t.since); !due.IsZero() {
+				t.due = due
 			}
 		}
 		e.add(&t.job)
