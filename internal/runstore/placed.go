@@ -61,20 +61,9 @@ func (s *Store) CreatePlacedRun(run Run, orders []PlacedOrder) (created bool, er
 		if tx.Bucket(bucketRuns).Get(id) != nil {
 			return nil
 		}
-		all := tx.Bucket(bucketRun)
-		if all.Bucket(id) != nil {
-			if err := all.DeleteBucket(id); err != nil {
-				return err
-			}
-		}
-		rb, err := all.CreateBucket(id)
+		rb, err := newRunBucket(tx, id)
 		if err != nil {
 			return err
-		}
-		for _, name := range [][]byte{bucketOrders, bucketKeys, bucketBodies, bucketRows} {
-			if _, err := rb.CreateBucket(name); err != nil {
-				return err
-			}
 		}
 		run.CreatedAt, run.UpdatedAt, run.State = now, now, RunDone
 		run.Orders, run.Rows = map[OrderState]int{}, map[RowStatus]int{}

@@ -234,13 +234,7 @@ func pruneRun(tx *bolt.Tx, runID string, salt []byte, opt PruneOptions, pr *Prun
 		if r.Message == "" && r.Hint == "" && len(r.Problems) == 0 {
 			return false
 		}
-		if r.Message != "" {
-			r.Message = Removed
-		}
-		r.Hint = ""
-		for i := range r.Problems {
-			r.Problems[i].Reason = ""
-		}
+		scrubTexts(&r.Message, &r.Hint, r.Problems)
 		pr.Rows++
 		return true
 	}); err != nil {
@@ -299,14 +293,20 @@ func scrubError(e *StoredError) bool {
 	if e == nil || (e.Message == "" && len(e.Problems) == 0) {
 		return false
 	}
-	if e.Message != "" {
-		e.Message = Removed
-	}
-	e.Hint = ""
-	for i := range e.Problems {
-		e.Problems[i].Reason = ""
-	}
+	scrubTexts(&e.Message, &e.Hint, e.Problems)
 	return true
+}
+
+// scrubTexts removes what a message, its hint and its problems' reasons
+// quote: a message says it was removed.
+func scrubTexts(msg, hint *string, probs []Problem) {
+	if *msg != "" {
+		*msg = Removed
+	}
+	*hint = ""
+	for i := range probs {
+		probs[i].Reason = ""
+	}
 }
 
 func scrubList(l []string) {

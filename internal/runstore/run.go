@@ -147,26 +147,33 @@ func allRows(orders []OrderSpec, rows []RowOutcome) ([]RowOutcome, error) {
 
 func cmpRow(a, b RowOutcome) int { return a.Row - b.Row }
 
+// newRunBucket makes the bucket of run id's orders and rows, in place of
+// one a CreateRun that did not finish left.
+func newRunBucket(tx *bolt.Tx, id []byte) (*bolt.Bucket, error) {
+	all := tx.Bucket(bucketRun)
+	if all.Bucket(id) != nil {
+		if err := all.DeleteBucket(id); err != nil {
+			return nil, err
+		}
+	}
+	rb, err := all.CreateBucket(id)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range [][]byte{bucketOrders, bucketKeys, bucketBodies, bucketRows} {
+		if _, err := rb.CreateBucket(name); err != nil {
+			return nil, err
+		}
+	}
+	return rb, nil
+}
+
 // writeRun writes a run in chunks, its record last.
 func (s *Store) writeRun(run *Run, orders []OrderSpec, rows []RowOutcome, now time.Time) error {
 	id := []byte(run.ID)
 	if err := s.updateNow(func(tx *bolt.Tx) error {
-		all := tx.Bucket(bucketRun)
-		if all.Bucket(id) != nil { // left by a CreateRun that did not finish
-			if err := all.DeleteBucket(id); err != nil {
-				return err
-			}
-		}
-		rb, err := all.CreateBucket(id)
-		if err != nil {
-			return err
-		}
-		for _, name := range [][]byte{bucketOrders, bucketKeys, bucketBodies, bucketRows} {
-			if _, err := rb.CreateBucket(name); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err := newRunBucket(tx, id)
+		return err
 	}); err != nil {
 		return err
 	}
