@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -92,7 +91,7 @@ func runValidate(ctx context.Context, o validateOptions, e *env) error {
 	// The summary needs each order's visitor count, not its visitors: a
 	// roster of a million rows fits in a few hundred MB.
 	v, err := submit.Validate(ctx, opt, func(runID string) string {
-		return cmp.Or(o.reportDir, filepath.Join(stateDir(e.getenv), "reports", runID))
+		return cmp.Or(o.reportDir, submit.ReportDirIn(stateDir(e.getenv), runID))
 	})
 	if err != nil {
 		return apiErr(err)

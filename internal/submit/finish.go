@@ -80,8 +80,12 @@ func RunReportDir(dir string, st *runstore.Store, runID string) string {
 	if dir != "" {
 		return dir
 	}
-	return filepath.Join(filepath.Dir(st.Path()), "reports", runID)
+	return ReportDirIn(filepath.Dir(st.Path()), runID)
 }
+
+// ReportDirIn is the folder of run runID's report kept in the folder
+// dataDir (the store's, or the state folder): reports/<run>.
+func ReportDirIn(dataDir, runID string) string { return filepath.Join(dataDir, "reports", runID) }
 
 // load reads a run, its summary and its rows from the store. imp, when not
 // nil, is the run's roster as imported in this process. The contents it

@@ -14,6 +14,7 @@ import (
 	"github.com/wvbatch/wvbatch/internal/report"
 	"github.com/wvbatch/wvbatch/internal/roster"
 	"github.com/wvbatch/wvbatch/internal/runstore"
+	"github.com/wvbatch/wvbatch/internal/submit"
 )
 
 var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -155,7 +156,7 @@ func (s *Server) findRunFiles(run runstore.Run) runFiles {
 	if rec := run.Report; rec != nil && len(rec.Files) > 0 {
 		paths = rec.Files
 	} else {
-		dir := filepath.Join(s.cfg.DataDir, "reports", run.ID)
+		dir := submit.ReportDirIn(s.cfg.DataDir, run.ID)
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
 			if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
