@@ -163,12 +163,9 @@ func (j *journal) close() {
 // written, so never answered) is ignored; any other line that cannot be
 // read is an error naming it.
 func (s *Server) ReplayJournal(path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("sandbox state: %w", err)
+	f, err := openState(path)
+	if f == nil || err != nil {
+		return err
 	}
 	defer f.Close()
 	r := bufio.NewReader(f)

@@ -401,6 +401,17 @@ func (s *Server) lookupOrder(w http.ResponseWriter, r *http.Request) *order {
 	return o
 }
 
+// changeOrder locks the orders and returns the request's order, to be
+// changed (and journaled) before unlock; nil when there is none, which is
+// answered.
+func (s *Server) changeOrder(w http.ResponseWriter, r *http.Request) (o *order, unlock func()) {
+	s.ordersMu.Lock()
+	if o = s.lookupOrder(w, r); o != nil {
+		s.changed(o)
+	}
+	return o, s.ordersMu.Unlock
+}
+
 // handlePatch is PATCH /colocations/v2/orders/workVisits/{orderId}.
 func (s *Server) handlePatch(w http.ResponseWriter, r *http.Request, t tokenInfo) {
 	body, ok := s.readJSONBody(w, r)
@@ -433,13 +444,11 @@ func (s *Server) handlePatch(w http.ResponseWriter, r *http.Request, t tokenInfo
 	}
 
 	now := s.now()
-	s.ordersMu.Lock()
-	defer s.ordersMu.Unlock()
-	o := s.lookupOrder(w, r)
+	o, unlock := s.changeOrder(w, r)
+	defer unlock()
 	if o == nil {
 		return
 	}
-	s.changed(o)
 	start, end := o.VisitStart, o.VisitEnd
 	if probs == nil && b.Details != nil {
 		startChanged, endChanged := false, false
@@ -503,13 +512,11 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request, _ tokenInf
 		}
 	}
 	now := s.now()
-	s.ordersMu.Lock()
-	defer s.ordersMu.Unlock()
-	o := s.lookupOrder(w, r)
+	o, unlock := s.changeOrder(w, r)
+	defer unlock()
 	if o == nil {
 		return
 	}
-	s.changed(o)
 	if len(probs) > 0 {
 		s.writeError(w, http.StatusBadRequest, CodeMissingProperties, "", probs...)
 		return

@@ -83,15 +83,24 @@ func (s *Server) LoadState(r io.Reader) error {
 	return nil
 }
 
+// openState opens a state file or journal; nil when there is none.
+func openState(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sandbox state: %w", err)
+	}
+	return f, nil
+}
+
 // LoadStateFile loads the orders a SaveStateFile kept in path; a path that
 // does not exist leaves the server as it is.
 func (s *Server) LoadStateFile(path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("sandbox state: %w", err)
+	f, err := openState(path)
+	if f == nil || err != nil {
+		return err
 	}
 	defer f.Close()
 	if err := s.LoadState(f); err != nil {
