@@ -4,12 +4,10 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
-	"github.com/wvbatch/wvbatch/internal/mail"
 	"github.com/wvbatch/wvbatch/internal/report"
 	"github.com/wvbatch/wvbatch/internal/submit"
 )
@@ -107,16 +105,7 @@ func runValidate(ctx context.Context, o validateOptions, e *env) error {
 		v.Files.WriteText(e.stdout)
 	}
 	o.mail.configPath = configPathFunc(e, o.api.configFile)
-	to, outbox, err := v.Email(cliMailer{e, o.mail})
-	switch {
-	case len(to) == 0:
-	case err != nil:
-		fmt.Fprintf(e.stderr, "wvbatch: the report was not emailed to %s: %v\nhint: %s\n", strings.Join(to, ", "), err, mail.Hint(err))
-	case outbox != "":
-		fmt.Fprintf(e.stderr, "report email to %s written to the outbox %s\n", strings.Join(to, ", "), outbox)
-	default:
-		fmt.Fprintf(e.stderr, "report emailed to %s: %q\n", strings.Join(to, ", "), mail.Subject(report.ValidationMailData(v.Import)))
-	}
+	v.Mail(cliMailer{e, o.mail}).WriteText(e.stderr, "")
 	if v.Failed() {
 		return errRowsFailed
 	}

@@ -102,7 +102,8 @@ func WriteReplacements(w io.Writer, reps []Replacement, doing bool) {
 
 // WriteText says what became of a run's report email: a mail that was not
 // sent is a warning with a hint (how to send it again with `wvbatch report
-// RUN --send`). Nothing is written for a nil m.
+// RUN --send`, unless runID is "": a validation's report). Nothing is written
+// for a nil m.
 func (m *MailOutcome) WriteText(w io.Writer, runID string) {
 	switch {
 	case m == nil:
@@ -116,7 +117,11 @@ func (m *MailOutcome) WriteText(w io.Writer, runID string) {
 		switch {
 		case m.Err != nil:
 			fmt.Fprintf(w, "wvbatch: the report was not emailed to %s: %v\n", to, m.Err)
-			fmt.Fprintf(w, "hint: %s; then send it with: wvbatch report %s --send\n", mail.Hint(m.Err), runID)
+			if runID == "" {
+				fmt.Fprintf(w, "hint: %s\n", mail.Hint(m.Err))
+			} else {
+				fmt.Fprintf(w, "hint: %s; then send it with: wvbatch report %s --send\n", mail.Hint(m.Err), runID)
+			}
 		case m.Outbox != "":
 			fmt.Fprintf(w, "report email to %s written to the outbox %s: %q\n", to, m.Outbox, m.Subject)
 		default:

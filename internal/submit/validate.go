@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/mail"
 	"github.com/wvbatch/wvbatch/internal/report"
 )
 
@@ -50,6 +51,17 @@ func (v *Validation) Email(m Mailer) (to []string, outbox string, err error) {
 	defer cancel()
 	outbox, err = m.Send(ctx, to, report.ValidationMailData(v.Import), v.Files)
 	return to, outbox, err
+}
+
+// Mail emails the report as Email does and says what became of it, for
+// MailOutcome.WriteText (with no run id): nil when the roster names no
+// recipients.
+func (v *Validation) Mail(m Mailer) *MailOutcome {
+	to, outbox, err := v.Email(m)
+	if len(to) == 0 {
+		return nil
+	}
+	return &MailOutcome{To: to, Outbox: outbox, Err: err, Subject: mail.Subject(report.ValidationMailData(v.Import))}
 }
 
 // Failed reports whether some rows, or the order-level fields, need

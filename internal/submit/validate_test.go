@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +55,18 @@ func TestValidate(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(filepath.Join(outbox, "*.eml")); len(m) != 1 {
 		t.Errorf("%d emails in the outbox, want 1", len(m))
+	}
+	if m := v.Mail(outboxMailer{cfg}); m == nil || m.Err != nil || m.Outbox != outbox || !strings.Contains(m.Subject, "24 need fixing") {
+		t.Errorf("Mail: %+v; want the email written to the outbox, with its subject", m)
+	}
+	var b strings.Builder
+	(&MailOutcome{To: to, Err: mail.ErrNoServer}).WriteText(&b, "")
+	if want := "wvbatch: the report was not emailed to ann@example.com: no SMTP server is configured\nhint: " + mail.Hint(mail.ErrNoServer) + "\n"; b.String() != want {
+		t.Errorf("a validation's mail that failed: %q; want %q (no run to send it again from)", b.String(), want)
+	}
+	v.Import.Order.ReportEmails = nil
+	if m := v.Mail(outboxMailer{cfg}); m != nil {
+		t.Errorf("Mail of a roster without report emails: %+v", m)
 	}
 
 	// A report folder that cannot be made leaves the summary still made.
