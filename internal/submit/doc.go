@@ -7,11 +7,13 @@
 // A front door builds a Pipeline over the store, with its own hooks, and
 // goes through three steps:
 //
-//  1. Prepare imports the roster once (read, check, plan; with the
-//     pre-flight against the account when an API client is given), and
-//     finds the run recorded already for the same input (Prepared.Existing)
-//     or builds a new one (Prepared.New): every order's request and every
-//     row's outcome so far. Nothing is recorded or sent.
+//  1. Prepare names the run from the roster's identity (its hash and
+//     order fields, importer.Identify), finds the run recorded already for
+//     the same input (Prepared.Existing) or builds a new one
+//     (Prepared.New): every order's request and every row's outcome so far.
+//     It imports the roster once (read, check, plan): for a new run with
+//     the pre-flight against the account, when there is a connection.
+//     Nothing is recorded or sent.
 //  2. The front door shows the plan and asks its own question: a prompt, a
 //     button, a job's policy. A dry run stops here.
 //  3. Execute records a new run (Hooks.Recorded), places what is left of it
@@ -28,9 +30,9 @@
 // Typical use, as the command line does it:
 //
 //	p := &submit.Pipeline{Store: st, Mailer: m, Hooks: submit.Hooks{Progress: show}}
-//	prep, err := p.Prepare(ctx, submit.Input{Import: opts, Client: client, Endpoint: endpoint})
-//	// … show prep.New's orders, ask …
-//	out, err := p.Execute(ctx, prep, client)
+//	prep, err := p.Prepare(ctx, submit.Input{Import: opts, At: where, Connect: connect})
+//	// … show prep.New's orders (or prep.Existing), ask …
+//	out, err := p.Execute(ctx, prep)
 //	// out.Summary, out.Files, out.Mail, out.Stopped
 //
 // Around the pipeline: RunsAt, RunView and Status are the runs list and a
