@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"hash"
 	"io"
 	"os"
@@ -47,6 +49,24 @@ func addRecord(h hash.Hash, k, v []byte) {
 	h.Write(v)
 }
 
+// digested are the buckets of a run the digest covers, each with its hash.
+func (d digester) digested() []digested {
+	return []digested{{bucketOrders, d.orders}, {bucketRows, d.rows}}
+}
+
+type digested struct {
+	name []byte
+	h    hash.Hash
+}
+
+// hashRecords adds every record of b to h, read through bbolt.
+func hashRecords(b *bolt.Bucket, h hash.Hash) {
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		addRecord(h, k, v)
+	}
+}
+
 func (d digester) sum() Digest {
 	var out Digest
 	h := sha256.New()
@@ -66,10 +86,7 @@ func digestOf(f io.ReaderAt, tx *bolt.Tx, rb *bolt.Bucket) (d Digest, ok bool) {
 	pageSize := tx.DB().Info().PageSize
 	m := &meta{pageSize: uint32(pageSize), pgid: uint64(tx.Size()) / uint64(pageSize)}
 	dg := newDigester()
-	for _, p := range []struct {
-		name []byte
-		h    hash.Hash
-	}{{bucketOrders, dg.orders}, {bucketRows, dg.rows}} {
+	for _, p := range dg.digested() {
 		b := rb.Bucket(p.name)
 		if b == nil {
 			return Digest{}, false
@@ -83,11 +100,7 @@ func digestOf(f io.ReaderAt, tx *bolt.Tx, rb *bolt.Bucket) (d Digest, ok bool) {
 			}
 			continue
 		}
-		// An inline bucket lies in its parent's page, read already.
-		c := b.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			addRecord(p.h, k, v)
-		}
+		hashRecords(b, p.h) // an inline bucket lies in its parent's page, read already
 	}
 	return dg.sum(), true
 }
@@ -129,9 +142,15 @@ func (s *Store) Contents(runID string) (Contents, error) {
 	return c, nil
 }
 
+// ErrChanged is matched by the error SaveSummary returns when the run's
+// orders or rows changed since the summary was made of them.
+var ErrChanged = errors.New("the run's orders or rows changed since they were read")
+
 // SaveSummary saves summary, the caller's summary of a run made from its
 // orders and rows as Contents read them with digest d, in place of the one
-// saved before.
+// saved before. When they changed since (a prune removed what the summary
+// quotes, an order moved on), nothing is saved: the error matches
+// ErrChanged.
 func (s *Store) SaveSummary(runID string, d Digest, summary []byte) error {
 	v := make([]byte, 0, 1+2*sha256.Size+len(summary))
 	v = append(v, summaryVersion)
@@ -143,6 +162,14 @@ func (s *Store) SaveSummary(runID string, d Digest, summary []byte) error {
 		rb, err := runBucket(tx, runID)
 		if err != nil {
 			return refuse(err)
+		}
+		// Through bbolt: this transaction's own changes are not on disk.
+		dg := newDigester()
+		for _, p := range dg.digested() {
+			hashRecords(rb.Bucket(p.name), p.h)
+		}
+		if dg.sum() != d {
+			return refuse(fmt.Errorf("save the summary of run %s: %w", runID, ErrChanged))
 		}
 		return rb.Put(keySummary, v)
 	})

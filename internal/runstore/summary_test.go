@@ -2,6 +2,7 @@ package runstore
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -104,6 +105,16 @@ func TestSavedSummaryFollowsTheRun(t *testing.T) {
 	if err := s.SaveSummary("missing", Digest{}, []byte("x")); err == nil {
 		t.Error("SaveSummary of a run that is not there: no error")
 	}
+	old := contents(t, s, "r")
+	if err := s.MarkSubmitted("r", orders[1].Key, "1-2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveSummary("r", old.Digest, []byte("made before")); !errors.Is(err, ErrChanged) {
+		t.Errorf("SaveSummary of a summary made before an order changed: %v, want ErrChanged", err)
+	}
+	if b := saved(t, s, "r"); string(b) != "" {
+		t.Errorf("after a refused save: %q", b)
+	}
 }
 
 // TestSavedSummaryDamaged: a saved summary whose bytes changed on disk
@@ -156,6 +167,10 @@ func TestPruneRemovesTheSavedSummary(t *testing.T) {
 	}
 	if _, err := s.Prune(PruneOptions{Before: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
+	}
+	// A summary made before the prune, saved after it.
+	if err := s.SaveSummary("r", c.Digest, []byte(`First Name "visitorX1" has digits`)); !errors.Is(err, ErrChanged) {
+		t.Errorf("SaveSummary after a prune of a summary made before it: %v, want ErrChanged", err)
 	}
 	if err := s.view(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketRun).Bucket([]byte("r")).Get(keySummary); v != nil {

@@ -91,7 +91,9 @@ func (p *Pipeline) saveSummary(c *runstore.Contents, s *report.RunSummary, of st
 	if err == nil {
 		err = p.Store.SaveSummary(c.Run.ID, c.Digest, b)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, runstore.ErrChanged): // changed while shown: made again next time
+	case err != nil:
 		p.Logger.Warn().Err(err).Str("run", c.Run.ID).Msg("save the run's summary")
 	}
 }
