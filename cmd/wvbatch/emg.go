@@ -105,18 +105,10 @@ func runSubmitMessages(ctx context.Context, o submitOptions, e *env, args []stri
 		return err
 	}
 
-	emg.WriteResults(e.stdout, results)
-	path, err := emg.SaveResults(submit.RunReportDir(o.run.reportDir, st, runID), results)
-	if err != nil {
+	if done, err := emg.Deliver(e.stdout, submit.RunReportDir(o.run.reportDir, st, runID), results); err != nil || done {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "message results: %s\n", path)
-	for _, r := range results {
-		if !r.Done() {
-			return errRowsFailed
-		}
-	}
-	return nil
+	return errRowsFailed
 }
 
 // loadMessages reads and checks every message. Nothing is sent unless all

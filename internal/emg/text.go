@@ -49,6 +49,24 @@ func WriteResults(w io.Writer, results []Result) {
 	}
 }
 
+// Deliver writes the results for people to w (WriteResults), saves them in
+// dir (SaveResults) and says where; it reports whether every message did
+// what it asked (Result.Done).
+func Deliver(w io.Writer, dir string, results []Result) (allDone bool, err error) {
+	WriteResults(w, results)
+	path, err := SaveResults(dir, results)
+	if err != nil {
+		return false, err
+	}
+	fmt.Fprintf(w, "message results: %s\n", path)
+	for _, r := range results {
+		if !r.Done() {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
 // SaveResults writes the results as JSON to messages.json in dir, making
 // the folder, and returns the file's path.
 func SaveResults(dir string, results []Result) (string, error) {

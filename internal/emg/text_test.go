@@ -59,4 +59,19 @@ func TestWriteAndSaveResults(t *testing.T) {
 	if _, err := SaveResults(filepath.Join(path, "sub"), results); err == nil || !strings.HasPrefix(err.Error(), "report folder: ") {
 		t.Errorf("a report folder under a file: %v", err)
 	}
+
+	w.Reset()
+	dir2 := filepath.Join(t.TempDir(), "r2")
+	if done, err := Deliver(&w, dir2, results); err != nil || done {
+		t.Errorf("Deliver of a failed message: done %v, %v; want not done", done, err)
+	}
+	if !strings.HasPrefix(w.String(), want) || !strings.HasSuffix(w.String(), "message results: "+filepath.Join(dir2, "messages.json")+"\n") {
+		t.Errorf("Deliver wrote:\n%s", w.String())
+	}
+	if done, err := Deliver(&w, dir2, results[:1]); err != nil || !done {
+		t.Errorf("Deliver of an ordered message: done %v, %v; want done", done, err)
+	}
+	if _, err := Deliver(&w, filepath.Join(path, "sub"), results[:1]); err == nil {
+		t.Error("Deliver into a folder under a file: no error")
+	}
 }
