@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"path/filepath"
 	"time"
 
@@ -173,21 +171,11 @@ func runServe(ctx context.Context, o serveOptions, e *env) error {
 		}
 		srv.AttachScheduler(sched)
 	}
-	ln, err := net.Listen("tcp", o.listen)
-	if err != nil {
+	ln, tlsCfg, scheme, err := web.Listen(o.listen, o.tlsCert, o.tlsKey)
+	if le, ok := errors.AsType[*web.ListenError](err); ok && le.TLS {
+		return usageErr(fmt.Errorf("--tls-cert/--tls-key: %w", err), "give a PEM certificate and its private key")
+	} else if ok {
 		return usageErr(fmt.Errorf("--listen %s: %w", o.listen, err), "pick a free address, e.g. --listen 127.0.0.1:8081")
-	}
-	scheme := "http"
-	var tlsCfg *tls.Config
-	if o.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
-		if err != nil {
-			ln.Close()
-			return usageErr(fmt.Errorf("--tls-cert/--tls-key: %w", err), "give a PEM certificate and its private key")
-		}
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		ln = tls.NewListener(ln, tlsCfg)
-		scheme = "https"
 	}
 	fmt.Fprintf(e.stdout, "wvbatch serving on %s://%s (orders go to %s; store %s; Ctrl-C to stop)\n",
 		scheme, ln.Addr(), cfg.Endpoint, o.run.store.resolve(e))

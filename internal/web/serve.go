@@ -12,6 +12,35 @@ import (
 	"github.com/wvbatch/wvbatch/internal/scheduler"
 )
 
+// ListenError is an address, or a TLS certificate and key, the page cannot
+// be served with: TLS says which.
+type ListenError struct {
+	TLS bool
+	Err error
+}
+
+func (e *ListenError) Error() string { return e.Err.Error() }
+func (e *ListenError) Unwrap() error { return e.Err }
+
+// Listen listens on addr for Serve, over TLS (1.2 or later) with the PEM
+// certificate and private key in certFile and keyFile when certFile is
+// set; scheme is "https" then, else "http".
+func Listen(addr, certFile, keyFile string) (ln net.Listener, tlsCfg *tls.Config, scheme string, err error) {
+	if ln, err = net.Listen("tcp", addr); err != nil {
+		return nil, nil, "", &ListenError{Err: err}
+	}
+	if certFile == "" {
+		return ln, nil, "http", nil
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		ln.Close()
+		return nil, nil, "", &ListenError{TLS: true, Err: err}
+	}
+	tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	return tls.NewListener(ln, tlsCfg), tlsCfg, "https", nil
+}
+
 // Serve serves the page on ln (a TLS listener made with tlsCfg, when set)
 // until ctx ends or serving fails, with sched
 // (when set) running its jobs beside it. Then it shuts the server down,

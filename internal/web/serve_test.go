@@ -2,8 +2,19 @@ package web
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -35,5 +46,70 @@ func TestServeUntilCancelled(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + ln.Addr().String() + "/"); err == nil {
 		t.Error("the page is still served after Serve returned")
+	}
+}
+
+// TestListen listens over HTTP and over TLS with a certificate of its own,
+// and refuses a taken address and a missing key pair with a *ListenError
+// that says which (the address is let go of).
+func TestListen(t *testing.T) {
+	ln, tlsCfg, scheme, err := Listen("127.0.0.1:0", "", "")
+	if err != nil || tlsCfg != nil || scheme != "http" {
+		t.Fatalf("Listen: %v, %v, %q", err, tlsCfg, scheme)
+	}
+	defer ln.Close()
+	var le *ListenError
+	if _, _, _, err := Listen(ln.Addr().String(), "", ""); !errors.As(err, &le) || le.TLS {
+		t.Errorf("a taken address: %v; want a *ListenError, not of TLS", err)
+	}
+
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if _, _, _, err := Listen("127.0.0.1:0", certFile, keyFile); !errors.As(err, &le) || !le.TLS {
+		t.Errorf("a missing key pair: %v; want a *ListenError of TLS", err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tln, tlsCfg, scheme, err := Listen("127.0.0.1:0", certFile, keyFile)
+	if err != nil || tlsCfg == nil || scheme != "https" || tlsCfg.MinVersion != tls.VersionTLS12 {
+		t.Fatalf("Listen over TLS: %v, %v, %q", err, tlsCfg, scheme)
+	}
+	defer tln.Close()
+	accepted := make(chan error, 1)
+	go func() {
+		c, err := tln.Accept()
+		if err == nil {
+			err = c.(*tls.Conn).Handshake()
+			c.Close()
+		}
+		accepted <- err
+	}()
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	c, err := tls.Dial("tcp", tln.Addr().String(), &tls.Config{RootCAs: pool})
+	if err != nil {
+		t.Fatalf("a TLS client: %v", err)
+	}
+	c.Close()
+	if err := <-accepted; err != nil {
+		t.Errorf("the listener's handshake: %v", err)
 	}
 }
