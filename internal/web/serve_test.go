@@ -3,20 +3,18 @@ package web
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/wvbatch/wvbatch/internal/mail/mailtest"
 )
 
 // TestServeUntilCancelled serves the page on a listener of its own, then
@@ -51,7 +49,7 @@ func TestServeUntilCancelled(t *testing.T) {
 
 // TestListen listens over HTTP and over TLS with a certificate of its own,
 // and refuses a taken address and a missing key pair with a *ListenError
-// that says which (the address is let go of).
+// that says which.
 func TestListen(t *testing.T) {
 	ln, tlsCfg, scheme, err := Listen("127.0.0.1:0", "", "")
 	if err != nil || tlsCfg != nil || scheme != "http" {
@@ -68,23 +66,12 @@ func TestListen(t *testing.T) {
 	if _, _, _, err := Listen("127.0.0.1:0", certFile, keyFile); !errors.As(err, &le) || !le.TLS {
 		t.Errorf("a missing key pair: %v; want a *ListenError of TLS", err)
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert := mailtest.NewCert(t)
+	kb, err := x509.MarshalECPrivateKey(cert.TLS.PrivateKey.(*ecdsa.PrivateKey))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	certFile = cert.CAFile // the certificate is its own authority
 	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -102,9 +89,7 @@ func TestListen(t *testing.T) {
 		}
 		accepted <- err
 	}()
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	c, err := tls.Dial("tcp", tln.Addr().String(), &tls.Config{RootCAs: pool})
+	c, err := tls.Dial("tcp", tln.Addr().String(), &tls.Config{RootCAs: cert.Pool})
 	if err != nil {
 		t.Fatalf("a TLS client: %v", err)
 	}
