@@ -74,7 +74,7 @@ type textStats struct {
 // does not decode it; text past Excel's cell limit is cut.
 func (o *xmlOut) text(s []byte, st *textStats) {
 	clean := true
-	for _, c := range s {
+	for _, c := range s[roster.PlainTextPrefix(s):] {
 		if c < 0x20 && c != '\t' && c != '\n' || c == '&' || c == '<' || c == '>' || c >= 0x80 || c == '_' {
 			clean = false
 			break
@@ -188,6 +188,14 @@ func (o *xmlOut) cellStart(cols []string, col, row, style int, typ string) {
 
 // textCell writes an inline string cell.
 func (o *xmlOut) textCell(cols []string, col, row, style int, v []byte, st *textStats) {
+	if col == o.prev+1 && style == 0 && !needsPreserve(v) {
+		// The common cell of a CSV's copy, in one piece.
+		o.prev = col
+		o.buf = append(o.buf, `<c t="inlineStr"><is><t>`...)
+		o.text(v, st)
+		o.buf = append(o.buf, `</t></is></c>`...)
+		return
+	}
 	o.cellStart(cols, col, row, style, "inlineStr")
 	if needsPreserve(v) {
 		o.s(`><is><t xml:space="preserve">`)

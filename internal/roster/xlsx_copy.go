@@ -180,14 +180,7 @@ func quoted(b []byte) int {
 // '<', and whether it holds a value (is not empty); -1 when the text is
 // not written back as it is (see copyCells).
 func copyText(b []byte) (n int, value bool) {
-	// Eight bytes at a time while they are plain ASCII.
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		w := binary.LittleEndian.Uint64(b[i:])
-		if w&msbs != 0 || ctlBytes(w)|hasByte(w, '<')|hasByte(w, '&')|hasByte(w, '>')|hasByte(w, '_') != 0 {
-			break
-		}
-	}
+	i := PlainTextPrefix(b)
 	wide := false
 	for ; ; i++ {
 		if i == len(b) {
@@ -216,6 +209,20 @@ func copyText(b []byte) (n int, value bool) {
 		return -1, false
 	}
 	return i, len(t) > 0
+}
+
+// PlainTextPrefix is the length of the start of b, in whole words of
+// eight bytes, that XML text carries as it is: ASCII but control
+// characters, &, <, > and _. It looks at eight bytes at a time.
+func PlainTextPrefix(b []byte) int {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		if w&msbs != 0 || ctlBytes(w)|hasByte(w, '<')|hasByte(w, '&')|hasByte(w, '>')|hasByte(w, '_') != 0 {
+			break
+		}
+	}
+	return i
 }
 
 // hasByte is not zero when a byte of w, a word of ASCII bytes, is c.
