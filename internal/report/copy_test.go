@@ -19,9 +19,10 @@ import (
 )
 
 // TestCopiedRowsWriteTheSameReport: rows that keep their cells are copied
-// as the roster's reader gives them as XML; the report is byte for byte
-// the one written cell by cell, for generated rosters checked by the
-// importer, randomized workbooks and a workbook of hand-written rows in
+// as the roster's reader gives them as XML (a CSV's, as its text cells);
+// the report is byte for byte the one written cell by cell, for generated
+// rosters checked by the importer (.xlsx and .csv), randomized workbooks
+// and CSVs, and a workbook of hand-written rows in
 // every form the copy must take or leave to the cells (escapes, spaces,
 // style ids, references, numbers, cells in the report's columns).
 func TestCopiedRowsWriteTheSameReport(t *testing.T) {
@@ -46,18 +47,26 @@ func TestCopiedRowsWriteTheSameReport(t *testing.T) {
 			t.Fatalf("the copied rows change the report at byte %d of the sheet:\ncells:  %.300s\ncopied: %.300s", i, a[max(i-100, 0):], b[max(i-100, 0):])
 		}
 	}
-	t.Run("generated", func(t *testing.T) {
-		t.Parallel()
-		p := filepath.Join(t.TempDir(), "gen.xlsx")
-		writeGenerated(t, p, 3000, 0.05)
-		res, err := importer.Import(context.Background(), importer.Options{Path: p, Check: roster.CheckConfig{Now: now}, CountOnly: true})
-		must(t, err)
-		same(t, ValidationWorkbook(res), res.ValidRows*9/10)
-	})
-	for seed := range uint64(4) {
-		t.Run(fmt.Sprintf("random-%d", seed), func(t *testing.T) {
+	for _, format := range []string{"xlsx", "csv"} {
+		t.Run("generated-"+format, func(t *testing.T) {
 			t.Parallel()
-			same(t, randomRoster(t, rand.New(rand.NewPCG(seed, 7)), "xlsx"), 0)
+			p := filepath.Join(t.TempDir(), "gen."+format)
+			writeGenerated(t, p, 3000, 0.05)
+			res, err := importer.Import(context.Background(), importer.Options{Path: p, Check: roster.CheckConfig{Now: now}, CountOnly: true})
+			must(t, err)
+			same(t, ValidationWorkbook(res), res.ValidRows*9/10)
+		})
+	}
+	for seed := range uint64(6) {
+		format := []string{"xlsx", "csv"}[seed%2]
+		t.Run(fmt.Sprintf("random-%s-%d", format, seed), func(t *testing.T) {
+			t.Parallel()
+			in := randomRoster(t, rand.New(rand.NewPCG(seed, 7)), format)
+			want := 0
+			if format == "csv" {
+				want = 1 // most rows: those with no problem
+			}
+			same(t, in, want)
 		})
 	}
 	t.Run("hand-written", func(t *testing.T) {
@@ -125,13 +134,39 @@ c Müller 漢字 _x41_ 1_x0041</t></is></c>`,
 		// hand-written rows.
 		same(t, in, 20-4+7-2)
 	})
+	t.Run("hand-written-csv", func(t *testing.T) {
+		t.Parallel()
+		lines := []string{
+			"IBX,Cage,First Name,Last Name",
+			"AM1,AM1:01:1,Ann,Lee",
+			",,,",
+			"  ,  ,\u00a0,",
+			" lead,trail ,_x0041_,a&b<c>d",
+			`"two` + "\n" + `lines",x,"say ""hi""",` + "\x01",
+			"AM1,,,Lee",
+			",,Ann,",
+			"AM1,AM1:01:1,Ann,Lee,past the header,and more",
+			"AM1," + strings.Repeat("y", 32768) + ",Ann,Lee",
+			"AM1,AM1:01:1,Ann,Lee",
+			"AM1,AM1:01:1,Müller,漢字",
+		}
+		p := filepath.Join(t.TempDir(), "hand.csv")
+		must(t, os.WriteFile(p, []byte(strings.Join(lines, "\r\n")+"\r\n"), 0o600))
+		in := WorkbookInput{Source: p, Outcome: func(row int) (RowOutcome, bool) {
+			if row%5 == 0 {
+				return RowOutcome{Row: row, Status: StatusInvalid, Problems: []roster.RowError{{Row: row, Column: "B", Message: "bad"}}}, true
+			}
+			return RowOutcome{Row: row, Status: StatusValid}, true
+		}}
+		same(t, in, 7)
+	})
 }
 
 func writeGenerated(t *testing.T, p string, rows int, errorRate float64) {
 	t.Helper()
 	f, err := os.Create(p)
 	must(t, err)
-	must(t, rostergen.Write(f, rostergen.Options{Rows: rows, Seed: 3, Format: "xlsx", ErrorRate: errorRate}))
+	must(t, rostergen.Write(f, rostergen.Options{Rows: rows, Seed: 3, Format: strings.TrimPrefix(filepath.Ext(p), "."), ErrorRate: errorRate}))
 	must(t, f.Close())
 }
 

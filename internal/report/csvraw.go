@@ -31,6 +31,18 @@ type csvSource struct {
 	lastRow int
 	lastCol int
 	buf     []byte
+	// copy, when set, makes the rows it takes XML (see asXML).
+	copy *csvCopy
+}
+
+// csvCopy makes rows XML as the report writes them: those copy.rows takes
+// whose cells all lie left of column columns (0-based).
+type csvCopy struct {
+	rows    func(row int) bool
+	columns int
+	cols    []string
+	stats   *textStats
+	out     xmlOut
 }
 
 // rowOf is the row a spreadsheet app shows a record on, as the roster
@@ -175,8 +187,12 @@ func (s *csvSource) next(r *roster.RawRow) error {
 		return err
 	}
 	r.Row, r.Height, r.Hidden, r.Style = s.rowOf(rec), 0, false, 0
-	r.Cells = r.Cells[:0]
+	r.Cells, r.XML = r.Cells[:0], nil
 	s.buf = s.buf[:0]
+	if s.copy != nil && s.copy.rows(r.Row) && len(rec) <= s.copy.columns {
+		s.asXML(r, rec)
+		return nil
+	}
 	for i, v := range rec {
 		if v == "" {
 			continue
@@ -191,4 +207,22 @@ func (s *csvSource) next(r *roster.RawRow) error {
 		off += n
 	}
 	return nil
+}
+
+// asXML gives a record's cells as the report's XML, the text cells the
+// writer would write for them.
+func (s *csvSource) asXML(r *roster.RawRow, rec []string) {
+	c := s.copy
+	o := &c.out
+	o.buf, o.prev = o.buf[:0], -1
+	r.XMLValues = false
+	for i, v := range rec {
+		if v == "" {
+			continue
+		}
+		s.buf = append(s.buf[:0], v...)
+		o.textCell(c.cols, i, r.Row, 0, s.buf, c.stats)
+		r.XMLValues = r.XMLValues || len(bytes.TrimSpace(s.buf)) > 0
+	}
+	r.XML, r.XMLLast = o.buf, o.prev
 }

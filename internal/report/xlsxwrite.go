@@ -743,6 +743,8 @@ func (rep *reportWriter) writeSheet(o *xmlOut) error {
 				Columns: min(slices.Min(rep.statusCols[:]), maxSourceCols)})
 		}
 		rep.src = newPrefetch(rep.src)
+	} else if cs, ok := rep.src.(*csvSource); ok && rep.copyRows {
+		cs.copy = &csvCopy{rows: rep.plainRow, columns: min(slices.Min(rep.statusCols[:]), maxSourceCols), cols: rep.cols, stats: &rep.stats}
 	}
 
 	lastRow := min(max(rep.lastRow, hr), maxSheetRows)
