@@ -17,6 +17,7 @@ func fuzzRead(t *testing.T, path string) {
 	t.Helper()
 	if strings.HasSuffix(path, ".xlsx") {
 		samePlainAndTokens(t, path)
+		copiedRowsReadBack(t, path)
 	}
 	check := func(err error) {
 		var fe *FileError

@@ -161,6 +161,7 @@ func TestPlainRowsSameAsTokens(t *testing.T) {
 			t.Fatal(err)
 		}
 		total += samePlainAndTokens(t, q)
+		copiedRowsReadBack(t, q)
 	}
 	if total == 0 {
 		t.Fatal("no row was read in the plain form")
@@ -175,7 +176,9 @@ func TestPlainRowsRandomized(t *testing.T) {
 	styles := `<cellXfs><xf numFmtId="0"/><xf numFmtId="22"/></cellXfs>`
 	base := `<sheetData>` + plainHeader +
 		`<row r="2"><c r="A2" t="inlineStr"><is><t>DC2</t></is></c><c r="B2" t="inlineStr"><is><t>DC2:01:1</t></is></c><c r="C2" t="s"><v>0</v></c><c r="D2" s="1"><v>46398.5</v></c><c r="E2" t="inlineStr"><is><t xml:space="preserve">a &amp; b</t></is></c></row>` +
-		`<row r="3" ht="20" customHeight="1"><c r="A3" t="inlineStr"><is><t>SV1</t></is></c><c r="C3" s="1"/><c r="D3" t="b"><v>0</v></c><c t="e"><v>#REF!</v></c></row></sheetData>`
+		`<row r="3" ht="20" customHeight="1"><c r="A3" t="inlineStr"><is><t>SV1</t></is></c><c r="C3" s="1"/><c r="D3" t="b"><v>0</v></c><c t="e"><v>#REF!</v></c></row>` +
+		`<row r="4"><c r="A4" t="inlineStr"><is><t>AM1</t></is></c><c r="C4" s="1"><v>46398.5</v></c><c t="inlineStr"><is><t>x</t></is></c></row></sheetData>`
+	copied := 0
 	alphabet := []byte(`<>/="' crstv0123456789ABisn&;_x:`)
 	rng := rand.New(rand.NewPCG(7, 11))
 	for i := range 150 {
@@ -201,5 +204,9 @@ func TestPlainRowsRandomized(t *testing.T) {
 			t.Fatal(err)
 		}
 		samePlainAndTokens(t, p)
+		copied += copiedRowsReadBack(t, p)
+	}
+	if copied == 0 {
+		t.Fatal("no row was given as XML")
 	}
 }
