@@ -100,24 +100,17 @@ func (p *Pipeline) load(runID string, imp *importer.Result) (*Outcome, *runstore
 	return o, &c, nil
 }
 
-// Summary returns a run's summary as the store holds it.
+// Summary returns a run's summary as the store holds it: its saved summary
+// while that is current (see saved).
 func (p *Pipeline) Summary(runID string) (*report.RunSummary, error) {
 	o, _, err := p.saved(runID, nil)
-	if err != nil || o != nil {
-		return o.summary(), err
+	if err == nil && o == nil {
+		o, _, err = p.load(runID, nil)
 	}
-	o, _, err = p.load(runID, nil)
 	if err != nil {
 		return nil, err
 	}
 	return o.Summary, nil
-}
-
-func (o *Outcome) summary() *report.RunSummary {
-	if o == nil {
-		return nil
-	}
-	return o.Summary
 }
 
 // Report writes run runID's report folder from the store and records it.
