@@ -71,8 +71,9 @@ func TestCancelWarnsDuringAnOutage(t *testing.T) {
 		}
 		return 90 * time.Second, "connection refused"
 	}
+	warned := logs.logged("Equinix unreachable")
 	api.cancel = func(string, int) error {
-		time.Sleep(150 * time.Millisecond) // the outage lasts while the first cancel waits
+		await(warned) // the outage lasts while the first cancel waits
 		up.Store(true)
 		return nil
 	}

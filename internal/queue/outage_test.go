@@ -17,14 +17,52 @@ import (
 
 // lockedBuffer is a log sink safe for concurrent writes.
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	waiting []logWaiter
+}
+
+type logWaiter struct {
+	s  string
+	ch chan struct{}
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.b.Write(p)
+	n, err := l.b.Write(p)
+	kept := l.waiting[:0]
+	for _, w := range l.waiting {
+		if bytes.Contains(l.b.Bytes(), []byte(w.s)) {
+			close(w.ch)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	l.waiting = kept
+	return n, err
+}
+
+// logged returns a channel closed once what was written holds s.
+func (l *lockedBuffer) logged(s string) <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ch := make(chan struct{})
+	if bytes.Contains(l.b.Bytes(), []byte(s)) {
+		close(ch)
+	} else {
+		l.waiting = append(l.waiting, logWaiter{s, ch})
+	}
+	return ch
+}
+
+// await waits, at most 10 seconds, until ch is closed: from an API call of
+// the fakes, which cannot fail the test (the test's checks of the log do).
+func await(ch <-chan struct{}) {
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+	}
 }
 
 func (l *lockedBuffer) String() string {
@@ -110,8 +148,12 @@ func TestSubmitWarnsDuringAnOutage(t *testing.T) {
 	orders := specs(3, 1)
 	createRun(t, s, "r", orders, nil)
 	api := newFakeAPI()
-	api.delay = 150 * time.Millisecond
 	var logs lockedBuffer
+	answers := logs.logged("Equinix answers again")
+	api.create = func(o *runstore.Order, n int) (bool, error) {
+		await(answers) // the outage lasts while the first order is in flight
+		return true, nil
+	}
 	cfg := RunConfig{Concurrency: 1, Policy: newTestPolicy(),
 		WarnEvery: 30 * time.Millisecond, Logger: zerolog.New(&logs).Level(zerolog.WarnLevel)}
 	var calls atomic.Int32

@@ -125,7 +125,7 @@ func (f *fakeAPI) Create(ctx context.Context, o *runstore.Order) (string, error)
 	f.enter("create " + o.Reference)
 	defer f.leave()
 	if f.delay > 0 {
-		time.Sleep(f.delay)
+		time.Sleep(f.delay) // holds requests in flight at once, as a slow API does
 	}
 	f.mu.Lock()
 	f.creates[o.Reference]++
