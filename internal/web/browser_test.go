@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,11 +152,13 @@ func TestBrowserOrder(t *testing.T) {
 	sample := filepath.Join("..", "..", "samples", "contractors-with-errors.csv")
 	abs, _ := filepath.Abs(sample)
 	downloads := t.TempDir()
+	dl := watchDownloads(t, ctx)
 
+	events := true
 	err := chromedp.Do(ctx,
 		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 			_, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-				Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads,
+				Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads, EventsEnabled: &events,
 			})
 			return err
 		}),
@@ -198,17 +201,7 @@ func TestBrowserOrder(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#dl-corrected"))); err != nil {
 		t.Fatal(err)
 	}
-	got := filepath.Join(downloads, "contractors-with-errors.csv")
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if st, err := os.Stat(got); err == nil && st.Size() > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the corrected roster was not downloaded")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	got := filepath.Join(downloads, dl.wait(t, "contractors-with-errors.csv"))
 	checkCorrected(t, sample, got, map[string]string{"6/7": "David", "4/1": "AM1:01:000111"})
 
 	// The same page on a phone-width screen.
@@ -265,7 +258,7 @@ func TestBrowserOrder(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#dl-report"))); err != nil {
 		t.Fatal(err)
 	}
-	rep := waitFile(t, filepath.Join(downloads, "contractors-with-errors-report.xlsx"))
+	rep := filepath.Join(downloads, dl.wait(t, "contractors-with-errors-report.xlsx"))
 	f, err := excelize.OpenFile(rep)
 	if err != nil {
 		t.Fatal(err)
@@ -311,20 +304,54 @@ func TestBrowserOrder(t *testing.T) {
 	}
 }
 
-// waitFile waits for a download to arrive whole.
-func waitFile(t *testing.T, path string) string {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if st, err := os.Stat(path); err == nil && st.Size() > 0 {
-			if _, err := os.Stat(path + ".crdownload"); err != nil {
-				return path
+// downloads hears from the browser of the downloads it begins and ends
+// (with SetDownloadBehavior's EventsEnabled).
+type downloads struct {
+	mu    sync.Mutex
+	names map[string]string // download id → file name
+	done  map[string]bool   // file names downloaded whole
+	more  chan struct{}     // closed (and replaced) when one is
+}
+
+func watchDownloads(t *testing.T, ctx context.Context) *downloads {
+	d := &downloads{names: map[string]string{}, done: map[string]bool{}, more: make(chan struct{})}
+	err := chromedp.ListenBrowser(ctx, func(ev any) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		switch ev := ev.(type) {
+		case *browser.EventDownloadWillBegin:
+			d.names[ev.GUID] = ev.SuggestedFilename
+		case *browser.EventDownloadProgress:
+			if ev.State == browser.DownloadProgressStateCompleted {
+				d.done[d.names[ev.GUID]] = true
+				close(d.more)
+				d.more = make(chan struct{})
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s was not downloaded", filepath.Base(path))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// wait waits, at most 20 seconds, until the browser says it downloaded
+// name whole, and returns name.
+func (d *downloads) wait(t *testing.T, name string) string {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		d.mu.Lock()
+		done, more := d.done[name], d.more
+		d.mu.Unlock()
+		if done {
+			return name
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-more:
+		case <-timeout:
+			t.Fatalf("%s was not downloaded", name)
+		}
 	}
 }
 
