@@ -180,7 +180,7 @@ func (f *fakeAPI) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.tokenDelay > 0 {
 		f.mu.Unlock()
-		time.Sleep(f.tokenDelay)
+		time.Sleep(f.tokenDelay) // a slow token answer, for requests that wait on it
 		f.mu.Lock()
 	}
 	f.issued++
