@@ -376,10 +376,10 @@ func TestWaitOrders(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- e.srv.WaitOrders(t.Context(), 2) }()
 	e.mustCreate(visitBody())
-	select {
-	case err := <-done:
-		t.Fatalf("WaitOrders(2) returned after one order: %v", err)
-	case <-time.After(20 * time.Millisecond):
+	one, stop := context.WithCancel(t.Context())
+	stop()
+	if err := e.srv.WaitOrders(one, 2); err != context.Canceled {
+		t.Fatalf("WaitOrders(2) after one order = %v, want it to wait until its context ended", err)
 	}
 	e.mustCreate(visitBody())
 	if err := <-done; err != nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/wvbatch/wvbatch/internal/runstore"
 )
 
@@ -357,13 +359,15 @@ func TestSchedulerWaitsForABusyStore(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the idle daemon holds the store: %v", err)
 	}
+	waiting := &logSignal{want: "waiting for the store", seen: make(chan struct{})}
+	h.s.cfg.Logger = zerolog.New(waiting)
 	h.clock.Set(mustTime(t, "2027-01-01T09:01:00Z"))
 	done := make(chan error, 1)
 	go func() { done <- h.s.Tick(context.Background()) }()
 	select {
 	case err := <-done:
 		t.Fatalf("Tick returned while the store was busy: %v", err)
-	case <-time.After(200 * time.Millisecond):
+	case <-waiting.seen:
 	}
 	h.wantRuns()
 	other.Close()
@@ -377,6 +381,20 @@ func TestSchedulerWaitsForABusyStore(t *testing.T) {
 	} else {
 		st.Close()
 	}
+}
+
+// logSignal is a log that closes seen when a line holds want.
+type logSignal struct {
+	want string
+	once sync.Once
+	seen chan struct{}
+}
+
+func (l *logSignal) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), l.want) {
+		l.once.Do(func() { close(l.seen) })
+	}
+	return len(p), nil
 }
 
 func TestSchedulerReload(t *testing.T) {
