@@ -3,6 +3,8 @@ package submit
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -201,39 +203,59 @@ func rosterSource(st *runstore.Store, run runstore.Run, set Settings) (string, s
 	if h, err := importer.HashFile(kept); err == nil && h == run.Hash {
 		return kept, ""
 	}
-	h, err := importer.HashFile(p)
+	// The roster is copied and hashed in one read; the report reads the
+	// copy, which is the run's roster whatever happens to the file later.
+	src := kept
+	h, err := keepCopy(p, kept, run.Hash)
+	if errors.Is(err, errNotKept) {
+		// Only a later report needs the copy: this one reads the roster.
+		src = p
+		h, err = importer.HashFile(p)
+	}
 	switch {
 	case err != nil:
 		return "", fmt.Sprintf("the roster %s cannot be read", p)
 	case h != run.Hash:
 		return "", fmt.Sprintf("the roster %s changed since the run", p)
 	}
-	if err := copyFile(p, kept); err != nil {
-		// Only a later report needs the copy: this one reads the roster.
-		os.Remove(kept)
-	}
-	return p, ""
+	return src, ""
 }
 
-// copyFile copies src to dst (mode 0600), creating dst's folder.
-func copyFile(src, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return err
-	}
+// errNotKept means the copy of a roster could not be written.
+var errNotKept = errors.New("the copy cannot be written")
+
+// keepCopy copies src to dst (mode 0600, creating dst's folder, through a
+// temporary file renamed into place only when what it copied has the
+// SHA-256 want) and returns that SHA-256. An error opening src is returned
+// as is; any other is errNotKept, and no copy is left behind.
+func keepCopy(src, dst, want string) (string, error) {
 	in, err := os.Open(src)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return "", errNotKept
+	}
+	out, err := os.CreateTemp(filepath.Dir(dst), ".copy-*")
 	if err != nil {
-		return err
+		return "", errNotKept
 	}
-	_, err = io.Copy(out, in)
-	if cerr := out.Close(); err == nil {
-		err = cerr
+	defer os.Remove(out.Name())
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(out, h), in)
+	if cerr := out.Close(); err != nil || cerr != nil {
+		// Reading the roster again says whether it or the copy failed.
+		return "", errNotKept
 	}
-	return err
+	sum := hex.EncodeToString(h.Sum(nil))
+	if sum != want {
+		return sum, nil // another roster: not kept
+	}
+	if err := os.Rename(out.Name(), dst); err != nil {
+		return "", errNotKept
+	}
+	return sum, nil
 }
 
 // Finish writes a run's report and emails it to the run's recipients (or
