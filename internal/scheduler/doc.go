@@ -9,4 +9,7 @@
 // run pipeline (submit.Pipeline) the way a manual submit goes. The package
 // also lists the jobs, their states and next times for people (List,
 // WriteCheck, NextTimes).
+//
+// The daemon goes by an injected clock (Config.Now and Config.Until): the
+// real one, or a ManualClock that tests step through scheduled times.
 package scheduler
