@@ -153,12 +153,7 @@ func NewRunSummary(run runstore.Run, orders []runstore.Order, rows []runstore.Ro
 		}
 		s.OrderList = append(s.OrderList, ro)
 	}
-	invalid := map[int][]roster.RowError{}
-	if imp != nil {
-		for _, e := range imp.Errors {
-			invalid[e.Row] = append(invalid[e.Row], e)
-		}
-	}
+	var invalid []int
 	for _, r := range rows {
 		s.RowsTotal++
 		s.Rows[string(r.Status)]++
@@ -166,17 +161,49 @@ func NewRunSummary(run runstore.Run, orders []runstore.Order, rows []runstore.Ro
 		case runstore.RowOrdered, runstore.RowAlreadyOrdered:
 			s.RowsOK++
 		case runstore.RowInvalid:
-			if errs, ok := invalid[r.Row]; ok {
-				s.Errors = append(s.Errors, errs...)
-				continue
-			}
+			invalid = append(invalid, r.Row)
 			s.Errors = append(s.Errors, storedRowErrors(r)...)
 		case runstore.RowRejected:
 			s.Errors = append(s.Errors, storedRowErrors(r)...)
 		}
 	}
 	sort.SliceStable(s.Errors, func(i, j int) bool { return s.Errors[i].Row < s.Errors[j].Row })
+	if imp != nil {
+		s.Errors = ImportErrors(s.Errors, invalid, imp.Errors)
+	}
 	return s
+}
+
+// ImportErrors returns a run's row errors as the store holds them (stored,
+// in row order) with those of each invalid row replaced by the roster
+// import's errors of the row, which carry the column and value of each
+// problem, when the import has some.
+func ImportErrors(stored []roster.RowError, invalid []int, imported []roster.RowError) []roster.RowError {
+	if len(imported) == 0 {
+		return stored
+	}
+	byRow := map[int][]roster.RowError{}
+	for _, e := range imported {
+		byRow[e.Row] = append(byRow[e.Row], e)
+	}
+	isInvalid := make(map[int]bool, len(invalid))
+	for _, r := range invalid {
+		isInvalid[r] = true
+	}
+	out := make([]roster.RowError, 0, len(stored))
+	for i := 0; i < len(stored); {
+		j := i + 1
+		for j < len(stored) && stored[j].Row == stored[i].Row {
+			j++
+		}
+		if errs, ok := byRow[stored[i].Row]; ok && isInvalid[stored[i].Row] {
+			out = append(out, errs...)
+		} else {
+			out = append(out, stored[i:j]...)
+		}
+		i = j
+	}
+	return out
 }
 
 // storedRowErrors turns a stored row outcome into row errors.

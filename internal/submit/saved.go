@@ -35,7 +35,7 @@ type savedSummary struct {
 	// store holds. Its update and mail times are the run's when shown.
 	Summary *report.RunSummary `json:"summary"`
 	// Invalid are the rows whose outcome is invalid: with the roster's
-	// import at hand, their errors are the import's (see importedErrors).
+	// import at hand, their errors are the import's (see report.ImportErrors).
 	Invalid []int `json:"invalid"`
 }
 
@@ -160,37 +160,8 @@ func (p *Pipeline) saved(runID string, imp *importer.Result) (*Outcome, string, 
 	s, of := rec.Summary, rec.Of
 	s.UpdatedAt, s.Mail = run.UpdatedAt, run.Mail
 	if importErrors(imp) {
-		s.Errors = importedErrors(s.Errors, rec.Invalid, imp.Errors)
+		s.Errors = report.ImportErrors(s.Errors, rec.Invalid, imp.Errors)
 		of = report.Fingerprint(s)
 	}
 	return &Outcome{Run: run, Summary: s}, of, nil
-}
-
-// importedErrors returns a summary's row errors (stored, those the store
-// holds, in row order) as report.NewRunSummary makes them with the roster's
-// import at hand: an invalid row's errors are the import's when it has
-// some for the row.
-func importedErrors(stored []roster.RowError, invalid []int, imported []roster.RowError) []roster.RowError {
-	byRow := map[int][]roster.RowError{}
-	for _, e := range imported {
-		byRow[e.Row] = append(byRow[e.Row], e)
-	}
-	isInvalid := make(map[int]bool, len(invalid))
-	for _, r := range invalid {
-		isInvalid[r] = true
-	}
-	out := make([]roster.RowError, 0, len(stored))
-	for i := 0; i < len(stored); {
-		j := i + 1
-		for j < len(stored) && stored[j].Row == stored[i].Row {
-			j++
-		}
-		if errs, ok := byRow[stored[i].Row]; ok && isInvalid[stored[i].Row] {
-			out = append(out, errs...)
-		} else {
-			out = append(out, stored[i:j]...)
-		}
-		i = j
-	}
-	return out
 }
