@@ -513,17 +513,16 @@ func cleanText(b []byte) []byte {
 func unescapeOOXML(b []byte) []byte {
 	w := 0
 	for r := 0; r < len(b); {
-		if b[r] == '_' && r+7 <= len(b) && (b[r+1] == 'x' || b[r+1] == 'X') && b[r+6] == '_' {
-			if v, err := strconv.ParseUint(string(b[r+2:r+6]), 16, 16); err == nil {
-				if v < 0x80 {
-					b[w] = byte(v)
-					w++
-				} else {
-					w += copy(b[w:], string(rune(v)))
-				}
-				r += 7
-				continue
+		if b[r] == '_' && IsOOXMLEscape(b[r:]) {
+			v, _ := strconv.ParseUint(string(b[r+2:r+6]), 16, 16) // four hex digits
+			if v < 0x80 {
+				b[w] = byte(v)
+				w++
+			} else {
+				w += copy(b[w:], string(rune(v)))
 			}
+			r += 7
+			continue
 		}
 		b[w] = b[r]
 		w++

@@ -233,8 +233,9 @@ func hasByte(w uint64, c byte) uint64 {
 
 func isASCIISpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// IsOOXMLEscape reports whether b starts with _xHHHH_, the escape a
-// workbook's text uses for characters XML cannot carry.
+// IsOOXMLEscape reports whether b, which starts with an underscore,
+// starts with _xHHHH_, the escape a workbook's text uses for characters
+// XML cannot carry.
 func IsOOXMLEscape(b []byte) bool {
 	if len(b) < 7 || b[1] != 'x' && b[1] != 'X' || b[6] != '_' {
 		return false
