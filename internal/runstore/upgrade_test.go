@@ -15,44 +15,15 @@ import (
 // unknown endpoint hold none.
 func TestUpgradeEndpoints(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "wvbatch.db")
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		meta, _ := tx.CreateBucket(bucketMeta)
-		runs, _ := tx.CreateBucket(bucketRuns)
-		if _, err := tx.CreateBucket(bucketRun); err != nil {
-			return err
-		}
-		vis, _ := tx.CreateBucket(bucketVisitors)
-		for k, v := range map[string]string{
-			"rsand": `{"id":"rsand","settings":{"endpoint":"sandbox"},"state":"done","orders":{"submitted":1},"rows":{"ordered":1}}`,
-			"rurl":  `{"id":"rurl","settings":{"endpoint":"https://api.equinix.com"},"state":"done","orders":{"submitted":1},"rows":{"ordered":1}}`,
-			"rold":  `{"id":"rold","settings":{"roster":"a.csv"},"state":"done","orders":{"submitted":1},"rows":{"ordered":1}}`,
-		} {
-			if err := runs.Put([]byte(k), []byte(v)); err != nil {
-				return err
-			}
-		}
-		for k, v := range map[string]string{
-			"v-sand": `{"runId":"rsand","orderKey":"k","orderId":"1-1","row":2}`,
-			"v-url":  `{"runId":"rurl","orderKey":"k","orderId":"1-2","row":2}`,
-			"v-old":  `{"runId":"rold","orderKey":"k","orderId":"1-3","row":2}`,
-		} {
-			if err := vis.Put([]byte(k), []byte(v)); err != nil {
-				return err
-			}
-		}
-		return meta.Put(keySchema, []byte("1"))
+	path := schema1Store(t, map[string]string{
+		"rsand": `{"id":"rsand","settings":{"endpoint":"sandbox"},"state":"done","orders":{"submitted":1},"rows":{"ordered":1}}`,
+		"rurl":  `{"id":"rurl","settings":{"endpoint":"https://api.equinix.com"},"state":"done","orders":{"submitted":1},"rows":{"ordered":1}}`,
+		"rold":  `{"id":"rold","settings":{"roster":"a.csv"},"state":"done","orders":{"submitted":1},"rows":{"ordered":1}}`,
+	}, map[string]string{
+		"v-sand": `{"runId":"rsand","orderKey":"k","orderId":"1-1","row":2}`,
+		"v-url":  `{"runId":"rurl","orderKey":"k","orderId":"1-2","row":2}`,
+		"v-old":  `{"runId":"rold","orderKey":"k","orderId":"1-3","row":2}`,
 	})
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	s, err := Open(path, Options{})
 	if err != nil {
@@ -135,36 +106,11 @@ func TestClaimsPerAccount(t *testing.T) {
 // the other runs take their endpoints.
 func TestUpgradeEndpointsOfUnreadableSettings(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "wvbatch.db")
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		meta, _ := tx.CreateBucket(bucketMeta)
-		runs, _ := tx.CreateBucket(bucketRuns)
-		for _, b := range [][]byte{bucketRun, bucketVisitors} {
-			if _, err := tx.CreateBucket(b); err != nil {
-				return err
-			}
-		}
-		for k, v := range map[string]string{
-			"rsand": `{"id":"rsand","settings":{"endpoint":"sandbox"},"state":"done"}`,
-			"rbad":  `{"id":"rbad","settings":{"endpoint":["sandbox"]},"state":"done"}`,
-			"rtext": `{"id":"rtext","settings":"sandbox","state":"done"}`,
-		} {
-			if err := runs.Put([]byte(k), []byte(v)); err != nil {
-				return err
-			}
-		}
-		return meta.Put(keySchema, []byte("1"))
-	})
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	path := schema1Store(t, map[string]string{
+		"rsand": `{"id":"rsand","settings":{"endpoint":"sandbox"},"state":"done"}`,
+		"rbad":  `{"id":"rbad","settings":{"endpoint":["sandbox"]},"state":"done"}`,
+		"rtext": `{"id":"rtext","settings":"sandbox","state":"done"}`,
+	}, nil)
 
 	s, err := Open(path, Options{})
 	if err != nil {
@@ -195,4 +141,37 @@ func TestUpgradeEndpointsOfUnreadableSettings(t *testing.T) {
 	if n := s.UpgradeNotes(); len(n) != 0 {
 		t.Errorf("opened again, the store notes %q; want nothing (no upgrade ran)", n)
 	}
+}
+
+// schema1Store writes a store of schema 1 holding runs and visitor claims
+// (key: JSON record) and returns its path.
+func schema1Store(t *testing.T, runs, visitors map[string]string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "wvbatch.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketMeta, bucketRuns, bucketRun, bucketVisitors} {
+			if _, err := tx.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		for bucket, records := range map[string]map[string]string{string(bucketRuns): runs, string(bucketVisitors): visitors} {
+			for k, v := range records {
+				if err := tx.Bucket([]byte(bucket)).Put([]byte(k), []byte(v)); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, []byte("1"))
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
