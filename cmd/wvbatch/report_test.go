@@ -74,6 +74,17 @@ func smtpURL(addr string) string {
 	return fmt.Sprintf("smtp://%s:%s@%s", strings.ReplaceAll(smtpUser, "@", "%40"), strings.NewReplacer("/", "%2F", "%", "%25").Replace(smtpPassword), addr)
 }
 
+// newMailCLI is a command line that sends its email, from from, to a real
+// SMTP server it starts (STARTTLS, AUTH): the server is returned.
+func newMailCLI(t *testing.T, from string) (*cli, *mailtest.Server) {
+	t.Helper()
+	cert := mailtest.NewCert(t)
+	srv := mailtest.Start(t, cert, mailtest.Options{StartTLS: true, User: smtpUser, Password: smtpPassword})
+	return newCLI(t, map[string]string{
+		"WVBATCH_SMTP_URL": smtpURL(srv.Addr), "WVBATCH_SMTP_FROM": from, "WVBATCH_SMTP_CA_FILE": cert.CAFile,
+	}), srv
+}
+
 var runIDRe = regexp.MustCompile(`run (r[0-9a-f]{15}) recorded`)
 
 // storedRows reads a run's row outcomes from a (closed) store file.
@@ -100,12 +111,7 @@ func storedRows(t *testing.T, path, runID string) (runstore.Run, []runstore.RowO
 // subject, and the attached workbook row by row against the store.
 func TestReportEmail(t *testing.T) {
 	t.Parallel()
-	cert := mailtest.NewCert(t)
-	srv := mailtest.Start(t, cert, mailtest.Options{StartTLS: true, User: smtpUser, Password: smtpPassword})
-	c := newCLI(t, map[string]string{
-		"WVBATCH_SMTP_URL": smtpURL(srv.Addr), "WVBATCH_SMTP_FROM": "wvbatch <visits@example.com>",
-		"WVBATCH_SMTP_CA_FILE": cert.CAFile,
-	})
+	c, srv := newMailCLI(t, "wvbatch <visits@example.com>")
 	store := filepath.Join(t.TempDir(), "s.db")
 	code, out, errOut := c.run("submit", "../../samples/contractors-with-errors.csv", "--sandbox", "--now", demoNow,
 		"--store", store, "--yes", "--notify", "ann@example.com,ops@example.com")
@@ -435,11 +441,7 @@ func TestReportAfterRosterChanged(t *testing.T) {
 // stays a JSON document.
 func TestValidateEmail(t *testing.T) {
 	t.Parallel()
-	cert := mailtest.NewCert(t)
-	srv := mailtest.Start(t, cert, mailtest.Options{StartTLS: true, User: smtpUser, Password: smtpPassword})
-	c := newCLI(t, map[string]string{
-		"WVBATCH_SMTP_URL": smtpURL(srv.Addr), "WVBATCH_SMTP_FROM": "visits@example.com", "WVBATCH_SMTP_CA_FILE": cert.CAFile,
-	})
+	c, srv := newMailCLI(t, "visits@example.com")
 	dir := t.TempDir()
 	code, out, _ := c.run("validate", "../../samples/contractors-with-errors.csv", "--now", demoNow, "--json",
 		"--report-dir", dir, "--notify", "ann@example.com")
@@ -561,12 +563,7 @@ func TestReportNamesTheUsersRoster(t *testing.T) {
 // which orders were cancelled, for how many visitors, and why.
 func TestReportEmailOnceAndAfterCancel(t *testing.T) {
 	t.Parallel()
-	cert := mailtest.NewCert(t)
-	srv := mailtest.Start(t, cert, mailtest.Options{StartTLS: true, User: smtpUser, Password: smtpPassword})
-	c := newCLI(t, map[string]string{
-		"WVBATCH_SMTP_URL": smtpURL(srv.Addr), "WVBATCH_SMTP_FROM": "wvbatch <visits@example.com>",
-		"WVBATCH_SMTP_CA_FILE": cert.CAFile,
-	})
+	c, srv := newMailCLI(t, "wvbatch <visits@example.com>")
 	store := filepath.Join(t.TempDir(), "s.db")
 	submit := []string{"submit", "../../samples/contractors.csv", "--sandbox", "--now", demoNow, "--store", store, "--yes", "--notify", "ann@example.com"}
 	code, out, _ := c.run(submit...)
