@@ -68,10 +68,11 @@ func (wb *workbook) reader(sheet string) (*xlsxReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	rc, err := wb.openSheet(s)
+	part, err := wb.openSheet(s)
 	if err != nil {
 		return nil, err
 	}
+	rc := newAheadReader(part)
 	return &xlsxReader{wb: wb, sheet: s.Name, rc: rc, sc: newXMLScanner(rc), sst: sst, styles: styles}, nil
 }
 
