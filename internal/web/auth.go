@@ -77,8 +77,13 @@ func CheckPassword(hash, password string) bool {
 }
 
 // dummyHash is checked against when the user does not exist, so that a
-// wrong name takes as long as a wrong password.
-var dummyHash, _ = HashPassword("not a password of anyone")
+// wrong name takes as long as a wrong password. It is made on first use:
+// hashing costs tens of milliseconds and megabytes, which every command
+// would otherwise pay at start.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("not a password of anyone")
+	return h
+})
 
 // user is who a request comes from.
 type user struct {
@@ -423,7 +428,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		s.storeFail(w, r, nil, err)
 		return
 	}
-	hash := dummyHash
+	hash := dummyHash()
 	if ok && u.Hash != "" {
 		hash = u.Hash
 	}
