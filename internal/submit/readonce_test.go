@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 type readCount struct {
 	identities, imports  int
 	checked, hashedAgain int // imports with the pre-flight; imports that hash the file themselves
+	countOnly            int // imports that keep no visitors
 	runIDs               []string
 }
 
@@ -37,6 +39,9 @@ func (c *readCount) install(p *Pipeline) {
 			}
 			if opt.Identity == nil {
 				c.hashedAgain++
+			}
+			if opt.CountOnly {
+				c.countOnly++
 			}
 			res, err := importer.Import(ctx, opt)
 			if err == nil {
@@ -101,11 +106,22 @@ func TestPipelineReadsTheRosterOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := reads.take(); got.identities != 1 || got.imports != 1 || got.checked != 0 || got.hashedAgain != 0 || preflights != 0 {
-		t.Errorf("the same roster again: %+v, %d pre-flights; want one identity and one import, without the pre-flight", got, preflights)
+	// The run is finished: it is only shown again, from an import that
+	// keeps counts and row errors but no visitors.
+	if got := reads.take(); got.identities != 1 || got.imports != 1 || got.checked != 0 || got.hashedAgain != 0 || got.countOnly != 1 || preflights != 0 {
+		t.Errorf("the same roster again: %+v, %d pre-flights; want one identity and one import of counts, without the pre-flight", got, preflights)
 	}
 	if prep.Existing == nil || prep.Existing.ID != plain.RunID || prep.Import.RunID != plain.RunID {
 		t.Fatalf("the same roster again: existing %v; want run %s", prep.Existing, plain.RunID)
+	}
+	if !NothingToSend(*prep.Existing) {
+		t.Fatalf("the run is %s after Execute; want it finished", prep.Existing.State)
+	}
+	if i := prep.Import; i.Rows != plain.Rows || i.InvalidRows != plain.InvalidRows || i.LastRow != plain.LastRow ||
+		i.LastColumn != plain.LastColumn || !reflect.DeepEqual(i.Errors, plain.Errors) || len(i.Orders) != len(plain.Orders) {
+		t.Errorf("the finished run's import differs from a whole one: %d rows (%d invalid), extent %d×%d, %d errors, %d orders; want %d (%d), %d×%d, %d, %d",
+			i.Rows, i.InvalidRows, i.LastRow, i.LastColumn, len(i.Errors), len(i.Orders),
+			plain.Rows, plain.InvalidRows, plain.LastRow, plain.LastColumn, len(plain.Errors), len(plain.Orders))
 	}
 
 	// The command line previews replacements first: Prepare takes the
@@ -117,8 +133,8 @@ func TestPipelineReadsTheRosterOnce(t *testing.T) {
 	if prep, err = w.p.Prepare(ctx, in); err != nil || prep.Existing == nil {
 		t.Fatalf("Prepare after PreviewReplace: %v, %+v", err, prep)
 	}
-	if got := reads.take(); got.identities != 1 || got.imports != 1 || got.checked != 0 {
-		t.Errorf("PreviewReplace and Prepare of the recorded roster: %+v; want one identity and one import", got)
+	if got := reads.take(); got.identities != 1 || got.imports != 1 || got.checked != 0 || got.countOnly != 1 {
+		t.Errorf("PreviewReplace and Prepare of the recorded roster: %+v; want one identity and one import of counts", got)
 	}
 
 	edited := filepath.Join(t.TempDir(), "edited.csv")
@@ -181,5 +197,35 @@ func TestPipelineRefusesARosterBeforeConnecting(t *testing.T) {
 	}
 	if _, err := os.Stat(storePath); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a store was made: %v", err)
+	}
+}
+
+// TestFinishedRunShownAgainWithItsRowErrors submits a roster with invalid
+// rows, then the same roster again: the finished run is shown from an
+// import that keeps no visitors, and still with each invalid row's errors
+// as the import gives them (column, value, hint), as first shown.
+func TestFinishedRunShownAgainWithItsRowErrors(t *testing.T) {
+	t.Parallel()
+	w := newPipelineWorld(t)
+	w.in.Import.Path = "../../samples/contractors-with-errors.csv"
+	first := w.place(t)
+	if len(first.Summary.Errors) == 0 || first.Summary.Rows["invalid"] == 0 {
+		t.Fatalf("the first run shows %d errors, rows %v; want invalid ones", len(first.Summary.Errors), first.Summary.Rows)
+	}
+	var reads readCount
+	reads.install(w.p)
+	prep, err := w.p.Prepare(t.Context(), w.in)
+	if err != nil || prep.Existing == nil {
+		t.Fatalf("Prepare: %v, %+v", err, prep)
+	}
+	if got := reads.take(); got.imports != 1 || got.countOnly != 1 {
+		t.Errorf("reads: %+v; want one import of counts", got)
+	}
+	again, err := w.p.Execute(t.Context(), prep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(again.Summary.Errors, first.Summary.Errors) {
+		t.Errorf("shown again with errors\n%+v\nwant\n%+v", again.Summary.Errors, first.Summary.Errors)
 	}
 }

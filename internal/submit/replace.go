@@ -211,7 +211,11 @@ func (p *Pipeline) PreviewReplace(ctx context.Context, in *Input) ([]Replacement
 		}
 		check = replacing == nil
 	}
-	res, err := p.importRoster(ctx, in.Import, prep, check)
+	imp := in.Import
+	if run != nil {
+		imp = existingImport(imp, *run)
+	}
+	res, err := p.importRoster(ctx, imp, prep, check)
 	if err != nil {
 		return nil, err
 	}
