@@ -114,6 +114,19 @@ func TestMemoryLimitFollowsLiveHeap(t *testing.T) {
 	}
 }
 
+// TestGCPercentFollowsLiveHeap: a small live heap is collected a quarter
+// as often, a larger one as Go's default does.
+func TestGCPercentFollowsLiveHeap(t *testing.T) {
+	for _, tc := range []struct {
+		live uint64
+		want int
+	}{{0, 400}, {smallHeap - 1, 400}, {smallHeap, 100}, {1 << 30, 100}} {
+		if got := gcPercentFor(tc.live); got != tc.want {
+			t.Errorf("live %d bytes: GOGC %d, want %d", tc.live, got, tc.want)
+		}
+	}
+}
+
 // cmdFreePort sets an environment variable to a loopback address with a
 // port free now:
 //
