@@ -1,9 +1,6 @@
 package roster
 
-import (
-	"errors"
-	"io"
-)
+import "io"
 
 // aheadReader inflates a worksheet on its own goroutine, a few blocks ahead
 // of the scanner reading it, so that inflating (about a third of reading a
@@ -58,10 +55,7 @@ func (a *aheadReader) run() {
 				}
 			}
 		}
-		n, err := io.ReadFull(a.rc, b[:cap(b)])
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			err = io.EOF
-		}
+		n, err := fillBlock(a.rc, b[:cap(b)])
 		select {
 		case a.full <- aheadBlock{b: b[:n], err: err}:
 		case <-a.stop:
@@ -71,6 +65,25 @@ func (a *aheadReader) run() {
 			return
 		}
 	}
+}
+
+// fillBlock reads into b until it is full or the input ends (io.EOF) or
+// fails; a reader that keeps giving nothing fails with io.ErrNoProgress.
+func fillBlock(r io.Reader, b []byte) (int, error) {
+	n, empty := 0, 0
+	for n < len(b) {
+		m, err := r.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		if m > 0 {
+			empty = 0
+		} else if empty++; empty >= 100 {
+			return n, io.ErrNoProgress
+		}
+	}
+	return n, nil
 }
 
 func (a *aheadReader) Read(p []byte) (int, error) {

@@ -84,3 +84,17 @@ func TestAheadReaderClosedEarly(t *testing.T) {
 		}
 	}
 }
+
+type stuckReader struct{}
+
+func (stuckReader) Read([]byte) (int, error) { return 0, nil }
+
+// A part that keeps giving nothing fails rather than hanging the reader.
+func TestAheadReaderStuckPart(t *testing.T) {
+	a := newAheadReader(&closeCounter{Reader: io.MultiReader(bytes.NewReader([]byte("<row/>")), stuckReader{})})
+	got, err := io.ReadAll(a)
+	if !errors.Is(err, io.ErrNoProgress) || string(got) != "<row/>" {
+		t.Fatalf("read %q, %v; want <row/>, then %v", got, err, io.ErrNoProgress)
+	}
+	a.Close()
+}
