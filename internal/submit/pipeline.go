@@ -289,7 +289,7 @@ func (p *Pipeline) importInput(ctx context.Context, in *Input, lookup bool) (*Pr
 	}
 	if run != nil && !in.New {
 		prep.Existing = run
-		prep.Import, err = p.importRoster(ctx, existingImport(in.Import, *run), prep, false)
+		prep.Import, err = p.importRoster(ctx, existingImport(in.Import, run), prep, false)
 		return prep, err
 	}
 	if prep.Import, err = p.importRoster(ctx, in.Import, prep, in.checks(prep)); err != nil {
@@ -298,11 +298,12 @@ func (p *Pipeline) importInput(ctx context.Context, in *Input, lookup bool) (*Pr
 	return prep, nil
 }
 
-// existingImport is how the roster of a recorded run is imported: a run
-// with nothing left to send is only shown again, which needs the import's
-// counts and row errors but not every visitor (importer.Options.CountOnly).
-func existingImport(imp importer.Options, run runstore.Run) importer.Options {
-	if NothingToSend(run) {
+// existingImport is how the roster of run, when it is recorded (not nil),
+// is imported: a run with nothing left to send is only shown again, which
+// needs the import's counts and row errors but not every visitor
+// (importer.Options.CountOnly).
+func existingImport(imp importer.Options, run *runstore.Run) importer.Options {
+	if run != nil && NothingToSend(*run) {
 		imp.CountOnly = true
 	}
 	return imp

@@ -211,11 +211,7 @@ func (p *Pipeline) PreviewReplace(ctx context.Context, in *Input) ([]Replacement
 		}
 		check = replacing == nil
 	}
-	imp := in.Import
-	if run != nil {
-		imp = existingImport(imp, *run)
-	}
-	res, err := p.importRoster(ctx, imp, prep, check)
+	res, err := p.importRoster(ctx, existingImport(in.Import, run), prep, check)
 	if err != nil {
 		return nil, err
 	}
