@@ -43,10 +43,23 @@ type Options struct {
 	// header is known to hold every column the checks need; the contacts
 	// are checked once the rows are.
 	Preflight Preflight
+	// Follow, when set, is told the header's row once the roster is open,
+	// and each data row's errors (none for a valid row) once it is
+	// checked, in roster order. When the rows are read again (see
+	// roster.DateOrderAuto) it is told them again, from the first.
+	Follow Follower
 	// Identity, when set, is what Identify found of the file with the same
 	// Path, Read and Order: Import neither hashes the file nor reads its
 	// Order sheet again.
 	Identity *Identity
+}
+
+// A Follower follows an import row by row (see Options.Follow). Its
+// methods are called on the importing goroutine; errs is only valid during
+// the call.
+type Follower interface {
+	Header(row int)
+	Checked(row int, errs []roster.RowError)
 }
 
 // Identity is what names the runs of a roster before its rows are read:
@@ -139,6 +152,9 @@ func Import(ctx context.Context, opt Options) (*Result, error) {
 		}()
 	}
 	h := src.Header()
+	if opt.Follow != nil {
+		opt.Follow.Header(h.Row)
+	}
 
 	res := &Result{File: opt.Path, Sheet: h.Sheet, Header: h}
 	for _, col := range h.Ignored {
@@ -300,6 +316,9 @@ func scan(ctx context.Context, opt Options, check roster.CheckConfig, src roster
 				return nil, err
 			}
 			v = *pv
+		}
+		if opt.Follow != nil {
+			opt.Follow.Checked(rec.Row, errs)
 		}
 		if len(errs) > 0 {
 			res.InvalidRows++

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/roster"
@@ -57,6 +58,10 @@ type FilesInput struct {
 	// when summary.json is written, after the workbook, so that a large
 	// plan's summary is not held in memory while the workbook is written.
 	Summary any
+	// Ahead, when set, is the workbook as written while the roster was
+	// imported: WriteFiles takes it when it is what WriteWorkbook would
+	// write, else writes the workbook again. It is disposed of either way.
+	Ahead *Ahead
 }
 
 // BaseName is the roster's file name without its extension: the stem of
@@ -76,6 +81,7 @@ func BaseName(roster string) string {
 // written; a roster that cannot be copied (it moved, or changed since the
 // run) skips the workbook, which WorkbookSkipped explains.
 func WriteFiles(in FilesInput) Files {
+	defer in.Ahead.Discard()
 	out := Files{Dir: in.Dir}
 	if err := os.MkdirAll(in.Dir, 0o755); err != nil {
 		out.Problems = append(out.Problems, fmt.Sprintf("the report folder %s: %v", in.Dir, err))
@@ -93,8 +99,9 @@ func WriteFiles(in FilesInput) Files {
 
 	if in.Workbook.Source == "" {
 		out.WorkbookSkipped = in.SkipReason
+	} else if p := filepath.Join(in.Dir, stem+"-report.xlsx"); in.Ahead.Finish(in.Workbook, in.Errors, p) {
+		out.Workbook = p
 	} else {
-		p := filepath.Join(in.Dir, stem+"-report.xlsx")
 		err := writeAtomic(p, func(w io.Writer) error { return WriteWorkbook(w, in.Workbook) })
 		switch {
 		case err == nil:
@@ -225,19 +232,19 @@ func orderPlace(o RunOrder) []string {
 // rows with problems are invalid, the other rows valid. It needs the
 // import's full list of row errors (importer.Options.OnError unset).
 func ValidationWorkbook(r *importer.Result) WorkbookInput {
-	problems := map[int][]roster.RowError{}
-	for _, e := range r.Errors {
-		problems[e.Row] = append(problems[e.Row], e)
-	}
+	// The errors by row are made when first asked for: a workbook
+	// written ahead (see Ahead) has its own.
+	problems := sync.OnceValue(func() map[int][]roster.RowError {
+		m := map[int][]roster.RowError{}
+		for _, e := range r.Errors {
+			m[e.Row] = append(m[e.Row], e)
+		}
+		return m
+	})
 	in := WorkbookInput{
 		Source: r.File, Sheet: r.Sheet, LastRow: r.LastRow, LastColumn: r.LastColumn, Counts: map[string]int{StatusValid: r.ValidRows, StatusInvalid: r.InvalidRows},
-		Title: fmt.Sprintf("Check of %s: %d of %d rows valid", filepath.Base(r.File), r.ValidRows, r.Rows),
-		Outcome: func(row int) (RowOutcome, bool) {
-			if p, ok := problems[row]; ok {
-				return RowOutcome{Row: row, Status: StatusInvalid, Problems: p}, true
-			}
-			return RowOutcome{Row: row, Status: StatusValid}, true
-		},
+		Title:   fmt.Sprintf("Check of %s: %d of %d rows valid", filepath.Base(r.File), r.ValidRows, r.Rows),
+		Outcome: func(row int) (RowOutcome, bool) { return validationOutcome(row, problems()[row]), true },
 	}
 	if r.Header != nil {
 		in.HeaderRow = r.Header.Row
@@ -254,6 +261,15 @@ func ValidationWorkbook(r *importer.Result) WorkbookInput {
 		}
 	}
 	return in
+}
+
+// validationOutcome is a checked row's outcome: invalid with its problems,
+// or valid.
+func validationOutcome(row int, problems []roster.RowError) RowOutcome {
+	if len(problems) > 0 {
+		return RowOutcome{Row: row, Status: StatusInvalid, Problems: problems}
+	}
+	return RowOutcome{Row: row, Status: StatusValid}
 }
 
 func plannedPlace(cage, cabinet string) []string {

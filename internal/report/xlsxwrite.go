@@ -90,7 +90,10 @@ type reportWriter struct {
 	// counts them.
 	copyRows bool
 	copied   int
-	pkg      *zip.Reader // nil for a CSV
+	// fromDimension: the extent is the sheet's <dimension>, read with the
+	// rows (see Ahead).
+	fromDimension bool
+	pkg           *zip.Reader // nil for a CSV
 	// The source's workbook part and the roster sheet's part.
 	wbPart, sheetPart string
 	sheetName         string
@@ -257,9 +260,23 @@ type pkgNames struct {
 
 func (rep *reportWriter) write(w io.Writer) error {
 	z := newZipOut(w)
-	base, err := rep.basePackage()
+	base, err := rep.writeHead(z)
 	if err != nil {
 		return err
+	}
+	if err := z.streamPart(rep.sheetPart, rep.writeSheet); err != nil {
+		return err
+	}
+	return rep.writeTail(z, base)
+}
+
+// writeHead writes the parts of the source kept as they are, and makes the
+// package's other parts, which writeTail writes once the roster sheet is
+// written.
+func (rep *reportWriter) writeHead(z *zipOut) (*basePkg, error) {
+	base, err := rep.basePackage()
+	if err != nil {
+		return nil, err
 	}
 	rep.styles = newStyleBook(base.styles)
 
@@ -267,21 +284,23 @@ func (rep *reportWriter) write(w io.Writer) error {
 	for _, f := range base.copies {
 		rc, err := f.OpenRaw()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		fh := f.FileHeader
 		cw, err := z.zw.CreateRaw(&fh)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := io.Copy(cw, rc); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	return base, nil
+}
 
-	if err := z.streamPart(rep.sheetPart, rep.writeSheet); err != nil {
-		return err
-	}
+// writeTail writes the parts that follow the roster sheet: its comments,
+// the Summary sheet, the styles and the workbook's own parts.
+func (rep *reportWriter) writeTail(z *zipOut, base *basePkg) error {
 	names := base.names
 	if len(rep.comments) > 0 {
 		if err := z.streamPart(names.comments, rep.writeComments); err != nil {
@@ -732,6 +751,13 @@ func (rep *reportWriter) writeSheet(o *xmlOut) error {
 		header = &roster.RawRow{Row: hr}
 		head = append(head, header)
 		slices.SortFunc(head, func(a, b *roster.RawRow) int { return a.Row - b.Row })
+	}
+	if rep.fromDimension {
+		lastRow, lastCol, ok := rep.raw.Dimension()
+		if !ok {
+			return errNoDimension
+		}
+		rep.lastRow, rep.lastCol = lastRow, lastCol
 	}
 	rep.placeColumns(header)
 	rep.cols = allColumns()

@@ -52,6 +52,10 @@ func Open(path string, opt ReadOptions) (Source, error) {
 	case kindXLSX:
 		var x *xlsxReader
 		x, err = openXLSX(f, path, opt)
+		if err == nil && opt.Tee != nil {
+			x.rc = opt.Tee.attach(x.rc, path, x.sheet, x.wb.sharedStringsSize())
+			x.sc = newXMLScanner(x.rc)
+		}
 		if err == nil {
 			sheet, date1904 = x.sheet, x.wb.date1904
 			rr = x

@@ -94,6 +94,9 @@ type ReadOptions struct {
 	// MaxUnzipSize bounds the total uncompressed size of an .xlsx
 	// (0 = DefaultMaxUnzipSize).
 	MaxUnzipSize int64
+	// Tee, when set, is given the XML of the roster sheet Open reads, as
+	// it reads it (Open only, and only the first time).
+	Tee *SheetTee
 }
 
 // DefaultMaxUnzipSize bounds an .xlsx's uncompressed size: a full-size sheet

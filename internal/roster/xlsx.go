@@ -295,6 +295,16 @@ func (t *sharedStrings) get(i int) (string, bool) {
 }
 
 // readSharedStrings streams the shared-strings part, if there is one.
+// sharedStringsSize is the unpacked size of the shared strings part; 0
+// when there is none.
+func (w *workbook) sharedStringsSize() uint64 {
+	name := w.relOfType("/sharedStrings", path.Join(w.base, "sharedStrings.xml"))
+	if zf := w.part(name); name != "" && zf != nil {
+		return zf.UncompressedSize64
+	}
+	return 0
+}
+
 func (w *workbook) readSharedStrings() (*sharedStrings, error) {
 	t := &sharedStrings{}
 	name := w.relOfType("/sharedStrings", path.Join(w.base, "sharedStrings.xml"))

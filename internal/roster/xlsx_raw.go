@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"os"
 	"strconv"
+	"strings"
 )
 
 // RawSheet streams one worksheet of an .xlsx as stored, for copying it:
@@ -64,11 +65,28 @@ type rawState struct {
 	row  *RawRow
 	cols []RawColumn
 	copy *CopyOptions // nil: every row as cells
+	// The <dimension> the sheet gives, 1-based; 0 without one.
+	dimRow, dimCol int
 }
 
 // OpenRawSheet opens sheet ("" = the sheet the roster reader picks) of the
 // .xlsx or .xlsm at path for copying.
 func OpenRawSheet(path, sheet string, opt ReadOptions) (*RawSheet, error) {
+	return openRaw(path, sheet, opt, nil)
+}
+
+// OpenRawSheetTee is OpenRawSheet of the sheet tee copies, read from the
+// tee: the XML that Open's reader reads as it reads it. Call it once
+// Open has returned.
+func OpenRawSheetTee(tee *SheetTee) (*RawSheet, error) {
+	path, sheet, ok := tee.Sheet()
+	if !ok {
+		return nil, ErrTeeDropped
+	}
+	return openRaw(path, sheet, ReadOptions{}, tee)
+}
+
+func openRaw(path, sheet string, opt ReadOptions, tee *SheetTee) (*RawSheet, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -78,7 +96,7 @@ func OpenRawSheet(path, sheet string, opt ReadOptions) (*RawSheet, error) {
 		return nil, err
 	}
 	wb.keepSpace = true
-	x, err := wb.reader(sheet)
+	x, err := wb.readerFrom(sheet, tee)
 	if err != nil {
 		wb.close()
 		return nil, err
@@ -103,6 +121,13 @@ func (s *RawSheet) Package() (zr *zip.Reader, workbookPart, sheetPart string) {
 // Columns are the sheet's <col> ranges with a width or hidden; complete
 // once the first row has been read.
 func (s *RawSheet) Columns() []RawColumn { return s.x.raw.cols }
+
+// Dimension is the last row and column (1-based) the sheet's <dimension>
+// gives, once the first row has been read; ok is false when the sheet
+// gives none, or one that is not a range from A1.
+func (s *RawSheet) Dimension() (lastRow, lastCol int, ok bool) {
+	return s.x.raw.dimRow, s.x.raw.dimCol, s.x.raw.dimRow > 0
+}
 
 // Next reads the next row that is in the file (blank rows too); io.EOF
 // after the last.
@@ -144,6 +169,22 @@ func (x *xlsxReader) rawRowAttrs() {
 	if v, ok := sc.attr("s"); ok {
 		r.Style, _ = strconv.Atoi(string(v))
 	}
+}
+
+// rawDimension takes the <dimension> range, when it starts at A1.
+func (x *xlsxReader) rawDimension() {
+	ref, _ := x.sc.attr("ref")
+	first, last, ok := strings.Cut(string(ref), ":")
+	if !ok || first != "A1" {
+		return
+	}
+	col, ok := refColumn([]byte(last))
+	digits := strings.TrimLeft(last, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+	row, err := strconv.Atoi(digits)
+	if !ok || err != nil || len(digits) == len(last) || row < 1 || row > 1<<20 {
+		return
+	}
+	x.raw.dimRow, x.raw.dimCol = row, col+1
 }
 
 // rawCol takes a <col> range.

@@ -55,7 +55,11 @@ func openXLSX(f *os.File, path string, opt ReadOptions) (*xlsxReader, error) {
 }
 
 // reader starts reading a sheet of the workbook.
-func (wb *workbook) reader(sheet string) (*xlsxReader, error) {
+func (wb *workbook) reader(sheet string) (*xlsxReader, error) { return wb.readerFrom(sheet, nil) }
+
+// readerFrom starts reading a sheet of the workbook: its part's XML from
+// tee when not nil (what another reader reads of it), else from the part.
+func (wb *workbook) readerFrom(sheet string, tee *SheetTee) (*xlsxReader, error) {
 	s, err := wb.findSheet(sheet)
 	if err != nil {
 		return nil, err
@@ -68,11 +72,16 @@ func (wb *workbook) reader(sheet string) (*xlsxReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	part, err := wb.openSheet(s)
-	if err != nil {
-		return nil, err
+	var rc io.ReadCloser
+	if tee != nil {
+		rc = tee.Reader()
+	} else {
+		part, err := wb.openSheet(s)
+		if err != nil {
+			return nil, err
+		}
+		rc = newAheadReader(part)
 	}
-	rc := newAheadReader(part)
 	return &xlsxReader{wb: wb, sheet: s.Name, rc: rc, sc: newXMLScanner(rc), sst: sst, styles: styles}, nil
 }
 
@@ -126,6 +135,10 @@ func (x *xlsxReader) next() (int, []Cell, error) {
 			case "col":
 				if x.raw != nil && !x.inData {
 					x.rawCol()
+				}
+			case "dimension":
+				if x.raw != nil && !x.inData {
+					x.rawDimension()
 				}
 			case "row":
 				if !x.inData {

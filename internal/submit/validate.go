@@ -2,11 +2,15 @@ package submit
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/mail"
 	"github.com/wvbatch/wvbatch/internal/report"
+	"github.com/wvbatch/wvbatch/internal/roster"
 )
 
 // Validation is a roster checked and planned without ordering, with its
@@ -23,14 +27,17 @@ type Validation struct {
 // are in Files.Problems, never an error.
 func Validate(ctx context.Context, opt importer.Options, dir func(runID string) string) (*Validation, error) {
 	opt.CountOnly = true
+	ahead := startAhead(&opt, dir)
 	res, err := importer.Import(ctx, opt)
 	if err != nil {
+		ahead.Discard()
 		return nil, err
 	}
+	ahead.End()
 	v := &Validation{Import: res}
 	// The summary (a line per order) is made once the workbook is written.
 	v.Files = report.WriteFiles(report.FilesInput{
-		Dir: dir(res.RunID), Workbook: report.ValidationWorkbook(res), Errors: res.Errors,
+		Dir: dir(res.RunID), Workbook: report.ValidationWorkbook(res), Errors: res.Errors, Ahead: ahead,
 		Summary: func() any { v.Summary = report.NewSummary(res); return v.Summary },
 	})
 	if v.Summary == nil { // the report folder could not be made
@@ -67,3 +74,37 @@ func (v *Validation) Mail(m Mailer) *MailOutcome {
 // Failed reports whether some rows, or the order-level fields, need
 // fixing.
 func (v *Validation) Failed() bool { return v.Import.InvalidRows > 0 || len(v.Import.OrderErrors) > 0 }
+
+// aheadLag bounds how far the report's copy of a roster sheet may fall
+// behind the import's reading of it (see roster.SheetTee).
+const aheadLag = 16 << 20
+
+// startAhead starts writing the report workbook of an .xlsx roster while
+// it is imported with opt, which it sets to feed it (see report.Ahead); nil
+// when it cannot. The workbook is written beside the report folder, to be
+// renamed into it.
+func startAhead(opt *importer.Options, dir func(runID string) string) *report.Ahead {
+	switch strings.ToLower(filepath.Ext(opt.Path)) {
+	case ".xlsx", ".xlsm":
+	default:
+		return nil
+	}
+	// The report folder is named after the run, known once the roster is
+	// read: the workbook goes to the folder's parent, unless the folder
+	// is the same for every run.
+	d := dir("-")
+	tmpDir := filepath.Dir(d)
+	if dir("+") == d {
+		tmpDir = d
+	}
+	if _, err := os.Stat(tmpDir); err != nil {
+		return nil
+	}
+	tee := roster.NewSheetTee(aheadLag)
+	a, err := report.StartAhead(tmpDir, tee)
+	if err != nil {
+		return nil
+	}
+	opt.Read.Tee, opt.Follow = tee, a
+	return a
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wvbatch/wvbatch/internal/importer"
 	"github.com/wvbatch/wvbatch/internal/mail"
+	"github.com/wvbatch/wvbatch/internal/report"
 	"github.com/wvbatch/wvbatch/internal/roster"
 )
 
@@ -84,5 +85,64 @@ func TestValidate(t *testing.T) {
 		func(string) string { return filepath.Join(dir, "ok") })
 	if err != nil || ok.Failed() {
 		t.Errorf("a clean roster: %v, failed %v", err, ok != nil && ok.Failed())
+	}
+}
+
+// TestValidateWorkbookAhead: a workbook roster's report is written while
+// it is imported, beside the report folder, and leaves nothing else there:
+// the same workbook as written after the import, in a folder per run or in
+// one given folder, and nothing at all when the import fails.
+func TestValidateWorkbookAhead(t *testing.T) {
+	t.Parallel()
+	check := roster.CheckConfig{Now: func() time.Time { return benchStart }}
+	opt := importer.Options{Path: "../../samples/contractors.xlsx", Check: check}
+	names := func(dir string) []string {
+		var out []string
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			out = append(out, e.Name())
+		}
+		return out
+	}
+	perRun := t.TempDir()
+	v, err := Validate(t.Context(), opt, func(runID string) string { return filepath.Join(perRun, runID) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(perRun); len(got) != 1 || got[0] != v.Import.RunID {
+		t.Errorf("beside the report folder: %q", got)
+	}
+	var want bytes.Buffer
+	if err := report.WriteWorkbook(&want, report.ValidationWorkbook(v.Import)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(v.Files.Workbook); err != nil || !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("the workbook is not the one written after the import (%v)", err)
+	}
+	one := t.TempDir()
+	v, err = Validate(t.Context(), opt, func(string) string { return one })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(one); strings.Join(got, " ") != "contractors-errors.csv contractors-report.xlsx summary.json" {
+		t.Errorf("in the report folder: %q", got)
+	}
+	if got, err := os.ReadFile(v.Files.Workbook); err != nil || !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("the workbook is not the one written after the import (%v)", err)
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.xlsx")
+	if err := os.WriteFile(bad, []byte("PK\x03\x04 not a workbook"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := t.TempDir()
+	if _, err := Validate(t.Context(), importer.Options{Path: bad, Check: check}, func(string) string { return empty }); err == nil {
+		t.Fatal("a broken workbook was validated")
+	}
+	if got := names(empty); len(got) != 0 {
+		t.Errorf("a failed import left %q", got)
 	}
 }
