@@ -37,7 +37,8 @@ type Ahead struct {
 	last     int  // the last row checked
 	spoiled  bool // rows were checked again, or out of order
 	problems map[int][]roster.RowError
-	count    int // errors in problems
+	invalid  []uint64 // a bit per row in problems: most rows have none
+	count    int      // errors in problems
 
 	// Set by the sheet's goroutine before done is closed.
 	rep     *reportWriter
@@ -96,6 +97,10 @@ func (a *Ahead) Checked(row int, errs []roster.RowError) {
 		return
 	}
 	if len(errs) > 0 {
+		for len(a.invalid) <= row/64 {
+			a.invalid = append(a.invalid, 0)
+		}
+		a.invalid[row/64] |= 1 << (row % 64)
 		a.problems[row] = append([]roster.RowError(nil), errs...)
 		a.count += len(errs)
 	}
@@ -125,7 +130,10 @@ func (a *Ahead) outcome(row int) (RowOutcome, bool) {
 		}
 		a.tee.Stalled(false)
 	}
-	p := a.problems[row]
+	var p []roster.RowError
+	if row/64 < len(a.invalid) && a.invalid[row/64]&(1<<(row%64)) != 0 {
+		p = a.problems[row]
+	}
 	a.mu.Unlock()
 	return validationOutcome(row, p), true
 }

@@ -88,7 +88,7 @@ func (s *Summary) WriteJSON(w io.Writer) error {
 	head := *s
 	head.Errors, head.Plan = nil, nil
 	return writeJSONSpliced(w, head,
-		splice{"errors", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Errors, nil) }},
+		splice{"errors", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Errors, appendRowError) }},
 		splice{"plan", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Plan, appendPlannedOrder) }})
 }
 
@@ -100,7 +100,7 @@ func (s *RunSummary) WriteJSON(w io.Writer) error {
 	head.OrderList, head.Errors = nil, nil
 	return writeJSONSpliced(w, head,
 		splice{"order_list", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.OrderList, nil) }},
-		splice{"errors", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Errors, nil) }})
+		splice{"errors", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Errors, appendRowError) }})
 }
 
 // splice is a top-level array of a JSON document, written item by item.

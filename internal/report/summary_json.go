@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/wvbatch/wvbatch/internal/roster"
 )
 
 // appendPlannedOrder appends o as json.MarshalIndent(o, "    ", "  ")
@@ -80,6 +82,66 @@ func appendPlannedOrder(dst []byte, o *PlannedOrder) ([]byte, error) {
 	}
 	b, err := json.MarshalIndent(o, "    ", "  ")
 	return append(dst[:start], b...), err
+}
+
+// appendRowError appends e as json.MarshalIndent(e, "    ", "  ") writes
+// it, without reflection; text it does not write the same way (see
+// appendJSONText) goes through encoding/json.
+func appendRowError(dst []byte, e *roster.RowError) ([]byte, error) {
+	start := len(dst)
+	ok := true
+	dst = append(dst, "{\n      \"row\": "...)
+	dst = strconv.AppendInt(dst, int64(e.Row), 10)
+	for _, f := range [...]struct{ name, v string }{{"column", e.Column}, {"field", e.Field}, {"value", e.Value},
+		{"code", e.Code}, {"message", e.Message}, {"hint", e.Hint}} {
+		dst = append(dst, ",\n      \""...)
+		dst = append(dst, f.name...)
+		dst = append(dst, `": `...)
+		dst, ok = appendJSONText(dst, f.v, ok)
+	}
+	dst = append(dst, "\n    }"...)
+	if ok {
+		return dst, nil
+	}
+	b, err := json.MarshalIndent(e, "    ", "  ")
+	return append(dst[:start], b...), err
+}
+
+// appendJSONText appends s quoted as encoding/json does, when it is ASCII;
+// otherwise it reports false.
+func appendJSONText(dst []byte, s string, ok bool) ([]byte, bool) {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	from := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return dst, false
+		}
+		if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			continue
+		}
+		dst = append(dst, s[from:i]...)
+		from = i + 1
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+	}
+	dst = append(dst, s[from:]...)
+	return append(dst, '"'), ok
 }
 
 // appendJSONString appends s quoted, when it is printable ASCII that

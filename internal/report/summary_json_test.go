@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/wvbatch/wvbatch/internal/roster"
 )
 
 // TestAppendPlannedOrderIsMarshalIndent writes plan items both ways: the
@@ -50,6 +52,35 @@ func TestAppendPlannedOrderIsMarshalIndent(t *testing.T) {
 		}
 		if werr == nil && !bytes.Equal(got, append([]byte("prefix"), want...)) {
 			t.Fatalf("item %d %+v:\n%s\nencoding/json:\n%s", i, o, got, want)
+		}
+	}
+}
+
+// TestAppendRowErrorIsMarshalIndent writes row errors both ways: the same
+// bytes for every ASCII character, alone and in text, and for text
+// encoding/json writes its own way (other characters, bad UTF-8).
+func TestAppendRowErrorIsMarshalIndent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	texts := []string{"", "B", "Visit Start", `"03/04" is not a date`, `back\slash`, "<tag>&amp;", "tab\there", "line\nbreak\r",
+		"Renée", "中文", "\u2028\u2029", "\xff\xfe bad", "=cmd", "x;y,z"}
+	for c := range 0x80 {
+		texts = append(texts, string(rune(c)), "a"+string(rune(c))+"b")
+	}
+	pick := func() string {
+		if rng.IntN(4) == 0 {
+			return texts[rng.IntN(len(texts))] + texts[rng.IntN(len(texts))]
+		}
+		return texts[rng.IntN(len(texts))]
+	}
+	for i := range 5000 {
+		e := roster.RowError{Row: rng.IntN(2_000_000) - 5, Column: pick(), Field: pick(), Value: pick(), Code: pick(), Message: pick(), Hint: pick()}
+		want, werr := json.MarshalIndent(&e, "    ", "  ")
+		got, gerr := appendRowError([]byte("prefix"), &e)
+		if werr != nil || gerr != nil {
+			t.Fatalf("item %d: %v, %v", i, gerr, werr)
+		}
+		if !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("item %d %+v:\n%s\nencoding/json:\n%s", i, e, got, want)
 		}
 	}
 }

@@ -10,12 +10,13 @@ import (
 // inflates and reads it, so that a copy of the sheet (the report's) is made
 // in the same reading instead of inflating the sheet a second time.
 //
-// The reader may fall behind the roster's reader by at most a bound of
-// bytes: past it the roster's reader waits for it, unless the second
-// reader is itself waiting for the roster's reader (see Stalled); then, as
-// when Drop is called, the tee gives up and the second reader gets
-// ErrTeeDropped. The roster's reader never waits otherwise, so reading the
-// roster cannot hang on the copy, and the copy holds at most the bound.
+// The reader may fall behind the roster's reader by a bound of bytes: past
+// it the roster's reader waits for it, unless the second reader is itself
+// waiting for the roster's reader to get further (see Stalled). Then the
+// roster's reader goes on, and past four times the bound, as when Drop is
+// called, the tee gives up and the second reader gets ErrTeeDropped. The
+// roster's reader never waits otherwise, so reading the roster cannot hang
+// on the copy, and the copy holds at most four times the bound.
 type SheetTee struct {
 	mu    sync.Mutex
 	cond  sync.Cond
@@ -46,7 +47,8 @@ var ErrTeeDropped = errors.New("the sheet's copy fell behind its reading and was
 var errTeeStopped = errors.New("the roster's reading stopped before the end of the sheet")
 
 const (
-	teeBlockSize = 64 << 10
+	teeBlockSize  = 64 << 10
+	teeHardFactor = 4
 	// teeMaxSharedStrings is the largest shared strings part (unpacked)
 	// with which a tee is attached: the copy holds its own table of them.
 	teeMaxSharedStrings = 16 << 20
@@ -143,8 +145,13 @@ func (t *SheetTee) write(p []byte) {
 		}
 		for t.queued >= t.limit && !t.dropped {
 			if t.stalled > 0 {
-				t.dropLocked()
-				return
+				// The reader waits for rows this reader is reading: go
+				// on, up to four times the bound.
+				if t.queued >= teeHardFactor*t.limit {
+					t.dropLocked()
+					return
+				}
+				break
 			}
 			t.cond.Wait()
 		}

@@ -93,13 +93,18 @@ func TestTeeStoppedEarly(t *testing.T) {
 }
 
 // TestTeeBound: the roster's reader waits for a tee's reader that fell
-// behind by the bound, and goes on as soon as it reads; when the tee's
-// reader waits on the roster's reader (Stalled) at the bound, the tee is
-// given up and neither waits.
+// behind by the bound, and goes on as soon as it reads; while the tee's
+// reader waits on the roster's reader (Stalled), the roster's reader goes
+// on past the bound, and past four times the bound gives the tee up.
 func TestTeeBound(t *testing.T) {
 	t.Parallel()
 	const limit = 4 * teeBlockSize
 	data := bytes.Repeat([]byte("x"), 10*teeBlockSize)
+	held := func(tee *SheetTee) int {
+		tee.mu.Lock()
+		defer tee.mu.Unlock()
+		return tee.queued
+	}
 	t.Run("waits", func(t *testing.T) {
 		tee := NewSheetTee(limit)
 		w := tee.attach(io.NopCloser(bytes.NewReader(data)), "r.xlsx", "Visitors", 0)
@@ -113,11 +118,8 @@ func TestTeeBound(t *testing.T) {
 			t.Fatalf("the roster's reader read all %d bytes while the tee's reader read none", n)
 		case <-time.After(200 * time.Millisecond):
 		}
-		tee.mu.Lock()
-		queued := tee.queued
-		tee.mu.Unlock()
-		if queued < limit || queued > limit+teeBlockSize {
-			t.Errorf("%d bytes held, want the bound %d", queued, limit)
+		if q := held(tee); q < limit || q > limit+teeBlockSize {
+			t.Errorf("%d bytes held, want the bound %d", q, limit)
 		}
 		got, err := io.ReadAll(tee.Reader())
 		if err != nil || !bytes.Equal(got, data) {
@@ -127,30 +129,9 @@ func TestTeeBound(t *testing.T) {
 			t.Fatalf("the roster's reader read %d bytes", n)
 		}
 	})
-	t.Run("drops", func(t *testing.T) {
-		tee := NewSheetTee(limit)
-		w := tee.attach(io.NopCloser(bytes.NewReader(data)), "r.xlsx", "Visitors", 0)
-		tee.Stalled(true)
-		n, err := io.Copy(io.Discard, w)
-		if err != nil || int(n) != len(data) {
-			t.Fatalf("the roster's reader read %d bytes, %v", n, err)
-		}
-		tee.Stalled(false)
-		if !tee.Dropped() {
-			t.Fatal("the tee was not given up")
-		}
-		if _, err := tee.Reader().Read(make([]byte, 10)); !errors.Is(err, ErrTeeDropped) {
-			t.Fatalf("the tee's reader read %v, want ErrTeeDropped", err)
-		}
-		tee.mu.Lock()
-		defer tee.mu.Unlock()
-		if tee.queued != 0 || tee.q != nil || tee.cur != nil {
-			t.Errorf("the given-up tee still holds %d bytes", tee.queued)
-		}
-	})
-	t.Run("stalled-later", func(t *testing.T) {
-		// The roster's reader is waiting at the bound when the tee's
-		// reader starts waiting on it.
+	t.Run("stalled", func(t *testing.T) {
+		// The roster's reader waits at the bound when the tee's reader
+		// starts waiting on it: it goes on to the end.
 		tee := NewSheetTee(limit)
 		w := tee.attach(io.NopCloser(bytes.NewReader(data)), "r.xlsx", "Visitors", 0)
 		done := make(chan error)
@@ -162,11 +143,39 @@ func TestTeeBound(t *testing.T) {
 		tee.Stalled(true)
 		select {
 		case err := <-done:
-			if err != nil || !tee.Dropped() {
+			if err != nil || tee.Dropped() {
 				t.Fatalf("%v; dropped %v", err, tee.Dropped())
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatal("the roster's reader still waits")
+		}
+		tee.Stalled(false)
+		if q := held(tee); q != len(data) {
+			t.Errorf("%d bytes held, want all %d", q, len(data))
+		}
+		got, err := io.ReadAll(tee.Reader())
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("the tee's reader read %d bytes, %v", len(got), err)
+		}
+	})
+	t.Run("drops", func(t *testing.T) {
+		tee := NewSheetTee(limit)
+		more := bytes.Repeat([]byte("x"), (teeHardFactor+2)*limit)
+		w := tee.attach(io.NopCloser(bytes.NewReader(more)), "r.xlsx", "Visitors", 0)
+		tee.Stalled(true)
+		n, err := io.Copy(io.Discard, w)
+		if err != nil || int(n) != len(more) {
+			t.Fatalf("the roster's reader read %d bytes, %v", n, err)
+		}
+		tee.Stalled(false)
+		if !tee.Dropped() {
+			t.Fatal("the tee was not given up")
+		}
+		if _, err := tee.Reader().Read(make([]byte, 10)); !errors.Is(err, ErrTeeDropped) {
+			t.Fatalf("the tee's reader read %v, want ErrTeeDropped", err)
+		}
+		if q := held(tee); q != 0 || tee.q != nil || tee.cur != nil {
+			t.Errorf("the given-up tee still holds %d bytes", q)
 		}
 	})
 }

@@ -77,7 +77,7 @@ func (v *Validation) Failed() bool { return v.Import.InvalidRows > 0 || len(v.Im
 
 // aheadLag bounds how far the report's copy of a roster sheet may fall
 // behind the import's reading of it (see roster.SheetTee).
-const aheadLag = 16 << 20
+const aheadLag = 8 << 20
 
 // startAhead starts writing the report workbook of an .xlsx roster while
 // it is imported with opt, which it sets to feed it (see report.Ahead); nil
