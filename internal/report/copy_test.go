@@ -83,6 +83,8 @@ c Müller 漢字 _x41_ 1_x0041</t></is></c>`,
 			`<c t="inlineStr"><is><t>no</t></is></c><c t="inlineStr"><is><t>references</t></is></c><c s="2"><v>0001</v></c>`,
 			`<c r="b%[1]d" t="inlineStr"><is><t>lower</t></is></c><c r="D$%[1]d" t="inlineStr"><is><t>dollars</t></is></c><c r="G7" t="inlineStr"><is><t>wrong row</t></is></c>`,
 			`<c r="A%[1]d" t="inlineStr"><is><t></t></is></c>`,
+			`<c r="C0%[1]d" t="inlineStr"><is><t>leading zero</t></is></c><c r="AB%[1]d"><v>2</v></c><c r="AD00%[1]d"><v>3</v></c>`,
+			`<c r="E%[1]d" t="inlineStr"><is><t>gap first</t></is></c><c r="G%[1]d0"><v>1</v></c>`,
 			`<c r="C%[1]d" s="3"/>`,
 			``,
 			// Left to the cells.

@@ -768,7 +768,9 @@ func (rep *reportWriter) writeSheet(o *xmlOut) error {
 			rep.raw.CopyPlain(roster.CopyOptions{Rows: rep.plainRow, Styles: len(rep.styles.xfs),
 				Columns: min(slices.Min(rep.statusCols[:]), maxSourceCols)})
 		}
-		rep.src = newPrefetch(rep.src)
+		if !rep.fromDimension {
+			rep.src = newPrefetch(rep.src)
+		}
 	} else if cs, ok := rep.src.(*csvSource); ok && rep.copyRows {
 		cs.copy = &csvCopy{rows: rep.plainRow, columns: min(slices.Min(rep.statusCols[:]), maxSourceCols), cols: rep.cols, stats: &rep.stats}
 	}

@@ -144,14 +144,12 @@ func (x *xlsxReader) copyCells(row []byte) int {
 		if col == last+1 {
 			out = append(out, row[from:refAt]...)
 			from = refEnd
-		} else {
+		} else if refEnd == refAt || !canonicalRef(row[refAt+4:refEnd-1], x.row) {
 			var ref [16]byte
 			want := strconv.AppendInt(appendColumnName(append(ref[:0], ` r="`...), col), int64(x.row), 10)
 			want = append(want, '"')
-			if !bytes.Equal(row[refAt:refEnd], want) {
-				out = append(append(out, row[from:refAt]...), want...)
-				from = refEnd
-			}
+			out = append(append(out, row[from:refAt]...), want...)
+			from = refEnd
 		}
 		if style == 0 { // s="0" is left out
 			out = append(out, row[from:styleAt]...)
@@ -159,6 +157,27 @@ func (x *xlsxReader) copyCells(row []byte) int {
 		}
 		last = col
 	}
+}
+
+// canonicalRef reports whether ref, a reference refColumn reads, is in
+// the form the copy writes it for a cell of row: capital letters, then
+// the row's number without leading zeros.
+func canonicalRef(ref []byte, row int) bool {
+	i := 0
+	for i < len(ref) && 'A' <= ref[i] && ref[i] <= 'Z' {
+		i++
+	}
+	if i == 0 || i == len(ref) || ref[i] == '0' || len(ref)-i > 7 {
+		return false
+	}
+	n := 0
+	for _, c := range ref[i:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n == row
 }
 
 // prefix reports whether b starts with s; with s a constant, the compiler
