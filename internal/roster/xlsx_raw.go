@@ -159,16 +159,30 @@ func (s *RawSheet) Close() error { return s.x.close() }
 
 // rawRowAttrs takes a <row> tag's height, style and hidden flag.
 func (x *xlsxReader) rawRowAttrs() {
-	r, sc := x.raw.row, x.sc
-	if v, ok := sc.attr("ht"); ok {
-		r.Height, _ = strconv.ParseFloat(string(v), 64)
-	}
-	if v, ok := sc.attr("hidden"); ok {
-		r.Hidden = string(v) == "1" || string(v) == "true"
-	}
-	if v, ok := sc.attr("s"); ok {
-		r.Style, _ = strconv.Atoi(string(v))
-	}
+	r := x.raw.row
+	// One pass over the tag's attributes (most rows have only r), each
+	// taken the first time, as attr takes it.
+	var seen [3]bool
+	x.sc.eachAttr(func(key, v []byte) bool {
+		switch string(key) {
+		case "ht":
+			if !seen[0] {
+				r.Height, _ = strconv.ParseFloat(string(v), 64)
+			}
+			seen[0] = true
+		case "hidden":
+			if !seen[1] {
+				r.Hidden = string(v) == "1" || string(v) == "true"
+			}
+			seen[1] = true
+		case "s":
+			if !seen[2] {
+				r.Style, _ = strconv.Atoi(string(v))
+			}
+			seen[2] = true
+		}
+		return true
+	})
 }
 
 // rawDimension takes the <dimension> range, when it starts at A1.

@@ -267,34 +267,57 @@ func (s *xmlScanner) error() error { return s.err }
 func (s *xmlScanner) attr(name string) ([]byte, bool) {
 	a := s.attrs
 	for {
-		i := 0
-		for i < len(a) && isXMLSpace(a[i]) {
-			i++
-		}
-		a = a[i:]
-		eq := bytes.IndexByte(a, '=')
-		if eq <= 0 {
-			return nil, false
-		}
-		key := localName(bytes.TrimSpace(a[:eq]))
-		a = a[eq+1:]
-		i = 0
-		for i < len(a) && isXMLSpace(a[i]) {
-			i++
-		}
-		a = a[i:]
-		if len(a) == 0 || (a[0] != '"' && a[0] != '\'') {
-			return nil, false
-		}
-		end := bytes.IndexByte(a[1:], a[0])
-		if end < 0 {
+		key, val, rest, ok := nextAttr(a)
+		if !ok {
 			return nil, false
 		}
 		if string(key) == name {
-			return a[1 : 1+end], true
+			return val, true
 		}
-		a = a[end+2:]
+		a = rest
 	}
+}
+
+// eachAttr calls f with each attribute of the start tag, in order, until
+// f returns false or an attribute cannot be read.
+func (s *xmlScanner) eachAttr(f func(key, val []byte) bool) {
+	a := s.attrs
+	for {
+		key, val, rest, ok := nextAttr(a)
+		if !ok || !f(key, val) {
+			return
+		}
+		a = rest
+	}
+}
+
+// nextAttr reads the attribute a starts with: its local name, its value
+// and what follows it.
+func nextAttr(a []byte) (key, val, rest []byte, ok bool) {
+	i := 0
+	for i < len(a) && isXMLSpace(a[i]) {
+		i++
+	}
+	a = a[i:]
+	eq := bytes.IndexByte(a, '=')
+	if eq <= 0 {
+		return nil, nil, nil, false
+	}
+	key = localName(bytes.TrimSpace(a[:eq]))
+	a = a[eq+1:]
+	i = 0
+	for i < len(a) && isXMLSpace(a[i]) {
+		i++
+	}
+	a = a[i:]
+	if len(a) == 0 || (a[0] != '"' && a[0] != '\'') {
+		return nil, nil, nil, false
+	}
+	end := bytes.IndexByte(a[1:], a[0])
+	if end < 0 {
+		return nil, nil, nil, false
+	}
+	return key, a[1 : 1+end], a[end+2:], true
 }
 
 func isXMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
