@@ -269,8 +269,8 @@ func TestWriteFilesTakesAhead(t *testing.T) {
 		a.End()
 		rep := filepath.Join(out, "run")
 		f := WriteFiles(FilesInput{Dir: rep, Workbook: ValidationWorkbook(res), Errors: res.Errors, Summary: NewSummary(res), Ahead: a})
-		if len(f.Problems) > 0 {
-			t.Fatal(f.Problems)
+		if len(f.Problems) > 0 || f.WrittenAhead != ahead {
+			t.Fatalf("problems %q; written ahead: %v", f.Problems, f.WrittenAhead)
 		}
 		entries, err := os.ReadDir(out)
 		must(t, err)

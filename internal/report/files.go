@@ -21,8 +21,11 @@ type Files struct {
 	// made (WorkbookSkipped says why).
 	Workbook        string
 	WorkbookSkipped string
-	ErrorsCSV       string
-	Summary         string
+	// WrittenAhead: the workbook is the one written while the roster was
+	// imported (FilesInput.Ahead).
+	WrittenAhead bool
+	ErrorsCSV    string
+	Summary      string
 	// Problems are the files that could not be written, one line each.
 	// They never fail the command that writes the report: its outcome is
 	// the rows', and the report can be written again (wvbatch report RUN).
@@ -100,7 +103,7 @@ func WriteFiles(in FilesInput) Files {
 	if in.Workbook.Source == "" {
 		out.WorkbookSkipped = in.SkipReason
 	} else if p := filepath.Join(in.Dir, stem+"-report.xlsx"); in.Ahead.Finish(in.Workbook, in.Errors, p) {
-		out.Workbook = p
+		out.Workbook, out.WrittenAhead = p, true
 	} else {
 		err := writeAtomic(p, func(w io.Writer) error { return WriteWorkbook(w, in.Workbook) })
 		switch {

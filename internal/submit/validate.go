@@ -90,14 +90,17 @@ func startAhead(opt *importer.Options, dir func(runID string) string) *report.Ah
 		return nil
 	}
 	// The report folder is named after the run, known once the roster is
-	// read: the workbook goes to the folder's parent, unless the folder
-	// is the same for every run.
+	// read: the workbook goes to the folders' parent, made if need be; or,
+	// when the folder is the same for every run (one the user named), to
+	// the folder when it is there already.
 	d := dir("-")
 	tmpDir := filepath.Dir(d)
 	if dir("+") == d {
 		tmpDir = d
-	}
-	if _, err := os.Stat(tmpDir); err != nil {
+		if _, err := os.Stat(tmpDir); err != nil {
+			return nil
+		}
+	} else if err := os.MkdirAll(tmpDir, 0o755); err != nil {
 		return nil
 	}
 	tee := roster.NewSheetTee(aheadLag)

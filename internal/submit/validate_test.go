@@ -107,13 +107,13 @@ func TestValidateWorkbookAhead(t *testing.T) {
 		}
 		return out
 	}
-	perRun := t.TempDir()
+	perRun := filepath.Join(t.TempDir(), "state", "reports") // not there yet
 	v, err := Validate(t.Context(), opt, func(runID string) string { return filepath.Join(perRun, runID) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := names(perRun); len(got) != 1 || got[0] != v.Import.RunID {
-		t.Errorf("beside the report folder: %q", got)
+	if got := names(perRun); len(got) != 1 || got[0] != v.Import.RunID || !v.Files.WrittenAhead {
+		t.Errorf("beside the report folder: %q; written ahead: %v", got, v.Files.WrittenAhead)
 	}
 	var want bytes.Buffer
 	if err := report.WriteWorkbook(&want, report.ValidationWorkbook(v.Import)); err != nil {
@@ -127,8 +127,8 @@ func TestValidateWorkbookAhead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := names(one); strings.Join(got, " ") != "contractors-errors.csv contractors-report.xlsx summary.json" {
-		t.Errorf("in the report folder: %q", got)
+	if got := names(one); strings.Join(got, " ") != "contractors-errors.csv contractors-report.xlsx summary.json" || !v.Files.WrittenAhead {
+		t.Errorf("in the report folder: %q; written ahead: %v", got, v.Files.WrittenAhead)
 	}
 	if got, err := os.ReadFile(v.Files.Workbook); err != nil || !bytes.Equal(got, want.Bytes()) {
 		t.Errorf("the workbook is not the one written after the import (%v)", err)
