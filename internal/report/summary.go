@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/plan"
 	"github.com/wvbatch/wvbatch/internal/roster"
 )
 
@@ -28,7 +29,13 @@ type Summary struct {
 	Warnings     []string          `json:"warnings"`
 	Errors       []roster.RowError `json:"errors"`
 	ErrorsTotal  int               `json:"errors_total"`
-	Plan         []PlannedOrder    `json:"plan"`
+	// Plan is the plan's orders; a summary NewSummary made leaves it nil
+	// and makes each order as it is written (see PlanLen, PlanHead).
+	Plan []PlannedOrder `json:"plan"`
+
+	// orders, when not nil, are the import's orders that stand for Plan:
+	// a million-order plan is then not held a second time.
+	orders []plan.Order
 }
 
 // PlannedOrder is one order of a plan.
@@ -48,48 +55,118 @@ type PlannedOrder struct {
 	Visitors          int       `json:"visitors"`
 }
 
-// NewSummary builds the summary of an import.
+// NewSummary builds the summary of an import. Its plan is made from the
+// import's orders as it is written or asked for.
 func NewSummary(r *importer.Result) *Summary {
 	s := &Summary{
 		File: r.File, Sheet: r.Sheet, RunID: r.RunID,
 		Rows: r.Rows, ValidRows: r.ValidRows, InvalidRows: r.InvalidRows,
 		Orders: r.Summary.Orders, Visitors: r.Summary.Visitors, SplitWindows: r.Summary.SplitWindows,
 		Warnings: append([]string{}, r.Warnings...), Errors: r.Errors,
-		ErrorsTotal: r.ErrorsTotal, Plan: make([]PlannedOrder, 0, len(r.Orders)),
+		ErrorsTotal: r.ErrorsTotal, orders: r.Orders,
+	}
+	if s.orders == nil {
+		s.orders = []plan.Order{}
 	}
 	if s.Errors == nil {
 		s.Errors = []roster.RowError{}
 	}
-	zones := map[string]*time.Location{}
-	for _, o := range r.Orders {
-		loc, ok := zones[o.Zone]
-		if !ok {
-			var err error
-			if loc, err = time.LoadLocation(o.Zone); err != nil {
-				loc = time.UTC
-			}
-			zones[o.Zone] = loc
-		}
-		s.Plan = append(s.Plan, PlannedOrder{
-			Key: o.Key, CustomerReference: o.Reference, IBX: o.IBX, Cages: []string{o.Cage},
-			Cabinet: o.Cabinet, Account: o.Account, Start: o.Start, End: o.End, Zone: o.Zone,
-			LocalStart:  o.Start.In(loc).Format("2006-01-02 15:04 MST"),
-			LocalEnd:    o.End.In(loc).Format("2006-01-02 15:04 MST"),
-			OpenCabinet: o.OpenCabinet, Visitors: o.Count,
-		})
-	}
 	return s
+}
+
+// PlanLen is the number of orders in the plan.
+func (s *Summary) PlanLen() int {
+	if s.orders != nil {
+		return len(s.orders)
+	}
+	return len(s.Plan)
+}
+
+// PlanHead returns the plan's first n orders, or all of them when n < 0
+// or the plan holds fewer.
+func (s *Summary) PlanHead(n int) []PlannedOrder {
+	if n < 0 || n > s.PlanLen() {
+		n = s.PlanLen()
+	}
+	if s.orders == nil {
+		return s.Plan[:n:n]
+	}
+	out := make([]PlannedOrder, n)
+	var z zoneCache
+	for i := range out {
+		out[i] = plannedOrder(&s.orders[i], &z)
+	}
+	return out
+}
+
+// zoneCache holds the zones of the orders made so far.
+type zoneCache map[string]*time.Location
+
+func (z *zoneCache) get(name string) *time.Location {
+	if loc, ok := (*z)[name]; ok {
+		return loc
+	}
+	if *z == nil {
+		*z = zoneCache{}
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		loc = time.UTC
+	}
+	(*z)[name] = loc
+	return loc
+}
+
+// plannedOrder is o as the summary lists it.
+func plannedOrder(o *plan.Order, z *zoneCache) PlannedOrder {
+	loc := z.get(o.Zone)
+	return PlannedOrder{
+		Key: o.Key, CustomerReference: o.Reference, IBX: o.IBX, Cages: []string{o.Cage},
+		Cabinet: o.Cabinet, Account: o.Account, Start: o.Start, End: o.End, Zone: o.Zone,
+		LocalStart:  o.Start.In(loc).Format(localLayout),
+		LocalEnd:    o.End.In(loc).Format(localLayout),
+		OpenCabinet: o.OpenCabinet, Visitors: o.Count,
+	}
+}
+
+// localLayout is how the summary writes an order's local times.
+const localLayout = "2006-01-02 15:04 MST"
+
+// appendPlanOrder returns a function that appends an order of the import as
+// appendPlannedOrder appends its PlannedOrder.
+func appendPlanOrder() func([]byte, *plan.Order) ([]byte, error) {
+	var z zoneCache
+	return func(dst []byte, o *plan.Order) ([]byte, error) {
+		p := plannedOrder(o, &z)
+		return appendPlannedOrder(dst, &p)
+	}
+}
+
+// summaryJSON is a Summary without its methods, for encoding/json.
+type summaryJSON Summary
+
+// MarshalJSON encodes the summary with its plan, as WriteJSON writes it.
+func (s *Summary) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	if err := s.WriteJSON(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // WriteJSON writes the summary as indented JSON: the bytes of a
 // json.Encoder with two-space indent, written as they are made, so that the
 // plan of a million-row roster need not be held as one document.
 func (s *Summary) WriteJSON(w io.Writer) error {
-	head := *s
-	head.Errors, head.Plan = nil, nil
+	head := summaryJSON(*s)
+	head.Errors, head.Plan, head.orders = nil, nil, nil
+	writePlan := func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Plan, appendPlannedOrder) }
+	if s.orders != nil {
+		writePlan = func(bw *bufio.Writer) error { return writeJSONArray(bw, s.orders, appendPlanOrder()) }
+	}
 	return writeJSONSpliced(w, head,
 		splice{"errors", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Errors, appendRowError) }},
-		splice{"plan", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Plan, appendPlannedOrder) }})
+		splice{"plan", writePlan})
 }
 
 // WriteJSON writes the run's summary as indented JSON (the bytes of a

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wvbatch/wvbatch/internal/importer"
+	"github.com/wvbatch/wvbatch/internal/plan"
 	"github.com/wvbatch/wvbatch/internal/roster"
 )
 
@@ -79,7 +82,7 @@ func TestSummaryWriteJSON(t *testing.T) {
 			var want, got bytes.Buffer
 			enc := json.NewEncoder(&want)
 			enc.SetIndent("", "  ")
-			if err := enc.Encode(s); err != nil {
+			if err := enc.Encode((*summaryJSON)(s)); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.WriteJSON(&got); err != nil {
@@ -89,6 +92,74 @@ func TestSummaryWriteJSON(t *testing.T) {
 				t.Errorf("WriteJSON:\n%s\nwant\n%s", got.String(), want.String())
 			}
 		})
+	}
+}
+
+// TestNewSummaryPlan: the summary of an import lists each of its orders as
+// encoding/json writes the PlannedOrder made of it by hand, local times in
+// the IBX's zone (UTC for a zone not known), whether written (WriteJSON),
+// encoded (encoding/json) or listed (PlanHead).
+func TestNewSummaryPlan(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2027, 1, 11, 7, 0, 0, 0, time.UTC)
+	orders := []plan.Order{
+		{Key: "k1", Reference: "UPS-1", IBX: "AM1", Cage: "AM1:01:000111", Start: start, End: start.Add(time.Hour), Zone: "Europe/Amsterdam", Count: 3},
+		{Key: "k2", Reference: "Café <&> \"2\"", IBX: "NY5", Cage: "NY5:02:000222", Cabinet: "NY5:02:000222:0101", Account: "1",
+			Start: start.Add(24 * time.Hour), End: start.Add(30 * time.Hour), Zone: "America/New_York", OpenCabinet: true, Count: 1},
+		{Key: "k3", Reference: "UPS-3", IBX: "XX1", Cage: "XX1:01:1", Start: start, End: start.Add(time.Minute), Zone: "Nowhere/Unknown", Count: 50},
+		{Key: "k4", Reference: "UPS-4", IBX: "AM1", Cage: "AM1:01:000111", Start: start.Add(48 * time.Hour), End: start.Add(49 * time.Hour), Zone: "Europe/Amsterdam", Count: 2},
+	}
+	want := []PlannedOrder{
+		{Key: "k1", CustomerReference: "UPS-1", IBX: "AM1", Cages: []string{"AM1:01:000111"}, Start: start, End: start.Add(time.Hour),
+			Zone: "Europe/Amsterdam", LocalStart: "2027-01-11 08:00 CET", LocalEnd: "2027-01-11 09:00 CET", Visitors: 3},
+		{Key: "k2", CustomerReference: "Café <&> \"2\"", IBX: "NY5", Cages: []string{"NY5:02:000222"}, Cabinet: "NY5:02:000222:0101", Account: "1",
+			Start: start.Add(24 * time.Hour), End: start.Add(30 * time.Hour), Zone: "America/New_York",
+			LocalStart: "2027-01-12 02:00 EST", LocalEnd: "2027-01-12 08:00 EST", OpenCabinet: true, Visitors: 1},
+		{Key: "k3", CustomerReference: "UPS-3", IBX: "XX1", Cages: []string{"XX1:01:1"}, Start: start, End: start.Add(time.Minute),
+			Zone: "Nowhere/Unknown", LocalStart: "2027-01-11 07:00 UTC", LocalEnd: "2027-01-11 07:01 UTC", Visitors: 50},
+		{Key: "k4", CustomerReference: "UPS-4", IBX: "AM1", Cages: []string{"AM1:01:000111"}, Start: start.Add(48 * time.Hour), End: start.Add(49 * time.Hour),
+			Zone: "Europe/Amsterdam", LocalStart: "2027-01-13 08:00 CET", LocalEnd: "2027-01-13 09:00 CET", Visitors: 2},
+	}
+	for _, n := range []int{0, 1, len(orders)} {
+		res := &importer.Result{File: "r.xlsx", RunID: "r1", Rows: 7, ValidRows: 6, InvalidRows: 1, Orders: orders[:n],
+			Errors: []roster.RowError{{Row: 3, Column: "B", Field: "Cage", Value: "x", Message: "m", Hint: "h"}}, ErrorsTotal: 1}
+		if n == 0 {
+			res.Orders = nil
+		}
+		s := NewSummary(res)
+		plain := summaryJSON(*s)
+		plain.Plan = want[:n:n]
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(&plain); err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if err := s.WriteJSON(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != b.String() {
+			t.Errorf("%d orders: WriteJSON:\n%s\nwant\n%s", n, got.String(), b.String())
+		}
+		var enc2 bytes.Buffer
+		enc = json.NewEncoder(&enc2)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(s); err != nil || enc2.String() != b.String() {
+			t.Errorf("%d orders: encoding/json: %v\n%s\nwant\n%s", n, err, enc2.String(), b.String())
+		}
+		if s.PlanLen() != n {
+			t.Errorf("PlanLen = %d, want %d", s.PlanLen(), n)
+		}
+		for _, k := range []int{-1, 0, 2, 9} {
+			wantK := k
+			if k < 0 || k > n {
+				wantK = n
+			}
+			if got := s.PlanHead(k); !reflect.DeepEqual(got, want[:wantK:wantK]) {
+				t.Errorf("%d orders: PlanHead(%d) = %+v, want %+v", n, k, got, want[:wantK])
+			}
+		}
 	}
 }
 

@@ -139,16 +139,15 @@ func WriteValidationText(w io.Writer, res *importer.Result, sum *Summary) {
 		fmt.Fprintf(w, "note: %s\n", warn)
 	}
 	fmt.Fprintf(w, "plan: %s for %s, %d window(s) longer than 14 days split\n", Plural(sum.Orders, "order", "orders"), Plural(sum.Visitors, "visitor", "visitors"), sum.SplitWindows)
-	for i, o := range sum.Plan {
-		if i == MaxShown {
-			fmt.Fprintf(w, "  … and %d more orders (see summary.json)\n", len(sum.Plan)-MaxShown)
-			break
-		}
+	for _, o := range sum.PlanHead(MaxShown) {
 		place := strings.Join(o.Cages, ",")
 		if o.Cabinet != "" {
 			place = o.Cabinet
 		}
 		fmt.Fprintf(w, "  %-22s %-5s %-24s %s → %s  %s\n", o.CustomerReference, o.IBX, place, o.LocalStart, o.LocalEnd, Plural(o.Visitors, " visitor", "visitors"))
+	}
+	if n := sum.PlanLen(); n > MaxShown {
+		fmt.Fprintf(w, "  … and %d more orders (see summary.json)\n", n-MaxShown)
 	}
 	for _, oe := range res.OrderErrors {
 		fmt.Fprintf(w, "order: %s\n  fix: %s\n", oe.Message, oe.Hint)

@@ -417,10 +417,8 @@ func (s *Server) check(r *http.Request, d *draft) (*checkView, error) {
 	}
 	res.File = d.Name
 	v.Res, v.Sum = res, report.NewSummary(res)
-	v.Plan = v.Sum.Plan
-	if len(v.Plan) > maxPlanRows {
-		v.Plan, v.MorePlan = v.Plan[:maxPlanRows], len(v.Plan)-maxPlanRows
-	}
+	v.Plan = v.Sum.PlanHead(maxPlanRows)
+	v.MorePlan = v.Sum.PlanLen() - len(v.Plan)
 	v.OrderErrors = res.OrderErrors
 	v.Fields = formFields{
 		Description: res.Order.Description, ReferencePrefix: res.Order.ReferencePrefix,
