@@ -2,6 +2,8 @@ package submit
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,10 +29,11 @@ type Validation struct {
 // are in Files.Problems, never an error.
 func Validate(ctx context.Context, opt importer.Options, dir func(runID string) string) (*Validation, error) {
 	opt.CountOnly = true
-	ahead := startAhead(&opt, dir)
+	ahead, made := startAhead(&opt, dir)
 	res, err := importer.Import(ctx, opt)
 	if err != nil {
 		ahead.Discard()
+		removeEmpty(made)
 		return nil, err
 	}
 	ahead.End()
@@ -82,32 +85,70 @@ const aheadLag = 8 << 20
 // startAhead starts writing the report workbook of an .xlsx roster while
 // it is imported with opt, which it sets to feed it (see report.Ahead); nil
 // when it cannot. The workbook is written beside the report folder, to be
-// renamed into it.
-func startAhead(opt *importer.Options, dir func(runID string) string) *report.Ahead {
+// renamed into it. made are the folders it made for it, deepest first, for
+// removeEmpty when the roster cannot be imported.
+func startAhead(opt *importer.Options, dir func(runID string) string) (a *report.Ahead, made []string) {
 	switch strings.ToLower(filepath.Ext(opt.Path)) {
 	case ".xlsx", ".xlsm":
 	default:
-		return nil
+		return nil, nil
 	}
 	// The report folder is named after the run, known once the roster is
-	// read: the workbook goes to the folders' parent, made if need be; or,
-	// when the folder is the same for every run (one the user named), to
-	// the folder when it is there already.
+	// read: the workbook goes to the folders' parent; or, when the folder is
+	// the same for every run (one the user named), to the folder. Either is
+	// made if need be.
 	d := dir("-")
 	tmpDir := filepath.Dir(d)
 	if dir("+") == d {
 		tmpDir = d
-		if _, err := os.Stat(tmpDir); err != nil {
-			return nil
-		}
-	} else if err := os.MkdirAll(tmpDir, 0o755); err != nil {
-		return nil
+	}
+	made, err := makeDirs(tmpDir)
+	if err != nil {
+		removeEmpty(made)
+		return nil, nil
 	}
 	tee := roster.NewSheetTee(aheadLag)
-	a, err := report.StartAhead(tmpDir, tee)
+	a, err = report.StartAhead(tmpDir, tee)
 	if err != nil {
-		return nil
+		removeEmpty(made)
+		return nil, nil
 	}
 	opt.Read.Tee, opt.Follow = tee, a
-	return a
+	return a, made
+}
+
+// makeDirs makes dir and the folders above it that are not there, and
+// returns those it made, deepest first.
+func makeDirs(dir string) (made []string, err error) {
+	var missing []string
+	for d := filepath.Clean(dir); ; {
+		if _, err := os.Stat(d); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		missing = append(missing, d)
+		up := filepath.Dir(d)
+		if up == d {
+			break
+		}
+		d = up
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return made, err
+		}
+		made = append([]string{missing[i]}, made...)
+	}
+	return made, nil
+}
+
+// removeEmpty removes the folders startAhead made, deepest first, those
+// that are still empty.
+func removeEmpty(made []string) {
+	for _, d := range made {
+		if os.Remove(d) != nil {
+			return
+		}
+	}
 }

@@ -2,6 +2,8 @@ package submit
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,5 +146,35 @@ func TestValidateWorkbookAhead(t *testing.T) {
 	}
 	if got := names(empty); len(got) != 0 {
 		t.Errorf("a failed import left %q", got)
+	}
+
+	// A folder the user named that is not there yet is made for the
+	// workbook, and removed again, with the folders made above it, when
+	// the roster cannot be imported.
+	above := t.TempDir()
+	named := filepath.Join(above, "reports", "june")
+	v, err = Validate(t.Context(), opt, func(string) string { return named })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(named); strings.Join(got, " ") != "contractors-errors.csv contractors-report.xlsx summary.json" || !v.Files.WrittenAhead {
+		t.Errorf("in a report folder made for it: %q; written ahead: %v", got, v.Files.WrittenAhead)
+	}
+	if got, err := os.ReadFile(v.Files.Workbook); err != nil || !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("the workbook is not the one written after the import (%v)", err)
+	}
+	above = t.TempDir()
+	if _, err := Validate(t.Context(), importer.Options{Path: bad, Check: check}, func(string) string { return filepath.Join(above, "reports", "june") }); err == nil {
+		t.Fatal("a broken workbook was validated")
+	}
+	if got := names(above); len(got) != 0 {
+		t.Errorf("a failed import left %q", got)
+	}
+	perRun = filepath.Join(t.TempDir(), "state", "reports")
+	if _, err := Validate(t.Context(), importer.Options{Path: bad, Check: check}, func(runID string) string { return filepath.Join(perRun, runID) }); err == nil {
+		t.Fatal("a broken workbook was validated")
+	}
+	if _, err := os.Stat(filepath.Dir(perRun)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a failed import left the folders made for its report (%v)", err)
 	}
 }
