@@ -104,7 +104,7 @@ func TestMemoryLimitFollowsLiveHeap(t *testing.T) {
 	for _, tc := range []struct {
 		live uint64
 		want int64
-	}{{0, memoryLimitFloor}, {60 << 20, memoryLimitFloor}, {85 << 20, memoryLimitFloor}, {200 << 20, 300 << 20}, {1 << 30, 3 << 29}} {
+	}{{0, memoryLimitFloor}, {60 << 20, memoryLimitFloor}, {74 << 20, memoryLimitFloor}, {80 << 20, 120 << 20}, {200 << 20, 300 << 20}, {1 << 30, 3 << 29}} {
 		if got := memoryLimitFor(tc.live); got != tc.want {
 			t.Errorf("live %d MB: limit %d MB, want %d MB", tc.live>>20, got>>20, tc.want>>20)
 		}
