@@ -97,15 +97,7 @@ func runLive(t *testing.T, env []string, args ...string) (int, string, time.Dura
 func csvRoster(t *testing.T, dir string, rows int, seed int64) string {
 	t.Helper()
 	roster := filepath.Join(dir, "roster.csv")
-	f, err := os.Create(roster)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = rostergen.Write(f, rostergen.Options{Rows: rows, Seed: seed, Format: "csv"})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := rostergen.WriteFile(roster, rostergen.Options{Rows: rows, Seed: seed}); err != nil {
 		t.Fatal(err)
 	}
 	return roster

@@ -96,17 +96,7 @@ func benchValidate(b *testing.B, format string, rows int, rate float64, orderPer
 	}
 	path := filepath.Join(dir, name+"."+format)
 	if _, err := os.Stat(path); err != nil {
-		f, err := os.Create(path + ".tmp")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := rostergen.Write(f, rostergen.Options{Rows: rows, Seed: 1, Format: format, ErrorRate: rate, OrderPerRow: orderPerRow}); err != nil {
-			b.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.Rename(path+".tmp", path); err != nil {
+		if err := rostergen.WriteFile(path, rostergen.Options{Rows: rows, Seed: 1, ErrorRate: rate, OrderPerRow: orderPerRow}); err != nil {
 			b.Fatal(err)
 		}
 	}

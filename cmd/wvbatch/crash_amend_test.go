@@ -300,15 +300,7 @@ func (h *crashHarness) storedOrders(runID string) []runstore.Order {
 func (h *crashHarness) newSmallRun(rows int) *crashRun {
 	h.t.Helper()
 	file := filepath.Join(h.dir, "rosters", fmt.Sprintf("roster-%02d.csv", len(h.runs)))
-	f, err := os.Create(file)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	err = rostergen.Write(f, rostergen.Options{Rows: rows, Seed: int64(h.seed), Format: "csv", Start: rostergen.DefaultStart})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := rostergen.WriteFile(file, rostergen.Options{Rows: rows, Seed: int64(h.seed), Start: rostergen.DefaultStart}); err != nil {
 		h.t.Fatal(err)
 	}
 	// validate names the run of the endpoint submit orders at.

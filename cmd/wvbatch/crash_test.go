@@ -287,18 +287,10 @@ func (h *crashHarness) newRun() *crashRun {
 	h.t.Helper()
 	i := len(h.runs)
 	file := filepath.Join(h.dir, "rosters", fmt.Sprintf("roster-%02d.csv", i))
-	f, err := os.Create(file)
-	if err != nil {
-		h.t.Fatal(err)
-	}
 	// Each roster's visits start three weeks after the last one's, so no
 	// visitor of one is already ordered by another.
-	err = rostergen.Write(f, rostergen.Options{Rows: crashRows, Seed: int64(h.seed)*1000 + int64(i), Format: "csv",
-		Start: rostergen.DefaultStart.AddDate(0, 0, 21*i)})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := rostergen.WriteFile(file, rostergen.Options{Rows: crashRows, Seed: int64(h.seed)*1000 + int64(i),
+		Start: rostergen.DefaultStart.AddDate(0, 0, 21*i)}); err != nil {
 		h.t.Fatal(err)
 	}
 	out := h.wvbatch("validate", file, "--endpoint", h.url, "--json", "--now", crashNow, "--report-dir", filepath.Join(h.dir, "validate", strconv.Itoa(i)))

@@ -106,12 +106,7 @@ func slowSandbox(t *testing.T, dir string) (srv *sandbox.Server, url, roster str
 	}
 	t.Cleanup(func() { _ = stop(context.Background()) })
 	roster = filepath.Join(dir, "roster.csv")
-	f, err := os.Create(roster)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := rostergen.Write(f, rostergen.Options{Rows: 400, Seed: 7, Format: "csv"}); err != nil {
+	if err := rostergen.WriteFile(roster, rostergen.Options{Rows: 400, Seed: 7}); err != nil {
 		t.Fatal(err)
 	}
 	return srv, url, roster

@@ -115,17 +115,7 @@ func benchRoster(b *testing.B, format string) {
 	path := filepath.Join(dir, fmt.Sprintf("roster-%d.%s", rows, format))
 	if _, err := os.Stat(path); err != nil {
 		start := time.Now()
-		f, err := os.Create(path + ".tmp")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := rostergen.Write(f, rostergen.Options{Rows: rows, Seed: 1, Format: format}); err != nil {
-			b.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.Rename(path+".tmp", path); err != nil {
+		if err := rostergen.WriteFile(path, rostergen.Options{Rows: rows, Seed: 1}); err != nil {
 			b.Fatal(err)
 		}
 		b.Logf("generated %s in %s", path, time.Since(start).Round(time.Millisecond))

@@ -166,10 +166,7 @@ c Müller 漢字 _x41_ 1_x0041</t></is></c>`,
 
 func writeGenerated(t *testing.T, p string, rows int, errorRate float64) {
 	t.Helper()
-	f, err := os.Create(p)
-	must(t, err)
-	must(t, rostergen.Write(f, rostergen.Options{Rows: rows, Seed: 3, Format: strings.TrimPrefix(filepath.Ext(p), "."), ErrorRate: errorRate}))
-	must(t, f.Close())
+	must(t, rostergen.WriteFile(p, rostergen.Options{Rows: rows, Seed: 3, ErrorRate: errorRate}))
 }
 
 // sheetOf is the roster sheet's XML in a report.

@@ -34,10 +34,7 @@ func TestWorkbookMatchesLegacy(t *testing.T) {
 		t.Run("generated-"+format, func(t *testing.T) {
 			t.Parallel()
 			p := filepath.Join(t.TempDir(), "gen."+format)
-			f, err := os.Create(p)
-			must(t, err)
-			must(t, rostergen.Write(f, rostergen.Options{Rows: 600, Seed: 7, Format: format, ErrorRate: 0.05}))
-			must(t, f.Close())
+			must(t, rostergen.WriteFile(p, rostergen.Options{Rows: 600, Seed: 7, ErrorRate: 0.05}))
 			res, err := importer.Import(context.Background(), importer.Options{Path: p, Check: roster.CheckConfig{Now: now}, CountOnly: true})
 			must(t, err)
 			if res.InvalidRows == 0 {

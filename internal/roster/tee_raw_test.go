@@ -2,7 +2,6 @@ package roster_test
 
 import (
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,14 +16,9 @@ import (
 func TestRawSheetFromTee(t *testing.T) {
 	t.Parallel()
 	p := filepath.Join(t.TempDir(), "r.xlsx")
-	f, err := os.Create(p)
-	if err != nil {
+	if err := rostergen.WriteFile(p, rostergen.Options{Rows: 3000, Seed: 5, ErrorRate: 0.05}); err != nil {
 		t.Fatal(err)
 	}
-	if err := rostergen.Write(f, rostergen.Options{Rows: 3000, Seed: 5, ErrorRate: 0.05}); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 
 	want, _ := rawRows(t, func() (*roster.RawSheet, error) { return roster.OpenRawSheet(p, "", roster.ReadOptions{}) })
 	tee := roster.NewSheetTee(1 << 20)

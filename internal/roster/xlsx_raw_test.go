@@ -3,7 +3,6 @@ package roster_test
 import (
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -17,15 +16,8 @@ import (
 func TestRawSheetLarge(t *testing.T) {
 	t.Parallel()
 	p := filepath.Join(t.TempDir(), "big.xlsx")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const rows = 12000
-	if err := rostergen.Write(f, rostergen.Options{Rows: rows, Seed: 3}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := rostergen.WriteFile(p, rostergen.Options{Rows: rows, Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
 	s, err := roster.OpenRawSheet(p, "", roster.ReadOptions{})
@@ -82,14 +74,7 @@ func TestPlainRowsGenerated(t *testing.T) {
 	t.Parallel()
 	for _, seed := range []int64{5, 6} {
 		p := filepath.Join(t.TempDir(), "gen.xlsx")
-		f, err := os.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := rostergen.Write(f, rostergen.Options{Rows: 3000, Seed: seed, ErrorRate: 0.05}); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
+		if err := rostergen.WriteFile(p, rostergen.Options{Rows: 3000, Seed: seed, ErrorRate: 0.05}); err != nil {
 			t.Fatal(err)
 		}
 		// Each row is read twice with the fast reading on: by Open and by

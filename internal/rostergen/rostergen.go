@@ -5,6 +5,8 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -98,6 +100,33 @@ func Write(w io.Writer, opt Options) error {
 		ReportEmails:         []string{"facilities@acme.example"},
 	}
 	return writeXLSX(w, layout, opt.Rows, g.next, order)
+}
+
+// WriteFile writes the roster Write writes to path, in the format its
+// extension names unless opt.Format is set. The roster is written to a
+// temporary file beside path and renamed, so that path is never half a
+// roster.
+func WriteFile(path string, opt Options) (err error) {
+	if opt.Format == "" {
+		opt.Format = strings.TrimPrefix(filepath.Ext(path), ".")
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := Write(f, opt); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 // IBXs lists the IBXs the generator has cages for.

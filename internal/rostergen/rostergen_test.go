@@ -526,3 +526,47 @@ func TestWriteOrderPerRow(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteFile: WriteFile writes what Write writes, in the format of the
+// file's extension unless one is given, and leaves nothing behind when it
+// cannot write the roster.
+func TestWriteFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		opt  Options
+		want Options
+	}{
+		{"r.csv", Options{Rows: 30, Seed: 2}, Options{Rows: 30, Seed: 2, Format: "csv"}},
+		{"r.xlsx", Options{Rows: 30, Seed: 2}, Options{Rows: 30, Seed: 2, Format: "xlsx"}},
+		{"r.txt", Options{Rows: 30, Seed: 2, Format: "csv"}, Options{Rows: 30, Seed: 2, Format: "csv"}},
+	} {
+		p := filepath.Join(dir, tc.name)
+		if err := WriteFile(p, tc.opt); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := generate(t, tc.want); !bytes.Equal(got, want) {
+			t.Errorf("%s: %d bytes, not the %d Write writes", tc.name, len(got), len(want))
+		}
+	}
+	bad := filepath.Join(dir, "bad.csv")
+	if err := WriteFile(bad, Options{Rows: 3, IBXs: []string{"XX9"}}); err == nil {
+		t.Error("a roster of an unknown IBX was written")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, " ") != "r.csv r.txt r.xlsx" {
+		t.Errorf("the folder holds %q", names)
+	}
+}
