@@ -57,9 +57,7 @@ type FilesInput struct {
 	SkipReason string
 	// Errors are every row problem, for the errors CSV.
 	Errors []roster.RowError
-	// Summary is the JSON document of summary.json; a func() any makes it
-	// when summary.json is written, after the workbook, so that a large
-	// plan's summary is not held in memory while the workbook is written.
+	// Summary is the JSON document of summary.json.
 	Summary any
 	// Ahead, when set, is the workbook as written while the roster was
 	// imported: WriteFiles takes it when it is what WriteWorkbook would
@@ -136,9 +134,6 @@ func WriteFiles(in FilesInput) Files {
 	}
 
 	p = filepath.Join(in.Dir, "summary.json")
-	if f, ok := in.Summary.(func() any); ok {
-		in.Summary = f()
-	}
 	if err := writeAtomic(p, func(w io.Writer) error { return writeIndentedJSON(w, in.Summary) }); err != nil {
 		out.Problems = append(out.Problems, err.Error())
 	} else {
@@ -189,10 +184,7 @@ func RowStatus(s runstore.RowStatus) string {
 // RunWorkbook is the annotated workbook's input for a run: every stored row
 // outcome with the problems the summary found for it.
 func RunWorkbook(s *RunSummary, rows []runstore.RowOutcome, source, sheet string, headerRow int) WorkbookInput {
-	problems := map[int][]roster.RowError{}
-	for _, e := range s.Errors {
-		problems[e.Row] = append(problems[e.Row], e)
-	}
+	problems := errorsByRow(s.Errors)
 	outcomes := make(map[int]RowOutcome, len(rows))
 	counts := map[string]int{}
 	for _, r := range rows {
@@ -237,13 +229,7 @@ func orderPlace(o RunOrder) []string {
 func ValidationWorkbook(r *importer.Result) WorkbookInput {
 	// The errors by row are made when first asked for: a workbook
 	// written ahead (see Ahead) has its own.
-	problems := sync.OnceValue(func() map[int][]roster.RowError {
-		m := map[int][]roster.RowError{}
-		for _, e := range r.Errors {
-			m[e.Row] = append(m[e.Row], e)
-		}
-		return m
-	})
+	problems := sync.OnceValue(func() map[int][]roster.RowError { return errorsByRow(r.Errors) })
 	in := WorkbookInput{
 		Source: r.File, Sheet: r.Sheet, LastRow: r.LastRow, LastColumn: r.LastColumn, Counts: map[string]int{StatusValid: r.ValidRows, StatusInvalid: r.InvalidRows},
 		Title:   fmt.Sprintf("Check of %s: %d of %d rows valid", filepath.Base(r.File), r.ValidRows, r.Rows),
@@ -264,6 +250,15 @@ func ValidationWorkbook(r *importer.Result) WorkbookInput {
 		}
 	}
 	return in
+}
+
+// errorsByRow groups row errors by their row, in the order given.
+func errorsByRow(errs []roster.RowError) map[int][]roster.RowError {
+	m := map[int][]roster.RowError{}
+	for _, e := range errs {
+		m[e.Row] = append(m[e.Row], e)
+	}
+	return m
 }
 
 // validationOutcome is a checked row's outcome: invalid with its problems,

@@ -182,10 +182,7 @@ func ImportErrors(stored []roster.RowError, invalid []int, imported []roster.Row
 	if len(imported) == 0 {
 		return stored
 	}
-	byRow := map[int][]roster.RowError{}
-	for _, e := range imported {
-		byRow[e.Row] = append(byRow[e.Row], e)
-	}
+	byRow := errorsByRow(imported)
 	isInvalid := make(map[int]bool, len(invalid))
 	for _, r := range invalid {
 		isInvalid[r] = true

@@ -92,34 +92,19 @@ func (s *Summary) PlanHead(n int) []PlannedOrder {
 		return s.Plan[:n:n]
 	}
 	out := make([]PlannedOrder, n)
-	var z zoneCache
 	for i := range out {
-		out[i] = plannedOrder(&s.orders[i], &z)
+		out[i] = plannedOrder(&s.orders[i])
 	}
 	return out
 }
 
-// zoneCache holds the zones of the orders made so far.
-type zoneCache map[string]*time.Location
-
-func (z *zoneCache) get(name string) *time.Location {
-	if loc, ok := (*z)[name]; ok {
-		return loc
-	}
-	if *z == nil {
-		*z = zoneCache{}
-	}
-	loc, err := time.LoadLocation(name)
+// plannedOrder is o as the summary lists it, its local times in its zone
+// (UTC for a zone not known).
+func plannedOrder(o *plan.Order) PlannedOrder {
+	loc, err := roster.Location(o.Zone)
 	if err != nil {
 		loc = time.UTC
 	}
-	(*z)[name] = loc
-	return loc
-}
-
-// plannedOrder is o as the summary lists it.
-func plannedOrder(o *plan.Order, z *zoneCache) PlannedOrder {
-	loc := z.get(o.Zone)
 	return PlannedOrder{
 		Key: o.Key, CustomerReference: o.Reference, IBX: o.IBX, Cages: []string{o.Cage},
 		Cabinet: o.Cabinet, Account: o.Account, Start: o.Start, End: o.End, Zone: o.Zone,
@@ -132,14 +117,11 @@ func plannedOrder(o *plan.Order, z *zoneCache) PlannedOrder {
 // localLayout is how the summary writes an order's local times.
 const localLayout = "2006-01-02 15:04 MST"
 
-// appendPlanOrder returns a function that appends an order of the import as
-// appendPlannedOrder appends its PlannedOrder.
-func appendPlanOrder() func([]byte, *plan.Order) ([]byte, error) {
-	var z zoneCache
-	return func(dst []byte, o *plan.Order) ([]byte, error) {
-		p := plannedOrder(o, &z)
-		return appendPlannedOrder(dst, &p)
-	}
+// appendPlanOrder appends an order of the import as appendPlannedOrder
+// appends its PlannedOrder.
+func appendPlanOrder(dst []byte, o *plan.Order) ([]byte, error) {
+	p := plannedOrder(o)
+	return appendPlannedOrder(dst, &p)
 }
 
 // summaryJSON is a Summary without its methods, for encoding/json.
@@ -162,7 +144,7 @@ func (s *Summary) WriteJSON(w io.Writer) error {
 	head.Errors, head.Plan, head.orders = nil, nil, nil
 	writePlan := func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Plan, appendPlannedOrder) }
 	if s.orders != nil {
-		writePlan = func(bw *bufio.Writer) error { return writeJSONArray(bw, s.orders, appendPlanOrder()) }
+		writePlan = func(bw *bufio.Writer) error { return writeJSONArray(bw, s.orders, appendPlanOrder) }
 	}
 	return writeJSONSpliced(w, head,
 		splice{"errors", func(bw *bufio.Writer) error { return writeJSONArray(bw, s.Errors, appendRowError) }},

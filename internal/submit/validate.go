@@ -37,15 +37,10 @@ func Validate(ctx context.Context, opt importer.Options, dir func(runID string) 
 		return nil, err
 	}
 	ahead.End()
-	v := &Validation{Import: res}
-	// The summary (a line per order) is made once the workbook is written.
+	v := &Validation{Import: res, Summary: report.NewSummary(res)}
 	v.Files = report.WriteFiles(report.FilesInput{
-		Dir: dir(res.RunID), Workbook: report.ValidationWorkbook(res), Errors: res.Errors, Ahead: ahead,
-		Summary: func() any { v.Summary = report.NewSummary(res); return v.Summary },
+		Dir: dir(res.RunID), Workbook: report.ValidationWorkbook(res), Errors: res.Errors, Ahead: ahead, Summary: v.Summary,
 	})
-	if v.Summary == nil { // the report folder could not be made
-		v.Summary = report.NewSummary(res)
-	}
 	return v, nil
 }
 
