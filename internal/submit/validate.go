@@ -131,11 +131,10 @@ func makeDirs(dir string) (made []string, err error) {
 	}
 	for i := len(missing) - 1; i >= 0; i-- {
 		if err := os.Mkdir(missing[i], 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-			return made, err
+			return missing[i+1:], err
 		}
-		made = append([]string{missing[i]}, made...)
 	}
-	return made, nil
+	return missing, nil
 }
 
 // removeEmpty removes the folders startAhead made, deepest first, those
